@@ -1,0 +1,54 @@
+use crate::api::auth::{current_user, Logout};
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::use_location;
+
+/// The signed-in frame: product name, navigation, who is signed in, and
+/// "Sign out". Pages that need a user render inside it.
+#[component]
+pub fn Shell() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    let logout = ServerAction::<Logout>::new();
+    let location = use_location();
+
+    view! {
+        <div class="shell">
+            <header class="topbar">
+                <a class="brand" href="/">
+                    "Signpost"
+                </a>
+                <nav class="nav" aria-label="Main">
+                    <A href="/" exact=true>
+                        "Overview"
+                    </A>
+                </nav>
+                <div class="who">
+                    <Transition fallback=|| ()>
+                        {move || {
+                            user.get()
+                                .map(|u| match u {
+                                    Ok(Some(u)) => {
+                                        view! { <span class="user-email">{u.email}</span> }.into_any()
+                                    }
+                                    // Signed out elsewhere (or expired): back to sign-in.
+                                    _ => {
+                                        let next = location.pathname.get_untracked();
+                                        view! { <Redirect path=format!("/login?next={next}") /> }
+                                            .into_any()
+                                    }
+                                })
+                        }}
+                    </Transition>
+                    <ActionForm action=logout attr:class="inline">
+                        <button type="submit" class="link" disabled=move || logout.pending().get()>
+                            {move || if logout.pending().get() { "Signing out…" } else { "Sign out" }}
+                        </button>
+                    </ActionForm>
+                </div>
+            </header>
+            <main class="content">
+                <Outlet />
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,73 @@
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// Every error a dashboard server function can return. The `Display` text is
+/// what a person sees, so it names the problem and never leaks internals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Invalid email or password")]
+    InvalidCredentials,
+    #[error("Too many attempts — try again in {minutes} minutes")]
+    TooManyAttempts { minutes: u64 },
+    #[error("Please sign in")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Not found")]
+    NotFound,
+    #[error("Something went wrong on the server; it has been logged")]
+    Internal,
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::InvalidCredentials | AppError::Unauthenticated => 401,
+            AppError::TooManyAttempts { .. } => 429,
+            AppError::Forbidden(_) => 403,
+            AppError::Invalid(_) => 422,
+            AppError::NotFound => 404,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
+                AppError::Invalid(msg)
+            }
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_what_people_read() {
+        assert_eq!(
+            AppError::InvalidCredentials.to_string(),
+            "Invalid email or password"
+        );
+        assert_eq!(
+            AppError::TooManyAttempts { minutes: 3 }.to_string(),
+            "Too many attempts — try again in 3 minutes"
+        );
+        assert_eq!(AppError::TooManyAttempts { minutes: 3 }.status(), 429);
+        assert_eq!(AppError::Forbidden("no".into()).status(), 403);
+    }
+}

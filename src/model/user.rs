@@ -1,0 +1,101 @@
+use serde::{Deserialize, Serialize};
+
+/// Passwords shorter than this are refused.
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in user as the dashboard sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Trims and lower-cases an email address and checks that it looks like one.
+pub fn normalize_email(email: &str) -> Result<String, String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if valid {
+        Ok(email)
+    } else {
+        Err("Enter an email address like name@example.com".into())
+    }
+}
+
+/// Checks a new password (and its confirmation, when the form has one).
+pub fn check_new_password(password: &str, confirm: Option<&str>) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(format!(
+            "Use a password of at least {MIN_PASSWORD_LEN} characters"
+        ));
+    }
+    if password.len() > 1024 {
+        return Err("Use a password of at most 1024 bytes".into());
+    }
+    if confirm.is_some_and(|c| c != password) {
+        return Err("The passwords do not match".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a b@example.com",
+            "a@b@c",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters_and_a_match() {
+        assert!(check_new_password("short", None).is_err());
+        assert!(check_new_password("twelve chars", None).is_ok());
+        assert_eq!(
+            check_new_password("twelve chars", Some("twelve charz")).unwrap_err(),
+            "The passwords do not match"
+        );
+        // Counted in characters, not bytes.
+        assert!(check_new_password("ééééééééééé", None).is_err());
+    }
+}

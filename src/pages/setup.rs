@@ -1,0 +1,69 @@
+use crate::api::auth::{setup_needed, Setup};
+use crate::components::form::{FormError, SubmitButton};
+use crate::model::MIN_PASSWORD_LEN;
+use leptos::prelude::*;
+
+/// First run: "Create the first admin", only while no user exists.
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let needed = Resource::new(|| (), |_| setup_needed());
+    let action = ServerAction::<Setup>::new();
+
+    view! {
+        <main class="auth-page">
+            <section class="card auth-card">
+                <h1>"Create the first admin"</h1>
+                <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                    {move || {
+                        needed.get().map(|needed| match needed {
+                            Ok(true) => view! {
+                                <p class="hint">
+                                    "Welcome to Signpost. This account manages webhooks and teammates."
+                                </p>
+                                <ActionForm action=action>
+                                    <label for="email">"Email"</label>
+                                    <input id="email" name="email" type="email" autocomplete="username" required />
+                                    <label for="password">"Password"</label>
+                                    <input
+                                        id="password"
+                                        name="password"
+                                        type="password"
+                                        autocomplete="new-password"
+                                        minlength=MIN_PASSWORD_LEN
+                                        required
+                                    />
+                                    <label for="confirm">"Confirm password"</label>
+                                    <input
+                                        id="confirm"
+                                        name="confirm"
+                                        type="password"
+                                        autocomplete="new-password"
+                                        minlength=MIN_PASSWORD_LEN
+                                        required
+                                    />
+                                    <p class="hint">{format!("At least {MIN_PASSWORD_LEN} characters.")}</p>
+                                    <FormError result=action.value() />
+                                    <SubmitButton
+                                        pending=action.pending()
+                                        label="Create admin account"
+                                        pending_label="Creating…"
+                                    />
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            Ok(false) => view! {
+                                <p class="notice" role="status">
+                                    "Signpost is already set up. "
+                                    <a href="/login">"Sign in"</a>
+                                    " instead."
+                                </p>
+                            }
+                            .into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        })
+                    }}
+                </Suspense>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,72 @@
+//! The `signpost` command line.
+
+use super::config::{Cli, Command, Config, ProjectCommand, UserCommand};
+use super::{auth::password, db, projects};
+use crate::model::{check_new_password, normalize_email, Role};
+use anyhow::{bail, Context};
+use clap::Parser;
+use tokio::io::AsyncBufReadExt;
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(&cli.config.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => super::serve(cli.config).await,
+        Command::Migrate => {
+            open(&cli.config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, role, .. }) => {
+            let db = open(&cli.config).await?;
+            create_user(&db, &email, role.into()).await
+        }
+        Command::Project(ProjectCommand::Create { name, json }) => {
+            let db = open(&cli.config).await?;
+            let p = projects::create(&db, &name).await?;
+            if json {
+                let out = serde_json::json!({ "id": p.id, "secret": p.secret });
+                println!("{out}");
+            } else {
+                println!("project id:     {}", p.id);
+                println!("project secret: {}", p.secret);
+                println!("(the secret is shown only now: store it safely)");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<db::Db> {
+    let db = db::connect(&config.database_url).await?;
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+async fn create_user(db: &db::Db, email: &str, role: Role) -> anyhow::Result<()> {
+    let email = normalize_email(email).map_err(anyhow::Error::msg)?;
+    let mut line = String::new();
+    tokio::io::BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await
+        .context("reading the password from standard input")?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    check_new_password(&pw, None).map_err(anyhow::Error::msg)?;
+    let hash = password::hash(pw).await?;
+    match db::users::create(db, &email, &hash, role, false).await? {
+        db::users::Created::Yes(id) => {
+            println!("created {} {email} ({id})", role.as_str());
+            Ok(())
+        }
+        _ => bail!("a user with email {email} already exists"),
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,175 @@
+//! Command line and environment: every flag has a `SIGNPOST_*` twin.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(name = "signpost", version, about = "Self-hosted webhook service")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL; the SQLite file is created on first start.
+    #[arg(
+        long,
+        env = "SIGNPOST_DATABASE_URL",
+        default_value = "sqlite://signpost.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
+    #[arg(long, env = "SIGNPOST_ADDR", global = true)]
+    pub addr: Option<SocketAddr>,
+
+    /// The URL people use to reach Signpost; an https URL makes the session
+    /// cookie `Secure` and is accepted as a same-origin `Origin`.
+    #[arg(long, env = "SIGNPOST_PUBLIC_URL", global = true, value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
+    /// Sign a person out after this many minutes without a request.
+    #[arg(
+        long,
+        env = "SIGNPOST_SESSION_IDLE_MINUTES",
+        default_value_t = 720,
+        global = true,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub session_idle_minutes: u32,
+
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(long, env = "SIGNPOST_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard and the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read as one line from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum, default_value = "member")]
+        role: RoleArg,
+        /// Read the password from standard input (required: never pass it as a flag).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project and print its id and secret (shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Print `{"id": "...", "secret": "..."}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Member,
+}
+
+impl From<RoleArg> for crate::model::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => crate::model::Role::Admin,
+            RoleArg::Member => crate::model::Role::Member,
+        }
+    }
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let s = s.trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty() {
+        return Err("has no host".into());
+    }
+    Ok(s.to_string())
+}
+
+impl Config {
+    /// A configuration for tests and tools: defaults, with the given database.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            addr: None,
+            public_url: None,
+            session_idle_minutes: 720,
+            log: "warn".into(),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// `host[:port]` of the public URL, if one is configured.
+    pub fn public_authority(&self) -> Option<&str> {
+        let url = self.public_url.as_deref()?;
+        let rest = url.split_once("://")?.1;
+        Some(rest.split('/').next().unwrap_or(rest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_must_be_http() {
+        assert!(parse_public_url("ftp://x").is_err());
+        assert!(parse_public_url("https://").is_err());
+        assert_eq!(
+            parse_public_url("https://hooks.example.com/").unwrap(),
+            "https://hooks.example.com"
+        );
+    }
+
+    #[test]
+    fn secure_only_over_https() {
+        let mut c = Config::for_database("sqlite::memory:");
+        assert!(!c.secure_cookies());
+        c.public_url = Some("https://hooks.example.com/app".into());
+        assert!(c.secure_cookies());
+        assert_eq!(c.public_authority(), Some("hooks.example.com"));
+    }
+
+    #[test]
+    fn serve_is_the_default_and_flags_parse() {
+        let cli = Cli::try_parse_from(["signpost", "--database-url", "sqlite://x.db"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.config.database_url, "sqlite://x.db");
+        assert!(Cli::try_parse_from(["signpost", "--no-such-flag"]).is_err());
+        assert!(Cli::try_parse_from(["signpost", "--session-idle-minutes", "0"]).is_err());
+    }
+}

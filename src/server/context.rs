@@ -1,0 +1,51 @@
+//! What a server function needs to know about the request it serves.
+
+use super::auth::internal;
+use super::state::AppState;
+use crate::model::AppError;
+use axum::extract::ConnectInfo;
+use axum::http::{header, request::Parts, StatusCode};
+use leptos::prelude::{expect_context, use_context};
+use leptos_axum::ResponseOptions;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+pub struct RequestContext {
+    pub state: AppState,
+    pub session: Session,
+    /// The peer's address, for throttling.
+    pub ip: String,
+}
+
+/// Gathers the state, session and peer address of the current request.
+pub async fn current() -> Result<RequestContext, AppError> {
+    let state = use_context::<AppState>().ok_or_else(|| internal("AppState missing"))?;
+    let session = leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| internal(format!("session: {e}")))?;
+    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    Ok(RequestContext { state, session, ip })
+}
+
+/// Gives a failed server function its HTTP status. A plain HTML form post
+/// (before hydration) keeps the redirect that carries the error back to the
+/// page instead, so that the person sees the message, not a bare status.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        let plain_form = use_context::<Parts>().is_some_and(|p| {
+            p.headers
+                .get(header::ACCEPT)
+                .and_then(|a| a.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"))
+        });
+        if !plain_form {
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            expect_context::<ResponseOptions>().set_status(status);
+        }
+    }
+    result
+}

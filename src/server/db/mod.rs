@@ -1,0 +1,46 @@
+//! The database: connection, migrations, and one module per table.
+
+pub mod login_failures;
+pub mod projects;
+pub mod users;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub type Db = SqlitePool;
+
+/// Opens the database (creating the SQLite file if needed) in WAL mode.
+pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("invalid database URL {url:?}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open database {url}"))
+}
+
+/// Applies the migrations in `migrations/` (embedded at build time).
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations")
+        .run(db)
+        .await
+        .context("database migration failed")
+}
+
+/// Milliseconds since the Unix epoch, the unit of every stored timestamp.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,112 @@
+//! Everything that runs only on the server. This module is the one `ssr`
+//! gate: the rest of the crate is shared with the browser build.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod health;
+pub mod projects;
+pub mod router;
+pub mod state;
+
+use anyhow::Context;
+use config::Config;
+use state::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// Opens and migrates the database and builds the shared state.
+pub async fn prepare(config: Config) -> anyhow::Result<(AppState, SqliteStore)> {
+    let db = db::connect(&config.database_url).await?;
+    db::migrate(&db).await?;
+    let sessions = SqliteStore::new(db.clone());
+    sessions
+        .migrate()
+        .await
+        .context("creating the session table")?;
+    let mut leptos = leptos::config::get_configuration(None)
+        .context("reading the Leptos configuration")?
+        .leptos_options;
+    if let Some(addr) = config.addr {
+        leptos.site_addr = addr;
+    }
+    Ok((AppState::new(db, config, leptos), sessions))
+}
+
+/// Serves on `listener` until `shutdown` completes. Tests call this with a
+/// listener on 127.0.0.1:0.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (state, sessions) = prepare(config).await?;
+    tokio::spawn(maintenance(state.clone(), sessions.clone()));
+    let app = router::router(state, sessions);
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("server failed")
+}
+
+/// `signpost serve`: binds the configured address and serves until Ctrl-C
+/// or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = match config.addr {
+        Some(addr) => addr,
+        None => {
+            leptos::config::get_configuration(None)
+                .context("reading the Leptos configuration")?
+                .leptos_options
+                .site_addr
+        }
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    serve_on(listener, config, shutdown_signal()).await
+}
+
+/// Periodic clean-up: expired sessions and old sign-in failures.
+async fn maintenance(state: AppState, sessions: SqliteStore) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!("deleting expired sessions: {e}");
+        }
+        let before = db::now_ms() - auth::throttle::WINDOW_MS;
+        if let Err(e) = db::login_failures::delete_older_than(&state.db, before).await {
+            tracing::warn!("deleting old sign-in failures: {e}");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,49 @@
+//! The HTTP surface: dashboard pages, server functions, health checks, and
+//! the layers in front of them.
+
+use super::auth::guard;
+use super::health;
+use super::state::AppState;
+use crate::app::{shell, App};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_sessions::cookie::{time::Duration, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// Largest request body the dashboard accepts.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState, sessions: SqliteStore) -> Router {
+    let sessions = SessionManagerLayer::new(sessions)
+        .with_name("signpost_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(Duration::minutes(
+            state.config.session_idle_minutes.into(),
+        )));
+    let leptos = state.leptos.clone();
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        // Also registers every server function under /api/.
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            || (),
+            move || shell(leptos.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Outermost last: body limit, then origin check, then session, then
+        // the page guard that needs the session.
+        .layer(from_fn_with_state(state.clone(), guard::dashboard_pages))
+        .layer(sessions)
+        .layer(from_fn_with_state(state.clone(), guard::same_origin))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}

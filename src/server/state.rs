@@ -1,0 +1,44 @@
+use super::{config::Config, db::Db};
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// What every handler and server function can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub leptos: LeptosOptions,
+    /// Once a user exists one always does (the last admin cannot be removed),
+    /// so after the first `true` the database is not asked again.
+    has_users: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config, leptos: LeptosOptions) -> Self {
+        AppState {
+            db,
+            config: Arc::new(config),
+            leptos,
+            has_users: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub async fn has_users(&self) -> sqlx::Result<bool> {
+        if self.has_users.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let exists = super::db::users::any_exist(&self.db).await?;
+        if exists {
+            self.has_users.store(true, Ordering::Relaxed);
+        }
+        Ok(exists)
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

@@ -1,0 +1,142 @@
+//! The `signpost` binary's subcommands and its errors.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn signpost(db: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signpost"))
+        .env("SIGNPOST_DATABASE_URL", db)
+        .env("SIGNPOST_LOG", "warn")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    (dir, url)
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let (_dir, db) = temp_db();
+    let args = [
+        "user",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ];
+    let out = signpost(&db, &args, Some("a long enough password\n"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin ops@example.com"));
+
+    // The same email again is a clear error.
+    let out = signpost(&db, &args, Some("a long enough password\n"));
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "signpost: a user with email ops@example.com already exists"
+    );
+
+    // A short password is refused.
+    let args = [
+        "user",
+        "create",
+        "--email",
+        "b@example.com",
+        "--password-stdin",
+    ];
+    let out = signpost(&db, &args, Some("short\n"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+}
+
+#[test]
+fn project_create_prints_id_and_secret_as_json() {
+    let (_dir, db) = temp_db();
+    let out = signpost(
+        &db,
+        &["project", "create", "--name", "Acme", "--json"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["id"].as_str().unwrap();
+    let secret = v["secret"].as_str().unwrap();
+    assert!(id.starts_with("prj_") && id.len() == 24, "{id}");
+    assert_eq!(secret.len(), 64);
+    // Only a hash of the secret is stored.
+    let bytes = std::fs::read(db.trim_start_matches("sqlite://")).unwrap();
+    let wal =
+        std::fs::read(format!("{}-wal", db.trim_start_matches("sqlite://"))).unwrap_or_default();
+    for file in [&bytes, &wal] {
+        assert!(!file.windows(64).any(|w| w == secret.as_bytes()));
+    }
+}
+
+#[test]
+fn a_wrong_flag_is_a_clear_error_not_a_panic() {
+    let (_dir, db) = temp_db();
+    let out = signpost(&db, &["--no-such-flag"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: unexpected argument '--no-such-flag'"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let out = signpost(
+        "sqlite:///nonexistent-dir/x/signpost.db",
+        &["migrate"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("signpost: cannot open database sqlite:///nonexistent-dir/x/signpost.db"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let (dir, db) = temp_db();
+    let out = signpost(&db, &["migrate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("cli.db").exists());
+}

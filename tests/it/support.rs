@@ -1,0 +1,147 @@
+use reqwest::header::{HeaderMap, ACCEPT, LOCATION, SET_COOKIE};
+use reqwest::{redirect, Client, Response, StatusCode};
+use signpost::model::AppError;
+use signpost::server::config::Config;
+use std::net::SocketAddr;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// A running Signpost with a throw-away database; stopped on drop.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    _dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::for_database(format!(
+            "sqlite://{}",
+            dir.path().join("signpost.db").display()
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            signpost::server::serve_on(listener, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        let server = TestServer {
+            addr,
+            _dir: dir,
+            stop: Some(stop),
+        };
+        // The listener is bound already; wait until the app answers.
+        for _ in 0..500 {
+            if let Ok(r) = server.client().get(server.url("/healthz")).send().await {
+                if r.status() == StatusCode::OK {
+                    return server;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("server on {addr} never became healthy");
+    }
+
+    /// Started, with the first admin created through `/setup`.
+    pub async fn with_admin() -> TestServer {
+        let server = TestServer::start().await;
+        let res = server
+            .client()
+            .post(server.url("/api/setup"))
+            .form(&[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("confirm", ADMIN_PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "setup: {}",
+            res.text().await.unwrap()
+        );
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A client like a browser's JavaScript: a cookie jar, no redirects
+    /// followed (so tests see them).
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Calls `/api/login` as the hydrated page does.
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/login"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The error a failed server function answered with.
+pub async fn app_error(res: Response) -> AppError {
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"))
+}
+
+/// The value of the session cookie a response sets, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let pair = v.split(';').next()?;
+        let (name, value) = pair.split_once('=')?;
+        (name == "signpost_session").then(|| value.to_string())
+    })
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// A plain HTML form post, as a browser sends it before the page hydrates.
+pub async fn plain_form_post(
+    client: &Client,
+    url: String,
+    referer: String,
+    form: &[(&str, &str)],
+) -> Response {
+    client
+        .post(url)
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .header("referer", referer)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
