@@ -1,0 +1,54 @@
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// scripts/test picks a free port and a throw-away database; running
+// `npx playwright test` by hand falls back to the same kind of defaults.
+const port = process.env.E2E_PORT ?? '3917';
+const database = process.env.E2E_DB ?? `sqlite://${join(mkdtempSync(join(tmpdir(), 'signpost-e2e-')), 'e2e.db')}`;
+const root = resolve(__dirname, '..');
+const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  // One server and one database for the run; tests that share state say so.
+  workers: 1,
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list'], ['json', { outputFile: 'test-results/results.json' }]],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    command: `${root}/target/debug/signpost serve`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      SIGNPOST_ADDR: `127.0.0.1:${port}`,
+      SIGNPOST_DATABASE_URL: database,
+      LEPTOS_SITE_ROOT: `${root}/target/site`,
+      SIGNPOST_LOG: 'warn',
+    },
+  },
+});
