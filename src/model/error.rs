@@ -20,6 +20,8 @@ pub enum AppError {
     Invalid(String),
     #[error("Not found")]
     NotFound,
+    #[error("{0}")]
+    Conflict(String),
     #[error("Something went wrong on the server; it has been logged")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -35,6 +37,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::Invalid(_) => 422,
             AppError::NotFound => 404,
+            AppError::Conflict(_) => 409,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }

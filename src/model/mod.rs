@@ -1,9 +1,14 @@
-//! Types shared by the server and the browser. Nothing here holds a secret.
+//! Types shared by the server and the browser. Nothing here holds a secret,
+//! except the types whose name says they do (shown once, never stored).
 
 mod error;
+mod project;
 mod redirect;
 mod user;
+mod webhook;
 
 pub use error::AppError;
+pub use project::{check_project_name, Project, ProjectCredentials};
 pub use redirect::safe_next;
 pub use user::{check_new_password, normalize_email, Role, UserInfo, MIN_PASSWORD_LEN};
+pub use webhook::*;

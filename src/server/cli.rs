@@ -23,7 +23,9 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Project(ProjectCommand::Create { name, json }) => {
             let db = open(&cli.config).await?;
-            let p = projects::create(&db, &name).await?;
+            let p = projects::create(&db, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
                 let out = serde_json::json!({ "id": p.id, "secret": p.secret });
                 println!("{out}");

@@ -43,9 +43,49 @@ pub struct Config {
     )]
     pub session_idle_minutes: u32,
 
+    /// Key that seals signing secrets at rest: base64 of 32 bytes. When unset,
+    /// a key file beside the database is used (created on first start).
+    #[arg(
+        long,
+        env = "SIGNPOST_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+
+    /// Key file used when SIGNPOST_SECRET_KEY is unset [default: beside the
+    /// SQLite file, `<name>.key`].
+    #[arg(long, env = "SIGNPOST_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<std::path::PathBuf>,
+
+    /// Webhook targets allowed despite the URL guard, over http or https:
+    /// comma-separated hosts, addresses and CIDRs (development and tests).
+    #[arg(
+        long,
+        env = "SIGNPOST_ALLOW_TARGETS",
+        global = true,
+        default_value = ""
+    )]
+    pub allow_targets: crate::server::url_guard::AllowList,
+
+    /// Requests per second per project on the HTTP API (more get 429).
+    #[arg(
+        long,
+        env = "SIGNPOST_API_RATE_LIMIT",
+        default_value_t = 20,
+        global = true,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub api_rate_limit: u32,
+
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "SIGNPOST_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    /// How webhook hosts are resolved: the system resolver; tests stub it so
+    /// that they never send a DNS query off the machine.
+    #[arg(skip)]
+    pub resolver: crate::server::url_guard::ResolverChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,8 +163,33 @@ impl Config {
             addr: None,
             public_url: None,
             session_idle_minutes: 720,
+            secret_key: None,
+            secret_key_file: None,
+            allow_targets: Default::default(),
+            api_rate_limit: 20,
             log: "warn".into(),
+            resolver: Default::default(),
         }
+    }
+
+    /// Where the secret key file lives: as configured, else beside the
+    /// SQLite database (`signpost.db` → `signpost.key`).
+    pub fn key_file(&self) -> std::path::PathBuf {
+        if let Some(path) = &self.secret_key_file {
+            return path.clone();
+        }
+        let Some(path) = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+        else {
+            return "signpost.key".into(); // not SQLite: the working directory
+        };
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path.starts_with(":memory:") {
+            return "signpost.key".into();
+        }
+        std::path::Path::new(path).with_extension("key")
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -162,6 +227,16 @@ mod tests {
         c.public_url = Some("https://hooks.example.com/app".into());
         assert!(c.secure_cookies());
         assert_eq!(c.public_authority(), Some("hooks.example.com"));
+    }
+
+    #[test]
+    fn key_file_sits_beside_the_database() {
+        let c = Config::for_database("sqlite://data/signpost.db");
+        assert_eq!(c.key_file(), std::path::PathBuf::from("data/signpost.key"));
+        let c = Config::for_database("sqlite:///var/lib/s.db?mode=rwc");
+        assert_eq!(c.key_file(), std::path::PathBuf::from("/var/lib/s.key"));
+        let c = Config::for_database("sqlite::memory:");
+        assert_eq!(c.key_file(), std::path::PathBuf::from("signpost.key"));
     }
 
     #[test]

@@ -7,9 +7,13 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod health;
+pub mod http_api;
 pub mod projects;
 pub mod router;
+pub mod secrets;
 pub mod state;
+pub mod url_guard;
+pub mod webhooks;
 
 use anyhow::Context;
 use config::Config;
@@ -36,7 +40,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, SqliteStore)> 
     if let Some(addr) = config.addr {
         leptos.site_addr = addr;
     }
-    Ok((AppState::new(db, config, leptos), sessions))
+    let secrets = secrets::SecretBox::load(config.secret_key.as_deref(), &config.key_file())?;
+    Ok((AppState::new(db, config, leptos, secrets), sessions))
 }
 
 /// Serves on `listener` until `shutdown` completes. Tests call this with a

@@ -2,14 +2,13 @@
 //! only its SHA-256 hash is kept (it is high-entropy, so a slow hash adds
 //! nothing).
 
+use super::auth::internal;
 use super::db::{self, Db};
+use super::state::AppState;
+use crate::model::{check_project_name, AppError, Project, ProjectCredentials};
 use rand::{distributions::Alphanumeric, rngs::OsRng, Rng, RngCore};
 use sha2::{Digest, Sha256};
-
-pub struct NewProject {
-    pub id: String,
-    pub secret: String,
-}
+use subtle::ConstantTimeEq;
 
 pub fn new_project_id() -> String {
     let suffix: String = OsRng
@@ -31,17 +30,65 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-pub async fn create(db: &Db, name: &str) -> anyhow::Result<NewProject> {
-    let name = name.trim();
-    anyhow::ensure!(!name.is_empty(), "a project needs a name");
-    anyhow::ensure!(
-        name.chars().count() <= 100,
-        "a project name has at most 100 characters"
-    );
+/// Creates a project; its secret is in the answer and nowhere else.
+pub async fn create(db: &Db, name: &str) -> Result<ProjectCredentials, AppError> {
+    let name = check_project_name(name).map_err(AppError::Invalid)?;
     let id = new_project_id();
     let secret = new_project_secret();
-    db::projects::create(db, &id, name, &hash_secret(&secret)).await?;
-    Ok(NewProject { id, secret })
+    db::projects::create(db, &id, &name, &hash_secret(&secret))
+        .await
+        .map_err(internal)?;
+    tracing::info!(project = %id, "project created");
+    Ok(ProjectCredentials { id, secret })
+}
+
+pub async fn list(state: &AppState) -> Result<Vec<Project>, AppError> {
+    db::projects::list(&state.db).await.map_err(internal)
+}
+
+pub async fn get(state: &AppState, id: &str) -> Result<Project, AppError> {
+    db::projects::get(&state.db, id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn rename(state: &AppState, id: &str, name: &str) -> Result<Project, AppError> {
+    let name = check_project_name(name).map_err(AppError::Invalid)?;
+    if !db::projects::rename(&state.db, id, &name)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::NotFound);
+    }
+    get(state, id).await
+}
+
+/// A new secret; the old one stops working at once.
+pub async fn regenerate_secret(state: &AppState, id: &str) -> Result<ProjectCredentials, AppError> {
+    let secret = new_project_secret();
+    if !db::projects::set_secret_hash(&state.db, id, &hash_secret(&secret))
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(project = id, "project secret regenerated");
+    Ok(ProjectCredentials {
+        id: id.to_string(),
+        secret,
+    })
+}
+
+/// Whether `secret` is the project's current secret (compared in constant time).
+pub async fn authenticate(state: &AppState, id: &str, secret: &str) -> Result<bool, AppError> {
+    let Some(stored) = db::projects::secret_hash(&state.db, id)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(false);
+    };
+    Ok(bool::from(stored.as_slice().ct_eq(&hash_secret(secret))))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::auth::guard;
 use super::health;
+use super::http_api;
 use super::state::AppState;
 use crate::app::{shell, App};
 use axum::middleware::from_fn_with_state;
@@ -14,8 +15,9 @@ use tower_sessions::cookie::{time::Duration, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-/// Largest request body the dashboard accepts.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest request body anything accepts; the API sets its own, lower limit
+/// so that it can answer in its envelope.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     let sessions = SessionManagerLayer::new(sessions)
@@ -31,6 +33,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(http_api::router(state.clone()))
         // Also registers every server function under /api/.
         .leptos_routes_with_context(
             &state,

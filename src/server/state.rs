@@ -1,3 +1,5 @@
+use super::secrets::SecretBox;
+use super::url_guard::Resolver;
 use super::{config::Config, db::Db};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -10,17 +12,22 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
+    pub secrets: SecretBox,
+    /// Resolves webhook hosts for the URL guard (stubbed in tests).
+    pub resolver: Resolver,
     /// Once a user exists one always does (the last admin cannot be removed),
     /// so after the first `true` the database is not asked again.
     has_users: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, leptos: LeptosOptions) -> Self {
+    pub fn new(db: Db, config: Config, leptos: LeptosOptions, secrets: SecretBox) -> Self {
         AppState {
             db,
+            resolver: config.resolver.0.clone(),
             config: Arc::new(config),
             leptos,
+            secrets,
             has_users: Arc::new(AtomicBool::new(false)),
         }
     }

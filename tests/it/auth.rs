@@ -188,13 +188,9 @@ async fn sign_out_ends_the_session_on_the_server() {
 async fn anonymous_visitors_are_sent_to_sign_in_with_next() {
     let server = TestServer::with_admin().await;
     let client = server.client();
-    let res = client
-        .get(server.url("/projects/x?tab=log"))
-        .send()
-        .await
-        .unwrap();
+    let res = client.get(server.url("/p/x?tab=log")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/login?next=/projects/x%3Ftab%3Dlog");
+    assert_eq!(location(&res), "/login?next=/p/x%3Ftab%3Dlog");
 
     let res = client.get(server.url("/login")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -352,7 +348,7 @@ async fn plain_form_sign_in_follows_only_local_next() {
     let server = TestServer::with_admin().await;
     let referer = server.url("/login");
     for (next, expected) in [
-        ("/projects?tab=log", "/projects?tab=log"),
+        ("/p/x/webhooks?tab=log", "/p/x/webhooks?tab=log"),
         ("https://evil.example/", "/"),
         ("//evil.example", "/"),
         ("/\\evil.example", "/"),

@@ -24,7 +24,8 @@ async fn readyz_is_503_when_the_database_does_not_answer() {
     let options = leptos::config::LeptosOptions::builder()
         .output_name("signpost")
         .build();
-    let state = AppState::new(pool.clone(), Config::for_database(url), options);
+    let secrets = signpost::server::secrets::SecretBox::from_key(&[0; 32]);
+    let state = AppState::new(pool.clone(), Config::for_database(url), options, secrets);
     assert_eq!(health::readyz(State(state.clone())).await.0, StatusCode::OK);
     pool.close().await;
     assert_eq!(

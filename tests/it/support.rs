@@ -1,7 +1,7 @@
 use reqwest::header::{HeaderMap, ACCEPT, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Client, Response, StatusCode};
 use signpost::model::AppError;
-use signpost::server::config::Config;
+use signpost::server::{config::Config, url_guard};
 use std::net::SocketAddr;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -18,11 +18,28 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Started with a configuration adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config::for_database(format!(
+        let mut config = Config::for_database(format!(
             "sqlite://{}",
             dir.path().join("signpost.db").display()
         ));
+        // No test ever asks a real DNS server: a few names resolve locally.
+        config.resolver = url_guard::ResolverChoice(std::sync::Arc::new(|host: String, _port| {
+            Box::pin(async move {
+                Ok(match host.as_str() {
+                    "localhost" => vec!["127.0.0.1".parse().unwrap()],
+                    "hooks.example.com" => vec!["93.184.215.14".parse().unwrap()],
+                    "internal.example.com" => vec!["10.0.0.7".parse().unwrap()],
+                    _ => vec![],
+                })
+            })
+        }));
+        adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -71,6 +88,29 @@ impl TestServer {
             res.text().await.unwrap()
         );
         server
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("signpost.db")
+    }
+
+    /// Creates a project directly in the server's database; returns its
+    /// credentials.
+    pub async fn project(&self, name: &str) -> (String, String) {
+        let db = signpost::server::db::connect(&format!("sqlite://{}", self.db_path().display()))
+            .await
+            .unwrap();
+        let p = signpost::server::projects::create(&db, name).await.unwrap();
+        db.close().await;
+        (p.id, p.secret)
+    }
+
+    /// Every byte of the database as stored (main file and write-ahead log).
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut bytes = std::fs::read(self.db_path()).unwrap();
+        bytes
+            .extend(std::fs::read(format!("{}-wal", self.db_path().display())).unwrap_or_default());
+        bytes
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -93,6 +93,7 @@ fn is_page(path: &str) -> bool {
     let last = path.rsplit('/').next().unwrap_or("");
     !path.starts_with("/api/")
         && !path.starts_with("/pkg/")
+        && !path.starts_with("/projects/") // the HTTP API
         && !NOT_PAGES.contains(&path)
         && !last.contains('.')
 }
@@ -161,7 +162,8 @@ mod tests {
     #[test]
     fn only_pages_are_guarded() {
         assert!(is_page("/"));
-        assert!(is_page("/projects/abc"));
+        assert!(is_page("/p/abc/webhooks"));
+        assert!(!is_page("/projects/prj_x/webhooks/"));
         assert!(!is_page("/pkg/signpost.wasm"));
         assert!(!is_page("/favicon.ico"));
         assert!(!is_page("/api/login"));

@@ -3,6 +3,7 @@
 pub mod login_failures;
 pub mod projects;
 pub mod users;
+pub mod webhooks;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -1,4 +1,22 @@
 use super::{now_ms, Db};
+use crate::model::Project;
+
+#[derive(sqlx::FromRow)]
+struct ProjectRow {
+    id: String,
+    name: String,
+    created_at: i64,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Project {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at,
+        }
+    }
+}
 
 pub async fn create(db: &Db, id: &str, name: &str, secret_hash: &[u8]) -> sqlx::Result<()> {
     let now = now_ms();
@@ -13,4 +31,50 @@ pub async fn create(db: &Db, id: &str, name: &str, secret_hash: &[u8]) -> sqlx::
     .execute(db)
     .await
     .map(|_| ())
+}
+
+pub async fn list(db: &Db) -> sqlx::Result<Vec<Project>> {
+    let rows: Vec<ProjectRow> =
+        sqlx::query_as("SELECT id, name, created_at FROM projects ORDER BY created_at, id")
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(Project::from).collect())
+}
+
+pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<Project>> {
+    let row: Option<ProjectRow> =
+        sqlx::query_as("SELECT id, name, created_at FROM projects WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(Project::from))
+}
+
+pub async fn secret_hash(db: &Db, id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT secret_hash FROM projects WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Returns whether the project exists.
+pub async fn rename(db: &Db, id: &str, name: &str) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE projects SET name = ?, updated_at = ? WHERE id = ?")
+        .bind(name)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Returns whether the project exists.
+pub async fn set_secret_hash(db: &Db, id: &str, hash: &[u8]) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE projects SET secret_hash = ?, updated_at = ? WHERE id = ?")
+        .bind(hash)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
 }

@@ -1,0 +1,165 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How deliveries to a webhook are signed (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Scheme {
+    #[default]
+    #[serde(rename = "spectrum-v0")]
+    SpectrumV0,
+    #[serde(rename = "standard-webhooks")]
+    StandardWebhooks,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::SpectrumV0 => "spectrum-v0",
+            Scheme::StandardWebhooks => "standard-webhooks",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scheme> {
+        match s {
+            "spectrum-v0" => Some(Scheme::SpectrumV0),
+            "standard-webhooks" => Some(Scheme::StandardWebhooks),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A webhook as the dashboard and the API show it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    pub project_id: String,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub enabled: bool,
+    pub scheme: Scheme,
+    /// Why it was disabled automatically, if it was.
+    pub disabled_reason: Option<String>,
+    /// While a rotation's grace period runs: when the old secret stops.
+    pub previous_secret_expires_at: Option<i64>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What registering a webhook takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NewWebhook {
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub scheme: Scheme,
+}
+
+/// A change to a webhook; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WebhookPatch {
+    pub enabled: Option<bool>,
+    pub description: Option<String>,
+    pub events: Option<Vec<String>>,
+}
+
+/// A webhook with its signing secret: only ever returned once, right after
+/// it was created or rotated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookWithSecret {
+    pub webhook: Webhook,
+    pub signing_secret: String,
+}
+
+pub const MAX_DESCRIPTION: usize = 500;
+pub const MAX_EVENTS: usize = 100;
+/// Rotation grace periods: default one day, at most seven.
+pub const DEFAULT_GRACE_SECONDS: u64 = 86_400;
+pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
+
+/// Parses the events field of a form: names separated by commas, spaces or
+/// new lines; empty means all (`*`).
+pub fn parse_event_list(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Checks an event filter: `["*"]` or event names (letters, digits and
+/// `. _ - :`; `*` alone means all). An empty list means all.
+pub fn check_events(events: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in events.iter().map(|e| e.trim()) {
+        let valid = e == "*"
+            || (!e.is_empty()
+                && e.len() <= 100
+                && e.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c)));
+        if !valid {
+            return Err(format!(
+                "{e:?} is not an event name (letters, digits and . _ - : only, or * for all)"
+            ));
+        }
+        if !out.iter().any(|o| o == e) {
+            out.push(e.to_string());
+        }
+    }
+    if out.len() > MAX_EVENTS {
+        return Err(format!("List at most {MAX_EVENTS} events"));
+    }
+    if out.is_empty() || out.iter().any(|e| e == "*") {
+        return Ok(vec!["*".to_string()]);
+    }
+    Ok(out)
+}
+
+pub fn check_description(d: &str) -> Result<String, String> {
+    let d = d.trim();
+    if d.chars().count() > MAX_DESCRIPTION {
+        return Err(format!(
+            "A description has at most {MAX_DESCRIPTION} characters"
+        ));
+    }
+    Ok(d.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn event_filters() {
+        assert_eq!(check_events(&[]).unwrap(), v(&["*"]));
+        assert_eq!(check_events(&v(&["messages", "*"])).unwrap(), v(&["*"]));
+        assert_eq!(
+            check_events(&v(&["messages", "user.created", "messages"])).unwrap(),
+            v(&["messages", "user.created"])
+        );
+        assert!(check_events(&v(&["bad name"])).is_err());
+        assert!(check_events(&v(&["mess*"])).is_err());
+        assert_eq!(parse_event_list("a, b\nc  "), v(&["a", "b", "c"]));
+        assert!(parse_event_list("  ").is_empty());
+    }
+
+    #[test]
+    fn scheme_names_are_the_wire_names() {
+        assert_eq!(
+            serde_json::to_string(&Scheme::StandardWebhooks).unwrap(),
+            "\"standard-webhooks\""
+        );
+        assert_eq!(Scheme::parse("spectrum-v0"), Some(Scheme::SpectrumV0));
+        assert_eq!(Scheme::parse("v1"), None);
+    }
+}

@@ -1,0 +1,179 @@
+//! Webhook management: the one place that decides what is valid. Dashboard
+//! server functions and the HTTP API both call these.
+
+use super::auth::internal;
+use super::db::{self, webhooks::Inserted};
+use super::state::AppState;
+use super::{secrets, url_guard};
+use crate::model::{
+    check_description, check_events, AppError, NewWebhook, Scheme, Webhook, WebhookPatch,
+    WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
+};
+
+const MAX_URL_LEN: usize = 2048;
+
+async fn project_must_exist(state: &AppState, project_id: &str) -> Result<(), AppError> {
+    match db::projects::get(&state.db, project_id)
+        .await
+        .map_err(internal)?
+    {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound),
+    }
+}
+
+fn new_secret(scheme: Scheme) -> String {
+    match scheme {
+        Scheme::SpectrumV0 => secrets::new_spectrum_secret(),
+        Scheme::StandardWebhooks => secrets::new_standard_secret(),
+    }
+}
+
+/// Checks a URL for registration: the URL guard's reason on refusal.
+pub async fn check_url(state: &AppState, url: &str) -> Result<String, AppError> {
+    if url.trim().is_empty() {
+        return Err(AppError::Invalid(
+            "Enter the URL that should receive events".into(),
+        ));
+    }
+    if url.len() > MAX_URL_LEN {
+        return Err(AppError::Invalid(format!(
+            "A URL has at most {MAX_URL_LEN} characters"
+        )));
+    }
+    let checked = url_guard::check(url, &state.config.allow_targets, &state.resolver)
+        .await
+        .map_err(|r| AppError::Invalid(r.to_string()))?;
+    Ok(checked.url.to_string())
+}
+
+pub async fn create(
+    state: &AppState,
+    project_id: &str,
+    new: NewWebhook,
+) -> Result<WebhookWithSecret, AppError> {
+    project_must_exist(state, project_id).await?;
+    let description = check_description(&new.description).map_err(AppError::Invalid)?;
+    let events = check_events(&new.events).map_err(AppError::Invalid)?;
+    let url = check_url(state, &new.url).await?;
+    let secret = new_secret(new.scheme);
+    let id = uuid::Uuid::new_v4().to_string();
+    let inserted = db::webhooks::insert(
+        &state.db,
+        db::webhooks::Insert {
+            id: &id,
+            project_id,
+            url: &url,
+            description: &description,
+            events: &events,
+            scheme: new.scheme,
+            sealed_secret: &state.secrets.seal(&secret),
+        },
+    )
+    .await
+    .map_err(internal)?;
+    match inserted {
+        Inserted::Yes(webhook) => {
+            tracing::info!(project = project_id, webhook = %webhook.id, "webhook registered");
+            Ok(WebhookWithSecret {
+                webhook,
+                signing_secret: secret,
+            })
+        }
+        Inserted::DuplicateUrl => Err(AppError::Conflict(
+            "A webhook with this URL already exists in this project".into(),
+        )),
+    }
+}
+
+pub async fn list(state: &AppState, project_id: &str) -> Result<Vec<Webhook>, AppError> {
+    project_must_exist(state, project_id).await?;
+    db::webhooks::list(&state.db, project_id)
+        .await
+        .map_err(internal)
+}
+
+pub async fn get(state: &AppState, project_id: &str, id: &str) -> Result<Webhook, AppError> {
+    db::webhooks::get(&state.db, project_id, id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn update(
+    state: &AppState,
+    project_id: &str,
+    id: &str,
+    patch: WebhookPatch,
+) -> Result<Webhook, AppError> {
+    let mut webhook = get(state, project_id, id).await?;
+    if let Some(description) = patch.description {
+        webhook.description = check_description(&description).map_err(AppError::Invalid)?;
+    }
+    if let Some(events) = patch.events {
+        webhook.events = check_events(&events).map_err(AppError::Invalid)?;
+    }
+    if let Some(enabled) = patch.enabled {
+        webhook.enabled = enabled;
+    }
+    if !db::webhooks::update(&state.db, &webhook)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::NotFound);
+    }
+    get(state, project_id, id).await
+}
+
+pub async fn delete(state: &AppState, project_id: &str, id: &str) -> Result<(), AppError> {
+    if db::webhooks::soft_delete(&state.db, project_id, id)
+        .await
+        .map_err(internal)?
+    {
+        tracing::info!(project = project_id, webhook = id, "webhook deleted");
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// A new secret; the old one keeps working for `grace_seconds` (default one
+/// day, at most seven; zero ends it at once).
+pub async fn rotate(
+    state: &AppState,
+    project_id: &str,
+    id: &str,
+    grace_seconds: Option<u64>,
+) -> Result<WebhookWithSecret, AppError> {
+    let grace = grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+    if grace > MAX_GRACE_SECONDS {
+        return Err(AppError::Invalid(format!(
+            "The grace period is at most {MAX_GRACE_SECONDS} seconds (7 days)"
+        )));
+    }
+    let webhook = get(state, project_id, id).await?;
+    let secret = new_secret(webhook.scheme);
+    let previous_expires_at = (grace > 0).then(|| db::now_ms() + grace as i64 * 1000);
+    if !db::webhooks::rotate(
+        &state.db,
+        project_id,
+        id,
+        &state.secrets.seal(&secret),
+        previous_expires_at,
+    )
+    .await
+    .map_err(internal)?
+    {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(
+        project = project_id,
+        webhook = id,
+        grace,
+        "webhook secret rotated"
+    );
+    Ok(WebhookWithSecret {
+        webhook: get(state, project_id, id).await?,
+        signing_secret: secret,
+    })
+}
