@@ -36,7 +36,17 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  // Sign-in runs first on the fresh database (it creates the first admin);
+  // the dashboard tests build on that.
+  projects: [
+    { name: 'auth', testMatch: /auth\.spec\.ts/, use: { browserName: 'chromium' } },
+    {
+      name: 'dashboard',
+      testMatch: /webhooks\.spec\.ts/,
+      dependencies: ['auth'],
+      use: { browserName: 'chromium', permissions: ['clipboard-read', 'clipboard-write'] },
+    },
+  ],
   webServer: {
     command: `${root}/target/debug/signpost serve`,
     url: `${baseURL}/healthz`,
@@ -49,6 +59,8 @@ export default defineConfig({
       SIGNPOST_DATABASE_URL: database,
       LEPTOS_SITE_ROOT: `${root}/target/site`,
       SIGNPOST_LOG: 'warn',
+      // Test receivers run on this machine; everything else stays guarded.
+      SIGNPOST_ALLOW_TARGETS: '127.0.0.1',
     },
   },
 });

@@ -1,5 +1,8 @@
 use crate::components::shell::Shell;
-use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage};
+use crate::pages::{
+    login::LoginPage, not_found::NotFound, project_settings::ProjectSettingsPage,
+    projects::ProjectsPage, setup::SetupPage, webhooks::WebhooksPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -45,7 +48,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/setup") view=SetupPage />
                 <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("") view=ProjectsPage />
+                    <Route path=path!("p/:pid/webhooks") view=WebhooksPage />
+                    <Route path=path!("p/:pid/settings") view=ProjectSettingsPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -21,7 +21,7 @@ test('first run: the first visitor creates the admin and is signed in', async ({
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole('link', { name: 'Signpost' })).toBeVisible();
   await expect(page.getByText(ADMIN.email)).toBeVisible();
-  await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Projects' })).toBeVisible();
 
   // Setup is over: the page says so instead of offering the form again.
   await page.goto('/setup');

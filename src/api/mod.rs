@@ -2,3 +2,5 @@
 //! call `crate::server`. Their bodies run only on the server.
 
 pub mod auth;
+pub mod projects;
+pub mod webhooks;

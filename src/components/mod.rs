@@ -1,4 +1,9 @@
 //! Pieces of UI used by more than one page.
 
+pub mod copy;
 pub mod form;
+pub mod modal;
+pub mod project_nav;
+pub mod secret;
 pub mod shell;
+pub mod time;

@@ -1,3 +1,4 @@
+use super::project_nav::{ProjectSwitcher, ProjectsChanged};
 use crate::api::auth::{current_user, Logout};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
@@ -7,6 +8,7 @@ use leptos_router::hooks::use_location;
 /// "Sign out". Pages that need a user render inside it.
 #[component]
 pub fn Shell() -> impl IntoView {
+    ProjectsChanged::provide();
     let user = Resource::new(|| (), |_| current_user());
     let logout = ServerAction::<Logout>::new();
     let location = use_location();
@@ -19,8 +21,9 @@ pub fn Shell() -> impl IntoView {
                 </a>
                 <nav class="nav" aria-label="Main">
                     <A href="/" exact=true>
-                        "Overview"
+                        "Projects"
                     </A>
+                    <ProjectSwitcher />
                 </nav>
                 <div class="who">
                     <Transition fallback=|| ()>

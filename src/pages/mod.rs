@@ -1,6 +1,8 @@
 //! One module per page.
 
-pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod project_settings;
+pub mod projects;
 pub mod setup;
+pub mod webhooks;

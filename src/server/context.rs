@@ -49,3 +49,10 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     }
     result
 }
+
+/// Like [`current`], but refuses (401) when nobody is signed in.
+pub async fn signed_in() -> Result<RequestContext, AppError> {
+    let cx = current().await?;
+    super::auth::require_user(&cx.state, &cx.session).await?;
+    Ok(cx)
+}

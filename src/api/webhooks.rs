@@ -1,0 +1,116 @@
+use crate::model::{AppError, Webhook, WebhookWithSecret};
+use leptos::prelude::*;
+
+#[server(endpoint = "webhooks/list")]
+pub async fn list_webhooks(project_id: String) -> Result<Vec<Webhook>, AppError> {
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            webhooks::list(&cx.state, &project_id).await
+        }
+        .await,
+    )
+}
+
+/// Registers a webhook; the answer holds its signing secret, shown once.
+/// `events` is the form's text: names separated by commas or spaces.
+#[server(endpoint = "webhooks/create")]
+pub async fn create_webhook(
+    project_id: String,
+    url: String,
+    description: String,
+    events: String,
+    scheme: String,
+) -> Result<WebhookWithSecret, AppError> {
+    use crate::model::{parse_event_list, NewWebhook, Scheme};
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            let scheme = Scheme::parse(&scheme)
+                .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
+            let new = NewWebhook {
+                url,
+                description,
+                events: parse_event_list(&events),
+                scheme,
+            };
+            webhooks::create(&cx.state, &project_id, new).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "webhooks/set_enabled")]
+pub async fn set_webhook_enabled(
+    project_id: String,
+    webhook_id: String,
+    enabled: bool,
+) -> Result<Webhook, AppError> {
+    use crate::model::WebhookPatch;
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            let patch = WebhookPatch {
+                enabled: Some(enabled),
+                ..Default::default()
+            };
+            webhooks::update(&cx.state, &project_id, &webhook_id, patch).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "webhooks/edit")]
+pub async fn edit_webhook(
+    project_id: String,
+    webhook_id: String,
+    description: String,
+    events: String,
+) -> Result<Webhook, AppError> {
+    use crate::model::{parse_event_list, WebhookPatch};
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            let patch = WebhookPatch {
+                enabled: None,
+                description: Some(description),
+                events: Some(parse_event_list(&events)),
+            };
+            webhooks::update(&cx.state, &project_id, &webhook_id, patch).await
+        }
+        .await,
+    )
+}
+
+/// A new signing secret (shown once); the old one works for `grace_seconds`.
+#[server(endpoint = "webhooks/rotate")]
+pub async fn rotate_webhook_secret(
+    project_id: String,
+    webhook_id: String,
+    grace_seconds: u64,
+) -> Result<WebhookWithSecret, AppError> {
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            webhooks::rotate(&cx.state, &project_id, &webhook_id, Some(grace_seconds)).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "webhooks/delete")]
+pub async fn delete_webhook(project_id: String, webhook_id: String) -> Result<(), AppError> {
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            webhooks::delete(&cx.state, &project_id, &webhook_id).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,115 @@
+use crate::api::projects::{get_project, list_projects};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+/// Bumped whenever a project is created or renamed, so that every view of
+/// the project list (switcher, headers) reloads. Provided by the shell.
+#[derive(Clone, Copy)]
+pub struct ProjectsChanged(pub RwSignal<u32>);
+
+impl ProjectsChanged {
+    pub fn provide() {
+        provide_context(ProjectsChanged(RwSignal::new(0)));
+    }
+
+    /// A tracked read of the version, for a resource's source.
+    fn tracker() -> impl Fn() -> u32 + Copy + Send + Sync + 'static {
+        let changed = use_context::<ProjectsChanged>();
+        move || changed.map(|c| c.0.get()).unwrap_or(0)
+    }
+
+    /// A function to call after a change: every project view reloads.
+    pub fn bumper() -> impl Fn() + Copy + 'static {
+        let changed = use_context::<ProjectsChanged>();
+        move || {
+            if let Some(c) = changed {
+                c.0.update(|v| *v += 1);
+            }
+        }
+    }
+}
+
+/// The project id in the current path (`/p/{id}/…`), if any.
+pub fn current_project_id() -> Memo<Option<String>> {
+    let location = use_location();
+    Memo::new(move |_| {
+        let path = location.pathname.get();
+        let rest = path.strip_prefix("/p/")?;
+        Some(rest.split('/').next().unwrap_or_default().to_string()).filter(|p| !p.is_empty())
+    })
+}
+
+/// The project switcher in the top bar: a plain `<details>` menu, so it
+/// works before hydration too.
+#[component]
+pub fn ProjectSwitcher() -> impl IntoView {
+    let current = current_project_id();
+    let projects = Resource::new(ProjectsChanged::tracker(), |_| list_projects());
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let list = projects.get().and_then(Result::ok).unwrap_or_default();
+                let current_id = current.get();
+                let label = current_id
+                    .as_ref()
+                    .and_then(|id| list.iter().find(|p| &p.id == id))
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| "Choose a project".into());
+                view! {
+                    <details class="switcher">
+                        <summary aria-label="Switch project">{label}</summary>
+                        <ul role="menu">
+                            {list
+                                .into_iter()
+                                .map(|p| {
+                                    let href = format!("/p/{}/webhooks", p.id);
+                                    let is_current = current_id.as_deref() == Some(p.id.as_str());
+                                    view! {
+                                        <li role="none">
+                                            <a role="menuitem" href=href aria-current=is_current.then_some("true")>
+                                                {p.name}
+                                            </a>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                            <li role="none" class="sep">
+                                <a role="menuitem" href="/">"All projects"</a>
+                            </li>
+                        </ul>
+                    </details>
+                }
+            }}
+        </Transition>
+    }
+}
+
+/// The heading of a project's pages, with its tabs.
+#[component]
+pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView {
+    let version = ProjectsChanged::tracker();
+    let project = Resource::new(
+        move || (project_id.get(), version()),
+        |(id, _)| get_project(id),
+    );
+    view! {
+        <div class="project-header">
+            <Transition fallback=|| view! { <h1>"Project"</h1> }>
+                {move || {
+                    project.get().map(|p| match p {
+                        Ok(p) => view! {
+                            <h1>{p.name}</h1>
+                            <p class="hint mono">{p.id}</p>
+                        }.into_any(),
+                        Err(e) => view! { <h1>"Project"</h1> <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    })
+                }}
+            </Transition>
+            <nav class="tabs" aria-label="Project">
+                <A href=move || format!("/p/{}/webhooks", project_id.get())>"Webhooks"</A>
+                <A href=move || format!("/p/{}/settings", project_id.get())>"Settings"</A>
+            </nav>
+        </div>
+    }
+}

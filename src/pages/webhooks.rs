@@ -1,0 +1,340 @@
+use crate::api::webhooks::{
+    list_webhooks, CreateWebhook, DeleteWebhook, EditWebhook, RotateWebhookSecret,
+    SetWebhookEnabled,
+};
+use crate::components::form::{FormError, SubmitButton};
+use crate::components::modal::Modal;
+use crate::components::project_nav::ProjectHeader;
+use crate::components::secret::{SavedButton, SecretField};
+use crate::components::time::LocalTime;
+use crate::model::{Scheme, Webhook};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// Which row dialog is open.
+#[derive(Clone, PartialEq)]
+enum RowDialog {
+    Edit(Webhook),
+    Rotate(Webhook),
+    Delete(Webhook),
+}
+
+fn result_only<T: Clone>(
+    r: Option<Result<T, crate::model::AppError>>,
+) -> Option<Result<(), crate::model::AppError>> {
+    r.map(|r| r.map(|_| ()))
+}
+
+/// `/p/{id}/webhooks`: the Webhook tab.
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let params = use_params_map();
+    let pid = Signal::derive(move || params.read().get("pid").unwrap_or_default());
+    let create = ServerAction::<CreateWebhook>::new();
+    let toggle = ServerAction::<SetWebhookEnabled>::new();
+    let edit = ServerAction::<EditWebhook>::new();
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let delete = ServerAction::<DeleteWebhook>::new();
+    let webhooks = Resource::new(
+        move || {
+            (
+                pid.get(),
+                create.version().get(),
+                toggle.version().get(),
+                edit.version().get(),
+                rotate.version().get(),
+                delete.version().get(),
+            )
+        },
+        |(pid, ..)| list_webhooks(pid),
+    );
+    let adding = RwSignal::new(false);
+    let dialog = RwSignal::new(None::<RowDialog>);
+    // Edit and delete close their dialog when they succeed.
+    Effect::new(move |_| {
+        if matches!(edit.value().get(), Some(Ok(_))) || matches!(delete.value().get(), Some(Ok(_)))
+        {
+            dialog.set(None);
+            edit.value().set(None);
+            delete.value().set(None);
+        }
+    });
+
+    view! {
+        <section class="page">
+            <ProjectHeader project_id=pid />
+            <div class="toolbar">
+                <h2>"Webhooks"</h2>
+                <button type="button" class="primary" on:click=move |_| adding.set(true)>"Add webhook"</button>
+            </div>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || webhooks.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! {
+                        <div class="card empty">
+                            <h3>"No webhooks yet"</h3>
+                            <p>
+                                "A webhook is a URL of yours that Signpost calls, with a signed POST, "
+                                "each time this project publishes an event. Add one to start receiving events."
+                            </p>
+                            <button type="button" class="primary" on:click=move |_| adding.set(true)>"Add webhook"</button>
+                        </div>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <table class="list webhooks">
+                            <thead>
+                                <tr>
+                                    <th>"URL"</th><th>"Events"</th><th>"Status"</th><th>"Scheme"</th>
+                                    <th>"Created"</th><th><span class="sr-only">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {list.into_iter().map(|w| view! { <WebhookRow webhook=w pid toggle dialog /> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+            <Show when=move || adding.get()>
+                <AddWebhookDialog pid create on_close=move || {
+                    adding.set(false);
+                    create.value().set(None);
+                } />
+            </Show>
+            {move || dialog.get().map(|d| match d {
+                RowDialog::Edit(w) => view! { <EditDialog webhook=w pid edit dialog /> }.into_any(),
+                RowDialog::Rotate(w) => view! { <RotateDialog webhook=w pid rotate dialog /> }.into_any(),
+                RowDialog::Delete(w) => view! { <DeleteDialog webhook=w pid delete dialog /> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn WebhookRow(
+    webhook: Webhook,
+    pid: Signal<String>,
+    toggle: ServerAction<SetWebhookEnabled>,
+    dialog: RwSignal<Option<RowDialog>>,
+) -> impl IntoView {
+    let status = match (&webhook.enabled, &webhook.disabled_reason) {
+        (true, _) => view! { <span class="badge ok">"Enabled"</span> }.into_any(),
+        (false, Some(reason)) => view! {
+            <span class="badge warn" title=reason.clone()>"Disabled automatically"</span>
+            <div class="hint">{reason.clone()}</div>
+        }
+        .into_any(),
+        (false, None) => view! { <span class="badge off">"Disabled"</span> }.into_any(),
+    };
+    let w = webhook.clone();
+    let (w_edit, w_rotate, w_delete) = (w.clone(), w.clone(), w.clone());
+    let row_id = webhook.id.clone();
+    view! {
+        <tr data-webhook-id=row_id>
+            <td>
+                <code class="url">{webhook.url.clone()}</code>
+                {(!webhook.description.is_empty()).then(|| view! { <div class="hint">{webhook.description.clone()}</div> })}
+            </td>
+            <td class="events">{webhook.events.join(", ")}</td>
+            <td>{status}</td>
+            <td class="mono small">{webhook.scheme.as_str()}</td>
+            <td><LocalTime ms=webhook.created_at /></td>
+            <td class="row-actions">
+                <ActionForm action=toggle attr:class="inline">
+                    <input type="hidden" name="project_id" value=pid />
+                    <input type="hidden" name="webhook_id" value=webhook.id.clone() />
+                    <input type="hidden" name="enabled" value=(!webhook.enabled).to_string() />
+                    <button type="submit" disabled=move || toggle.pending().get()>
+                        {if webhook.enabled { "Disable" } else { "Enable" }}
+                    </button>
+                </ActionForm>
+                <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Edit(w_edit.clone())))>"Edit"</button>
+                <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Rotate(w_rotate.clone())))>"Rotate secret"</button>
+                <button type="button" class="danger" on:click=move |_| dialog.set(Some(RowDialog::Delete(w_delete.clone())))>"Delete"</button>
+            </td>
+        </tr>
+    }
+}
+
+/// How to check a signature, in one line per scheme.
+fn verify_hint(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::SpectrumV0 => {
+            "Verify each delivery: compute HMAC-SHA256 with this secret over \
+            \"v0:{X-Spectrum-Timestamp}:{raw body}\" and compare \"v0=\" + its hex digest with \
+            X-Spectrum-Signature, in constant time."
+        }
+        Scheme::StandardWebhooks => {
+            "Verify each delivery with any Standard Webhooks library \
+            (webhook-id, webhook-timestamp and webhook-signature headers) using this secret."
+        }
+    }
+}
+
+#[component]
+fn AddWebhookDialog(
+    pid: Signal<String>,
+    create: ServerAction<CreateWebhook>,
+    on_close: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let created = move || create.value().get().and_then(Result::ok);
+    let close = on_close.clone();
+    view! {
+        {move || match created() {
+            Some(c) => {
+                let on_close = on_close.clone();
+                view! {
+                    <Modal title="Webhook added">
+                        <p>"Signpost signs every delivery to " <code>{c.webhook.url.clone()}</code> " with this secret."</p>
+                        <SecretField label="Signing secret" value=c.signing_secret.clone() />
+                        <p class="hint">{verify_hint(c.webhook.scheme)}</p>
+                        <SavedButton on_saved=move || on_close() />
+                    </Modal>
+                }.into_any()
+            }
+            None => {
+                let close = close.clone();
+                view! {
+                    <Modal title="Add webhook">
+                        <ActionForm action=create>
+                            <input type="hidden" name="project_id" value=pid />
+                            <label for="wh-url">"URL"</label>
+                            <input id="wh-url" name="url" type="text" inputmode="url" required placeholder="https://example.com/webhooks" />
+                            <FormError result=Signal::derive(move || result_only(create.value().get())) />
+                            <label for="wh-description">"Description"</label>
+                            <input id="wh-description" name="description" type="text" maxlength="500" />
+                            <label for="wh-events">"Events"</label>
+                            <input id="wh-events" name="events" type="text" value="*" aria-describedby="wh-events-hint" />
+                            <p class="hint" id="wh-events-hint">"* for every event, or names separated by commas (for example: messages, user.created)."</p>
+                            <label for="wh-scheme">"Signature scheme"</label>
+                            <select id="wh-scheme" name="scheme">
+                                <option value="spectrum-v0" selected>"spectrum-v0 (Spectrum compatible)"</option>
+                                <option value="standard-webhooks">"standard-webhooks"</option>
+                            </select>
+                            <div class="actions">
+                                <button type="button" on:click=move |_| close()>"Cancel"</button>
+                                <SubmitButton pending=create.pending() label="Add webhook" pending_label="Adding…" />
+                            </div>
+                        </ActionForm>
+                    </Modal>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+#[component]
+fn EditDialog(
+    webhook: Webhook,
+    pid: Signal<String>,
+    edit: ServerAction<EditWebhook>,
+    dialog: RwSignal<Option<RowDialog>>,
+) -> impl IntoView {
+    view! {
+        <Modal title="Edit webhook">
+            <p><code>{webhook.url.clone()}</code></p>
+            <ActionForm action=edit>
+                <input type="hidden" name="project_id" value=pid />
+                <input type="hidden" name="webhook_id" value=webhook.id.clone() />
+                <label for="edit-description">"Description"</label>
+                <input id="edit-description" name="description" type="text" maxlength="500" value=webhook.description.clone() />
+                <label for="edit-events">"Events"</label>
+                <input id="edit-events" name="events" type="text" value=webhook.events.join(", ") />
+                <p class="hint">"* for every event, or names separated by commas."</p>
+                <FormError result=Signal::derive(move || result_only(edit.value().get())) />
+                <div class="actions">
+                    <button type="button" on:click=move |_| { edit.value().set(None); dialog.set(None) }>"Cancel"</button>
+                    <SubmitButton pending=edit.pending() label="Save" pending_label="Saving…" />
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+#[component]
+fn RotateDialog(
+    webhook: Webhook,
+    pid: Signal<String>,
+    rotate: ServerAction<RotateWebhookSecret>,
+    dialog: RwSignal<Option<RowDialog>>,
+) -> impl IntoView {
+    let rotated = move || rotate.value().get().and_then(Result::ok);
+    let close = move || {
+        rotate.value().set(None);
+        dialog.set(None);
+    };
+    let during_grace = match webhook.scheme {
+        Scheme::SpectrumV0 => {
+            "During the grace period Signpost keeps signing with the old secret \
+            (a spectrum-v0 header holds one signature): update your receiver to accept either \
+            secret, then the new one takes over when the period ends."
+        }
+        Scheme::StandardWebhooks => {
+            "During the grace period every delivery carries two \
+            signatures, one per secret, so receivers with either secret accept it."
+        }
+    };
+    let url = webhook.url.clone();
+    let id = webhook.id.clone();
+    view! {
+        {move || match rotated() {
+            Some(r) => view! {
+                <Modal title="New signing secret">
+                    <SecretField label="Signing secret" value=r.signing_secret.clone() />
+                    {r.webhook.previous_secret_expires_at.map(|t| view! {
+                        <p>"The old secret works until " <LocalTime ms=t /> "."</p>
+                    })}
+                    <SavedButton on_saved=close />
+                </Modal>
+            }.into_any(),
+            None => {
+                let (url, id) = (url.clone(), id.clone());
+                view! {
+                <Modal title="Rotate signing secret">
+                    <p>"A new secret for " <code>{url.clone()}</code> "."</p>
+                    <ActionForm action=rotate>
+                        <input type="hidden" name="project_id" value=pid />
+                        <input type="hidden" name="webhook_id" value=id.clone() />
+                        <label for="grace">"Grace period"</label>
+                        <select id="grace" name="grace_seconds">
+                            <option value="0">"None: the old secret stops now"</option>
+                            <option value="3600">"1 hour"</option>
+                            <option value="86400" selected>"24 hours"</option>
+                            <option value="604800">"7 days"</option>
+                        </select>
+                        <p class="hint">{during_grace}</p>
+                        <FormError result=Signal::derive(move || result_only(rotate.value().get())) />
+                        <div class="actions">
+                            <button type="button" on:click=move |_| close()>"Cancel"</button>
+                            <SubmitButton pending=rotate.pending() label="Rotate secret" pending_label="Rotating…" />
+                        </div>
+                    </ActionForm>
+                </Modal>
+            }.into_any()
+            }
+        }}
+    }
+}
+
+#[component]
+fn DeleteDialog(
+    webhook: Webhook,
+    pid: Signal<String>,
+    delete: ServerAction<DeleteWebhook>,
+    dialog: RwSignal<Option<RowDialog>>,
+) -> impl IntoView {
+    view! {
+        <Modal title="Delete webhook?">
+            <p>"Deliveries to " <code>{webhook.url.clone()}</code> " stop. This cannot be undone."</p>
+            <ActionForm action=delete>
+                <input type="hidden" name="project_id" value=pid />
+                <input type="hidden" name="webhook_id" value=webhook.id.clone() />
+                <FormError result=Signal::derive(move || result_only(delete.value().get())) />
+                <div class="actions">
+                    <button type="button" on:click=move |_| { delete.value().set(None); dialog.set(None) }>"Cancel"</button>
+                    <button type="submit" class="danger" disabled=move || delete.pending().get()>"Delete webhook"</button>
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
