@@ -33,6 +33,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(http_api::openapi::serve))
         .merge(http_api::router(state.clone()))
         // Also registers every server function under /api/.
         .leptos_routes_with_context(

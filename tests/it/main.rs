@@ -4,5 +4,6 @@
 mod api_webhooks;
 mod auth;
 mod cli;
+mod dashboard_api;
 mod health;
 mod support;

@@ -4,6 +4,7 @@
 //! needs HTTP Basic `projectId:projectSecret`.
 
 mod envelope;
+pub mod openapi;
 mod webhooks;
 
 pub use envelope::ApiError;

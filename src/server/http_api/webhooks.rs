@@ -8,15 +8,20 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 /// A webhook on the wire (Spectrum's field names).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Webhook)]
 pub struct WebhookDto {
+    /// UUID v4.
     id: String,
     webhook_url: String,
+    /// `["*"]` for every event, or event names.
     events: Vec<String>,
     description: String,
+    #[schema(value_type = String, example = "spectrum-v0")]
     scheme: Scheme,
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,18 +69,62 @@ impl From<WebhookWithSecret> for WebhookDto {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
+    /// https, resolving to public addresses only (unless allow-listed).
     webhook_url: String,
+    /// Default `["*"]`.
     #[serde(default)]
     events: Option<Vec<String>>,
     #[serde(default)]
     description: Option<String>,
+    /// `spectrum-v0` (default) or `standard-webhooks`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     scheme: Option<Scheme>,
 }
 
+/// The envelope of an answer with one webhook (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct WebhookEnvelope {
+    succeed: bool,
+    data: WebhookDto,
+}
+
+/// The envelope of an answer with a list of webhooks (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct WebhookListEnvelope {
+    succeed: bool,
+    data: Vec<WebhookDto>,
+}
+
+/// The envelope of every error (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorEnvelope {
+    /// Always false.
+    succeed: bool,
+    message: String,
+}
+
+/// Register a webhook; the answer carries its signing secret, the only time
+/// it is shown.
+#[utoipa::path(
+    post, path = "/projects/{projectId}/webhooks/", tag = "webhooks",
+    params(("projectId" = String, Path)),
+    request_body = CreateBody,
+    responses(
+        (status = 200, body = WebhookEnvelope, description = "Registered; `signingSecret` is set"),
+        (status = 401, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "An active webhook has this URL"),
+        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "Invalid or refused URL, events or body"),
+        (status = 429, body = ErrorEnvelope),
+    ),
+    security(("basic" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     Path(pid): Path<String>,
@@ -91,6 +140,13 @@ pub async fn create(
     Ok(ok(WebhookDto::from(created)))
 }
 
+/// Every active webhook of the project, oldest first; never a secret.
+#[utoipa::path(
+    get, path = "/projects/{projectId}/webhooks/", tag = "webhooks",
+    params(("projectId" = String, Path)),
+    responses((status = 200, body = WebhookListEnvelope), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)),
+    security(("basic" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Path(pid): Path<String>,
@@ -102,6 +158,13 @@ pub async fn list(
         .collect::<Vec<_>>()))
 }
 
+/// One webhook.
+#[utoipa::path(
+    get, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks",
+    params(("projectId" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("basic" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path((pid, id)): Path<(String, String)>,
@@ -111,7 +174,7 @@ pub async fn get(
     )))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchBody {
     enabled: Option<bool>,
@@ -119,6 +182,14 @@ pub struct PatchBody {
     description: Option<String>,
 }
 
+/// Change `enabled`, `events` or `description`; absent fields stay.
+#[utoipa::path(
+    patch, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks",
+    params(("projectId" = String, Path), ("id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("basic" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     Path((pid, id)): Path<(String, String)>,
@@ -134,6 +205,13 @@ pub async fn update(
     )))
 }
 
+/// Soft-delete a webhook: deliveries to it stop.
+#[utoipa::path(
+    delete, path = "/projects/{projectId}/webhooks/{id}/", tag = "webhooks",
+    params(("projectId" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "`{\"succeed\": true, \"data\": {\"id\": …}}`"), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "Unknown or already deleted")),
+    security(("basic" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Path((pid, id)): Path<(String, String)>,
@@ -142,12 +220,21 @@ pub async fn delete(
     Ok(ok(serde_json::json!({ "id": id })))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RotateBody {
+    /// How long the old secret keeps working: default 86400, at most 604800.
     grace_seconds: Option<u64>,
 }
 
+/// A new signing secret (shown once); the old one works for the grace period.
+#[utoipa::path(
+    post, path = "/projects/{projectId}/webhooks/{id}/rotate", tag = "webhooks",
+    params(("projectId" = String, Path), ("id" = String, Path)),
+    request_body(content = RotateBody, description = "Optional"),
+    responses((status = 200, body = WebhookEnvelope, description = "`signingSecret` and `previousSecretExpiresAt` are set"), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("basic" = []))
+)]
 pub async fn rotate(
     State(state): State<AppState>,
     Path((pid, id)): Path<(String, String)>,

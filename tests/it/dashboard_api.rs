@@ -1,0 +1,203 @@
+//! The dashboard's server functions: who may call them, and that they use
+//! the same rules as the HTTP API. Plus the OpenAPI document.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+use signpost::model::{AppError, Project, ProjectCredentials, Webhook, WebhookWithSecret};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_dashboard_function_needs_a_signed_in_user() {
+    let server = TestServer::with_admin().await;
+    let anonymous = server.client();
+    for (endpoint, form) in [
+        ("projects/list", vec![]),
+        ("projects/get", vec![("project_id", "prj_x")]),
+        ("projects/create", vec![("name", "Acme")]),
+        (
+            "projects/rename",
+            vec![("project_id", "prj_x"), ("name", "B")],
+        ),
+        ("projects/regenerate_secret", vec![("project_id", "prj_x")]),
+        ("webhooks/list", vec![("project_id", "prj_x")]),
+        (
+            "webhooks/create",
+            vec![
+                ("project_id", "prj_x"),
+                ("url", "https://93.184.215.14/"),
+                ("description", ""),
+                ("events", "*"),
+                ("scheme", "spectrum-v0"),
+            ],
+        ),
+        (
+            "webhooks/set_enabled",
+            vec![
+                ("project_id", "prj_x"),
+                ("webhook_id", "w"),
+                ("enabled", "false"),
+            ],
+        ),
+        (
+            "webhooks/edit",
+            vec![
+                ("project_id", "prj_x"),
+                ("webhook_id", "w"),
+                ("description", ""),
+                ("events", "*"),
+            ],
+        ),
+        (
+            "webhooks/rotate",
+            vec![
+                ("project_id", "prj_x"),
+                ("webhook_id", "w"),
+                ("grace_seconds", "0"),
+            ],
+        ),
+        (
+            "webhooks/delete",
+            vec![("project_id", "prj_x"), ("webhook_id", "w")],
+        ),
+    ] {
+        let res = anonymous
+            .post(server.url(&format!("/api/{endpoint}")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{endpoint}");
+        assert_eq!(
+            app_error(res).await,
+            AppError::Unauthenticated,
+            "{endpoint}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_functions_share_the_api_rules() {
+    let server = TestServer::start_with(|c| c.allow_targets = "127.0.0.1".parse().unwrap()).await;
+    let client = server.client();
+    client
+        .post(server.url("/api/setup"))
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("confirm", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let call = |endpoint: &str, form: Vec<(&str, &str)>| {
+        client
+            .post(server.url(&format!("/api/{endpoint}")))
+            .form(&form)
+            .send()
+    };
+
+    let res = call("projects/create", vec![("name", "  ")]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let creds: ProjectCredentials = call("projects/create", vec![("name", "Acme")])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pid = creds.id.as_str();
+
+    let form = |url: &'static str| {
+        vec![
+            ("project_id", pid),
+            ("url", url),
+            ("description", "d"),
+            ("events", "messages, user.created"),
+            ("scheme", "standard-webhooks"),
+        ]
+    };
+    let created: WebhookWithSecret = call("webhooks/create", form("http://127.0.0.1:9/a"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(created.signing_secret.starts_with("whsec_"));
+    assert_eq!(created.webhook.events, ["messages", "user.created"]);
+    let res = call("webhooks/create", form("http://127.0.0.1:9/a"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let res = call("webhooks/create", form("http://example.com/"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app_error(res).await.to_string(), "The URL must use https");
+
+    // The list never carries a secret.
+    let res = call("webhooks/list", vec![("project_id", pid)])
+        .await
+        .unwrap();
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(&created.signing_secret));
+    let list: Vec<Webhook> = serde_json::from_str(&text).unwrap();
+    assert_eq!(list.len(), 1);
+
+    // Another project's webhook is not found through this project.
+    let other: ProjectCredentials = call("projects/create", vec![("name", "Other")])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = call(
+        "webhooks/delete",
+        vec![
+            ("project_id", other.id.as_str()),
+            ("webhook_id", created.webhook.id.as_str()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let renamed: Project = call(
+        "projects/rename",
+        vec![("project_id", pid), ("name", "Acme Inc")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(renamed.name, "Acme Inc");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_document_describes_the_api() {
+    let server = TestServer::start().await;
+    let res = server
+        .client()
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = &doc["paths"];
+    for (path, method) in [
+        ("/projects/{projectId}/webhooks/", "post"),
+        ("/projects/{projectId}/webhooks/", "get"),
+        ("/projects/{projectId}/webhooks/{id}", "get"),
+        ("/projects/{projectId}/webhooks/{id}", "patch"),
+        ("/projects/{projectId}/webhooks/{id}/", "delete"),
+        ("/projects/{projectId}/webhooks/{id}/rotate", "post"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} missing");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["basic"]["scheme"],
+        "basic"
+    );
+    assert!(doc["components"]["schemas"]["Webhook"]["properties"]["webhookUrl"].is_object());
+}
