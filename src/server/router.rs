@@ -27,7 +27,10 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .with_secure(state.config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(Duration::minutes(
             state.config.session_idle_minutes.into(),
-        )));
+        )))
+        // Idle expiry: every request of a signed-in user pushes it back.
+        // (Anonymous requests have empty sessions, which are never saved.)
+        .with_always_save(true);
     let leptos = state.leptos.clone();
 
     Router::new()

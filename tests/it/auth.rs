@@ -3,6 +3,11 @@ use reqwest::header::{COOKIE, ORIGIN};
 use reqwest::StatusCode;
 use signpost::model::{AppError, UserInfo};
 
+fn session_cookie_value(set_cookie: &str) -> Option<String> {
+    let pair = set_cookie.split(';').next()?;
+    pair.strip_prefix("signpost_session=").map(str::to_string)
+}
+
 async fn me(server: &TestServer, client: &reqwest::Client) -> Option<UserInfo> {
     let res = client.post(server.url("/api/me")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -35,6 +40,15 @@ async fn sign_in_succeeds_with_the_right_password() {
 
     let user = me(&server, &client).await.expect("signed in");
     assert_eq!(user.email, ADMIN_EMAIL);
+    // Each request pushes the idle expiry back: the same session, a fresh Max-Age.
+    let res = client.get(server.url("/")).send().await.unwrap();
+    let refreshed = res
+        .headers()
+        .get("set-cookie")
+        .expect("idle expiry refreshed");
+    let refreshed = refreshed.to_str().unwrap();
+    assert_eq!(session_cookie(res.headers()), session_cookie_value(&cookie));
+    assert!(refreshed.contains("Max-Age=43200"), "{refreshed}");
     // The dashboard now opens instead of redirecting.
     let res = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

@@ -170,6 +170,21 @@ async fn dashboard_functions_share_the_api_rules() {
     .await
     .unwrap();
     assert_eq!(renamed.name, "Acme Inc");
+
+    // Pages: a project's tab renders; an unknown project's is a 404.
+    let res = client
+        .get(server.url(&format!("/p/{pid}/webhooks")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Acme Inc"));
+    let res = client
+        .get(server.url("/p/prj_nope/webhooks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread")]
