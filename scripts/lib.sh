@@ -66,8 +66,9 @@ ensure_chromium() {
   fi
 }
 
-# Build settings shared with cargo-leptos' debug build, so that `cargo test`
-# reuses its compiled dependencies instead of rebuilding them.
+# The settings cargo-leptos' debug build uses, for `cargo test` and
+# `cargo clippy`, so that they reuse its compiled dependencies. Do not export
+# them before calling cargo-leptos: it adds the cfg itself.
 leptos_env() {
   export RUSTFLAGS="--cfg erase_components"
   export LEPTOS_OUTPUT_NAME=signpost

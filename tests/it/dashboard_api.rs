@@ -77,18 +77,8 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_functions_share_the_api_rules() {
-    let server = TestServer::start_with(|c| c.allow_targets = "127.0.0.1".parse().unwrap()).await;
-    let client = server.client();
-    client
-        .post(server.url("/api/setup"))
-        .form(&[
-            ("email", ADMIN_EMAIL),
-            ("password", ADMIN_PASSWORD),
-            ("confirm", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (server, client) =
+        TestServer::with_admin_signed_in(|c| c.allow_targets = "127.0.0.1".parse().unwrap()).await;
     let call = |endpoint: &str, form: Vec<(&str, &str)>| {
         client
             .post(server.url(&format!("/api/{endpoint}")))

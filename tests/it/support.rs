@@ -69,9 +69,15 @@ impl TestServer {
 
     /// Started, with the first admin created through `/setup`.
     pub async fn with_admin() -> TestServer {
-        let server = TestServer::start().await;
-        let res = server
-            .client()
+        TestServer::with_admin_signed_in(|_| {}).await.0
+    }
+
+    /// Started with an adjusted configuration, the first admin created
+    /// through `/setup`, and a client signed in as that admin.
+    pub async fn with_admin_signed_in(adjust: impl FnOnce(&mut Config)) -> (TestServer, Client) {
+        let server = TestServer::start_with(adjust).await;
+        let client = server.client();
+        let res = client
             .post(server.url("/api/setup"))
             .form(&[
                 ("email", ADMIN_EMAIL),
@@ -87,7 +93,7 @@ impl TestServer {
             "setup: {}",
             res.text().await.unwrap()
         );
-        server
+        (server, client)
     }
 
     pub fn db_path(&self) -> std::path::PathBuf {
