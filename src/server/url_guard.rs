@@ -15,6 +15,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use url::{Host, Url};
 
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Hosts and networks that the operator allows whatever they resolve to,
 /// over http or https.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +131,15 @@ pub struct Checked {
 
 /// Checks a webhook URL as DESIGN §3 says.
 pub async fn check(raw: &str, allow: &AllowList, resolve: &Resolver) -> Result<Checked, Refusal> {
+    check_within(raw, allow, resolve, RESOLVE_TIMEOUT).await
+}
+
+async fn check_within(
+    raw: &str,
+    allow: &AllowList,
+    resolve: &Resolver,
+    resolve_timeout: std::time::Duration,
+) -> Result<Checked, Refusal> {
     let url = Url::parse(raw.trim()).map_err(|e| Refusal::Invalid(e.to_string()))?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(Refusal::NotHttps);
@@ -152,8 +163,9 @@ pub async fn check(raw: &str, allow: &AllowList, resolve: &Resolver) -> Result<C
     }
     let addrs = match literal {
         Some(ip) => vec![ip],
-        None => match resolve(name.clone(), port).await {
-            Ok(addrs) if !addrs.is_empty() => addrs,
+        // A resolver that does not answer in time counts as "does not resolve".
+        None => match tokio::time::timeout(resolve_timeout, resolve(name.clone(), port)).await {
+            Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
             _ => return Err(Refusal::DoesNotResolve(name)),
         },
     };
@@ -392,6 +404,23 @@ mod tests {
         // An allowed address is allowed whatever name leads to it, over https.
         assert!(verdict("https://rebind.example.com/", allow).await.is_ok());
         assert!(verdict("http://rebind.example.com/", allow).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_resolver_that_hangs_is_a_refusal_not_a_hang() {
+        let hangs: Resolver = Arc::new(|_, _| Box::pin(std::future::pending()));
+        let short = std::time::Duration::from_millis(20);
+        let verdict = check_within(
+            "https://slow.example.com/",
+            &AllowList::default(),
+            &hangs,
+            short,
+        )
+        .await;
+        assert_eq!(
+            verdict.unwrap_err(),
+            Refusal::DoesNotResolve("slow.example.com".into())
+        );
     }
 
     #[test]

@@ -33,6 +33,18 @@ impl<'a> Api<'a> {
             .basic_auth(&self.pid, Some(&self.secret))
     }
 
+    /// The project's webhooks as `GET /webhooks` lists them.
+    async fn listed(&self) -> Vec<Value> {
+        let res = self
+            .req(reqwest::Method::GET, "/webhooks")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        body["data"].as_array().unwrap().clone()
+    }
+
     async fn register(&self, body: Value) -> (StatusCode, Value) {
         let res = self
             .req(reqwest::Method::POST, "/webhooks/")
@@ -195,15 +207,7 @@ async fn register_list_get_patch_rotate_delete() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.json::<Value>().await.unwrap()["succeed"], false);
-    let list: Value = api
-        .req(reqwest::Method::GET, "/webhooks")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert_eq!(api.listed().await.len(), 1);
     // Its URL may be registered again once deleted.
     let (status, _) = api
         .register(json!({"webhookUrl": "http://127.0.0.1:9/hooks"}))
@@ -294,15 +298,7 @@ async fn bad_requests_get_the_right_status_and_lose_nothing() {
     assert_eq!(res.json::<Value>().await.unwrap()["succeed"], false);
 
     // Nothing of that was stored.
-    let list: Value = api
-        .req(reqwest::Method::GET, "/webhooks")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert_eq!(api.listed().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
