@@ -3,7 +3,10 @@ use leptos::prelude::*;
 
 /// The error of the last submission of a form, if it failed.
 #[component]
-pub fn FormError(#[prop(into)] result: Signal<Option<Result<(), AppError>>>) -> impl IntoView {
+pub fn FormError<T>(#[prop(into)] result: Signal<Option<Result<T, AppError>>>) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
     move || {
         result.get().and_then(Result::err).map(|e| {
             view! {

@@ -37,7 +37,7 @@ pub fn ProjectSettingsPage() -> impl IntoView {
                             <input id="rename" name="name" type="text" maxlength="100" required value=p.name />
                         })}
                     </Transition>
-                    <FormError result=Signal::derive(move || rename.value().get().map(|r| r.map(|_| ()))) />
+                    <FormError result=rename.value() />
                     <Show when=renamed><p class="notice" role="status">"Saved."</p></Show>
                     <SubmitButton pending=rename.pending() label="Save name" pending_label="Saving…" />
                 </ActionForm>
@@ -60,7 +60,7 @@ pub fn ProjectSettingsPage() -> impl IntoView {
                     <p>"Every client using the current secret is refused from now on, until it gets the new one."</p>
                     <ActionForm action=regenerate>
                         <input type="hidden" name="project_id" value=pid />
-                        <FormError result=Signal::derive(move || regenerate.value().get().map(|r| r.map(|_| ()))) />
+                        <FormError result=regenerate.value() />
                         <div class="actions">
                             <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
                             <SubmitButton pending=regenerate.pending() label="Regenerate secret" pending_label="Regenerating…" />

@@ -61,7 +61,7 @@ pub fn ProjectsPage() -> impl IntoView {
                 <ActionForm action=create>
                     <label for="project-name">"Name"</label>
                     <input id="project-name" name="name" type="text" maxlength="100" required />
-                    <FormError result=Signal::derive(move || create.value().get().map(|r| r.map(|_| ()))) />
+                    <FormError result=create.value() />
                     <SubmitButton pending=create.pending() label="Create project" pending_label="Creating…" />
                 </ActionForm>
             </div>

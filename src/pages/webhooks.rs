@@ -19,12 +19,6 @@ enum RowDialog {
     Delete(Webhook),
 }
 
-fn result_only<T: Clone>(
-    r: Option<Result<T, crate::model::AppError>>,
-) -> Option<Result<(), crate::model::AppError>> {
-    r.map(|r| r.map(|_| ()))
-}
-
 /// `/p/{id}/webhooks`: the Webhook tab.
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
@@ -200,7 +194,7 @@ fn AddWebhookDialog(
                             <input type="hidden" name="project_id" value=pid />
                             <label for="wh-url">"URL"</label>
                             <input id="wh-url" name="url" type="text" inputmode="url" required placeholder="https://example.com/webhooks" />
-                            <FormError result=Signal::derive(move || result_only(create.value().get())) />
+                            <FormError result=create.value() />
                             <label for="wh-description">"Description"</label>
                             <input id="wh-description" name="description" type="text" maxlength="500" />
                             <label for="wh-events">"Events"</label>
@@ -241,7 +235,7 @@ fn EditDialog(
                 <label for="edit-events">"Events"</label>
                 <input id="edit-events" name="events" type="text" value=webhook.events.join(", ") />
                 <p class="hint">"* for every event, or names separated by commas."</p>
-                <FormError result=Signal::derive(move || result_only(edit.value().get())) />
+                <FormError result=edit.value() />
                 <div class="actions">
                     <button type="button" on:click=move |_| { edit.value().set(None); dialog.set(None) }>"Cancel"</button>
                     <SubmitButton pending=edit.pending() label="Save" pending_label="Saving…" />
@@ -303,7 +297,7 @@ fn RotateDialog(
                             <option value="604800">"7 days"</option>
                         </select>
                         <p class="hint">{during_grace}</p>
-                        <FormError result=Signal::derive(move || result_only(rotate.value().get())) />
+                        <FormError result=rotate.value() />
                         <div class="actions">
                             <button type="button" on:click=move |_| close()>"Cancel"</button>
                             <SubmitButton pending=rotate.pending() label="Rotate secret" pending_label="Rotating…" />
@@ -329,7 +323,7 @@ fn DeleteDialog(
             <ActionForm action=delete>
                 <input type="hidden" name="project_id" value=pid />
                 <input type="hidden" name="webhook_id" value=webhook.id.clone() />
-                <FormError result=Signal::derive(move || result_only(delete.value().get())) />
+                <FormError result=delete.value() />
                 <div class="actions">
                     <button type="button" on:click=move |_| { delete.value().set(None); dialog.set(None) }>"Cancel"</button>
                     <button type="submit" class="danger" disabled=move || delete.pending().get()>"Delete webhook"</button>
