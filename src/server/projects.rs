@@ -6,7 +6,7 @@ use super::auth::internal;
 use super::db::{self, Db};
 use super::state::AppState;
 use crate::model::{check_project_name, AppError, Project, ProjectCredentials};
-use rand::{distributions::Alphanumeric, rngs::OsRng, Rng, RngCore};
+use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -21,9 +21,7 @@ pub fn new_project_id() -> String {
 
 /// 32 random bytes as 64 lowercase hex characters.
 pub fn new_project_secret() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    super::secrets::random_hex()
 }
 
 pub fn hash_secret(secret: &str) -> Vec<u8> {

@@ -81,8 +81,7 @@ fn read_or_create_key_file(path: &Path) -> anyhow::Result<[u8; 32]> {
     match std::fs::read_to_string(path) {
         Ok(text) => decode_key(&text).with_context(|| format!("key file {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut key);
+            let key = random_32();
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -98,18 +97,27 @@ fn read_or_create_key_file(path: &Path) -> anyhow::Result<[u8; 32]> {
     }
 }
 
-/// `spectrum-v0`: 64 lowercase hex characters (32 random bytes).
-pub fn new_spectrum_secret() -> String {
+/// 32 bytes from the operating system's CSPRNG.
+fn random_32() -> [u8; 32] {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    bytes
+}
+
+/// 32 random bytes as 64 lowercase hex characters: the `spectrum-v0`
+/// signing secret format, and the project secret's.
+pub fn random_hex() -> String {
+    hex::encode(random_32())
+}
+
+/// `spectrum-v0`: 64 lowercase hex characters (32 random bytes).
+pub fn new_spectrum_secret() -> String {
+    random_hex()
 }
 
 /// `standard-webhooks`: `whsec_` + base64 of 32 random bytes.
 pub fn new_standard_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("whsec_{}", B64.encode(bytes))
+    format!("whsec_{}", B64.encode(random_32()))
 }
 
 #[cfg(test)]
