@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -45,9 +45,12 @@ pub fn App() -> impl IntoView {
         <Title text="Signpost" />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/setup") view=SetupPage />
-                <ParentRoute path=path!("") view=Shell>
+                // Async rendering: the server sends each page once all its data
+                // is in, so pages read without JavaScript and an error's status
+                // (an unknown project's 404) is set before the head goes out.
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("p/:pid/webhooks") view=WebhooksPage />
                     <Route path=path!("p/:pid/settings") view=ProjectSettingsPage />

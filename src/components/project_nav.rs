@@ -89,9 +89,7 @@ pub fn ProjectSwitcher() -> impl IntoView {
 #[component]
 pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView {
     let version = ProjectsChanged::tracker();
-    // Blocking: the page's head waits for it, so an unknown project is a
-    // 404 every time rather than whenever the query wins the race.
-    let project = Resource::new_blocking(
+    let project = Resource::new(
         move || (project_id.get(), version()),
         |(id, _)| get_project(id),
     );
