@@ -1,4 +1,4 @@
-use crate::model::{AppError, Webhook, WebhookWithSecret};
+use crate::model::{AppError, TestResult, Webhook, WebhookWithSecret};
 use leptos::prelude::*;
 
 #[server(endpoint = "webhooks/list")]
@@ -22,19 +22,27 @@ pub async fn create_webhook(
     description: String,
     events: String,
     scheme: String,
+    /// `ordered` (the default when absent) or `unordered`.
+    ordering: Option<String>,
 ) -> Result<WebhookWithSecret, AppError> {
-    use crate::model::{parse_event_list, NewWebhook, Scheme};
+    use crate::model::{parse_event_list, NewWebhook, Ordering, Scheme};
     use crate::server::{context, webhooks};
     context::respond(
         async {
             let cx = context::signed_in().await?;
             let scheme = Scheme::parse(&scheme)
                 .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
+            let ordering = match ordering.as_deref() {
+                None | Some("") => Ordering::default(),
+                Some(o) => Ordering::parse(o)
+                    .ok_or_else(|| AppError::Invalid(format!("Unknown delivery order {o:?}")))?,
+            };
             let new = NewWebhook {
                 url,
                 description,
                 events: parse_event_list(&events),
                 scheme,
+                ordering,
             };
             webhooks::create(&cx.state, &project_id, new).await
         }
@@ -79,6 +87,7 @@ pub async fn edit_webhook(
                 enabled: None,
                 description: Some(description),
                 events: Some(parse_event_list(&events)),
+                ordering: None,
             };
             webhooks::update(&cx.state, &project_id, &webhook_id, patch).await
         }
@@ -110,6 +119,37 @@ pub async fn delete_webhook(project_id: String, webhook_id: String) -> Result<()
         async {
             let cx = context::signed_in().await?;
             webhooks::delete(&cx.state, &project_id, &webhook_id).await
+        }
+        .await,
+    )
+}
+
+/// Ends a rotation's grace period now: only the new secret signs.
+#[server(endpoint = "webhooks/finish_rotation")]
+pub async fn finish_rotation(project_id: String, webhook_id: String) -> Result<Webhook, AppError> {
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            webhooks::finish_rotation(&cx.state, &project_id, &webhook_id).await
+        }
+        .await,
+    )
+}
+
+/// Sends a sample event to this webhook and waits (up to the attempt
+/// timeout and a little more) for the first attempt's result.
+#[server(endpoint = "webhooks/test")]
+pub async fn send_test_event(
+    project_id: String,
+    webhook_id: String,
+) -> Result<TestResult, AppError> {
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            let sent = webhooks::send_test(&cx.state, &project_id, &webhook_id).await?;
+            webhooks::first_attempt(&cx.state, &sent.delivery_id).await
         }
         .await,
     )

@@ -34,6 +34,34 @@ impl fmt::Display for Scheme {
     }
 }
 
+/// Whether deliveries to a webhook keep event order (DESIGN §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// One attempt at a time, in event order; a retry holds back later events.
+    #[default]
+    Ordered,
+    /// Several attempts at once, in any order: more throughput.
+    Unordered,
+}
+
+impl Ordering {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ordering::Ordered => "ordered",
+            Ordering::Unordered => "unordered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Ordering> {
+        match s {
+            "ordered" => Some(Ordering::Ordered),
+            "unordered" => Some(Ordering::Unordered),
+            _ => None,
+        }
+    }
+}
+
 /// A webhook as the dashboard and the API show it: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {
@@ -44,6 +72,7 @@ pub struct Webhook {
     pub events: Vec<String>,
     pub enabled: bool,
     pub scheme: Scheme,
+    pub ordering: Ordering,
     /// Why it was disabled automatically, if it was.
     pub disabled_reason: Option<String>,
     /// While a rotation's grace period runs: when the old secret stops.
@@ -60,6 +89,7 @@ pub struct NewWebhook {
     pub description: String,
     pub events: Vec<String>,
     pub scheme: Scheme,
+    pub ordering: Ordering,
 }
 
 /// A change to a webhook; `None` leaves a field as it is.
@@ -68,6 +98,7 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
     pub description: Option<String>,
     pub events: Option<Vec<String>>,
+    pub ordering: Option<Ordering>,
 }
 
 /// A webhook with its signing secret: only ever returned once, right after
@@ -76,6 +107,18 @@ pub struct WebhookPatch {
 pub struct WebhookWithSecret {
     pub webhook: Webhook,
     pub signing_secret: String,
+}
+
+/// The first attempt of a test event, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub delivery_id: String,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// Why there was no answer (or why the delivery was dropped).
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub succeeded: bool,
 }
 
 pub const MAX_DESCRIPTION: usize = 500;

@@ -12,6 +12,7 @@ pub async fn run() -> anyhow::Result<()> {
     init_tracing(&cli.config.log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => super::serve(cli.config).await,
+        Command::Worker => super::work(cli.config).await,
         Command::Migrate => {
             open(&cli.config).await?;
             println!("migrations applied");

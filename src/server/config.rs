@@ -78,6 +78,19 @@ pub struct Config {
     )]
     pub api_rate_limit: u32,
 
+    /// Events per second per project on `POST /projects/{pid}/events` (more get 429).
+    #[arg(
+        long,
+        env = "SIGNPOST_INGEST_RATE_LIMIT",
+        default_value_t = 10_000,
+        global = true,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub ingest_rate_limit: u32,
+
+    #[command(flatten)]
+    pub delivery: DeliveryConfig,
+
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "SIGNPOST_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -88,10 +101,105 @@ pub struct Config {
     pub resolver: crate::server::url_guard::ResolverChoice,
 }
 
+/// The delivery engine's knobs (DESIGN §3); the defaults are Spectrum's.
+#[derive(Debug, Clone, Args)]
+pub struct DeliveryConfig {
+    /// Attempts per delivery, the first included.
+    #[arg(long, env = "SIGNPOST_MAX_ATTEMPTS", default_value_t = 6, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+    /// Delay before the second attempt, in ms; each later one is 5× longer.
+    #[arg(
+        long,
+        env = "SIGNPOST_RETRY_BASE_MS",
+        default_value_t = 200,
+        global = true
+    )]
+    pub retry_base_ms: u64,
+    /// Longest delay between attempts, in ms (also caps `Retry-After`).
+    #[arg(
+        long,
+        env = "SIGNPOST_RETRY_MAX_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub retry_max_ms: u64,
+    /// Time limit of one attempt, in ms.
+    #[arg(long, env = "SIGNPOST_ATTEMPT_TIMEOUT_MS", default_value_t = 30_000, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub attempt_timeout_ms: u64,
+    /// Attempts in flight at once, across all webhooks.
+    #[arg(long, env = "SIGNPOST_MAX_IN_FLIGHT", default_value_t = 512, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_in_flight: u64,
+    /// Attempts in flight at once to one `unordered` webhook.
+    #[arg(long, env = "SIGNPOST_UNORDERED_CONCURRENCY", default_value_t = 8, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub unordered_concurrency: u64,
+    /// A worker that stops renewing its lease for this long (ms) is dead:
+    /// its deliveries are claimed again.
+    #[arg(long, env = "SIGNPOST_LEASE_MS", default_value_t = 15_000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    pub lease_ms: u64,
+    /// Disable a webhook whose deliveries have all failed for this long…
+    #[arg(
+        long,
+        env = "SIGNPOST_AUTO_DISABLE_AFTER_SECONDS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub auto_disable_after_seconds: u64,
+    /// …with at least this many failed deliveries.
+    #[arg(
+        long,
+        env = "SIGNPOST_AUTO_DISABLE_MIN_FAILURES",
+        default_value_t = 20,
+        global = true
+    )]
+    pub auto_disable_min_failures: u64,
+    /// Events, deliveries and attempts older than this are deleted.
+    #[arg(long, env = "SIGNPOST_RETENTION_DAYS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_days: u64,
+    /// Largest event body accepted, in bytes.
+    #[arg(long, env = "SIGNPOST_MAX_EVENT_BYTES", default_value_t = 256 * 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(64..))]
+    pub max_event_bytes: u64,
+    /// On shutdown, how long attempts in flight may take to finish (ms).
+    #[arg(
+        long,
+        env = "SIGNPOST_SHUTDOWN_GRACE_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_attempts: 6,
+            retry_base_ms: 200,
+            retry_max_ms: 10_000,
+            attempt_timeout_ms: 30_000,
+            max_in_flight: 512,
+            unordered_concurrency: 8,
+            lease_ms: 15_000,
+            auto_disable_after_seconds: 86_400,
+            auto_disable_min_failures: 20,
+            retention_days: 30,
+            max_event_bytes: 256 * 1024,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the dashboard and the API (the default).
+    /// Serve the dashboard and the API, and deliver (the default).
     Serve,
+    /// Deliver only: no dashboard, no API.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage dashboard users.
@@ -167,6 +275,8 @@ impl Config {
             secret_key_file: None,
             allow_targets: Default::default(),
             api_rate_limit: 20,
+            ingest_rate_limit: 10_000,
+            delivery: DeliveryConfig::default(),
             log: "warn".into(),
             resolver: Default::default(),
         }
@@ -246,5 +356,16 @@ mod tests {
         assert_eq!(cli.config.database_url, "sqlite://x.db");
         assert!(Cli::try_parse_from(["signpost", "--no-such-flag"]).is_err());
         assert!(Cli::try_parse_from(["signpost", "--session-idle-minutes", "0"]).is_err());
+        assert!(Cli::try_parse_from(["signpost", "--max-attempts", "0"]).is_err());
+    }
+
+    /// `Config::for_database` and the flags agree on every default.
+    #[test]
+    fn delivery_defaults_match_the_flags() {
+        let cli = Cli::try_parse_from(["signpost"]).unwrap();
+        assert_eq!(
+            format!("{:?}", cli.config.delivery),
+            format!("{:?}", DeliveryConfig::default())
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod delivery;
 pub mod health;
 pub mod http_api;
 pub mod projects;
@@ -52,16 +53,44 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (state, sessions) = prepare(config).await?;
-    tokio::spawn(maintenance(state.clone(), sessions.clone()));
+    let worker = start_worker(&state).await?;
+    let maintenance = tokio::spawn(maintenance(state.clone(), Some(sessions.clone())));
     let app = router::router(state, sessions);
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .context("server failed")
+    .context("server failed");
+    // No more requests: finish or hand back the deliveries in flight.
+    maintenance.abort();
+    worker.shutdown().await;
+    served
+}
+
+async fn start_worker(state: &AppState) -> anyhow::Result<delivery::Worker> {
+    delivery::start(
+        state.db.clone(),
+        state.config.delivery.clone(),
+        state.config.allow_targets.clone(),
+        state.resolver.clone(),
+        state.delivery.clone(),
+    )
+    .await
+}
+
+/// `signpost worker`: delivers until Ctrl-C or SIGTERM, serving nothing.
+pub async fn work(config: Config) -> anyhow::Result<()> {
+    let (state, _) = prepare(config).await?;
+    let worker = start_worker(&state).await?;
+    let maintenance = tokio::spawn(maintenance(state.clone(), None));
+    tracing::info!(worker = %state.delivery.worker_id, "worker started");
+    shutdown_signal().await;
+    maintenance.abort();
+    worker.shutdown().await;
+    Ok(())
 }
 
 /// `signpost serve`: binds the configured address and serves until Ctrl-C
@@ -82,13 +111,30 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     serve_on(listener, config, shutdown_signal()).await
 }
 
-/// Periodic clean-up: expired sessions and old sign-in failures.
-async fn maintenance(state: AppState, sessions: SqliteStore) {
+/// Periodic clean-up: expired sessions, old sign-in failures, and
+/// deliveries past the retention period.
+async fn maintenance(state: AppState, sessions: Option<SqliteStore>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Err(e) = sessions.delete_expired().await {
-            tracing::warn!("deleting expired sessions: {e}");
+        if let Some(sessions) = &sessions {
+            if let Err(e) = sessions.delete_expired().await {
+                tracing::warn!("deleting expired sessions: {e}");
+            }
+        }
+        match delivery::retention::sweep(
+            &state.db,
+            &state.delivery.writer,
+            state.config.delivery.retention_days,
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deliveries = n,
+                "deleted deliveries past the retention period"
+            ),
+            Err(e) => tracing::warn!("retention: {e}"),
         }
         let before = db::now_ms() - auth::throttle::WINDOW_MS;
         if let Err(e) = db::login_failures::delete_older_than(&state.db, before).await {

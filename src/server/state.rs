@@ -15,6 +15,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Resolves webhook hosts for the URL guard (stubbed in tests).
     pub resolver: Resolver,
+    /// The delivery worker of this process.
+    pub delivery: super::delivery::Handle,
     /// Once a user exists one always does (the last admin cannot be removed),
     /// so after the first `true` the database is not asked again.
     has_users: Arc<AtomicBool>,
@@ -23,6 +25,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, config: Config, leptos: LeptosOptions, secrets: SecretBox) -> Self {
         AppState {
+            delivery: super::delivery::Handle::new(db.clone(), secrets.clone()),
             db,
             resolver: config.resolver.0.clone(),
             config: Arc::new(config),

@@ -134,12 +134,24 @@ pub async fn check(raw: &str, allow: &AllowList, resolve: &Resolver) -> Result<C
     check_within(raw, allow, resolve, RESOLVE_TIMEOUT).await
 }
 
-async fn check_within(
-    raw: &str,
-    allow: &AllowList,
-    resolve: &Resolver,
-    resolve_timeout: std::time::Duration,
-) -> Result<Checked, Refusal> {
+/// What can be known of a URL without resolving it.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub url: Url,
+    /// The host, lower-cased, without a trailing dot (an address for literals).
+    pub host: String,
+    pub port: u16,
+    /// The address, when the URL names one.
+    pub literal: Option<IpAddr>,
+    /// The operator allow-listed the host or address the URL names: both
+    /// rules are lifted for it.
+    pub named_allowed: bool,
+}
+
+/// The checks that need no resolver: syntax, scheme, credentials, and the
+/// address of a literal-IP URL. The delivery worker runs this before every
+/// attempt; its resolver ([`filter_addrs`]) does the rest at connect time.
+pub fn check_static(raw: &str, allow: &AllowList) -> Result<Parsed, Refusal> {
     let url = Url::parse(raw.trim()).map_err(|e| Refusal::Invalid(e.to_string()))?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(Refusal::NotHttps);
@@ -150,34 +162,97 @@ async fn check_within(
     let port = url
         .port_or_known_default()
         .ok_or_else(|| Refusal::Invalid("no port".into()))?;
-    let (name, literal) = match url.host() {
+    let (host, literal) = match url.host() {
         None => return Err(Refusal::Invalid("no host".into())),
         Some(Host::Domain(d)) => (d.trim_end_matches('.').to_ascii_lowercase(), None),
         Some(Host::Ipv4(ip)) => (ip.to_string(), Some(IpAddr::V4(ip))),
         Some(Host::Ipv6(ip)) => (ip.to_string(), Some(IpAddr::V6(ip))),
     };
     // The allow-list lifts both rules for targets named in the URL itself.
-    let named_allowed = allow.allows_host(&name) || literal.is_some_and(|ip| allow.allows_ip(ip));
+    let named_allowed = allow.allows_host(&host) || literal.is_some_and(|ip| allow.allows_ip(ip));
     if url.scheme() != "https" && !named_allowed {
         return Err(Refusal::NotHttps);
     }
-    let addrs = match literal {
+    if let (Some(ip), false) = (literal, named_allowed) {
+        if let Some(kind) = non_public(ip) {
+            return Err(Refusal::NotPublic { ip, kind });
+        }
+    }
+    Ok(Parsed {
+        url,
+        host,
+        port,
+        literal,
+        named_allowed,
+    })
+}
+
+/// The addresses a connection to `host` may use: all of them for an
+/// allow-listed host, else the public or allow-listed ones. None left is a
+/// refusal naming the first address dropped.
+pub fn filter_addrs(
+    host: &str,
+    addrs: Vec<IpAddr>,
+    allow: &AllowList,
+) -> Result<Vec<IpAddr>, Refusal> {
+    if allow.allows_host(host) {
+        return if addrs.is_empty() {
+            Err(Refusal::DoesNotResolve(host.to_string()))
+        } else {
+            Ok(addrs)
+        };
+    }
+    let mut refused = None;
+    let kept: Vec<IpAddr> = addrs
+        .into_iter()
+        .filter(
+            |ip| match non_public(*ip).filter(|_| !allow.allows_ip(*ip)) {
+                Some(kind) => {
+                    refused.get_or_insert(Refusal::NotPublic { ip: *ip, kind });
+                    false
+                }
+                None => true,
+            },
+        )
+        .collect();
+    match (kept.is_empty(), refused) {
+        (false, _) => Ok(kept),
+        (true, Some(refusal)) => Err(refusal),
+        (true, None) => Err(Refusal::DoesNotResolve(host.to_string())),
+    }
+}
+
+async fn check_within(
+    raw: &str,
+    allow: &AllowList,
+    resolve: &Resolver,
+    resolve_timeout: std::time::Duration,
+) -> Result<Checked, Refusal> {
+    let parsed = check_static(raw, allow)?;
+    let addrs = match parsed.literal {
         Some(ip) => vec![ip],
         // A resolver that does not answer in time counts as "does not resolve".
-        None => match tokio::time::timeout(resolve_timeout, resolve(name.clone(), port)).await {
-            Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
-            _ => return Err(Refusal::DoesNotResolve(name)),
-        },
+        None => {
+            match tokio::time::timeout(resolve_timeout, resolve(parsed.host.clone(), parsed.port))
+                .await
+            {
+                Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
+                _ => return Err(Refusal::DoesNotResolve(parsed.host)),
+            }
+        }
     };
-    if !named_allowed {
-        // Every address must be public, or allowed by the operator.
+    if !parsed.named_allowed {
+        // At registration every address must be public, or allowed by the operator.
         for ip in &addrs {
             if let Some(kind) = non_public(*ip).filter(|_| !allow.allows_ip(*ip)) {
                 return Err(Refusal::NotPublic { ip: *ip, kind });
             }
         }
     }
-    Ok(Checked { url, addrs })
+    Ok(Checked {
+        url: parsed.url,
+        addrs,
+    })
 }
 
 /// IPv4-mapped and IPv4-compatible IPv6 addresses are the IPv4 address.

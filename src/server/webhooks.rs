@@ -6,9 +6,10 @@ use super::db::{self, webhooks::Inserted};
 use super::state::AppState;
 use super::{secrets, url_guard};
 use crate::model::{
-    check_description, check_events, AppError, NewWebhook, Scheme, Webhook, WebhookPatch,
-    WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
+    check_description, check_events, AppError, NewWebhook, Scheme, TestResult, Webhook,
+    WebhookPatch, WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
 };
+use std::time::Duration;
 
 const MAX_URL_LEN: usize = 2048;
 
@@ -67,6 +68,7 @@ pub async fn create(
             description: &description,
             events: &events,
             scheme: new.scheme,
+            ordering: new.ordering,
             sealed_secret: &state.secrets.seal(&secret),
         },
     )
@@ -116,12 +118,16 @@ pub async fn update(
     if let Some(enabled) = patch.enabled {
         webhook.enabled = enabled;
     }
+    if let Some(ordering) = patch.ordering {
+        webhook.ordering = ordering;
+    }
     if !db::webhooks::update(&state.db, &webhook)
         .await
         .map_err(internal)?
     {
         return Err(AppError::NotFound);
     }
+    state.delivery.webhook_changed(id);
     get(state, project_id, id).await
 }
 
@@ -130,6 +136,7 @@ pub async fn delete(state: &AppState, project_id: &str, id: &str) -> Result<(), 
         .await
         .map_err(internal)?
     {
+        state.delivery.webhook_changed(id);
         tracing::info!(project = project_id, webhook = id, "webhook deleted");
         Ok(())
     } else {
@@ -166,6 +173,7 @@ pub async fn rotate(
     {
         return Err(AppError::NotFound);
     }
+    state.delivery.webhook_changed(id);
     tracing::info!(
         project = project_id,
         webhook = id,
@@ -176,4 +184,98 @@ pub async fn rotate(
         webhook: get(state, project_id, id).await?,
         signing_secret: secret,
     })
+}
+
+/// Ends a rotation's grace period now: only the new secret signs.
+pub async fn finish_rotation(
+    state: &AppState,
+    project_id: &str,
+    id: &str,
+) -> Result<Webhook, AppError> {
+    if !db::webhooks::finish_rotation(&state.db, project_id, id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::NotFound);
+    }
+    state.delivery.webhook_changed(id);
+    tracing::info!(project = project_id, webhook = id, "rotation finished");
+    get(state, project_id, id).await
+}
+
+pub struct TestSent {
+    pub event_id: String,
+    pub delivery_id: String,
+}
+
+/// Queues a sample `messages` event to this one webhook, whatever its filter.
+pub async fn send_test(state: &AppState, project_id: &str, id: &str) -> Result<TestSent, AppError> {
+    use super::delivery::ingest;
+    let webhook = get(state, project_id, id).await?;
+    if !webhook.enabled {
+        return Err(AppError::Conflict(
+            "The webhook is disabled: enable it to send a test event".into(),
+        ));
+    }
+    let event = ingest::parse_event(ingest::test_event_body()).map_err(AppError::Invalid)?;
+    let mut event_id = String::new();
+    ingest::publish(state, project_id, vec![event], Some(id), None, |stored| {
+        event_id = stored[0].id.clone();
+        serde_json::Value::Null
+    })
+    .await?;
+    // The delivery's id, read back: the test event has exactly one.
+    let delivery_id = db::deliveries::delivery_of_event(&state.db, &event_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::Conflict("The webhook was disabled meanwhile".into()))?;
+    Ok(TestSent {
+        event_id,
+        delivery_id,
+    })
+}
+
+/// Waits for a delivery's first attempt (or its end without one) and
+/// reports it; gives up a little after the attempt timeout.
+pub async fn first_attempt(state: &AppState, delivery_id: &str) -> Result<TestResult, AppError> {
+    let limit =
+        Duration::from_millis(state.config.delivery.attempt_timeout_ms) + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        // Listen before looking, so that a commit in between is not missed.
+        let recorded = state.delivery.recorded.notified();
+        if let Some((status, error, duration_ms)) =
+            db::deliveries::first_attempt(&state.db, delivery_id)
+                .await
+                .map_err(internal)?
+        {
+            let status = status.and_then(|s| u16::try_from(s).ok());
+            return Ok(TestResult {
+                delivery_id: delivery_id.to_string(),
+                succeeded: status.is_some_and(|s| (200..300).contains(&s)),
+                status,
+                error,
+                duration_ms,
+            });
+        }
+        if let Some((status, error)) = db::deliveries::status(&state.db, delivery_id)
+            .await
+            .map_err(internal)?
+        {
+            if status == "cancelled" {
+                return Ok(TestResult {
+                    delivery_id: delivery_id.to_string(),
+                    status: None,
+                    error: error.or(Some("Cancelled".into())),
+                    duration_ms: 0,
+                    succeeded: false,
+                });
+            }
+        }
+        if tokio::time::timeout_at(deadline, recorded).await.is_err() {
+            return Err(AppError::Conflict(
+                "No attempt was made in time: the delivery is still queued".into(),
+            ));
+        }
+    }
 }

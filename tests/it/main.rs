@@ -5,5 +5,7 @@ mod api_webhooks;
 mod auth;
 mod cli;
 mod dashboard_api;
+mod delivery;
 mod health;
+mod receiver;
 mod support;

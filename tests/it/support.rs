@@ -12,8 +12,9 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery";
 /// A running Signpost with a throw-away database; stopped on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
-    _dir: TempDir,
+    dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -43,7 +44,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             signpost::server::serve_on(listener, config, async {
                 let _ = stopped.await;
             })
@@ -52,8 +53,9 @@ impl TestServer {
         });
         let server = TestServer {
             addr,
-            _dir: dir,
+            dir: Some(dir),
             stop: Some(stop),
+            task: Some(task),
         };
         // The listener is bound already; wait until the app answers.
         for _ in 0..500 {
@@ -96,8 +98,23 @@ impl TestServer {
         (server, client)
     }
 
+    /// Stops the server as SIGTERM does, and waits until it has; returns
+    /// the directory of its database.
+    pub async fn stop(mut self) -> TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap();
+        self.dir.take().unwrap()
+    }
+
+    /// A connection pool to the server's database, to check what it stored.
+    pub async fn db(&self) -> signpost::server::db::Db {
+        signpost::server::db::connect(&format!("sqlite://{}", self.db_path().display()))
+            .await
+            .unwrap()
+    }
+
     pub fn db_path(&self) -> std::path::PathBuf {
-        self._dir.path().join("signpost.db")
+        self.dir.as_ref().unwrap().path().join("signpost.db")
     }
 
     /// Creates a project directly in the server's database; returns its

@@ -1,5 +1,6 @@
 //! The database: connection, migrations, and one module per table.
 
+pub mod deliveries;
 pub mod login_failures;
 pub mod projects;
 pub mod users;

@@ -1,9 +1,9 @@
 use super::{now_ms, Db};
-use crate::model::{Scheme, Webhook};
+use crate::model::{Ordering, Scheme, Webhook};
 
 /// Every column but the secrets.
 const COLUMNS: &str = "id, project_id, url, description, events, enabled, scheme, \
-                       disabled_reason, previous_expires_at, created_at, updated_at";
+                       ordering, disabled_reason, previous_expires_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct WebhookRow {
@@ -14,6 +14,7 @@ struct WebhookRow {
     events: String,
     enabled: bool,
     scheme: String,
+    ordering: String,
     disabled_reason: Option<String>,
     previous_expires_at: Option<i64>,
     created_at: i64,
@@ -31,6 +32,7 @@ impl From<WebhookRow> for Webhook {
             events: serde_json::from_str(&r.events).unwrap_or_else(|_| vec!["*".into()]),
             enabled: r.enabled,
             scheme: Scheme::parse(&r.scheme).unwrap_or_default(),
+            ordering: Ordering::parse(&r.ordering).unwrap_or_default(),
             disabled_reason: r.disabled_reason,
             previous_secret_expires_at: r.previous_expires_at.filter(|t| *t > now),
             created_at: r.created_at,
@@ -46,6 +48,7 @@ pub struct Insert<'a> {
     pub description: &'a str,
     pub events: &'a [String],
     pub scheme: Scheme,
+    pub ordering: Ordering,
     pub sealed_secret: &'a [u8],
 }
 
@@ -57,8 +60,8 @@ pub enum Inserted {
 pub async fn insert(db: &Db, w: Insert<'_>) -> sqlx::Result<Inserted> {
     let now = now_ms();
     let result = sqlx::query(
-        "INSERT INTO webhooks (id, project_id, url, description, events, scheme, secret, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO webhooks (id, project_id, url, description, events, scheme, ordering, secret, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.id)
     .bind(w.project_id)
@@ -66,6 +69,7 @@ pub async fn insert(db: &Db, w: Insert<'_>) -> sqlx::Result<Inserted> {
     .bind(w.description)
     .bind(serde_json::to_string(w.events).expect("strings serialize"))
     .bind(w.scheme.as_str())
+    .bind(w.ordering.as_str())
     .bind(w.sealed_secret)
     .bind(now)
     .bind(now)
@@ -110,7 +114,7 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Web
 /// clears an automatic disable's reason.
 pub async fn update(db: &Db, w: &Webhook) -> sqlx::Result<bool> {
     sqlx::query(
-        "UPDATE webhooks SET enabled = ?, description = ?, events = ?, updated_at = ?, \
+        "UPDATE webhooks SET enabled = ?, description = ?, events = ?, ordering = ?, updated_at = ?, \
          disabled_reason = CASE WHEN ? THEN NULL ELSE disabled_reason END, \
          disabled_at = CASE WHEN ? THEN NULL ELSE disabled_at END \
          WHERE project_id = ? AND id = ? AND deleted_at IS NULL",
@@ -118,6 +122,7 @@ pub async fn update(db: &Db, w: &Webhook) -> sqlx::Result<bool> {
     .bind(w.enabled)
     .bind(&w.description)
     .bind(serde_json::to_string(&w.events).expect("strings serialize"))
+    .bind(w.ordering.as_str())
     .bind(now_ms())
     .bind(w.enabled)
     .bind(w.enabled)
@@ -162,6 +167,20 @@ pub async fn rotate(
     .bind(previous_expires_at)
     .bind(previous_expires_at)
     .bind(sealed_secret)
+    .bind(now_ms())
+    .bind(project_id)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Ends a rotation's grace period now: only the new secret signs.
+pub async fn finish_rotation(db: &Db, project_id: &str, id: &str) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE webhooks SET previous_secret = NULL, previous_expires_at = NULL, updated_at = ? \
+         WHERE project_id = ? AND id = ? AND deleted_at IS NULL",
+    )
     .bind(now_ms())
     .bind(project_id)
     .bind(id)

@@ -63,6 +63,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The raw body bytes, with the API's 413 over the route's limit.
+pub struct ApiBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read_body(req, state).await.map(|(_, bytes)| ApiBody(bytes))
+    }
+}
+
 /// A JSON body with the API's errors: 415 for non-JSON, 422 for malformed
 /// JSON or wrong types, 413 over the size limit.
 pub struct ApiJson<T>(pub T);

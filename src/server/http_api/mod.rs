@@ -4,6 +4,7 @@
 //! needs HTTP Basic `projectId:projectSecret`.
 
 mod envelope;
+mod events;
 pub mod openapi;
 mod webhooks;
 
@@ -26,12 +27,30 @@ use std::sync::Arc;
 /// Largest JSON body the management API accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    let per_second = NonZeroU32::new(state.config.api_rate_limit).unwrap_or(NonZeroU32::MIN);
-    let limiter: Arc<DefaultKeyedRateLimiter<String>> =
-        Arc::new(RateLimiter::keyed(Quota::per_second(per_second)));
+/// Largest batch of events, in bytes (each event is also held to
+/// `SIGNPOST_MAX_EVENT_BYTES`).
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
-    let routes: [(&str, MethodRouter<AppState>); 3] = [
+type Limiter = Arc<DefaultKeyedRateLimiter<String>>;
+
+fn limiter(per_second: u32) -> Limiter {
+    let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::keyed(Quota::per_second(per_second)))
+}
+
+/// Every route both with and without a trailing slash.
+fn routes(list: Vec<(&str, MethodRouter<AppState>)>) -> Router<AppState> {
+    let mut router = Router::new();
+    for (path, method_router) in list {
+        router = router
+            .route(path, method_router.clone())
+            .route(&format!("{path}/"), method_router);
+    }
+    router
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let manage = routes(vec![
         (
             "/projects/{pid}/webhooks",
             get(webhooks::list).post(webhooks::create),
@@ -46,18 +65,43 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/projects/{pid}/webhooks/{id}/rotate",
             post(webhooks::rotate),
         ),
-    ];
-    let mut router = Router::new();
-    for (path, method_router) in routes {
-        router = router
-            .route(path, method_router.clone())
-            .route(&format!("{path}/"), method_router);
-    }
-    router
-        // Anything else under a project: a JSON 404, not the dashboard's page.
-        .route("/projects/{pid}/{*rest}", axum::routing::any(not_found))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(from_fn_with_state((state, limiter), authenticate))
+        (
+            "/projects/{pid}/webhooks/{id}/rotate/finish",
+            post(webhooks::finish_rotation),
+        ),
+        ("/projects/{pid}/webhooks/{id}/test", post(events::test)),
+    ])
+    // Anything else under a project: a JSON 404, not the dashboard's page.
+    .route("/projects/{pid}/{*rest}", axum::routing::any(not_found))
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(from_fn_with_state(
+        (
+            state.clone(),
+            limiter(state.config.api_rate_limit),
+            state.config.api_rate_limit,
+        ),
+        authenticate,
+    ));
+    // Publishing has its own body limits and its own (higher) rate limit:
+    // the platform publishes far more often than people manage webhooks.
+    let max_event = state.config.delivery.max_event_bytes as usize;
+    let publish = routes(vec![(
+        "/projects/{pid}/events",
+        post(events::publish).layer(DefaultBodyLimit::max(max_event)),
+    )])
+    .merge(routes(vec![(
+        "/projects/{pid}/events/batch",
+        post(events::publish_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES.max(max_event))),
+    )]))
+    .layer(from_fn_with_state(
+        (
+            state.clone(),
+            limiter(state.config.ingest_rate_limit),
+            state.config.ingest_rate_limit,
+        ),
+        authenticate,
+    ));
+    manage.merge(publish)
 }
 
 async fn not_found() -> ApiError {
@@ -67,7 +111,7 @@ async fn not_found() -> ApiError {
 /// Checks Basic credentials against the project in the path, then the
 /// project's rate limit.
 async fn authenticate(
-    State((state, limiter)): State<(AppState, Arc<DefaultKeyedRateLimiter<String>>)>,
+    State((state, limiter, per_second)): State<(AppState, Limiter, u32)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -100,10 +144,7 @@ async fn authenticate(
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let mut err = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Over the rate limit of {} requests per second for this project",
-                state.config.api_rate_limit
-            ),
+            format!("Over the rate limit of {per_second} requests per second for this project"),
         );
         err.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         return err.into_response();

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the HTTP API, generated from the handlers'
 //! annotations and served at `/openapi.json`.
 
-use super::webhooks;
+use super::{events, webhooks};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Signpost API",
-        description = "Webhook management, compatible with Photon Spectrum. Authenticate with \
+        description = "Webhook management and event publishing, compatible with Photon Spectrum. Authenticate with \
                        HTTP Basic: the project id as user name, the project secret as password."
     ),
     paths(
@@ -19,7 +19,11 @@ use utoipa::{Modify, OpenApi};
         webhooks::get,
         webhooks::update,
         webhooks::delete,
-        webhooks::rotate
+        webhooks::rotate,
+        webhooks::finish_rotation,
+        events::test,
+        events::publish,
+        events::publish_batch
     ),
     modifiers(&BasicAuth)
 )]

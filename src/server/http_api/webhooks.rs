@@ -2,7 +2,7 @@
 //! `crate::server::webhooks`.
 
 use super::envelope::{ok, ApiError, ApiJson, ApiJsonOrDefault};
-use crate::model::{NewWebhook, Scheme, Webhook, WebhookPatch, WebhookWithSecret};
+use crate::model::{NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookWithSecret};
 use crate::server::{state::AppState, webhooks};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -23,6 +23,8 @@ pub struct WebhookDto {
     description: String,
     #[schema(value_type = String, example = "spectrum-v0")]
     scheme: Scheme,
+    #[schema(value_type = String, example = "ordered")]
+    ordering: Ordering,
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     disabled_reason: Option<String>,
@@ -50,6 +52,7 @@ impl From<Webhook> for WebhookDto {
             events: w.events,
             description: w.description,
             scheme: w.scheme,
+            ordering: w.ordering,
             enabled: w.enabled,
             disabled_reason: w.disabled_reason,
             previous_secret_expires_at: w.previous_secret_expires_at.map(iso),
@@ -83,6 +86,10 @@ pub struct CreateBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     scheme: Option<Scheme>,
+    /// `ordered` (default: one at a time, in event order) or `unordered`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    ordering: Option<Ordering>,
 }
 
 /// The envelope of an answer with one webhook (documentation only).
@@ -135,6 +142,7 @@ pub async fn create(
         description: body.description.unwrap_or_default(),
         events: body.events.unwrap_or_default(),
         scheme: body.scheme.unwrap_or_default(),
+        ordering: body.ordering.unwrap_or_default(),
     };
     let created = webhooks::create(&state, &pid, new).await?;
     Ok(ok(WebhookDto::from(created)))
@@ -180,6 +188,8 @@ pub struct PatchBody {
     enabled: Option<bool>,
     events: Option<Vec<String>>,
     description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    ordering: Option<Ordering>,
 }
 
 /// Change `enabled`, `events` or `description`; absent fields stay.
@@ -199,6 +209,7 @@ pub async fn update(
         enabled: body.enabled,
         description: body.description,
         events: body.events,
+        ordering: body.ordering,
     };
     Ok(ok(WebhookDto::from(
         webhooks::update(&state, &pid, &id, patch).await?,
@@ -242,4 +253,20 @@ pub async fn rotate(
 ) -> Result<Response, ApiError> {
     let rotated = webhooks::rotate(&state, &pid, &id, body.grace_seconds).await?;
     Ok(ok(WebhookDto::from(rotated)))
+}
+
+/// End a rotation's grace period now: only the new secret signs.
+#[utoipa::path(
+    post, path = "/projects/{projectId}/webhooks/{id}/rotate/finish", tag = "webhooks",
+    params(("projectId" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("basic" = []))
+)]
+pub async fn finish_rotation(
+    State(state): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(ok(WebhookDto::from(
+        webhooks::finish_rotation(&state, &pid, &id).await?,
+    )))
 }

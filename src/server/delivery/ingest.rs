@@ -1,0 +1,287 @@
+//! Ingest (DESIGN §3, "Durable"): an event and one delivery per matching
+//! enabled webhook are committed in one transaction before the call
+//! returns; then the deliveries go to the worker in memory, so the hot path
+//! never waits for a poll.
+
+use super::{EventData, Queued};
+use crate::model::AppError;
+use crate::server::auth::internal;
+use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms};
+use crate::server::state::AppState;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// Events per batch call.
+pub const MAX_BATCH: usize = 500;
+/// An idempotency key is remembered this long.
+pub const IDEMPOTENCY_MS: i64 = 24 * 3600 * 1000;
+const MAX_EVENT_NAME: usize = 100;
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// An event that passed validation: its exact bytes and its name.
+#[derive(Debug)]
+pub struct Incoming {
+    pub body: Bytes,
+    pub name: String,
+}
+
+/// Checks one event: a JSON object with a string `event` that names it
+/// (letters, digits and `. _ - :`, as webhook filters do).
+pub fn parse_event(body: Bytes) -> Result<Incoming, String> {
+    #[derive(Deserialize)]
+    struct Head {
+        event: Option<serde_json::Value>,
+    }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("An event is a JSON object with a string field \"event\"".into());
+    }
+    let head: Head = serde_json::from_slice(&body).map_err(|e| format!("Invalid JSON: {e}"))?;
+    let name = match head.event {
+        Some(serde_json::Value::String(s)) => s,
+        Some(_) => return Err("The field \"event\" must be a string".into()),
+        None => return Err("The event has no \"event\" field naming it".into()),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= MAX_EVENT_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c));
+    if !valid {
+        return Err(format!(
+            "{name:?} is not an event name: 1 to {MAX_EVENT_NAME} letters, digits and . _ - :"
+        ));
+    }
+    Ok(Incoming { body, name })
+}
+
+/// Splits a batch (a JSON array of events) into events, each keeping its
+/// exact bytes.
+pub fn parse_batch(body: Bytes) -> Result<Vec<Incoming>, String> {
+    let items: Vec<&RawValue> =
+        serde_json::from_slice(&body).map_err(|_| "A batch is a JSON array of events")?;
+    if items.is_empty() {
+        return Err("The batch is empty".into());
+    }
+    if items.len() > MAX_BATCH {
+        return Err(format!("A batch has at most {MAX_BATCH} events"));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            parse_event(body.slice_ref(raw.get().as_bytes()))
+                .map_err(|e| format!("Event {i} of the batch: {e}"))
+        })
+        .collect()
+}
+
+pub fn check_idempotency_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.is_ascii() {
+        return Err(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} ASCII characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Does a webhook's filter (`["*"]` or names, stored as JSON) take `event`?
+fn matches(filter: &str, event: &str) -> bool {
+    serde_json::from_str::<Vec<String>>(filter)
+        .map(|names| names.iter().any(|n| n == "*" || n == event))
+        .unwrap_or(false)
+}
+
+/// What one stored event made.
+pub struct Stored {
+    pub id: String,
+    pub deliveries: usize,
+}
+
+/// Stores `events` and their deliveries in one transaction, then hands the
+/// deliveries to the worker. `to` limits the deliveries to one webhook
+/// whatever its filter (test events). With an idempotency key seen in the
+/// last 24 h nothing is stored and the first answer comes back instead.
+/// `answer` turns what was stored into the answer that the key remembers.
+pub async fn publish(
+    state: &AppState,
+    project_id: &str,
+    events: Vec<Incoming>,
+    to: Option<&str>,
+    idempotency_key: Option<&str>,
+    answer: impl FnOnce(&[Stored]) -> serde_json::Value,
+) -> Result<serde_json::Value, AppError> {
+    let subscribers = db::deliveries::enabled_webhooks(&state.db, project_id)
+        .await
+        .map_err(internal)?;
+    let subscribers: Vec<_> = match to {
+        Some(id) => subscribers.into_iter().filter(|s| s.id == id).collect(),
+        None => subscribers,
+    };
+    let ids: Vec<String> = events
+        .iter()
+        .map(|_| format!("evt_{}", uuid::Uuid::new_v4().simple()))
+        .collect();
+    let mut deliveries = Vec::new();
+    let mut plan = Vec::with_capacity(events.len()); // per event: indexes of subscribers
+    for (event, id) in events.iter().zip(&ids) {
+        let targets: Vec<usize> = subscribers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| to.is_some() || matches(&s.events, &event.name))
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &targets {
+            deliveries.push(NewDelivery {
+                id: format!("dlv_{}", uuid::Uuid::new_v4().simple()),
+                event_id: id,
+                webhook_id: &subscribers[i].id,
+            });
+        }
+        plan.push(targets);
+    }
+    let stored: Vec<Stored> = ids
+        .iter()
+        .zip(&plan)
+        .map(|(id, targets)| Stored {
+            id: id.clone(),
+            deliveries: targets.len(),
+        })
+        .collect();
+    let response = answer(&stored);
+    let worker = state.delivery.worker_id.clone();
+    let now = now_ms();
+
+    let seqs = {
+        let _writer = state.delivery.writer.lock().await;
+        let mut tx = state
+            .db
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(internal)?;
+        if let Some(key) = idempotency_key {
+            if let Some(first) =
+                db::deliveries::idempotent_answer(&mut tx, project_id, key, now - IDEMPOTENCY_MS)
+                    .await
+                    .map_err(internal)?
+            {
+                drop(tx); // rolls back: nothing stored
+                return serde_json::from_str(&first).map_err(internal);
+            }
+            db::deliveries::remember_answer(&mut tx, project_id, key, &response.to_string(), now)
+                .await
+                .map_err(internal)?;
+        }
+        let new_events: Vec<NewEvent> = events
+            .iter()
+            .zip(&ids)
+            .map(|(e, id)| NewEvent {
+                id,
+                name: &e.name,
+                body: &e.body,
+            })
+            .collect();
+        db::deliveries::insert_events(&mut tx, project_id, &new_events, now)
+            .await
+            .map_err(internal)?;
+        let seqs =
+            db::deliveries::insert_deliveries(&mut tx, project_id, &deliveries, Some(&worker), now)
+                .await
+                .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        seqs
+    };
+
+    // Committed: now the worker may have them.
+    let mut queued = Vec::with_capacity(deliveries.len());
+    let mut next = deliveries.into_iter().zip(seqs);
+    for ((event, id), targets) in events.into_iter().zip(&ids).zip(&plan) {
+        let data = Arc::new(EventData {
+            id: id.clone(),
+            name: event.name,
+            body: event.body,
+        });
+        for &i in targets {
+            let (d, seq) = next.next().expect("one seq per delivery");
+            queued.push(Queued {
+                seq,
+                id: d.id,
+                webhook_id: subscribers[i].id.as_str().into(),
+                event: data.clone(),
+                attempts: 0,
+                next_at: now,
+                unordered: subscribers[i].ordering == "unordered",
+            });
+        }
+    }
+    state.delivery.enqueue(queued);
+    Ok(response)
+}
+
+/// A sample `messages` event, shaped like a Spectrum text message.
+pub fn test_event_body() -> Bytes {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let body = serde_json::json!({
+        "event": "messages",
+        "test": true,
+        "message": {
+            "id": format!("spc-msg-{}", uuid::Uuid::new_v4()),
+            "type": "text",
+            "text": "This is a test event from Signpost.",
+            "sender": { "id": "signpost", "name": "Signpost" },
+            "createdAt": now,
+        }
+    });
+    Bytes::from(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_objects_named_by_a_string() {
+        let ok = parse_event(Bytes::from_static(
+            br#" {"event":"user.created","x":[1,2]}"#,
+        ))
+        .unwrap();
+        assert_eq!(ok.name, "user.created");
+        for bad in [
+            &br#"["event"]"#[..],
+            br#"{"event":5}"#,
+            br#"{"name":"x"}"#,
+            br#"{"event":"has space"}"#,
+            br#"{"event":""}"#,
+            br#"{"event":"x"} trailing"#,
+            b"not json",
+        ] {
+            assert!(
+                parse_event(Bytes::from(bad)).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_keeps_each_events_exact_bytes() {
+        let body = Bytes::from_static(b"[ {\"event\":\"a\",  \"k\" : 1},{\"event\":\"b\"} ]");
+        let events = parse_batch(body).unwrap();
+        assert_eq!(&events[0].body[..], b"{\"event\":\"a\",  \"k\" : 1}");
+        assert_eq!(events[1].name, "b");
+        assert!(parse_batch(Bytes::from_static(b"[]")).is_err());
+        assert!(parse_batch(Bytes::from_static(b"{\"event\":\"a\"}")).is_err());
+        let err = parse_batch(Bytes::from_static(b"[{\"event\":\"a\"},{\"x\":1}]")).unwrap_err();
+        assert!(err.starts_with("Event 1 of the batch"), "{err}");
+    }
+
+    #[test]
+    fn filters() {
+        assert!(matches(r#"["*"]"#, "anything"));
+        assert!(matches(r#"["a","b"]"#, "b"));
+        assert!(!matches(r#"["a","b"]"#, "c"));
+    }
+}

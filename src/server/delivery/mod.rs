@@ -1,0 +1,187 @@
+//! The delivery engine (DESIGN §2, §3): ingest stores an event and its
+//! deliveries in one transaction and hands them to the worker in memory;
+//! the worker attempts them (in order per webhook), signs, sends through
+//! the URL guard, retries on schedule and records every attempt in groups.
+//!
+//! - [`ingest`]: validation and the ingest transaction.
+//! - [`scheduler`]: what to attempt now (per-webhook order, in-flight caps, retry timers).
+//! - [`sender`]: one attempt: sign, POST through the guarded resolver, classify.
+//! - [`recorder`]: group-commits attempts and delivery states; auto-disable.
+//! - [`lease`]: the worker's lease, claiming deliveries no live worker holds, release.
+//! - [`policy`], [`signer`]: pure rules.
+
+pub mod ingest;
+pub mod lease;
+pub mod policy;
+pub mod recorder;
+pub mod retention;
+pub mod scheduler;
+pub mod sender;
+pub mod signer;
+
+use super::config::DeliveryConfig;
+use super::db::Db;
+use super::secrets::SecretBox;
+use super::url_guard::{AllowList, Resolver};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// An event as the worker holds it: shared by all its deliveries.
+#[derive(Debug)]
+pub struct EventData {
+    pub id: String,
+    pub name: String,
+    pub body: Bytes,
+}
+
+/// A pending delivery handed to the scheduler.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub seq: i64,
+    pub id: String,
+    pub webhook_id: Arc<str>,
+    pub event: Arc<EventData>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Unix ms when the next attempt is due.
+    pub next_at: i64,
+    pub unordered: bool,
+}
+
+/// Messages to the scheduler.
+pub(crate) enum Msg {
+    Add(Vec<Queued>),
+    Done(scheduler::Done),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// What the rest of the server holds to talk to the worker: cheap to clone.
+#[derive(Clone)]
+pub struct Handle {
+    /// This process's worker id (its lease in the `workers` table).
+    pub worker_id: Arc<str>,
+    tx: mpsc::UnboundedSender<Msg>,
+    pub targets: sender::Targets,
+    /// Notified after every group of attempts is committed.
+    pub recorded: Arc<Notify>,
+    /// Ingest, claims and the recorder take turns writing: SQLite has one
+    /// writer, and waiting here is fairer and cheaper than its busy loop.
+    pub writer: Arc<tokio::sync::Mutex<()>>,
+    /// Taken by [`start`].
+    rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Msg>>>>,
+}
+
+impl Handle {
+    pub fn new(db: Db, secrets: SecretBox) -> Handle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Handle {
+            worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
+            tx,
+            targets: sender::Targets::new(db, secrets),
+            recorded: Arc::new(Notify::new()),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            rx: Arc::new(std::sync::Mutex::new(Some(rx))),
+        }
+    }
+
+    /// Hands freshly committed deliveries to the worker (no database read).
+    pub fn enqueue(&self, deliveries: Vec<Queued>) {
+        if !deliveries.is_empty() {
+            let _ = self.tx.send(Msg::Add(deliveries));
+        }
+    }
+
+    /// A webhook changed (edited, disabled, rotated, deleted): the next
+    /// attempt reads it again.
+    pub fn webhook_changed(&self, webhook_id: &str) {
+        self.targets.forget(webhook_id);
+    }
+}
+
+/// Everything the worker's tasks share.
+pub(crate) struct Ctx {
+    pub db: Db,
+    pub config: DeliveryConfig,
+    pub policy: policy::RetryPolicy,
+    pub client: reqwest::Client,
+    pub allow: AllowList,
+    pub handle: Handle,
+    pub recorder: mpsc::UnboundedSender<recorder::RecMsg>,
+}
+
+/// The running worker: stop it with [`Worker::shutdown`].
+pub struct Worker {
+    handle: Handle,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    scheduler: Option<tokio::task::JoinHandle<()>>,
+    ctx: Arc<Ctx>,
+}
+
+/// Starts the worker: lease heartbeat and claiming, scheduler, recorder.
+pub async fn start(
+    db: Db,
+    config: DeliveryConfig,
+    allow: AllowList,
+    resolver: Resolver,
+    handle: Handle,
+) -> anyhow::Result<Worker> {
+    let rx = handle
+        .rx
+        .lock()
+        .expect("not poisoned")
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the worker was started twice"))?;
+    let (record_tx, record_rx) = mpsc::unbounded_channel();
+    let ctx = Arc::new(Ctx {
+        client: sender::client(&config, allow.clone(), resolver)?,
+        policy: policy::RetryPolicy {
+            max_attempts: config.max_attempts,
+            base: Duration::from_millis(config.retry_base_ms),
+            cap: Duration::from_millis(config.retry_max_ms),
+        },
+        db,
+        config,
+        allow,
+        handle: handle.clone(),
+        recorder: record_tx,
+    });
+    // Register the lease before anything is claimed or handed over.
+    lease::heartbeat(&ctx).await?;
+    let recorder = tokio::spawn(recorder::run(ctx.clone(), record_rx));
+    let lease = tokio::spawn(lease::run(ctx.clone()));
+    let scheduler = tokio::spawn(scheduler::run(ctx.clone(), rx));
+    Ok(Worker {
+        handle,
+        tasks: vec![lease, recorder],
+        scheduler: Some(scheduler),
+        ctx,
+    })
+}
+
+impl Worker {
+    /// Graceful stop: no new attempts; attempts in flight get until the
+    /// grace deadline; every result so far is written; what this worker
+    /// still holds is released for the next one. Nothing is lost.
+    pub async fn shutdown(mut self) {
+        let (done_tx, done_rx) = oneshot::channel();
+        if self.handle.tx.send(Msg::Shutdown(done_tx)).is_ok() {
+            let _ = done_rx.await;
+        }
+        if let Some(s) = self.scheduler.take() {
+            let _ = s.await;
+        }
+        // No more claims; every result written; then let go of the rest.
+        let lease = self.tasks.remove(0);
+        lease.abort();
+        recorder::flush(&self.ctx).await;
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        match lease::release(&self.ctx).await {
+            Ok(n) => tracing::info!(released = n, "worker stopped"),
+            Err(e) => tracing::warn!("releasing deliveries at shutdown: {e}"),
+        }
+    }
+}

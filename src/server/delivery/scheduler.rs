@@ -1,0 +1,244 @@
+//! What to attempt now. One task owns every pending delivery this worker
+//! holds, in memory, per webhook, in `seq` (event) order:
+//! - an `ordered` webhook has at most one attempt in flight, always its
+//!   oldest pending delivery: a delivery waiting for a retry holds back the
+//!   ones after it (DESIGN §3);
+//! - an `unordered` webhook has up to `unordered_concurrency` in flight;
+//! - across webhooks, up to `max_in_flight` attempts run at once, and a slow
+//!   webhook only ever occupies its own slots.
+//!
+//! Retry waits are timers here, not database polls: the database is written
+//! (by the recorder) so that a restart resumes the same schedule.
+
+use super::policy::Next;
+use super::{sender, Ctx, Msg, Queued};
+use crate::server::db::now_ms;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// An attempt's result, as the scheduler needs it.
+pub struct Done {
+    pub webhook_id: Arc<str>,
+    pub seq: i64,
+    pub next: Next,
+    /// Attempts made, this one included.
+    pub attempts: u32,
+}
+
+struct Entry {
+    q: Queued,
+    running: bool,
+}
+
+#[derive(Default)]
+struct WebhookQueue {
+    pending: BTreeMap<i64, Entry>,
+    in_flight: usize,
+    unordered: bool,
+    /// Waiting in `blocked` for a global slot.
+    blocked: bool,
+    /// The earliest timer set for this webhook, if one is pending.
+    armed: Option<i64>,
+}
+
+struct Scheduler {
+    ctx: Arc<Ctx>,
+    queues: HashMap<Arc<str>, WebhookQueue>,
+    /// (due, webhook): when a webhook's next retry is due.
+    timers: BinaryHeap<Reverse<(i64, Arc<str>)>>,
+    /// Webhooks with due work but no global slot, first come first served.
+    blocked: VecDeque<Arc<str>>,
+    in_flight: usize,
+    attempts: JoinSet<()>,
+    draining: bool,
+}
+
+pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut s = Scheduler {
+        ctx,
+        queues: HashMap::new(),
+        timers: BinaryHeap::new(),
+        blocked: VecDeque::new(),
+        in_flight: 0,
+        attempts: JoinSet::new(),
+        draining: false,
+    };
+    let mut stop: Option<(oneshot::Sender<()>, Instant)> = None;
+    loop {
+        let next_timer = s.timers.peek().map(|Reverse((at, _))| *at);
+        let sleep_until = match next_timer {
+            Some(at) if !s.draining => {
+                Instant::now() + Duration::from_millis((at - now_ms()).max(0) as u64)
+            }
+            _ => Instant::now() + Duration::from_secs(3600),
+        };
+        let deadline = stop
+            .as_ref()
+            .map(|(_, d)| *d)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(Msg::Add(items)) => s.add(items),
+                Some(Msg::Done(done)) => s.done(done),
+                Some(Msg::Shutdown(tx)) => {
+                    s.draining = true;
+                    let grace = Duration::from_millis(s.ctx.config.shutdown_grace_ms);
+                    stop = Some((tx, Instant::now() + grace));
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep_until(sleep_until), if next_timer.is_some() && !s.draining => {
+                s.fire_timers();
+            }
+            Some(_) = s.attempts.join_next(), if !s.attempts.is_empty() => {}
+            _ = tokio::time::sleep_until(deadline), if stop.is_some() => {
+                tracing::warn!(in_flight = s.in_flight, "shutdown grace ended: abandoning attempts in flight");
+                s.attempts.abort_all();
+                s.in_flight = 0;
+            }
+        }
+        if s.draining && s.in_flight == 0 {
+            if let Some((tx, _)) = stop.take() {
+                let _ = tx.send(());
+            }
+            return;
+        }
+    }
+}
+
+impl Scheduler {
+    fn add(&mut self, items: Vec<Queued>) {
+        let mut touched: Vec<Arc<str>> = Vec::new();
+        for q in items {
+            let queue = self.queues.entry(q.webhook_id.clone()).or_default();
+            queue.unordered = q.unordered;
+            if queue.pending.is_empty() || touched.last() != Some(&q.webhook_id) {
+                touched.push(q.webhook_id.clone());
+            }
+            queue
+                .pending
+                .entry(q.seq)
+                .or_insert(Entry { q, running: false });
+        }
+        touched.dedup();
+        for w in touched {
+            self.pump(&w);
+        }
+    }
+
+    fn done(&mut self, done: Done) {
+        self.in_flight -= 1;
+        if let Some(queue) = self.queues.get_mut(&done.webhook_id) {
+            queue.in_flight -= 1;
+            match done.next {
+                Next::RetryAfter(delay) => {
+                    if let Some(e) = queue.pending.get_mut(&done.seq) {
+                        e.running = false;
+                        e.q.attempts = done.attempts;
+                        e.q.next_at = now_ms() + delay.as_millis() as i64;
+                    }
+                }
+                Next::Succeeded | Next::Failed | Next::Dropped => {
+                    queue.pending.remove(&done.seq);
+                }
+            }
+            if queue.pending.is_empty() && queue.in_flight == 0 {
+                self.queues.remove(&done.webhook_id);
+            } else {
+                self.pump(&done.webhook_id);
+            }
+        }
+        // A global slot came free: the longest-waiting webhook goes first.
+        while self.in_flight < self.ctx.config.max_in_flight as usize {
+            let Some(w) = self.blocked.pop_front() else {
+                break;
+            };
+            if let Some(q) = self.queues.get_mut(&w) {
+                q.blocked = false;
+            }
+            self.pump(&w);
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = now_ms();
+        while let Some(Reverse((at, _))) = self.timers.peek() {
+            if *at > now {
+                break;
+            }
+            let Reverse((at, w)) = self.timers.pop().expect("peeked");
+            if let Some(q) = self.queues.get_mut(&w) {
+                if q.armed == Some(at) {
+                    q.armed = None;
+                }
+            }
+            self.pump(&w);
+        }
+    }
+
+    /// Starts every attempt of `webhook` that may start now.
+    fn pump(&mut self, webhook: &Arc<str>) {
+        if self.draining {
+            return;
+        }
+        let cap = self.ctx.config.max_in_flight as usize;
+        let Some(queue) = self.queues.get_mut(webhook) else {
+            return;
+        };
+        let limit = if queue.unordered {
+            self.ctx.config.unordered_concurrency as usize
+        } else {
+            1
+        };
+        let now = now_ms();
+        let mut earliest_wait: Option<i64> = None;
+        let mut to_start = Vec::new();
+        for (seq, e) in queue.pending.iter_mut() {
+            if queue.in_flight + to_start.len() >= limit {
+                break;
+            }
+            if e.running {
+                continue;
+            }
+            if e.q.next_at > now {
+                earliest_wait = Some(earliest_wait.map_or(e.q.next_at, |t| t.min(e.q.next_at)));
+                if queue.unordered {
+                    continue;
+                }
+                break; // ordered: nothing after it may go first
+            }
+            if self.in_flight + to_start.len() >= cap {
+                if !queue.blocked {
+                    queue.blocked = true;
+                    self.blocked.push_back(webhook.clone());
+                }
+                break;
+            }
+            e.running = true;
+            to_start.push((*seq, e.q.clone()));
+            if !queue.unordered {
+                break;
+            }
+        }
+        queue.in_flight += to_start.len();
+        self.in_flight += to_start.len();
+        if let Some(at) = earliest_wait {
+            if queue.armed.is_none_or(|armed| at < armed) {
+                queue.armed = Some(at);
+                self.timers.push(Reverse((at, webhook.clone())));
+            }
+        }
+        for (_, q) in to_start {
+            let ctx = self.ctx.clone();
+            self.attempts.spawn(async move {
+                let done = sender::attempt(&ctx, q).await;
+                let _ = ctx.handle.tx.send(Msg::Done(done));
+            });
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `POST /projects/{pid}/events` (and `/events/batch`): publish events;
+//! `POST /projects/{pid}/webhooks/{id}/test`: send a test event.
+
+use super::envelope::{ApiBody, ApiError};
+use super::webhooks::ErrorEnvelope;
+use crate::server::delivery::ingest::{self, Incoming, Stored};
+use crate::server::state::AppState;
+use crate::server::webhooks;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What publishing one event made.
+#[derive(Serialize, ToSchema)]
+pub struct Published {
+    /// The event id (`evt_…`).
+    id: String,
+    /// How many webhooks it goes to.
+    deliveries: usize,
+}
+
+/// What publishing a batch made.
+#[derive(Serialize, ToSchema)]
+pub struct PublishedBatch {
+    /// One entry per event, in the order sent.
+    events: Vec<Published>,
+    deliveries: usize,
+}
+
+/// The envelope of a publish answer (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PublishedEnvelope {
+    succeed: bool,
+    data: Published,
+}
+
+/// The envelope of a batch answer (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PublishedBatchEnvelope {
+    succeed: bool,
+    data: PublishedBatch,
+}
+
+fn accepted(data: serde_json::Value) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({ "succeed": true, "data": data })),
+    )
+        .into_response()
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || m.ends_with("+json")
+        });
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send a JSON body with Content-Type: application/json",
+        ))
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| invalid("Idempotency-Key must be ASCII"))?;
+    ingest::check_idempotency_key(key).map_err(invalid)?;
+    Ok(Some(key.to_string()))
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+}
+
+fn one(stored: &Stored) -> Published {
+    Published {
+        id: stored.id.clone(),
+        deliveries: stored.deliveries,
+    }
+}
+
+/// Publish an event: any JSON object with a string `event`. It is stored,
+/// with one delivery per enabled webhook whose filter matches, before the
+/// answer. Its bytes are delivered unchanged.
+#[utoipa::path(
+    post, path = "/projects/{projectId}/events", tag = "events",
+    params(("projectId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "A repeat within 24 h returns the first answer and stores nothing")),
+    request_body(content = Object, description = "`{\"event\": \"messages\", …}`"),
+    responses(
+        (status = 202, body = PublishedEnvelope, description = "Stored; deliveries are under way"),
+        (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope, description = "Not an object with a string `event`"),
+        (status = 429, body = ErrorEnvelope),
+    ),
+    security(("basic" = []))
+)]
+pub async fn publish(
+    State(state): State<AppState>,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    ApiBody(body): ApiBody,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    let key = idempotency_key(&headers)?;
+    let event = ingest::parse_event(body).map_err(invalid)?;
+    let data = ingest::publish(&state, &pid, vec![event], None, key.as_deref(), |s| {
+        serde_json::to_value(one(&s[0])).expect("serializable")
+    })
+    .await?;
+    Ok(accepted(data))
+}
+
+/// Publish up to 500 events in one transaction.
+#[utoipa::path(
+    post, path = "/projects/{projectId}/events/batch", tag = "events",
+    params(("projectId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Vec<Object>, description = "A JSON array of events"),
+    responses(
+        (status = 202, body = PublishedBatchEnvelope),
+        (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope),
+    ),
+    security(("basic" = []))
+)]
+pub async fn publish_batch(
+    State(state): State<AppState>,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    ApiBody(body): ApiBody,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    let key = idempotency_key(&headers)?;
+    let events: Vec<Incoming> = ingest::parse_batch(body).map_err(invalid)?;
+    let max = state.config.delivery.max_event_bytes as usize;
+    if let Some((i, _)) = events.iter().enumerate().find(|(_, e)| e.body.len() > max) {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Event {i} of the batch is over {max} bytes"),
+        ));
+    }
+    let data = ingest::publish(&state, &pid, events, None, key.as_deref(), |stored| {
+        let batch = PublishedBatch {
+            deliveries: stored.iter().map(|s| s.deliveries).sum(),
+            events: stored.iter().map(one).collect(),
+        };
+        serde_json::to_value(batch).expect("serializable")
+    })
+    .await?;
+    Ok(accepted(data))
+}
+
+/// What sending a test event made.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestSent {
+    event_id: String,
+    delivery_id: String,
+}
+
+/// Send a sample `messages` event to this webhook only, whatever its filter.
+#[utoipa::path(
+    post, path = "/projects/{projectId}/webhooks/{id}/test", tag = "webhooks",
+    params(("projectId" = String, Path), ("id" = String, Path)),
+    responses(
+        (status = 202, body = TestSent, description = "Queued: `{\"succeed\": true, \"data\": {\"eventId\", \"deliveryId\"}}`"),
+        (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "The webhook is disabled"),
+    ),
+    security(("basic" = []))
+)]
+pub async fn test(
+    State(state): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let sent = webhooks::send_test(&state, &pid, &id).await?;
+    let data = TestSent {
+        event_id: sent.event_id,
+        delivery_id: sent.delivery_id,
+    };
+    Ok(accepted(serde_json::to_value(data).expect("serializable")))
+}
