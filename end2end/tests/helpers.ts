@@ -16,3 +16,21 @@ export async function signIn(page: Page, email = ADMIN.email, password = ADMIN.p
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByText(email)).toBeVisible();
 }
+
+/** Creates a project through the projects page; its credentials are in the open dialog. */
+export async function createProject(page: Page, name: string) {
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Project created' });
+  await expect(dialog).toBeVisible();
+  const id = await dialog.getByLabel('Project ID').inputValue();
+  const secret = await dialog.getByLabel('Project secret').inputValue();
+  return { id, secret, dialog };
+}
+
+/** HTTP Basic credentials of a project, for the API. */
+export function basic(id: string, secret: string) {
+  return { Authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') };
+}

@@ -1,27 +1,11 @@
-import { expect, test, type Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { expect, test } from '@playwright/test';
+import { basic, createProject, hydrated, signIn } from './helpers';
 
 // One story on one database: projects first, then a webhook's whole life.
 test.describe.configure({ mode: 'serial' });
 
 let acme = { id: '', secret: '' };
 const HOOK_URL = 'http://127.0.0.1:9/hooks';
-
-async function createProject(page: Page, name: string) {
-  await page.goto('/');
-  await hydrated(page);
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByRole('button', { name: 'Create project' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Project created' });
-  await expect(dialog).toBeVisible();
-  const id = await dialog.getByLabel('Project ID').inputValue();
-  const secret = await dialog.getByLabel('Project secret').inputValue();
-  return { id, secret, dialog };
-}
-
-function basic(id: string, secret: string) {
-  return { Authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') };
-}
 
 test.beforeEach(async ({ page }) => {
   await signIn(page);

@@ -77,17 +77,26 @@ pub async fn edit_webhook(
     webhook_id: String,
     description: String,
     events: String,
+    /// `ordered` or `unordered`; absent leaves it as it is.
+    ordering: Option<String>,
 ) -> Result<Webhook, AppError> {
-    use crate::model::{parse_event_list, WebhookPatch};
+    use crate::model::{parse_event_list, Ordering, WebhookPatch};
     use crate::server::{context, webhooks};
     context::respond(
         async {
             let cx = context::signed_in().await?;
+            let ordering = match ordering.as_deref() {
+                None | Some("") => None,
+                Some(o) => Some(
+                    Ordering::parse(o)
+                        .ok_or_else(|| AppError::Invalid(format!("Unknown delivery order {o:?}")))?,
+                ),
+            };
             let patch = WebhookPatch {
                 enabled: None,
                 description: Some(description),
                 events: Some(parse_event_list(&events)),
-                ordering: None,
+                ordering,
             };
             webhooks::update(&cx.state, &project_id, &webhook_id, patch).await
         }

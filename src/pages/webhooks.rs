@@ -1,13 +1,13 @@
 use crate::api::webhooks::{
-    list_webhooks, CreateWebhook, DeleteWebhook, EditWebhook, RotateWebhookSecret,
-    SetWebhookEnabled,
+    list_webhooks, CreateWebhook, DeleteWebhook, EditWebhook, FinishRotation, RotateWebhookSecret,
+    SendTestEvent, SetWebhookEnabled,
 };
 use crate::components::form::{FormError, SubmitButton};
 use crate::components::modal::Modal;
 use crate::components::project_nav::ProjectHeader;
 use crate::components::secret::{SavedButton, SecretField};
 use crate::components::time::LocalTime;
-use crate::model::{Scheme, Webhook};
+use crate::model::{Ordering, Scheme, TestResult, Webhook};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -29,6 +29,7 @@ pub fn WebhooksPage() -> impl IntoView {
     let edit = ServerAction::<EditWebhook>::new();
     let rotate = ServerAction::<RotateWebhookSecret>::new();
     let delete = ServerAction::<DeleteWebhook>::new();
+    let finish = ServerAction::<FinishRotation>::new();
     let webhooks = Resource::new(
         move || {
             (
@@ -38,6 +39,7 @@ pub fn WebhooksPage() -> impl IntoView {
                 edit.version().get(),
                 rotate.version().get(),
                 delete.version().get(),
+                finish.version().get(),
             )
         },
         |(pid, ..)| list_webhooks(pid),
@@ -82,7 +84,7 @@ pub fn WebhooksPage() -> impl IntoView {
                                 </tr>
                             </thead>
                             <tbody>
-                                {list.into_iter().map(|w| view! { <WebhookRow webhook=w pid toggle dialog /> }).collect_view()}
+                                {list.into_iter().map(|w| view! { <WebhookRow webhook=w pid toggle finish dialog /> }).collect_view()}
                             </tbody>
                         </table>
                     }.into_any(),
@@ -109,8 +111,23 @@ fn WebhookRow(
     webhook: Webhook,
     pid: Signal<String>,
     toggle: ServerAction<SetWebhookEnabled>,
+    finish: ServerAction<FinishRotation>,
     dialog: RwSignal<Option<RowDialog>>,
 ) -> impl IntoView {
+    let test = ServerAction::<SendTestEvent>::new();
+    let rotating = webhook.previous_secret_expires_at.map(|until| {
+        let id = webhook.id.clone();
+        view! {
+            <div class="hint rotating">
+                "Rotating: the old secret works until " <LocalTime ms=until />
+                <ActionForm action=finish attr:class="inline">
+                    <input type="hidden" name="project_id" value=pid />
+                    <input type="hidden" name="webhook_id" value=id />
+                    <button type="submit" class="link" disabled=move || finish.pending().get()>"Finish rotation"</button>
+                </ActionForm>
+            </div>
+        }
+    });
     let status = match (&webhook.enabled, &webhook.disabled_reason) {
         (true, _) => view! { <span class="badge ok">"Enabled"</span> }.into_any(),
         (false, Some(reason)) => view! {
@@ -123,6 +140,8 @@ fn WebhookRow(
     let w = webhook.clone();
     let (w_edit, w_rotate, w_delete) = (w.clone(), w.clone(), w.clone());
     let row_id = webhook.id.clone();
+    let (toggle_id, test_id) = (webhook.id.clone(), webhook.id.clone());
+    let unordered = webhook.ordering == Ordering::Unordered;
     view! {
         <tr data-webhook-id=row_id>
             <td>
@@ -130,23 +149,58 @@ fn WebhookRow(
                 {(!webhook.description.is_empty()).then(|| view! { <div class="hint">{webhook.description.clone()}</div> })}
             </td>
             <td class="events">{webhook.events.join(", ")}</td>
-            <td>{status}</td>
-            <td class="mono small">{webhook.scheme.as_str()}</td>
+            <td>{status}{rotating}</td>
+            <td class="mono small">
+                {webhook.scheme.as_str()}
+                {unordered.then(|| view! { <div class="hint">"unordered"</div> })}
+            </td>
             <td><LocalTime ms=webhook.created_at /></td>
             <td class="row-actions">
                 <ActionForm action=toggle attr:class="inline">
                     <input type="hidden" name="project_id" value=pid />
-                    <input type="hidden" name="webhook_id" value=webhook.id.clone() />
+                    <input type="hidden" name="webhook_id" value=toggle_id />
                     <input type="hidden" name="enabled" value=(!webhook.enabled).to_string() />
                     <button type="submit" disabled=move || toggle.pending().get()>
                         {if webhook.enabled { "Disable" } else { "Enable" }}
                     </button>
                 </ActionForm>
+                <ActionForm action=test attr:class="inline">
+                    <input type="hidden" name="project_id" value=pid />
+                    <input type="hidden" name="webhook_id" value=test_id />
+                    <button type="submit" disabled=move || test.pending().get()>
+                        {move || if test.pending().get() { "Sending…" } else { "Send test event" }}
+                    </button>
+                </ActionForm>
                 <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Edit(w_edit.clone())))>"Edit"</button>
                 <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Rotate(w_rotate.clone())))>"Rotate secret"</button>
                 <button type="button" class="danger" on:click=move |_| dialog.set(Some(RowDialog::Delete(w_delete.clone())))>"Delete"</button>
+                <div class="test-result" role="status">
+                    {move || test.value().get().map(|r| match r {
+                        Ok(result) => test_result_view(&result),
+                        Err(e) => view! { <span class="form-error">{e.to_string()}</span> }.into_any(),
+                    })}
+                </div>
             </td>
         </tr>
+    }
+}
+
+/// The first attempt of a test event, in words.
+fn test_result_view(r: &TestResult) -> AnyView {
+    let took = format!(" in {} ms", r.duration_ms);
+    match (r.succeeded, r.status, &r.error) {
+        (true, Some(status), _) => view! {
+            <span class="badge ok">"Delivered"</span> " HTTP " {status} {took}
+        }
+        .into_any(),
+        (_, Some(status), _) => view! {
+            <span class="badge warn">"Failed"</span> " HTTP " {status} {took}
+        }
+        .into_any(),
+        (_, None, error) => view! {
+            <span class="badge warn">"Failed"</span> " " {error.clone().unwrap_or_default()}
+        }
+        .into_any(),
     }
 }
 
@@ -205,6 +259,7 @@ fn AddWebhookDialog(
                                 <option value="spectrum-v0" selected>"spectrum-v0 (Spectrum compatible)"</option>
                                 <option value="standard-webhooks">"standard-webhooks"</option>
                             </select>
+                            <OrderingField id="wh-ordering" current=Ordering::Ordered />
                             <div class="actions">
                                 <button type="button" on:click=move |_| close()>"Cancel"</button>
                                 <SubmitButton pending=create.pending() label="Add webhook" pending_label="Adding…" />
@@ -214,6 +269,22 @@ fn AddWebhookDialog(
                 }.into_any()
             }
         }}
+    }
+}
+
+/// The delivery-order choice of the add and edit dialogs.
+#[component]
+fn OrderingField(id: &'static str, current: Ordering) -> impl IntoView {
+    view! {
+        <label for=id>"Delivery order"</label>
+        <select id=id name="ordering">
+            <option value="ordered" selected=current == Ordering::Ordered>
+                "In order: one at a time; a retry holds back later events"
+            </option>
+            <option value="unordered" selected=current == Ordering::Unordered>
+                "Unordered: several at once, faster"
+            </option>
+        </select>
     }
 }
 
@@ -235,6 +306,7 @@ fn EditDialog(
                 <label for="edit-events">"Events"</label>
                 <input id="edit-events" name="events" type="text" value=webhook.events.join(", ") />
                 <p class="hint">"* for every event, or names separated by commas."</p>
+                <OrderingField id="edit-ordering" current=webhook.ordering />
                 <FormError result=edit.value() />
                 <div class="actions">
                     <button type="button" on:click=move |_| { edit.value().set(None); dialog.set(None) }>"Cancel"</button>

@@ -735,22 +735,35 @@ async fn graceful_shutdown_finishes_attempts_in_flight_and_releases_the_rest() {
     assert_eq!(workers, 0);
 }
 
+/// A `signpost` process, killed (SIGKILL) when dropped, so that a failing
+/// test leaves none behind.
+struct Proc(std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the `signpost` binary on a free port; returns it and its base URL.
-async fn spawn_signpost(db_url: &str) -> (std::process::Child, String) {
+async fn spawn_signpost(db_url: &str) -> (Proc, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
-        .env("SIGNPOST_DATABASE_URL", db_url)
-        .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
-        .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
-        .env("SIGNPOST_LEASE_MS", "500")
-        .env("SIGNPOST_API_RATE_LIMIT", "1000")
-        .env("SIGNPOST_LOG", "warn")
-        .spawn()
-        .unwrap();
+    let child = Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
+            .env("SIGNPOST_DATABASE_URL", db_url)
+            .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
+            .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
+            .env("SIGNPOST_LEASE_MS", "500")
+            .env("SIGNPOST_API_RATE_LIMIT", "1000")
+            .env("SIGNPOST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = Client::new();
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -776,7 +789,7 @@ async fn a_killed_process_loses_nothing() {
     rx.otherwise("crash", Reply::After(Duration::from_millis(10), 200));
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("crash.db").display());
-    let (mut child, base) = spawn_signpost(&db_url).await;
+    let (child, base) = spawn_signpost(&db_url).await;
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let project = signpost::server::projects::create(&db, "Crash")
         .await
@@ -803,8 +816,7 @@ async fn a_killed_process_loses_nothing() {
     }
     // Mid-run: SIGKILL, no chance to clean up.
     rx.wait_until(WAIT, |hits| hits.len() >= 20).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     let before = rx.all_hits().len();
     assert!(
         before < EVENTS as usize,
@@ -812,7 +824,7 @@ async fn a_killed_process_loses_nothing() {
     );
 
     // A new process takes over once the dead one's lease runs out.
-    let (mut child, _) = spawn_signpost(&db_url).await;
+    let (_child, _) = spawn_signpost(&db_url).await;
     let hits = rx
         .wait_until(Duration::from_secs(60), |hits| {
             let seen: std::collections::HashSet<i64> = hits
@@ -822,8 +834,6 @@ async fn a_killed_process_loses_nothing() {
             seen.len() == EVENTS as usize
         })
         .await;
-    child.kill().unwrap();
-    child.wait().unwrap();
     // At least once: every event arrived; a few may have arrived twice.
     assert!(hits.len() >= EVENTS as usize);
 }

@@ -13,6 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 /// Most records written in one transaction.
 const MAX_GROUP: usize = 2_000;
 
+// Records are nearly all the traffic; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum RecMsg {
     Record(Record),
     /// Answered once everything sent before it is written.

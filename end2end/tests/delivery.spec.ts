@@ -1,0 +1,107 @@
+import { expect, test } from '@playwright/test';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basic, createProject, hydrated, signIn } from './helpers';
+
+// One story: the second test uses the first one's project and webhook.
+test.describe.configure({ mode: 'serial' });
+let projectId = '';
+
+// A real receiver on 127.0.0.1 (allow-listed by the test server's config):
+// it records each delivery and answers with `status`.
+type Delivery = { headers: IncomingMessage['headers']; body: Buffer };
+let server: Server;
+let receiverUrl = '';
+let status = 200;
+const received: Delivery[] = [];
+
+test.beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+});
+
+test.afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+/** Checks a spectrum-v0 signature as a receiver would. */
+function validSignature(d: Delivery, secret: string) {
+  const ts = String(d.headers['x-spectrum-timestamp']);
+  const expected = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(d.body).digest('hex');
+  const got = Buffer.from(String(d.headers['x-spectrum-signature']));
+  return got.length === expected.length && timingSafeEqual(got, Buffer.from(expected));
+}
+
+test('send a test event: the row shows the first attempt, the receiver gets it signed', async ({ page, request }) => {
+  await signIn(page);
+  const project = await createProject(page, 'Deliveries');
+  await project.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  projectId = project.id;
+  await page.goto(`/p/${project.id}/webhooks`);
+  await hydrated(page);
+
+  await page.getByRole('button', { name: 'Add webhook' }).first().click();
+  const add = page.getByRole('dialog', { name: 'Add webhook' });
+  await add.getByLabel('URL').fill(receiverUrl);
+  await add.getByLabel('Events').fill('user.created');
+  await add.getByRole('button', { name: 'Add webhook' }).click();
+  const added = page.getByRole('dialog', { name: 'Webhook added' });
+  const secret = await added.getByLabel('Signing secret').inputValue();
+  await added.getByRole('button', { name: 'I have saved it' }).click();
+
+  // A test event goes to this webhook whatever its filter; the row says how it went.
+  const row = page.getByRole('row', { name: new RegExp(receiverUrl) });
+  await row.getByRole('button', { name: 'Send test event' }).click();
+  await expect(row.getByRole('status')).toContainText('Delivered HTTP 200');
+  expect(received).toHaveLength(1);
+  const testEvent = JSON.parse(received[0].body.toString());
+  expect(testEvent.event).toBe('messages');
+  expect(testEvent.message.id).toMatch(/^spc-msg-/);
+  expect(validSignature(received[0], secret)).toBe(true);
+
+  // A failing receiver shows as a failure, with its status.
+  status = 500;
+  await row.getByRole('button', { name: 'Send test event' }).click();
+  await expect(row.getByRole('status')).toContainText('Failed HTTP 500');
+  status = 200;
+
+  // Events published through the API reach it too, byte for byte.
+  const body = '{"event":"user.created","user":{"id":1}}';
+  const res = await request.post(`/projects/${project.id}/events`, {
+    headers: { ...basic(project.id, project.secret), 'content-type': 'application/json' },
+    data: body,
+  });
+  expect(res.status()).toBe(202);
+  await expect.poll(() => received.some((d) => d.body.toString() === body)).toBe(true);
+});
+
+test('finish a rotation: the hint goes and the new secret signs', async ({ page }) => {
+  await signIn(page);
+  await page.goto(`/p/${projectId}/webhooks`);
+  await hydrated(page);
+  const row = page.getByRole('row', { name: new RegExp(receiverUrl) });
+  await row.getByRole('button', { name: 'Rotate secret' }).click();
+  const rotate = page.getByRole('dialog', { name: 'Rotate signing secret' });
+  await rotate.getByLabel('Grace period').selectOption({ label: '24 hours' });
+  await rotate.getByRole('button', { name: 'Rotate secret' }).click();
+  const shown = page.getByRole('dialog', { name: 'New signing secret' });
+  const secret = await shown.getByLabel('Signing secret').inputValue();
+  await shown.getByRole('button', { name: 'I have saved it' }).click();
+
+  await expect(row).toContainText('Rotating: the old secret works until');
+  const before = received.length;
+  await row.getByRole('button', { name: 'Finish rotation' }).click();
+  await expect(row).not.toContainText('Rotating');
+  await row.getByRole('button', { name: 'Send test event' }).click();
+  await expect(row.getByRole('status')).toContainText('Delivered HTTP 200');
+  expect(validSignature(received[before], secret)).toBe(true);
+});
