@@ -32,11 +32,7 @@ pub async fn create_webhook(
             let cx = context::signed_in().await?;
             let scheme = Scheme::parse(&scheme)
                 .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
-            let ordering = match ordering.as_deref() {
-                None | Some("") => Ordering::default(),
-                Some(o) => Ordering::parse(o)
-                    .ok_or_else(|| AppError::Invalid(format!("Unknown delivery order {o:?}")))?,
-            };
+            let ordering = Ordering::from_form(ordering.as_deref())?.unwrap_or_default();
             let new = NewWebhook {
                 url,
                 description,
@@ -85,13 +81,7 @@ pub async fn edit_webhook(
     context::respond(
         async {
             let cx = context::signed_in().await?;
-            let ordering = match ordering.as_deref() {
-                None | Some("") => None,
-                Some(o) => Some(
-                    Ordering::parse(o)
-                        .ok_or_else(|| AppError::Invalid(format!("Unknown delivery order {o:?}")))?,
-                ),
-            };
+            let ordering = Ordering::from_form(ordering.as_deref())?;
             let patch = WebhookPatch {
                 enabled: None,
                 description: Some(description),

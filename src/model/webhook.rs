@@ -60,6 +60,16 @@ impl Ordering {
             _ => None,
         }
     }
+
+    /// A form's optional field: absent or empty is `None`.
+    pub fn from_form(value: Option<&str>) -> Result<Option<Ordering>, super::AppError> {
+        match value {
+            None | Some("") => Ok(None),
+            Some(o) => Ordering::parse(o)
+                .map(Some)
+                .ok_or_else(|| super::AppError::Invalid(format!("Unknown delivery order {o:?}"))),
+        }
+    }
 }
 
 /// A webhook as the dashboard and the API show it: never its secret.
