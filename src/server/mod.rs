@@ -123,7 +123,6 @@ async fn maintenance(state: AppState, sessions: Option<SqliteStore>) {
             }
         }
         match delivery::retention::sweep(
-            &state.db,
             &state.delivery.writer,
             state.config.delivery.retention_days,
         )

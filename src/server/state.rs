@@ -25,7 +25,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, config: Config, leptos: LeptosOptions, secrets: SecretBox) -> Self {
         AppState {
-            delivery: super::delivery::Handle::new(db.clone(), secrets.clone()),
+            delivery: super::delivery::Handle::new(
+                db.clone(),
+                // Same URL as `db`, which opened fine; fall back to sharing it.
+                super::db::writer(&config.database_url).unwrap_or_else(|_| db.clone()),
+                secrets.clone(),
+            ),
             db,
             resolver: config.resolver.0.clone(),
             config: Arc::new(config),

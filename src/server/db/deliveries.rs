@@ -296,6 +296,22 @@ pub async fn record(conn: &mut SqliteConnection, updates: &[&DeliveryUpdate]) ->
     Ok(())
 }
 
+/// Webhooks whose deliveries in a group all succeeded: no failure run.
+pub async fn clear_failures(conn: &mut SqliteConnection, webhook_ids: &[&str]) -> sqlx::Result<()> {
+    if webhook_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE webhooks SET failed_deliveries = 0, failing_since = NULL \
+         WHERE id IN (SELECT value FROM json_each(?)) \
+           AND (failed_deliveries <> 0 OR failing_since IS NOT NULL)",
+    )
+    .bind(serde_json::to_string(webhook_ids).expect("strings serialize"))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Auto-disable bookkeeping for one webhook after a group of finished
 /// deliveries: `reset` when one of them succeeded, then `failures` failed
 /// deliveries after it, the first at `first_failure_at`.

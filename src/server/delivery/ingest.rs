@@ -154,9 +154,9 @@ pub async fn publish(
     let now = now_ms();
 
     let seqs = {
-        let _writer = state.delivery.writer.lock().await;
         let mut tx = state
-            .db
+            .delivery
+            .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(internal)?;

@@ -16,7 +16,7 @@ const CLAIM_BATCH: i64 = 1_000;
 pub(crate) async fn heartbeat(ctx: &Ctx) -> sqlx::Result<()> {
     let now = now_ms();
     db::deliveries::heartbeat(
-        &ctx.db,
+        &ctx.handle.writer,
         &ctx.handle.worker_id,
         now,
         now + ctx.config.lease_ms as i64,
@@ -55,7 +55,7 @@ async fn claim_all(ctx: &Ctx) -> sqlx::Result<()> {
                 "took over the deliveries of a dead worker"
             );
         }
-        db::deliveries::forget_worker(&ctx.db, &dead).await?;
+        db::deliveries::forget_worker(&ctx.handle.writer, &dead).await?;
     }
     Ok(())
 }
@@ -63,10 +63,9 @@ async fn claim_all(ctx: &Ctx) -> sqlx::Result<()> {
 async fn claim_from(ctx: &Ctx, from: Option<&str>) -> sqlx::Result<usize> {
     let mut total = 0;
     loop {
-        let claimed = {
-            let _writer = ctx.handle.writer.lock().await;
-            db::deliveries::claim(&ctx.db, &ctx.handle.worker_id, from, CLAIM_BATCH).await?
-        };
+        let claimed =
+            db::deliveries::claim(&ctx.handle.writer, &ctx.handle.worker_id, from, CLAIM_BATCH)
+                .await?;
         let n = claimed.len();
         total += n;
         let mut events: HashMap<String, Arc<EventData>> = HashMap::new();
@@ -107,7 +106,7 @@ async fn claim_from(ctx: &Ctx, from: Option<&str>) -> sqlx::Result<usize> {
 }
 
 pub(crate) async fn release(ctx: &Ctx) -> sqlx::Result<u64> {
-    let n = db::deliveries::release(&ctx.db, &ctx.handle.worker_id).await?;
-    db::deliveries::forget_worker(&ctx.db, &ctx.handle.worker_id).await?;
+    let n = db::deliveries::release(&ctx.handle.writer, &ctx.handle.worker_id).await?;
+    db::deliveries::forget_worker(&ctx.handle.writer, &ctx.handle.worker_id).await?;
     Ok(n)
 }

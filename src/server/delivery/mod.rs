@@ -66,22 +66,22 @@ pub struct Handle {
     pub targets: sender::Targets,
     /// Notified after every group of attempts is committed.
     pub recorded: Arc<Notify>,
-    /// Ingest, claims and the recorder take turns writing: SQLite has one
-    /// writer, and waiting here is fairer and cheaper than its busy loop.
-    pub writer: Arc<tokio::sync::Mutex<()>>,
+    /// Ingest, claims and the recorder write through this one connection
+    /// ([`crate::server::db::writer`]).
+    pub writer: Db,
     /// Taken by [`start`].
     rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Msg>>>>,
 }
 
 impl Handle {
-    pub fn new(db: Db, secrets: SecretBox) -> Handle {
+    pub fn new(db: Db, writer: Db, secrets: SecretBox) -> Handle {
         let (tx, rx) = mpsc::unbounded_channel();
         Handle {
             worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
             tx,
             targets: sender::Targets::new(db, secrets),
             recorded: Arc::new(Notify::new()),
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writer,
             rx: Arc::new(std::sync::Mutex::new(Some(rx))),
         }
     }

@@ -123,14 +123,20 @@ async fn write(ctx: &Ctx, group: &[Record]) -> sqlx::Result<()> {
         }
     }
     let updates: Vec<&DeliveryUpdate> = group.iter().map(|r| &r.update).collect();
-    let _writer = ctx.handle.writer.lock().await;
-    let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = ctx.handle.writer.begin_with("BEGIN IMMEDIATE").await?;
     db::deliveries::record(&mut tx, &updates).await?;
     let now = now_ms();
     let window = ctx.config.auto_disable_after_seconds as i64 * 1000;
     let mut disabled = Vec::new();
+    // The common case, successes only: one statement for all webhooks.
+    let only_succeeded: Vec<&str> = tallies
+        .iter()
+        .filter(|(_, t)| t.reset && t.failures == 0)
+        .map(|(w, _)| *w)
+        .collect();
+    db::deliveries::clear_failures(&mut tx, &only_succeeded).await?;
     for (webhook, t) in &tallies {
-        if !t.reset && t.failures == 0 {
+        if t.failures == 0 {
             continue;
         }
         db::deliveries::track_failures(&mut tx, webhook, t.reset, t.failures, t.first_failure_at)

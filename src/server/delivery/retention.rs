@@ -2,20 +2,16 @@
 //! in small batches so that the writer is never held for long.
 
 use crate::server::db::{self, now_ms, Db};
-use std::sync::Arc;
 use std::time::Duration;
 
 const BATCH: i64 = 1_000;
 
 /// Deletes everything older than `days`; returns how many deliveries went.
-pub async fn sweep(db: &Db, writer: &Arc<tokio::sync::Mutex<()>>, days: u64) -> sqlx::Result<u64> {
+pub async fn sweep(writer: &Db, days: u64) -> sqlx::Result<u64> {
     let before = now_ms() - days as i64 * 86_400_000;
     let mut total = 0;
     loop {
-        let n = {
-            let _writer = writer.lock().await;
-            db::deliveries::delete_old(db, before, BATCH).await?
-        };
+        let n = db::deliveries::delete_old(writer, before, BATCH).await?;
         total += n;
         if n < BATCH as u64 {
             return Ok(total);

@@ -1,0 +1,366 @@
+//! The delivery benchmark (issue 4), in one run:
+//!
+//! 1. the limit: a local receiver answering 200 at once, driven by plain
+//!    keep-alive POSTs of the same body at the same concurrency (50), no
+//!    signing and no database;
+//! 2. Signpost end to end: events published through the API to 50 webhooks
+//!    until 100,000 deliveries have been received; deliveries/s and the
+//!    ratio to (1); peak RSS of this process meanwhile (Signpost and the
+//!    publishing client; the receiver is another process);
+//! 3. latency from the ingest call's return to the receiver's arrival,
+//!    p50/p99, at a steady 500 events/s to 10 webhooks for 10 s.
+//!
+//!     cargo bench --features ssr --bench delivery
+//!
+//! The receiver is this same executable started again with
+//! `SIGNPOST_BENCH_ROLE=receiver`, so that it runs in its own process.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use signpost::server::config::Config;
+use std::io::BufRead;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const CONCURRENCY: usize = 50;
+const WEBHOOKS: usize = 50;
+const DELIVERIES: u64 = 100_000;
+const PUBLISHERS: usize = 8;
+const LATENCY_WEBHOOKS: usize = 10;
+const LATENCY_RATE: u64 = 500;
+const LATENCY_SECONDS: u64 = 10;
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+fn event_body(n: u64) -> String {
+    // ~200 bytes, like a small real event.
+    format!(
+        r#"{{"event":"order.paid","n":{n},"order":{{"id":"ord_{n:012}","amount":4200,"currency":"EUR","customer":"cus_0000000000000001","items":3}}}}"#
+    )
+}
+
+// ---------------------------------------------------------------- receiver
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    /// (event n, arrival µs) of requests to /lat/…
+    arrivals: Mutex<Vec<(u64, u64)>>,
+}
+
+async fn receiver() {
+    let counters = Arc::new(Counters::default());
+    let app = axum::Router::new()
+        .route(
+            "/hook/{i}",
+            post(|State(c): State<Arc<Counters>>| async move {
+                c.hits.fetch_add(1, Ordering::Relaxed);
+            }),
+        )
+        .route(
+            "/lat/{i}",
+            post(
+                |State(c): State<Arc<Counters>>, Path(_i): Path<u32>, body: Bytes| async move {
+                    let at = now_us();
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    let n = v["n"].as_u64().unwrap();
+                    c.hits.fetch_add(1, Ordering::Relaxed);
+                    c.arrivals.lock().unwrap().push((n, at));
+                },
+            ),
+        )
+        .route(
+            "/stats",
+            get(|State(c): State<Arc<Counters>>| async move {
+                c.hits.load(Ordering::Relaxed).to_string()
+            }),
+        )
+        .route(
+            "/arrivals",
+            get(|State(c): State<Arc<Counters>>| async move {
+                serde_json::to_string(&*c.arrivals.lock().unwrap()).unwrap()
+            }),
+        )
+        .with_state(counters);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("{}", listener.local_addr().unwrap().port());
+    axum::serve(listener, app).await.unwrap();
+}
+
+// ---------------------------------------------------------------- driver
+
+struct ReceiverProcess(std::process::Child);
+
+impl Drop for ReceiverProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
+    client
+        .get(format!("{rx}/stats"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn percentile(sorted: &[u64], q: f64) -> u64 {
+    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::var("SIGNPOST_BENCH_ROLE").as_deref() == Ok("receiver") {
+        return receiver().await;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("SIGNPOST_BENCH_ROLE", "receiver")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let _receiver = ReceiverProcess(child);
+    let rx = format!("http://127.0.0.1:{}", port.trim());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+
+    // 1. The limit.
+    let body = Bytes::from(event_body(1));
+    let started = Instant::now();
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..CONCURRENCY {
+        let (client, body, sent, url) = (
+            client.clone(),
+            body.clone(),
+            sent.clone(),
+            format!("{rx}/hook/{i}"),
+        );
+        tasks.push(tokio::spawn(async move {
+            while sent.fetch_add(1, Ordering::Relaxed) < DELIVERIES {
+                let res = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let limit = DELIVERIES as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "1. limit: plain keep-alive POSTs, concurrency {CONCURRENCY}: {limit:>9.0} requests/s"
+    );
+
+    // 2. Signpost end to end.
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let mut config = Config::for_database(&db_url);
+    config.allow_targets = "127.0.0.1".parse().unwrap();
+    config.api_rate_limit = 1_000_000;
+    config.ingest_rate_limit = 1_000_000;
+    config.secret_key_file = Some(dir.path().join("bench.key"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(signpost::server::serve_on(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        tokio::task::yield_now().await;
+    }
+    let db = signpost::server::db::connect(&db_url).await.unwrap();
+    let register = |prefix: &'static str, count: usize| {
+        let (client, base, db, rx) = (client.clone(), base.clone(), db.clone(), rx.clone());
+        async move {
+            let p = signpost::server::projects::create(&db, prefix)
+                .await
+                .unwrap();
+            for i in 0..count {
+                let res = client
+                    .post(format!("{base}/projects/{}/webhooks", p.id))
+                    .basic_auth(&p.id, Some(&p.secret))
+                    .json(&serde_json::json!({ "webhookUrl": format!("{rx}/{prefix}/{i}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success());
+            }
+            (p.id, p.secret)
+        }
+    };
+    let (pid, secret) = register("hook", WEBHOOKS).await;
+    let before = hits(&client, &rx).await;
+    let events = DELIVERIES / WEBHOOKS as u64;
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib("VmRSS:"), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut publishers = Vec::new();
+    for _ in 0..PUBLISHERS {
+        let (client, next, url, pid, secret) = (
+            client.clone(),
+            next.clone(),
+            format!("{base}/projects/{pid}/events"),
+            pid.clone(),
+            secret.clone(),
+        );
+        publishers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= events {
+                    return;
+                }
+                let res = client
+                    .post(&url)
+                    .basic_auth(&pid, Some(&secret))
+                    .header("content-type", "application/json")
+                    .body(event_body(n))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 202);
+            }
+        }));
+    }
+    for p in publishers {
+        p.await.unwrap();
+    }
+    let published = started.elapsed();
+    while hits(&client, &rx).await - before < DELIVERIES {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    sampling.abort();
+    let rate = DELIVERIES as f64 / took.as_secs_f64();
+    println!(
+        "2. signpost: {events} events × {WEBHOOKS} webhooks = {DELIVERIES} deliveries in {:.2} s: \
+         {rate:>9.0} deliveries/s, ratio to (1) {:.2}; all {events} events published after {:.2} s \
+         ({:.0} events/s)",
+        took.as_secs_f64(),
+        rate / limit,
+        published.as_secs_f64(),
+        events as f64 / published.as_secs_f64()
+    );
+    println!(
+        "   peak RSS of this process during (2): {} MiB (VmHWM since start {} MiB)",
+        peak.load(Ordering::Relaxed) / 1024,
+        rss_kib("VmHWM:") / 1024
+    );
+
+    // 3. Latency at a steady rate.
+    let (pid, secret) = register("lat", LATENCY_WEBHOOKS).await;
+    let total = LATENCY_RATE * LATENCY_SECONDS;
+    let returned: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / LATENCY_RATE));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let url = format!("{base}/projects/{pid}/events");
+    let mut calls = Vec::new();
+    for n in 0..total {
+        tick.tick().await;
+        let (client, url, pid, secret, returned) = (
+            client.clone(),
+            url.clone(),
+            pid.clone(),
+            secret.clone(),
+            returned.clone(),
+        );
+        calls.push(tokio::spawn(async move {
+            let res = client
+                .post(&url)
+                .basic_auth(&pid, Some(&secret))
+                .header("content-type", "application/json")
+                .body(event_body(n))
+                .send()
+                .await
+                .unwrap();
+            let at = now_us();
+            assert_eq!(res.status(), 202);
+            returned.lock().unwrap().push((n, at));
+        }));
+    }
+    for c in calls {
+        c.await.unwrap();
+    }
+    let expected = total * LATENCY_WEBHOOKS as u64;
+    let arrivals: Vec<(u64, u64)> = loop {
+        let a: Vec<(u64, u64)> = client
+            .get(format!("{rx}/arrivals"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if a.len() as u64 >= expected {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let returned: std::collections::HashMap<u64, u64> =
+        returned.lock().unwrap().iter().copied().collect();
+    let mut early = 0;
+    let mut lat: Vec<u64> = arrivals
+        .iter()
+        .map(|(n, at)| {
+            let back = returned[n];
+            if *at < back {
+                early += 1; // delivered before the ingest answer reached the client
+            }
+            at.saturating_sub(back)
+        })
+        .collect();
+    lat.sort_unstable();
+    println!(
+        "3. latency, ingest return → receiver, {LATENCY_RATE} events/s × {LATENCY_WEBHOOKS} webhooks \
+         for {LATENCY_SECONDS} s ({} deliveries): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+         ({early} arrived before the ingest answer; counted as 0)",
+        lat.len(),
+        percentile(&lat, 0.50) as f64 / 1000.0,
+        percentile(&lat, 0.99) as f64 / 1000.0,
+        *lat.last().unwrap() as f64 / 1000.0,
+    );
+}
