@@ -4,9 +4,6 @@
 use super::Db;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-/// SQLite allows 32,766 bound values per statement.
-const MAX_BINDS: usize = 30_000;
-
 /// An enabled webhook an event may go to.
 #[derive(sqlx::FromRow)]
 pub struct Subscriber {
@@ -65,22 +62,26 @@ pub async fn remember_answer(
 
 pub struct NewEvent<'a> {
     pub id: &'a str,
+    pub project_id: &'a str,
     pub name: &'a str,
     pub body: &'a [u8],
 }
 
+/// Rows per multi-row statement: few distinct statements, so that they
+/// stay in the connection's statement cache.
+const CHUNK: usize = 128;
+
 pub async fn insert_events(
     conn: &mut SqliteConnection,
-    project_id: &str,
     events: &[NewEvent<'_>],
     now: i64,
 ) -> sqlx::Result<()> {
-    for chunk in events.chunks(MAX_BINDS / 5) {
+    for chunk in events.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT INTO events (id, project_id, event, body, created_at) ");
         q.push_values(chunk, |mut row, e| {
             row.push_bind(e.id)
-                .push_bind(project_id)
+                .push_bind(e.project_id)
                 .push_bind(e.name)
                 .push_bind(e.body)
                 .push_bind(now);
@@ -91,7 +92,8 @@ pub async fn insert_events(
 }
 
 pub struct NewDelivery<'a> {
-    pub id: String,
+    pub id: &'a str,
+    pub project_id: &'a str,
     pub event_id: &'a str,
     pub webhook_id: &'a str,
 }
@@ -100,19 +102,18 @@ pub struct NewDelivery<'a> {
 /// `seq`s in the order given (SQLite hands out rowids in insertion order).
 pub async fn insert_deliveries(
     conn: &mut SqliteConnection,
-    project_id: &str,
     deliveries: &[NewDelivery<'_>],
     owner: Option<&str>,
     now: i64,
 ) -> sqlx::Result<Vec<i64>> {
     let mut seqs = Vec::with_capacity(deliveries.len());
-    for chunk in deliveries.chunks(MAX_BINDS / 7) {
+    for chunk in deliveries.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, lease_owner, created_at) ",
         );
         q.push_values(chunk, |mut row, d| {
-            row.push_bind(&d.id)
-                .push_bind(project_id)
+            row.push_bind(d.id)
+                .push_bind(d.project_id)
                 .push_bind(d.event_id)
                 .push_bind(d.webhook_id)
                 .push_bind(now)
@@ -254,7 +255,7 @@ pub async fn record(conn: &mut SqliteConnection, updates: &[&DeliveryUpdate]) ->
         .iter()
         .filter_map(|u| u.attempt.as_ref().map(|a| (u.seq, a)))
         .collect();
-    for chunk in with_attempt.chunks(MAX_BINDS / 10) {
+    for chunk in with_attempt.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO attempts (delivery_seq, number, started_at, duration_ms, request_headers, \
              response_status, response_headers, response_body, error_kind, error_message) ",
@@ -273,7 +274,7 @@ pub async fn record(conn: &mut SqliteConnection, updates: &[&DeliveryUpdate]) ->
         });
         q.build().execute(&mut *conn).await?;
     }
-    for chunk in updates.chunks(MAX_BINDS / 7) {
+    for chunk in updates.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "WITH v (seq, status, attempts, next_at, last_status, last_error, finished_at) AS (",
         );

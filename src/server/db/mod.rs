@@ -35,7 +35,23 @@ pub fn writer(url: &str) -> anyhow::Result<Db> {
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_lazy_with(options(url)?.statement_cache_capacity(512)))
+        .connect_lazy_with(
+            options(url)?
+                .statement_cache_capacity(512)
+                // Its commits never run a checkpoint (and its fsyncs): see
+                // `checkpoint`, which runs them beside the writer.
+                .pragma("wal_autocheckpoint", "0"),
+        ))
+}
+
+/// Copies the write-ahead log into the database file without stopping the
+/// writer (a PASSIVE checkpoint). The engine's writer leaves this to a
+/// background task so that no commit waits for it.
+pub async fn checkpoint(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 /// Opens the database (creating the SQLite file if needed) in WAL mode.

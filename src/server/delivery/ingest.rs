@@ -6,12 +6,13 @@
 use super::{EventData, Queued};
 use crate::model::AppError;
 use crate::server::auth::internal;
-use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms};
+use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms, Db};
 use crate::server::state::AppState;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Events per batch call.
 pub const MAX_BATCH: usize = 500;
@@ -99,11 +100,119 @@ pub struct Stored {
     pub deliveries: usize,
 }
 
-/// Stores `events` and their deliveries in one transaction, then hands the
-/// deliveries to the worker. `to` limits the deliveries to one webhook
-/// whatever its filter (test events). With an idempotency key seen in the
-/// last 24 h nothing is stored and the first answer comes back instead.
-/// `answer` turns what was stored into the answer that the key remembers.
+/// One publish call's rows, on their way to the ingest writer.
+pub(crate) struct Pending {
+    project_id: String,
+    events: Vec<Arc<EventData>>,
+    /// (id, index of its event, webhook id) per delivery.
+    deliveries: Vec<(String, usize, String)>,
+    key: Option<String>,
+    answer: String,
+    reply: oneshot::Sender<sqlx::Result<Written>>,
+}
+
+pub(crate) enum Written {
+    /// Stored: the deliveries' `seq`s, in order.
+    Stored(Vec<i64>),
+    /// The idempotency key was seen: the first answer, nothing stored.
+    Replayed(String),
+}
+
+/// Most publish calls written in one transaction.
+const MAX_GROUP: usize = 256;
+
+/// The ingest writer: takes every publish call waiting and writes them in
+/// one transaction (group commit), so that concurrent producers share one
+/// commit instead of queueing for one each.
+pub(crate) async fn writer(db: Db, worker: Arc<str>, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        match write_group(&db, &worker, &group).await {
+            Ok(results) => {
+                for (p, r) in group.into_iter().zip(results) {
+                    let _ = p.reply.send(Ok(r));
+                }
+            }
+            Err(e) => {
+                tracing::error!("storing {} publish calls failed: {e}", group.len());
+                let message = e.to_string();
+                for p in group {
+                    let _ = p.reply.send(Err(sqlx::Error::Protocol(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn write_group(db: &Db, worker: &str, group: &[Pending]) -> sqlx::Result<Vec<Written>> {
+    let now = now_ms();
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    // Idempotency first: a replay stores nothing.
+    let mut replayed: Vec<Option<String>> = Vec::with_capacity(group.len());
+    for p in group {
+        let mut first = None;
+        if let Some(key) = &p.key {
+            first = db::deliveries::idempotent_answer(
+                &mut tx,
+                &p.project_id,
+                key,
+                now - IDEMPOTENCY_MS,
+            )
+            .await?;
+            if first.is_none() {
+                db::deliveries::remember_answer(&mut tx, &p.project_id, key, &p.answer, now)
+                    .await?;
+            }
+        }
+        replayed.push(first);
+    }
+    let storing = || group.iter().zip(&replayed).filter(|(_, r)| r.is_none());
+    let events: Vec<NewEvent> = storing()
+        .flat_map(|(p, _)| {
+            p.events.iter().map(|e| NewEvent {
+                id: &e.id,
+                project_id: &p.project_id,
+                name: &e.name,
+                body: &e.body,
+            })
+        })
+        .collect();
+    db::deliveries::insert_events(&mut tx, &events, now).await?;
+    let deliveries: Vec<NewDelivery> = storing()
+        .flat_map(|(p, _)| {
+            p.deliveries.iter().map(|(id, event, webhook)| NewDelivery {
+                id,
+                project_id: &p.project_id,
+                event_id: &p.events[*event].id,
+                webhook_id: webhook,
+            })
+        })
+        .collect();
+    let seqs = db::deliveries::insert_deliveries(&mut tx, &deliveries, Some(worker), now).await?;
+    tx.commit().await?;
+    let mut seqs = seqs.into_iter();
+    Ok(group
+        .iter()
+        .zip(replayed)
+        .map(|(p, r)| match r {
+            Some(first) => Written::Replayed(first),
+            None => Written::Stored(seqs.by_ref().take(p.deliveries.len()).collect()),
+        })
+        .collect())
+}
+
+/// Stores `events` and their deliveries (through the ingest writer, in
+/// one transaction), then hands the deliveries to the worker. `to` limits
+/// the deliveries to one webhook whatever its filter (test events). With
+/// an idempotency key seen in the last 24 h nothing is stored and the first
+/// answer comes back instead. `answer` turns what was stored into the
+/// answer that the key remembers.
 pub async fn publish(
     state: &AppState,
     project_id: &str,
@@ -119,102 +228,64 @@ pub async fn publish(
         Some(id) => subscribers.into_iter().filter(|s| s.id == id).collect(),
         None => subscribers,
     };
-    let ids: Vec<String> = events
-        .iter()
-        .map(|_| format!("evt_{}", uuid::Uuid::new_v4().simple()))
-        .collect();
+    let mut data = Vec::with_capacity(events.len());
+    // (delivery id, index of its event, index of its subscriber)
     let mut deliveries = Vec::new();
-    let mut plan = Vec::with_capacity(events.len()); // per event: indexes of subscribers
-    for (event, id) in events.iter().zip(&ids) {
-        let targets: Vec<usize> = subscribers
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| to.is_some() || matches(&s.events, &event.name))
-            .map(|(i, _)| i)
-            .collect();
-        for &i in &targets {
-            deliveries.push(NewDelivery {
-                id: format!("dlv_{}", uuid::Uuid::new_v4().simple()),
-                event_id: id,
-                webhook_id: &subscribers[i].id,
-            });
+    for (index, event) in events.into_iter().enumerate() {
+        for (i, s) in subscribers.iter().enumerate() {
+            if to.is_some() || matches(&s.events, &event.name) {
+                deliveries.push((format!("dlv_{}", uuid::Uuid::new_v4().simple()), index, i));
+            }
         }
-        plan.push(targets);
+        data.push(Arc::new(EventData {
+            id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
+            name: event.name,
+            body: event.body,
+        }));
     }
-    let stored: Vec<Stored> = ids
+    let stored: Vec<Stored> = data
         .iter()
-        .zip(&plan)
-        .map(|(id, targets)| Stored {
-            id: id.clone(),
-            deliveries: targets.len(),
+        .enumerate()
+        .map(|(index, e)| Stored {
+            id: e.id.clone(),
+            deliveries: deliveries.iter().filter(|d| d.1 == index).count(),
         })
         .collect();
     let response = answer(&stored);
-    let worker = state.delivery.worker_id.clone();
-    let now = now_ms();
 
-    let seqs = {
-        let mut tx = state
-            .delivery
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(internal)?;
-        if let Some(key) = idempotency_key {
-            if let Some(first) =
-                db::deliveries::idempotent_answer(&mut tx, project_id, key, now - IDEMPOTENCY_MS)
-                    .await
-                    .map_err(internal)?
-            {
-                drop(tx); // rolls back: nothing stored
-                return serde_json::from_str(&first).map_err(internal);
-            }
-            db::deliveries::remember_answer(&mut tx, project_id, key, &response.to_string(), now)
-                .await
-                .map_err(internal)?;
-        }
-        let new_events: Vec<NewEvent> = events
+    let (reply, written) = oneshot::channel();
+    state.delivery.store(Pending {
+        project_id: project_id.to_string(),
+        events: data.clone(),
+        deliveries: deliveries
             .iter()
-            .zip(&ids)
-            .map(|(e, id)| NewEvent {
-                id,
-                name: &e.name,
-                body: &e.body,
-            })
-            .collect();
-        db::deliveries::insert_events(&mut tx, project_id, &new_events, now)
-            .await
-            .map_err(internal)?;
-        let seqs =
-            db::deliveries::insert_deliveries(&mut tx, project_id, &deliveries, Some(&worker), now)
-                .await
-                .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        seqs
+            .map(|(id, event, i)| (id.clone(), *event, subscribers[*i].id.clone()))
+            .collect(),
+        key: idempotency_key.map(str::to_string),
+        answer: response.to_string(),
+        reply,
+    });
+    let seqs = match written.await {
+        Err(_) => return Err(AppError::Internal),
+        Ok(Err(e)) => return Err(internal(e)),
+        Ok(Ok(Written::Replayed(first))) => return serde_json::from_str(&first).map_err(internal),
+        Ok(Ok(Written::Stored(seqs))) => seqs,
     };
-
     // Committed: now the worker may have them.
-    let mut queued = Vec::with_capacity(deliveries.len());
-    let mut next = deliveries.into_iter().zip(seqs);
-    for ((event, id), targets) in events.into_iter().zip(&ids).zip(&plan) {
-        let data = Arc::new(EventData {
-            id: id.clone(),
-            name: event.name,
-            body: event.body,
-        });
-        for &i in targets {
-            let (d, seq) = next.next().expect("one seq per delivery");
-            queued.push(Queued {
-                seq,
-                id: d.id,
-                webhook_id: subscribers[i].id.as_str().into(),
-                event: data.clone(),
-                attempts: 0,
-                next_at: now,
-                unordered: subscribers[i].ordering == "unordered",
-            });
-        }
-    }
+    let now = now_ms();
+    let queued = deliveries
+        .into_iter()
+        .zip(seqs)
+        .map(|((id, event, i), seq)| Queued {
+            seq,
+            id,
+            webhook_id: subscribers[i].id.as_str().into(),
+            event: data[event].clone(),
+            attempts: 0,
+            next_at: now,
+            unordered: subscribers[i].ordering == "unordered",
+        })
+        .collect();
     state.delivery.enqueue(queued);
     Ok(response)
 }

@@ -71,12 +71,18 @@ pub struct Handle {
     pub writer: Db,
     /// Taken by [`start`].
     rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Msg>>>>,
+    /// To the ingest writer, started on first use.
+    ingest: mpsc::UnboundedSender<ingest::Pending>,
+    ingest_rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<ingest::Pending>>>>,
 }
 
 impl Handle {
     pub fn new(db: Db, writer: Db, secrets: SecretBox) -> Handle {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (ingest, ingest_rx) = mpsc::unbounded_channel();
         Handle {
+            ingest,
+            ingest_rx: Arc::new(std::sync::Mutex::new(Some(ingest_rx))),
             worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
             tx,
             targets: sender::Targets::new(db, secrets),
@@ -84,6 +90,19 @@ impl Handle {
             writer,
             rx: Arc::new(std::sync::Mutex::new(Some(rx))),
         }
+    }
+
+    /// Sends a publish call's rows to the ingest writer (started here on
+    /// first use, inside the runtime).
+    pub(crate) fn store(&self, pending: ingest::Pending) {
+        if let Some(rx) = self.ingest_rx.lock().expect("not poisoned").take() {
+            tokio::spawn(ingest::writer(
+                self.writer.clone(),
+                self.worker_id.clone(),
+                rx,
+            ));
+        }
+        let _ = self.ingest.send(pending);
     }
 
     /// Hands freshly committed deliveries to the worker (no database read).
@@ -109,6 +128,18 @@ pub(crate) struct Ctx {
     pub allow: AllowList,
     pub handle: Handle,
     pub recorder: mpsc::UnboundedSender<recorder::RecMsg>,
+}
+
+/// Checkpoints the write-ahead log four times a second, beside the writer
+/// (whose commits never do it themselves: see `db::writer`).
+async fn checkpoints(db: Db) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        if let Err(e) = super::db::checkpoint(&db).await {
+            tracing::warn!("checkpoint: {e}");
+        }
+    }
 }
 
 /// The running worker: stop it with [`Worker::shutdown`].
@@ -151,10 +182,11 @@ pub async fn start(
     lease::heartbeat(&ctx).await?;
     let recorder = tokio::spawn(recorder::run(ctx.clone(), record_rx));
     let lease = tokio::spawn(lease::run(ctx.clone()));
+    let checkpoints = tokio::spawn(checkpoints(ctx.db.clone()));
     let scheduler = tokio::spawn(scheduler::run(ctx.clone(), rx));
     Ok(Worker {
         handle,
-        tasks: vec![lease, recorder],
+        tasks: vec![lease, recorder, checkpoints],
         scheduler: Some(scheduler),
         ctx,
     })
