@@ -30,6 +30,7 @@ impl AppState {
                 // Same URL as `db`, which opened fine; fall back to sharing it.
                 super::db::writer(&config.database_url).unwrap_or_else(|_| db.clone()),
                 secrets.clone(),
+                config.allow_targets.clone(),
             ),
             db,
             resolver: config.resolver.0.clone(),

@@ -234,11 +234,11 @@ pub async fn publish(
     for (index, event) in events.into_iter().enumerate() {
         for (i, s) in subscribers.iter().enumerate() {
             if to.is_some() || matches(&s.events, &event.name) {
-                deliveries.push((format!("dlv_{}", uuid::Uuid::new_v4().simple()), index, i));
+                deliveries.push((time_ordered_id("dlv"), index, i));
             }
         }
         data.push(Arc::new(EventData {
-            id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
+            id: time_ordered_id("evt"),
             name: event.name,
             body: event.body,
         }));
@@ -288,6 +288,13 @@ pub async fn publish(
         .collect();
     state.delivery.enqueue(queued);
     Ok(response)
+}
+
+/// `evt_…` and `dlv_…` ids are UUID v7: they grow with time, so new rows
+/// go to the end of the id indexes instead of splitting pages all over
+/// them, and sorting by id sorts by creation.
+fn time_ordered_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// A sample `messages` event, shaped like a Spectrum text message.

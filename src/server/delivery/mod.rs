@@ -77,7 +77,7 @@ pub struct Handle {
 }
 
 impl Handle {
-    pub fn new(db: Db, writer: Db, secrets: SecretBox) -> Handle {
+    pub fn new(db: Db, writer: Db, secrets: SecretBox, allow: AllowList) -> Handle {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ingest, ingest_rx) = mpsc::unbounded_channel();
         Handle {
@@ -85,7 +85,7 @@ impl Handle {
             ingest_rx: Arc::new(std::sync::Mutex::new(Some(ingest_rx))),
             worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
             tx,
-            targets: sender::Targets::new(db, secrets),
+            targets: sender::Targets::new(db, secrets, allow),
             recorded: Arc::new(Notify::new()),
             writer,
             rx: Arc::new(std::sync::Mutex::new(Some(rx))),
@@ -125,7 +125,6 @@ pub(crate) struct Ctx {
     pub config: DeliveryConfig,
     pub policy: policy::RetryPolicy,
     pub client: reqwest::Client,
-    pub allow: AllowList,
     pub handle: Handle,
     pub recorder: mpsc::UnboundedSender<recorder::RecMsg>,
 }
@@ -166,7 +165,7 @@ pub async fn start(
         .ok_or_else(|| anyhow::anyhow!("the worker was started twice"))?;
     let (record_tx, record_rx) = mpsc::unbounded_channel();
     let ctx = Arc::new(Ctx {
-        client: sender::client(&config, allow.clone(), resolver)?,
+        client: sender::client(&config, allow, resolver)?,
         policy: policy::RetryPolicy {
             max_attempts: config.max_attempts,
             base: Duration::from_millis(config.retry_base_ms),
@@ -174,7 +173,6 @@ pub async fn start(
         },
         db,
         config,
-        allow,
         handle: handle.clone(),
         recorder: record_tx,
     });

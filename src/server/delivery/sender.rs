@@ -93,7 +93,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
 
 /// A webhook as the worker needs it.
 pub struct Target {
-    pub url: String,
+    /// The URL, parsed and statically checked once per read (scheme,
+    /// credentials, literal addresses); the resolver checks names.
+    pub url: Result<reqwest::Url, Refusal>,
     pub keys: Keys,
     pub previous_expires_at: Option<i64>,
     /// Why not to send at all: disabled or deleted.
@@ -106,14 +108,16 @@ pub struct Target {
 pub struct Targets {
     db: Db,
     secrets: SecretBox,
+    allow: AllowList,
     cache: Arc<RwLock<HashMap<Arc<str>, Arc<Target>>>>,
 }
 
 impl Targets {
-    pub fn new(db: Db, secrets: SecretBox) -> Targets {
+    pub fn new(db: Db, secrets: SecretBox, allow: AllowList) -> Targets {
         Targets {
             db,
             secrets,
+            allow,
             cache: Default::default(),
         }
     }
@@ -137,7 +141,7 @@ impl Targets {
             _ => None,
         };
         let target = Arc::new(Target {
-            url: row.url,
+            url: url_guard::check_static(&row.url, &self.allow).map(|p| p.url),
             keys: Keys {
                 scheme: Scheme::parse(&row.scheme).unwrap_or_default(),
                 current: self.secrets.open(&row.secret)?,
@@ -216,7 +220,10 @@ pub(crate) async fn attempt(ctx: &Ctx, q: Queued) -> Done {
     headers.push(("x-signpost-attempt", number.to_string()));
 
     let clock = Instant::now();
-    let exchange = send(ctx, &target.url, &headers, q.event.body.clone()).await;
+    let exchange = match &target.url {
+        Ok(url) => send(ctx, url, &headers, q.event.body.clone()).await,
+        Err(refusal) => failed(Outcome::Refused, "guard", refusal.to_string()),
+    };
     let duration_ms = clock.elapsed().as_millis() as i64;
     let next = ctx.policy.next(number, &exchange.outcome, jitter());
 
@@ -296,15 +303,11 @@ fn jitter() -> f64 {
 
 async fn send(
     ctx: &Ctx,
-    url: &str,
+    url: &reqwest::Url,
     headers: &[(&'static str, String)],
     body: bytes::Bytes,
 ) -> Exchange {
-    // Scheme, credentials and literal addresses; names are checked by the resolver.
-    if let Err(refusal) = url_guard::check_static(url, &ctx.allow) {
-        return failed(Outcome::Refused, "guard", refusal.to_string());
-    }
-    let mut request = ctx.client.post(url).body(body);
+    let mut request = ctx.client.post(url.clone()).body(body);
     for (name, value) in headers {
         request = request.header(*name, value);
     }
