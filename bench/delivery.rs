@@ -291,6 +291,25 @@ async fn main() {
         rss_kib("VmHWM:") / 1024
     );
 
+    // The recorder may still be writing attempts: let it finish, so that
+    // (3) measures a steady state, not the tail of (2).
+    let recorded = Instant::now();
+    loop {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status = 'pending'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "   every attempt of (2) recorded {:.2} s after the last arrival",
+        recorded.elapsed().as_secs_f64()
+    );
+
     // 3. Latency at a steady rate.
     let (pid, secret) = register("lat", LATENCY_WEBHOOKS).await;
     let total = LATENCY_RATE * LATENCY_SECONDS;

@@ -6,13 +6,14 @@
 use super::{EventData, Queued};
 use crate::model::AppError;
 use crate::server::auth::internal;
-use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms, Db};
+use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms};
 use crate::server::state::AppState;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sqlx::SqliteConnection;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Events per batch call.
 pub const MAX_BATCH: usize = 500;
@@ -100,7 +101,7 @@ pub struct Stored {
     pub deliveries: usize,
 }
 
-/// One publish call's rows, on their way to the ingest writer.
+/// One publish call's rows, on their way to the writer.
 pub(crate) struct Pending {
     project_id: String,
     events: Vec<Arc<EventData>>,
@@ -108,7 +109,7 @@ pub(crate) struct Pending {
     deliveries: Vec<(String, usize, String)>,
     key: Option<String>,
     answer: String,
-    reply: oneshot::Sender<sqlx::Result<Written>>,
+    reply: oneshot::Sender<Result<Written, String>>,
 }
 
 pub(crate) enum Written {
@@ -118,56 +119,36 @@ pub(crate) enum Written {
     Replayed(String),
 }
 
-/// Most publish calls written in one transaction.
-const MAX_GROUP: usize = 256;
-
-/// The ingest writer: takes every publish call waiting and writes them in
-/// one transaction (group commit), so that concurrent producers share one
-/// commit instead of queueing for one each.
-pub(crate) async fn writer(db: Db, worker: Arc<str>, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    while let Some(first) = rx.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(p) => group.push(p),
-                Err(_) => break,
-            }
-        }
-        match write_group(&db, &worker, &group).await {
-            Ok(results) => {
-                for (p, r) in group.into_iter().zip(results) {
-                    let _ = p.reply.send(Ok(r));
-                }
-            }
-            Err(e) => {
-                tracing::error!("storing {} publish calls failed: {e}", group.len());
-                let message = e.to_string();
-                for p in group {
-                    let _ = p.reply.send(Err(sqlx::Error::Protocol(message.clone())));
-                }
-            }
-        }
+impl Pending {
+    pub(crate) fn answer(self, written: Result<Written, String>) {
+        let _ = self.reply.send(written);
     }
 }
 
-async fn write_group(db: &Db, worker: &str, group: &[Pending]) -> sqlx::Result<Vec<Written>> {
+/// Writes a group of publish calls in the writer's transaction.
+pub(crate) async fn write_group(
+    tx: &mut SqliteConnection,
+    worker: &str,
+    group: &[Pending],
+) -> sqlx::Result<Vec<Written>> {
+    if group.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = now_ms();
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     // Idempotency first: a replay stores nothing.
     let mut replayed: Vec<Option<String>> = Vec::with_capacity(group.len());
     for p in group {
         let mut first = None;
         if let Some(key) = &p.key {
             first = db::deliveries::idempotent_answer(
-                &mut tx,
+                &mut *tx,
                 &p.project_id,
                 key,
                 now - IDEMPOTENCY_MS,
             )
             .await?;
             if first.is_none() {
-                db::deliveries::remember_answer(&mut tx, &p.project_id, key, &p.answer, now)
-                    .await?;
+                db::deliveries::remember_answer(tx, &p.project_id, key, &p.answer, now).await?;
             }
         }
         replayed.push(first);
@@ -183,7 +164,7 @@ async fn write_group(db: &Db, worker: &str, group: &[Pending]) -> sqlx::Result<V
             })
         })
         .collect();
-    db::deliveries::insert_events(&mut tx, &events, now).await?;
+    db::deliveries::insert_events(tx, &events, now).await?;
     let deliveries: Vec<NewDelivery> = storing()
         .flat_map(|(p, _)| {
             p.deliveries.iter().map(|(id, event, webhook)| NewDelivery {
@@ -194,8 +175,7 @@ async fn write_group(db: &Db, worker: &str, group: &[Pending]) -> sqlx::Result<V
             })
         })
         .collect();
-    let seqs = db::deliveries::insert_deliveries(&mut tx, &deliveries, Some(worker), now).await?;
-    tx.commit().await?;
+    let seqs = db::deliveries::insert_deliveries(tx, &deliveries, Some(worker), now).await?;
     let mut seqs = seqs.into_iter();
     Ok(group
         .iter()
@@ -207,8 +187,8 @@ async fn write_group(db: &Db, worker: &str, group: &[Pending]) -> sqlx::Result<V
         .collect())
 }
 
-/// Stores `events` and their deliveries (through the ingest writer, in
-/// one transaction), then hands the deliveries to the worker. `to` limits
+/// Stores `events` and their deliveries (through the writer, in one
+/// transaction), then hands the deliveries to the worker. `to` limits
 /// the deliveries to one webhook whatever its filter (test events). With
 /// an idempotency key seen in the last 24 h nothing is stored and the first
 /// answer comes back instead. `answer` turns what was stored into the

@@ -6,18 +6,18 @@
 //! - [`ingest`]: validation and the ingest transaction.
 //! - [`scheduler`]: what to attempt now (per-webhook order, in-flight caps, retry timers).
 //! - [`sender`]: one attempt: sign, POST through the guarded resolver, classify.
-//! - [`recorder`]: group-commits attempts and delivery states; auto-disable.
+//! - [`writer`]: one task group-commits ingest's rows, attempts and delivery states; auto-disable.
 //! - [`lease`]: the worker's lease, claiming deliveries no live worker holds, release.
 //! - [`policy`], [`signer`]: pure rules.
 
 pub mod ingest;
 pub mod lease;
 pub mod policy;
-pub mod recorder;
 pub mod retention;
 pub mod scheduler;
 pub mod sender;
 pub mod signer;
+pub mod writer;
 
 use super::config::DeliveryConfig;
 use super::db::Db;
@@ -66,23 +66,23 @@ pub struct Handle {
     pub targets: sender::Targets,
     /// Notified after every group of attempts is committed.
     pub recorded: Arc<Notify>,
-    /// Ingest, claims and the recorder write through this one connection
+    /// Ingest, claims and attempts are written through this one connection
     /// ([`crate::server::db::writer`]).
     pub writer: Db,
     /// Taken by [`start`].
     rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Msg>>>>,
-    /// To the ingest writer, started on first use.
-    ingest: mpsc::UnboundedSender<ingest::Pending>,
-    ingest_rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<ingest::Pending>>>>,
+    /// To the writer task (started by [`start`]).
+    write: mpsc::UnboundedSender<writer::RecMsg>,
+    write_rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<writer::RecMsg>>>>,
 }
 
 impl Handle {
     pub fn new(db: Db, writer: Db, secrets: SecretBox, allow: AllowList) -> Handle {
         let (tx, rx) = mpsc::unbounded_channel();
-        let (ingest, ingest_rx) = mpsc::unbounded_channel();
+        let (write, write_rx) = mpsc::unbounded_channel();
         Handle {
-            ingest,
-            ingest_rx: Arc::new(std::sync::Mutex::new(Some(ingest_rx))),
+            write,
+            write_rx: Arc::new(std::sync::Mutex::new(Some(write_rx))),
             worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
             tx,
             targets: sender::Targets::new(db, secrets, allow),
@@ -92,17 +92,9 @@ impl Handle {
         }
     }
 
-    /// Sends a publish call's rows to the ingest writer (started here on
-    /// first use, inside the runtime).
+    /// Sends a publish call's rows to the writer.
     pub(crate) fn store(&self, pending: ingest::Pending) {
-        if let Some(rx) = self.ingest_rx.lock().expect("not poisoned").take() {
-            tokio::spawn(ingest::writer(
-                self.writer.clone(),
-                self.worker_id.clone(),
-                rx,
-            ));
-        }
-        let _ = self.ingest.send(pending);
+        let _ = self.write.send(writer::RecMsg::Ingest(pending));
     }
 
     /// Hands freshly committed deliveries to the worker (no database read).
@@ -126,7 +118,7 @@ pub(crate) struct Ctx {
     pub policy: policy::RetryPolicy,
     pub client: reqwest::Client,
     pub handle: Handle,
-    pub recorder: mpsc::UnboundedSender<recorder::RecMsg>,
+    pub recorder: mpsc::UnboundedSender<writer::RecMsg>,
 }
 
 /// Checkpoints the write-ahead log four times a second, beside the writer
@@ -149,7 +141,7 @@ pub struct Worker {
     ctx: Arc<Ctx>,
 }
 
-/// Starts the worker: lease heartbeat and claiming, scheduler, recorder.
+/// Starts the worker: lease heartbeat and claiming, scheduler, writer.
 pub async fn start(
     db: Db,
     config: DeliveryConfig,
@@ -163,7 +155,12 @@ pub async fn start(
         .expect("not poisoned")
         .take()
         .ok_or_else(|| anyhow::anyhow!("the worker was started twice"))?;
-    let (record_tx, record_rx) = mpsc::unbounded_channel();
+    let record_rx = handle
+        .write_rx
+        .lock()
+        .expect("not poisoned")
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the worker was started twice"))?;
     let ctx = Arc::new(Ctx {
         client: sender::client(&config, allow, resolver)?,
         policy: policy::RetryPolicy {
@@ -174,11 +171,11 @@ pub async fn start(
         db,
         config,
         handle: handle.clone(),
-        recorder: record_tx,
+        recorder: handle.write.clone(),
     });
     // Register the lease before anything is claimed or handed over.
     lease::heartbeat(&ctx).await?;
-    let recorder = tokio::spawn(recorder::run(ctx.clone(), record_rx));
+    let recorder = tokio::spawn(writer::run(ctx.clone(), record_rx));
     let lease = tokio::spawn(lease::run(ctx.clone()));
     let checkpoints = tokio::spawn(checkpoints(ctx.db.clone()));
     let scheduler = tokio::spawn(scheduler::run(ctx.clone(), rx));
@@ -205,7 +202,7 @@ impl Worker {
         // No more claims; every result written; then let go of the rest.
         let lease = self.tasks.remove(0);
         lease.abort();
-        recorder::flush(&self.ctx).await;
+        writer::flush(&self.ctx).await;
         for t in self.tasks.drain(..) {
             t.abort();
         }

@@ -7,9 +7,9 @@
 //! be checked once and answer differently when connecting.
 
 use super::policy::{parse_retry_after, Next, Outcome};
-use super::recorder::{Record, Tracking};
 use super::scheduler::Done;
 use super::signer::Keys;
+use super::writer::{Record, Tracking};
 use super::{Ctx, Queued};
 use crate::model::Scheme;
 use crate::server::config::DeliveryConfig;
@@ -263,7 +263,7 @@ pub(crate) async fn attempt(ctx: &Ctx, q: Queued) -> Done {
             }),
         },
     };
-    let _ = ctx.recorder.send(super::recorder::RecMsg::Record(record));
+    let _ = ctx.recorder.send(super::writer::RecMsg::Record(record));
     Done {
         webhook_id: q.webhook_id,
         seq: q.seq,
@@ -288,7 +288,7 @@ fn cancel(ctx: &Ctx, q: Queued, reason: &str) -> Done {
             attempt: None,
         },
     };
-    let _ = ctx.recorder.send(super::recorder::RecMsg::Record(record));
+    let _ = ctx.recorder.send(super::writer::RecMsg::Record(record));
     Done {
         webhook_id: q.webhook_id,
         seq: q.seq,

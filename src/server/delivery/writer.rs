@@ -1,8 +1,11 @@
-//! Writes attempts and delivery states in groups: whatever arrived while
-//! the previous group was being written goes in the next transaction, so
-//! recording keeps up with sending (group commit). Also keeps the
-//! auto-disable count (DESIGN §3).
+//! The engine's one writer: ingest's events and deliveries, and every
+//! attempt with its delivery's new state, are written by this task. Each
+//! transaction takes everything that arrived while the previous one was
+//! being written (group commit): many publish calls and attempts share a
+//! commit, and a publish call waits for at most one transaction ahead of
+//! its own. Also keeps the auto-disable count (DESIGN §3).
 
+use super::ingest::{self, Pending, Written};
 use super::Ctx;
 use crate::server::db::{self, deliveries::DeliveryUpdate, now_ms};
 use std::collections::HashMap;
@@ -10,13 +13,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Most records written in one transaction.
-const MAX_GROUP: usize = 2_000;
+/// Most attempt records written in one transaction.
+const MAX_RECORDS: usize = 2_000;
+/// Most publish calls written in one transaction.
+const MAX_PUBLISHES: usize = 256;
 
 // Records are nearly all the traffic; boxing them would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum RecMsg {
     Record(Record),
+    /// A publish call's rows; answered once committed.
+    Ingest(Pending),
     /// Answered once everything sent before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -38,23 +45,30 @@ pub(crate) enum Tracking {
 }
 
 pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) {
-    let mut group = Vec::new();
+    let mut records = Vec::new();
+    let mut publishes = Vec::new();
     let mut flushes = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                RecMsg::Record(r) => group.push(r),
+                RecMsg::Record(r) => records.push(r),
+                RecMsg::Ingest(p) => publishes.push(p),
                 RecMsg::Flush(tx) => flushes.push(tx),
             }
-            if group.len() < MAX_GROUP {
+            if records.len() < MAX_RECORDS && publishes.len() < MAX_PUBLISHES {
                 next = rx.try_recv().ok();
             }
         }
-        if !group.is_empty() {
-            write_with_retries(&ctx, &group).await;
-            group.clear();
-            ctx.handle.recorded.notify_waiters();
+        if !records.is_empty() || !publishes.is_empty() {
+            let written = write_with_retries(&ctx, &records, &publishes).await;
+            for (p, w) in publishes.drain(..).zip(written) {
+                p.answer(w);
+            }
+            if !records.is_empty() {
+                records.clear();
+                ctx.handle.recorded.notify_waiters();
+            }
         }
         for tx in flushes.drain(..) {
             let _ = tx.send(());
@@ -70,20 +84,37 @@ pub(crate) async fn flush(ctx: &Ctx) {
     }
 }
 
-async fn write_with_retries(ctx: &Ctx, group: &[Record]) {
+/// Writes a group; on failure tries again a few times. Returns what each
+/// publish call got (an error message if the group could not be written).
+async fn write_with_retries(
+    ctx: &Ctx,
+    records: &[Record],
+    publishes: &[Pending],
+) -> Vec<Result<Written, String>> {
     let mut wait = Duration::from_millis(50);
-    for attempt in 1..=5 {
-        match write(ctx, group).await {
-            Ok(()) => return,
+    let mut attempt = 1;
+    loop {
+        match write(ctx, records, publishes).await {
+            Ok(written) => return written.into_iter().map(Ok).collect(),
             Err(e) if attempt < 5 => {
-                tracing::warn!("recording {} attempts failed, retrying: {e}", group.len());
+                tracing::warn!(
+                    "writing {} attempts and {} publish calls failed, retrying: {e}",
+                    records.len(),
+                    publishes.len()
+                );
                 tokio::time::sleep(wait).await;
                 wait *= 4;
+                attempt += 1;
             }
             Err(e) => {
                 // The deliveries stay pending in the database under this
                 // worker's lease: after a restart they are attempted again.
-                tracing::error!("recording {} attempts failed: {e}", group.len());
+                tracing::error!(
+                    "writing {} attempts and {} publish calls failed: {e}",
+                    records.len(),
+                    publishes.len()
+                );
+                return publishes.iter().map(|_| Err(e.to_string())).collect();
             }
         }
     }
@@ -99,7 +130,7 @@ struct Tally {
     gone: bool,
 }
 
-async fn write(ctx: &Ctx, group: &[Record]) -> sqlx::Result<()> {
+async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Result<Vec<Written>> {
     let mut tallies: HashMap<&str, Tally> = HashMap::new();
     for r in group {
         let t = tallies.entry(&r.webhook_id).or_default();
@@ -124,6 +155,7 @@ async fn write(ctx: &Ctx, group: &[Record]) -> sqlx::Result<()> {
     }
     let updates: Vec<&DeliveryUpdate> = group.iter().map(|r| &r.update).collect();
     let mut tx = ctx.handle.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let written = ingest::write_group(&mut tx, &ctx.handle.worker_id, publishes).await?;
     db::deliveries::record(&mut tx, &updates).await?;
     let now = now_ms();
     let window = ctx.config.auto_disable_after_seconds as i64 * 1000;
@@ -141,9 +173,6 @@ async fn write(ctx: &Ctx, group: &[Record]) -> sqlx::Result<()> {
         }
         db::deliveries::track_failures(&mut tx, webhook, t.reset, t.failures, t.first_failure_at)
             .await?;
-        if t.failures == 0 {
-            continue;
-        }
         let reason = if t.gone {
             "The receiver answered 410 Gone".to_string()
         } else {
@@ -172,7 +201,7 @@ async fn write(ctx: &Ctx, group: &[Record]) -> sqlx::Result<()> {
         tracing::warn!(webhook, reason, "webhook disabled automatically");
         ctx.handle.webhook_changed(&webhook);
     }
-    Ok(())
+    Ok(written)
 }
 
 fn human_duration(secs: u64) -> String {
