@@ -47,7 +47,9 @@ pub fn client(
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(config.unordered_concurrency as usize)
+        // Many webhooks may share a host: keep a connection for every
+        // attempt that can be in flight, or each burst would reconnect.
+        .pool_max_idle_per_host(config.max_in_flight as usize)
         .tcp_nodelay(true)
         .dns_resolver(Arc::new(GuardedResolver { allow, resolver }))
         .build()?)
