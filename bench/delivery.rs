@@ -7,6 +7,7 @@
 //!    until 100,000 deliveries have been received; deliveries/s and the
 //!    ratio to (1); peak RSS of this process meanwhile (Signpost and the
 //!    publishing client; the receiver is another process);
+//! 2b. the same through `POST /projects/{pid}/events/batch`, 100 events a call;
 //! 3. latency from the ingest call's return to the receiver's arrival,
 //!    p50/p99, at a steady 500 events/s to 10 webhooks for 10 s.
 //!
@@ -28,6 +29,7 @@ const CONCURRENCY: usize = 50;
 const WEBHOOKS: usize = 50;
 const DELIVERIES: u64 = 100_000;
 const PUBLISHERS: usize = 8;
+const BATCH: u64 = 100;
 const LATENCY_WEBHOOKS: usize = 10;
 const LATENCY_RATE: u64 = 500;
 const LATENCY_SECONDS: u64 = 10;
@@ -289,6 +291,61 @@ async fn main() {
         "   peak RSS of this process during (2): {} MiB (VmHWM since start {} MiB)",
         peak.load(Ordering::Relaxed) / 1024,
         rss_kib("VmHWM:") / 1024
+    );
+
+    // 2b. The same through the batch endpoint, 100 events per call.
+    let (pid, secret) = register("hook", WEBHOOKS).await;
+    let before = hits(&client, &rx).await;
+    let started = Instant::now();
+    let batches: Vec<String> = (0..events / BATCH)
+        .map(|b| {
+            let items: Vec<String> = (b * BATCH..(b + 1) * BATCH).map(event_body).collect();
+            format!("[{}]", items.join(","))
+        })
+        .collect();
+    let next = Arc::new(AtomicU64::new(0));
+    let batches = Arc::new(batches);
+    let mut publishers = Vec::new();
+    for _ in 0..PUBLISHERS / 2 {
+        let (client, next, url, pid, secret, batches) = (
+            client.clone(),
+            next.clone(),
+            format!("{base}/projects/{pid}/events/batch"),
+            pid.clone(),
+            secret.clone(),
+            batches.clone(),
+        );
+        publishers.push(tokio::spawn(async move {
+            loop {
+                let b = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(body) = batches.get(b) else { return };
+                let res = client
+                    .post(&url)
+                    .basic_auth(&pid, Some(&secret))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 202);
+            }
+        }));
+    }
+    for p in publishers {
+        p.await.unwrap();
+    }
+    let published = started.elapsed();
+    while hits(&client, &rx).await - before < DELIVERIES {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    let rate = DELIVERIES as f64 / took.as_secs_f64();
+    println!(
+        "2b. batches of {BATCH}: {DELIVERIES} deliveries in {:.2} s: {rate:>9.0} deliveries/s, ratio \
+         to (1) {:.2}; published after {:.2} s",
+        took.as_secs_f64(),
+        rate / limit,
+        published.as_secs_f64()
     );
 
     // The recorder may still be writing attempts: let it finish, so that
