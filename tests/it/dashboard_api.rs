@@ -197,6 +197,10 @@ async fn openapi_document_describes_the_api() {
         ("/projects/{projectId}/webhooks/{id}", "patch"),
         ("/projects/{projectId}/webhooks/{id}/", "delete"),
         ("/projects/{projectId}/webhooks/{id}/rotate", "post"),
+        ("/projects/{projectId}/webhooks/{id}/rotate/finish", "post"),
+        ("/projects/{projectId}/webhooks/{id}/test", "post"),
+        ("/projects/{projectId}/events", "post"),
+        ("/projects/{projectId}/events/batch", "post"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path} missing");
     }

@@ -837,3 +837,88 @@ async fn a_killed_process_loses_nothing() {
     // At least once: every event arrived; a few may have arrived twice.
     assert!(hits.len() >= EVENTS as usize);
 }
+
+#[tokio::test]
+async fn signpost_worker_delivers_what_a_stopped_server_left() {
+    let rx = Receiver::start().await;
+    // The server's only attempt hangs until the shutdown grace (100 ms)
+    // abandons it: the delivery is left pending, released to the next worker.
+    let s = Setup::new(|c| c.delivery.shutdown_grace_ms = 100).await;
+    s.register(&rx.url("later"), json!({})).await;
+    rx.script("later", vec![Reply::After(Duration::from_secs(30), 200)]);
+    let answer = s.publish(json!({ "event": "x" })).await;
+    rx.wait_for("later", 1, WAIT).await;
+    let dir = s.server.stop().await;
+    let db_url = format!("sqlite://{}", dir.path().join("signpost.db").display());
+
+    // `signpost worker` alone (no dashboard, no API) takes it over.
+    let _worker = Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
+            .arg("worker")
+            .env("SIGNPOST_DATABASE_URL", &db_url)
+            .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
+            .env("SIGNPOST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    let hits = rx.wait_for("later", 2, WAIT).await;
+    assert_eq!(hits[1].json(), hits[0].json());
+    let db = signpost::server::db::connect(&db_url).await.unwrap();
+    let rows = settled(&db, answer["id"].as_str().unwrap()).await;
+    assert_eq!(rows[0].1, "succeeded");
+}
+
+#[tokio::test]
+async fn retention_deletes_old_finished_deliveries_only() {
+    let rx = Receiver::start().await;
+    let s = Setup::new(|c| c.delivery.max_attempts = 1).await;
+    s.register(&rx.url("kept"), json!({})).await;
+    rx.otherwise("kept", Reply::Status(200));
+    let db = s.server.db().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let answer = s.publish(json!({ "event": "x" })).await;
+        let id = answer["id"].as_str().unwrap().to_string();
+        settled(&db, &id).await;
+        ids.push(id);
+    }
+    // Age the first two by 40 days, and make the second pending again.
+    let old = signpost::server::db::now_ms() - 40 * 86_400_000;
+    for id in &ids[..2] {
+        sqlx::query("UPDATE deliveries SET created_at = ? WHERE event_id = ?")
+            .bind(old)
+            .bind(id)
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE events SET created_at = ? WHERE id = ?")
+            .bind(old)
+            .bind(id)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE deliveries SET status = 'pending' WHERE event_id = ?")
+        .bind(&ids[1])
+        .execute(&db)
+        .await
+        .unwrap();
+    let deleted = signpost::server::delivery::retention::sweep(&db, 30)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM events ORDER BY id")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        left,
+        ids[1..].to_vec(),
+        "the old pending one and the new one stay"
+    );
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
+}
