@@ -7,7 +7,8 @@
 //!    until 100,000 deliveries have been received; deliveries/s and the
 //!    ratio to (1); peak RSS of this process meanwhile (Signpost and the
 //!    publishing client; the receiver is another process);
-//! 2b. the same through `POST /projects/{pid}/events/batch`, 100 events a call;
+//!    (2b) the same through `POST /projects/{pid}/events/batch`, 100 events
+//!    a call;
 //! 3. latency from the ingest call's return to the receiver's arrival,
 //!    p50/p99, at a steady 500 events/s to 10 webhooks for 10 s.
 //!

@@ -132,6 +132,18 @@ pub struct TestResult {
 }
 
 pub const MAX_DESCRIPTION: usize = 500;
+/// Longest event name.
+pub const MAX_EVENT_NAME: usize = 100;
+
+/// An event name: 1 to 100 letters, digits and `. _ - :`. Filters and
+/// published events follow the same rule.
+pub fn is_event_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_EVENT_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
+}
 pub const MAX_EVENTS: usize = 100;
 /// Rotation grace periods: default one day, at most seven.
 pub const DEFAULT_GRACE_SECONDS: u64 = 86_400;
@@ -151,12 +163,7 @@ pub fn parse_event_list(text: &str) -> Vec<String> {
 pub fn check_events(events: &[String]) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for e in events.iter().map(|e| e.trim()) {
-        let valid = e == "*"
-            || (!e.is_empty()
-                && e.len() <= 100
-                && e.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c)));
-        if !valid {
+        if e != "*" && !is_event_name(e) {
             return Err(format!(
                 "{e:?} is not an event name (letters, digits and . _ - : only, or * for all)"
             ));

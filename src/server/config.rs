@@ -113,7 +113,8 @@ pub struct DeliveryConfig {
         long,
         env = "SIGNPOST_RETRY_BASE_MS",
         default_value_t = 200,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(u64).range(0..=3_600_000)
     )]
     pub retry_base_ms: u64,
     /// Longest delay between attempts, in ms (also caps `Retry-After`).
@@ -121,7 +122,8 @@ pub struct DeliveryConfig {
         long,
         env = "SIGNPOST_RETRY_MAX_MS",
         default_value_t = 10_000,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(u64).range(0..=86_400_000)
     )]
     pub retry_max_ms: u64,
     /// Time limit of one attempt, in ms.

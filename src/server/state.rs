@@ -27,8 +27,8 @@ impl AppState {
         AppState {
             delivery: super::delivery::Handle::new(
                 db.clone(),
-                // Same URL as `db`, which opened fine; fall back to sharing it.
-                super::db::writer(&config.database_url).unwrap_or_else(|_| db.clone()),
+                // The URL already opened `db`, so it parses.
+                super::db::writer(&config.database_url).expect("the database URL parses"),
                 secrets.clone(),
                 config.allow_targets.clone(),
             ),

@@ -922,3 +922,62 @@ async fn retention_deletes_old_finished_deliveries_only() {
         .unwrap();
     assert_eq!(attempts, 2);
 }
+
+#[tokio::test]
+async fn concurrent_publishers_still_get_event_order_per_webhook() {
+    let rx = Receiver::start().await;
+    let s = Setup::new(|_| {}).await;
+    s.register(&rx.url("busy"), json!({})).await;
+    // 40 publish calls at once: the order they commit in is the order
+    // the ordered webhook must receive them in.
+    let calls = (0..40).map(|n| s.publish(json!({ "event": "tick", "n": n })));
+    futures::future::join_all(calls).await;
+    let hits = rx.wait_for("busy", 40, WAIT).await;
+    let received: Vec<String> = hits
+        .iter()
+        .map(|h| h.header("x-signpost-delivery-id").to_string())
+        .collect();
+    let committed: Vec<String> = sqlx::query_scalar("SELECT id FROM deliveries ORDER BY seq")
+        .fetch_all(&s.server.db().await)
+        .await
+        .unwrap();
+    assert_eq!(received, committed);
+}
+
+#[tokio::test]
+async fn a_name_that_fails_to_resolve_is_retried_not_dropped() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let rx = Receiver::start().await;
+    // Registration resolves; the first delivery's lookup fails; then it works.
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let count = lookups.clone();
+    let s = Setup::new(move |c| {
+        c.allow_targets = "flaky-dns.test".parse().unwrap();
+        c.delivery.retry_base_ms = 10;
+        c.resolver = signpost::server::url_guard::ResolverChoice(Arc::new(move |_, _| {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                if n == 1 {
+                    Err(std::io::Error::other("resolver unavailable"))
+                } else {
+                    Ok(vec!["127.0.0.1".parse().unwrap()])
+                }
+            })
+        }));
+    })
+    .await;
+    let url = format!("http://flaky-dns.test:{}/dns", rx.addr.port());
+    s.register(&url, json!({})).await;
+    let answer = s.publish(json!({ "event": "x" })).await;
+    let db = s.server.db().await;
+    let rows = settled(&db, answer["id"].as_str().unwrap()).await;
+    assert_eq!((rows[0].1.as_str(), rows[0].2), ("succeeded", 2));
+    let first: (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT error_kind, error_message FROM attempts ORDER BY id LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(first.0.as_deref(), Some("connect"), "{first:?}");
+    assert_eq!(rx.hits("dns").len(), 1);
+}

@@ -413,12 +413,13 @@ pub async fn status(db: &Db, delivery_id: &str) -> sqlx::Result<Option<(String, 
 }
 
 /// Deletes up to `limit` finished deliveries created before `before`, with
-/// their attempts, then events left without deliveries. Returns how many
-/// deliveries went.
-pub async fn delete_old(db: &Db, before: i64, limit: i64) -> sqlx::Result<u64> {
+/// their attempts, then up to `limit` old events left without deliveries.
+/// Returns how many deliveries and events went.
+pub async fn delete_old(db: &Db, before: i64, limit: i64) -> sqlx::Result<(u64, u64)> {
     let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     let seqs: Vec<i64> = sqlx::query_scalar(
-        "SELECT seq FROM deliveries WHERE created_at < ? AND status <> 'pending' ORDER BY seq LIMIT ?",
+        "SELECT seq FROM deliveries WHERE created_at < ? AND status <> 'pending' \
+         ORDER BY created_at LIMIT ?",
     )
     .bind(before)
     .bind(limit)
@@ -433,20 +434,21 @@ pub async fn delete_old(db: &Db, before: i64, limit: i64) -> sqlx::Result<u64> {
         .bind(&list)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    let events = sqlx::query(
         "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < ? \
          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)",
     )
     .bind(before)
     .bind(limit)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
     sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
         .bind(super::now_ms() - 86_400_000)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(seqs.len() as u64)
+    Ok((seqs.len() as u64, events))
 }
 
 /// The (first) delivery of an event.

@@ -4,7 +4,7 @@
 //! never waits for a poll.
 
 use super::{EventData, Queued};
-use crate::model::AppError;
+use crate::model::{is_event_name, AppError, MAX_EVENT_NAME};
 use crate::server::auth::internal;
 use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms};
 use crate::server::state::AppState;
@@ -19,7 +19,6 @@ use tokio::sync::oneshot;
 pub const MAX_BATCH: usize = 500;
 /// An idempotency key is remembered this long.
 pub const IDEMPOTENCY_MS: i64 = 24 * 3600 * 1000;
-const MAX_EVENT_NAME: usize = 100;
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// An event that passed validation: its exact bytes and its name.
@@ -45,12 +44,7 @@ pub fn parse_event(body: Bytes) -> Result<Incoming, String> {
         Some(_) => return Err("The field \"event\" must be a string".into()),
         None => return Err("The event has no \"event\" field naming it".into()),
     };
-    let valid = !name.is_empty()
-        && name.len() <= MAX_EVENT_NAME
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c));
-    if !valid {
+    if !is_event_name(&name) {
         return Err(format!(
             "{name:?} is not an event name: 1 to {MAX_EVENT_NAME} letters, digits and . _ - :"
         ));
@@ -88,13 +82,6 @@ pub fn check_idempotency_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Does a webhook's filter (`["*"]` or names, stored as JSON) take `event`?
-fn matches(filter: &str, event: &str) -> bool {
-    serde_json::from_str::<Vec<String>>(filter)
-        .map(|names| names.iter().any(|n| n == "*" || n == event))
-        .unwrap_or(false)
-}
-
 /// What one stored event made.
 pub struct Stored {
     pub id: String,
@@ -105,8 +92,7 @@ pub struct Stored {
 pub(crate) struct Pending {
     project_id: String,
     events: Vec<Arc<EventData>>,
-    /// (id, index of its event, webhook id) per delivery.
-    deliveries: Vec<(String, usize, String)>,
+    deliveries: Vec<PendingDelivery>,
     key: Option<String>,
     answer: String,
     reply: oneshot::Sender<Result<Written, String>>,
@@ -119,7 +105,35 @@ pub(crate) enum Written {
     Replayed(String),
 }
 
+struct PendingDelivery {
+    id: String,
+    /// Index of its event in `Pending::events`.
+    event: usize,
+    webhook_id: Arc<str>,
+    unordered: bool,
+}
+
 impl Pending {
+    /// The committed deliveries, for the scheduler.
+    pub(crate) fn queued<'a>(
+        &'a self,
+        seqs: &'a [i64],
+        now: i64,
+    ) -> impl Iterator<Item = Queued> + 'a {
+        self.deliveries
+            .iter()
+            .zip(seqs)
+            .map(move |(d, seq)| Queued {
+                seq: *seq,
+                id: d.id.clone(),
+                webhook_id: d.webhook_id.clone(),
+                event: self.events[d.event].clone(),
+                attempts: 0,
+                next_at: now,
+                unordered: d.unordered,
+            })
+    }
+
     pub(crate) fn answer(self, written: Result<Written, String>) {
         let _ = self.reply.send(written);
     }
@@ -167,11 +181,11 @@ pub(crate) async fn write_group(
     db::deliveries::insert_events(tx, &events, now).await?;
     let deliveries: Vec<NewDelivery> = storing()
         .flat_map(|(p, _)| {
-            p.deliveries.iter().map(|(id, event, webhook)| NewDelivery {
-                id,
+            p.deliveries.iter().map(|d| NewDelivery {
+                id: &d.id,
                 project_id: &p.project_id,
-                event_id: &p.events[*event].id,
-                webhook_id: webhook,
+                event_id: &p.events[d.event].id,
+                webhook_id: &d.webhook_id,
             })
         })
         .collect();
@@ -208,66 +222,55 @@ pub async fn publish(
         Some(id) => subscribers.into_iter().filter(|s| s.id == id).collect(),
         None => subscribers,
     };
+    // Each filter parsed once per call, not once per event.
+    let filters: Vec<Vec<String>> = subscribers
+        .iter()
+        .map(|s| serde_json::from_str(&s.events).unwrap_or_default())
+        .collect();
     let mut data = Vec::with_capacity(events.len());
-    // (delivery id, index of its event, index of its subscriber)
     let mut deliveries = Vec::new();
+    let mut stored = Vec::with_capacity(events.len());
     for (index, event) in events.into_iter().enumerate() {
-        for (i, s) in subscribers.iter().enumerate() {
-            if to.is_some() || matches(&s.events, &event.name) {
-                deliveries.push((time_ordered_id("dlv"), index, i));
+        let before = deliveries.len();
+        for (s, filter) in subscribers.iter().zip(&filters) {
+            if to.is_some() || filter.iter().any(|n| n == "*" || *n == event.name) {
+                deliveries.push(PendingDelivery {
+                    id: time_ordered_id("dlv"),
+                    event: index,
+                    webhook_id: s.id.as_str().into(),
+                    unordered: s.ordering == "unordered",
+                });
             }
         }
-        data.push(Arc::new(EventData {
+        let event = Arc::new(EventData {
             id: time_ordered_id("evt"),
             name: event.name,
             body: event.body,
-        }));
+        });
+        stored.push(Stored {
+            id: event.id.clone(),
+            deliveries: deliveries.len() - before,
+        });
+        data.push(event);
     }
-    let stored: Vec<Stored> = data
-        .iter()
-        .enumerate()
-        .map(|(index, e)| Stored {
-            id: e.id.clone(),
-            deliveries: deliveries.iter().filter(|d| d.1 == index).count(),
-        })
-        .collect();
     let response = answer(&stored);
 
     let (reply, written) = oneshot::channel();
     state.delivery.store(Pending {
         project_id: project_id.to_string(),
-        events: data.clone(),
-        deliveries: deliveries
-            .iter()
-            .map(|(id, event, i)| (id.clone(), *event, subscribers[*i].id.clone()))
-            .collect(),
+        events: data,
+        deliveries,
         key: idempotency_key.map(str::to_string),
         answer: response.to_string(),
         reply,
     });
-    let seqs = match written.await {
-        Err(_) => return Err(AppError::Internal),
-        Ok(Err(e)) => return Err(internal(e)),
-        Ok(Ok(Written::Replayed(first))) => return serde_json::from_str(&first).map_err(internal),
-        Ok(Ok(Written::Stored(seqs))) => seqs,
-    };
-    // Committed: now the worker may have them.
-    let now = now_ms();
-    let queued = deliveries
-        .into_iter()
-        .zip(seqs)
-        .map(|((id, event, i), seq)| Queued {
-            seq,
-            id,
-            webhook_id: subscribers[i].id.as_str().into(),
-            event: data[event].clone(),
-            attempts: 0,
-            next_at: now,
-            unordered: subscribers[i].ordering == "unordered",
-        })
-        .collect();
-    state.delivery.enqueue(queued);
-    Ok(response)
+    // The writer hands the deliveries to the scheduler after the commit.
+    match written.await {
+        Err(_) => Err(AppError::Internal),
+        Ok(Err(e)) => Err(internal(e)),
+        Ok(Ok(Written::Replayed(first))) => serde_json::from_str(&first).map_err(internal),
+        Ok(Ok(Written::Stored(_))) => Ok(response),
+    }
 }
 
 /// `evt_…` and `dlv_…` ids are UUID v7: they grow with time, so new rows
@@ -334,12 +337,5 @@ mod tests {
         assert!(parse_batch(Bytes::from_static(b"{\"event\":\"a\"}")).is_err());
         let err = parse_batch(Bytes::from_static(b"[{\"event\":\"a\"},{\"x\":1}]")).unwrap_err();
         assert!(err.starts_with("Event 1 of the batch"), "{err}");
-    }
-
-    #[test]
-    fn filters() {
-        assert!(matches(r#"["*"]"#, "anything"));
-        assert!(matches(r#"["a","b"]"#, "b"));
-        assert!(!matches(r#"["a","b"]"#, "c"));
     }
 }

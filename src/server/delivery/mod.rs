@@ -69,12 +69,16 @@ pub struct Handle {
     /// Ingest, claims and attempts are written through this one connection
     /// ([`crate::server::db::writer`]).
     pub writer: Db,
-    /// Taken by [`start`].
-    rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Msg>>>>,
-    /// To the writer task (started by [`start`]).
+    /// To the writer task.
     write: mpsc::UnboundedSender<writer::RecMsg>,
-    write_rx: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<writer::RecMsg>>>>,
+    /// The scheduler's and the writer's inboxes, taken by [`start`].
+    inboxes: Arc<std::sync::Mutex<Option<Inboxes>>>,
 }
+
+type Inboxes = (
+    mpsc::UnboundedReceiver<Msg>,
+    mpsc::UnboundedReceiver<writer::RecMsg>,
+);
 
 impl Handle {
     pub fn new(db: Db, writer: Db, secrets: SecretBox, allow: AllowList) -> Handle {
@@ -82,13 +86,12 @@ impl Handle {
         let (write, write_rx) = mpsc::unbounded_channel();
         Handle {
             write,
-            write_rx: Arc::new(std::sync::Mutex::new(Some(write_rx))),
+            inboxes: Arc::new(std::sync::Mutex::new(Some((rx, write_rx)))),
             worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
             tx,
             targets: sender::Targets::new(db, secrets, allow),
             recorded: Arc::new(Notify::new()),
             writer,
-            rx: Arc::new(std::sync::Mutex::new(Some(rx))),
         }
     }
 
@@ -149,14 +152,8 @@ pub async fn start(
     resolver: Resolver,
     handle: Handle,
 ) -> anyhow::Result<Worker> {
-    let rx = handle
-        .rx
-        .lock()
-        .expect("not poisoned")
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("the worker was started twice"))?;
-    let record_rx = handle
-        .write_rx
+    let (rx, record_rx) = handle
+        .inboxes
         .lock()
         .expect("not poisoned")
         .take()

@@ -11,9 +11,10 @@ pub async fn sweep(writer: &Db, days: u64) -> sqlx::Result<u64> {
     let before = now_ms() - days as i64 * 86_400_000;
     let mut total = 0;
     loop {
-        let n = db::deliveries::delete_old(writer, before, BATCH).await?;
-        total += n;
-        if n < BATCH as u64 {
+        let (deliveries, events) = db::deliveries::delete_old(writer, before, BATCH).await?;
+        total += deliveries;
+        // Events that went to no webhook have no deliveries: count them too.
+        if deliveries < BATCH as u64 && events < BATCH as u64 {
             return Ok(total);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -117,7 +117,7 @@ impl Scheduler {
         for q in items {
             let queue = self.queues.entry(q.webhook_id.clone()).or_default();
             queue.unordered = q.unordered;
-            if queue.pending.is_empty() || touched.last() != Some(&q.webhook_id) {
+            if touched.last() != Some(&q.webhook_id) {
                 touched.push(q.webhook_id.clone());
             }
             queue
@@ -149,6 +149,13 @@ impl Scheduler {
             }
             if queue.pending.is_empty() && queue.in_flight == 0 {
                 self.queues.remove(&done.webhook_id);
+            } else if !self.blocked.is_empty() {
+                // Others wait for a slot: this webhook queues behind them
+                // instead of taking back the slot it just freed.
+                if !queue.blocked {
+                    queue.blocked = true;
+                    self.blocked.push_back(done.webhook_id.clone());
+                }
             } else {
                 self.pump(&done.webhook_id);
             }

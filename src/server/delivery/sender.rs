@@ -80,9 +80,15 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let allow = self.allow.clone();
         let lookup = (self.resolver)(host.clone(), 0);
         Box::pin(async move {
+            // A lookup that fails or hangs may work next time: a connection
+            // error (retried), not a refusal (dropped).
             let addrs = match tokio::time::timeout(Duration::from_secs(5), lookup).await {
-                Ok(Ok(addrs)) => addrs,
-                _ => Vec::new(),
+                Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
+                Ok(Err(e)) => return Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+                _ => {
+                    let e = std::io::Error::other(format!("the host {host} does not resolve"));
+                    return Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
+                }
             };
             let kept = url_guard::filter_addrs(&host, addrs, &allow)
                 .map_err(|r| Box::new(GuardError(r)) as Box<dyn std::error::Error + Send + Sync>)?;

@@ -48,8 +48,17 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) 
     let mut records = Vec::new();
     let mut publishes = Vec::new();
     let mut flushes = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
+    loop {
+        // Records left over from a failed write go again without waiting
+        // for new work (the failed write already waited before giving up).
+        let mut next = if records.is_empty() {
+            match rx.recv().await {
+                Some(msg) => Some(msg),
+                None => return,
+            }
+        } else {
+            rx.try_recv().ok()
+        };
         while let Some(msg) = next.take() {
             match msg {
                 RecMsg::Record(r) => records.push(r),
@@ -61,11 +70,24 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) 
             }
         }
         if !records.is_empty() || !publishes.is_empty() {
-            let written = write_with_retries(&ctx, &records, &publishes).await;
+            let (written, ok) = write_with_retries(&ctx, &records, &publishes).await;
+            // Committed: the scheduler gets the new deliveries in `seq`
+            // order (this task is the only one that hands them over), then
+            // the publish calls get their answers.
+            let now = now_ms();
+            let mut queued = Vec::new();
+            for (p, w) in publishes.iter().zip(&written) {
+                if let Ok(Written::Stored(seqs)) = w {
+                    queued.extend(p.queued(seqs, now));
+                }
+            }
+            ctx.handle.enqueue(queued);
             for (p, w) in publishes.drain(..).zip(written) {
                 p.answer(w);
             }
-            if !records.is_empty() {
+            // Records that could not be written are kept for the next
+            // transaction: the deliveries they finish must not stay pending.
+            if ok && !records.is_empty() {
                 records.clear();
                 ctx.handle.recorded.notify_waiters();
             }
@@ -85,17 +107,18 @@ pub(crate) async fn flush(ctx: &Ctx) {
 }
 
 /// Writes a group; on failure tries again a few times. Returns what each
-/// publish call got (an error message if the group could not be written).
+/// publish call got (an error message if the group could not be written)
+/// and whether the group was written.
 async fn write_with_retries(
     ctx: &Ctx,
     records: &[Record],
     publishes: &[Pending],
-) -> Vec<Result<Written, String>> {
+) -> (Vec<Result<Written, String>>, bool) {
     let mut wait = Duration::from_millis(50);
     let mut attempt = 1;
     loop {
         match write(ctx, records, publishes).await {
-            Ok(written) => return written.into_iter().map(Ok).collect(),
+            Ok(written) => return (written.into_iter().map(Ok).collect(), true),
             Err(e) if attempt < 5 => {
                 tracing::warn!(
                     "writing {} attempts and {} publish calls failed, retrying: {e}",
@@ -107,14 +130,17 @@ async fn write_with_retries(
                 attempt += 1;
             }
             Err(e) => {
-                // The deliveries stay pending in the database under this
-                // worker's lease: after a restart they are attempted again.
+                // The publish calls fail (nothing of theirs was stored);
+                // the attempts are tried again with the next group.
                 tracing::error!(
                     "writing {} attempts and {} publish calls failed: {e}",
                     records.len(),
                     publishes.len()
                 );
-                return publishes.iter().map(|_| Err(e.to_string())).collect();
+                return (
+                    publishes.iter().map(|_| Err(e.to_string())).collect(),
+                    false,
+                );
             }
         }
     }

@@ -120,7 +120,8 @@ async fn read_body<S: Send + Sync>(
     Ok((headers, bytes))
 }
 
-fn decode<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+/// 415 unless the body is declared JSON (`application/json` or `…+json`).
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -135,6 +136,11 @@ fn decode<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, A
             "Send a JSON body with Content-Type: application/json",
         ));
     }
+    Ok(())
+}
+
+fn decode<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+    require_json(headers)?;
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

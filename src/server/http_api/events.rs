@@ -1,13 +1,13 @@
 //! `POST /projects/{pid}/events` (and `/events/batch`): publish events;
 //! `POST /projects/{pid}/webhooks/{id}/test`: send a test event.
 
-use super::envelope::{ApiBody, ApiError};
+use super::envelope::{require_json, ApiBody, ApiError};
 use super::webhooks::ErrorEnvelope;
 use crate::server::delivery::ingest::{self, Incoming, Stored};
 use crate::server::state::AppState;
 use crate::server::webhooks;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -53,26 +53,10 @@ fn accepted(data: serde_json::Value) -> Response {
         .into_response()
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            let m = m.trim().to_ascii_lowercase();
-            m == "application/json" || m.ends_with("+json")
-        });
-    if json {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Send a JSON body with Content-Type: application/json",
-        ))
-    }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// What both publish calls check first: a JSON body, and the
+/// `Idempotency-Key` if there is one.
+fn publish_headers(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    require_json(headers)?;
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -115,8 +99,7 @@ pub async fn publish(
     headers: HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    let key = idempotency_key(&headers)?;
+    let key = publish_headers(&headers)?;
     let event = ingest::parse_event(body).map_err(invalid)?;
     let data = ingest::publish(&state, &pid, vec![event], None, key.as_deref(), |s| {
         serde_json::to_value(one(&s[0])).expect("serializable")
@@ -144,8 +127,7 @@ pub async fn publish_batch(
     headers: HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    let key = idempotency_key(&headers)?;
+    let key = publish_headers(&headers)?;
     let events: Vec<Incoming> = ingest::parse_batch(body).map_err(invalid)?;
     let max = state.config.delivery.max_event_bytes as usize;
     if let Some((i, _)) = events.iter().enumerate().find(|(_, e)| e.body.len() > max) {
