@@ -105,3 +105,25 @@ test('finish a rotation: the hint goes and the new secret signs', async ({ page 
   await expect(row.getByRole('status')).toContainText('Delivered HTTP 200');
   expect(validSignature(received[before], secret)).toBe(true);
 });
+
+test('a receiver that answers 410 Gone disables the webhook; Enable brings it back', async ({ page }) => {
+  await signIn(page);
+  await page.goto(`/p/${projectId}/webhooks`);
+  await hydrated(page);
+  const row = page.getByRole('row', { name: new RegExp(receiverUrl) });
+  status = 410;
+  await row.getByRole('button', { name: 'Send test event' }).click();
+  await expect(row.getByRole('status')).toContainText('Failed HTTP 410');
+  status = 200;
+
+  // The list shows why it stopped, after a reload as on any later visit.
+  await page.reload();
+  await hydrated(page);
+  await expect(row).toContainText('Disabled automatically');
+  await expect(row).toContainText('The receiver answered 410 Gone');
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await expect(row.locator('.badge')).toHaveText('Enabled');
+  await expect(row).not.toContainText('410 Gone');
+  await row.getByRole('button', { name: 'Send test event' }).click();
+  await expect(row.getByRole('status')).toContainText('Delivered HTTP 200');
+});
