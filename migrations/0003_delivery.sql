@@ -39,6 +39,8 @@ CREATE TABLE deliveries (
 -- Claiming: pending deliveries without a live owner, oldest first.
 CREATE INDEX deliveries_claim ON deliveries (lease_owner, seq) WHERE status = 'pending';
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, seq);
+-- A new delivery to an ordered webhook joins the holder of its newest pending one.
+CREATE INDEX deliveries_pending_webhook ON deliveries (webhook_id, seq) WHERE status = 'pending';
 CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_created ON deliveries (created_at);
 

@@ -782,8 +782,9 @@ async fn spawn_signpost(db_url: &str) -> (Proc, String) {
 }
 
 #[tokio::test]
-async fn a_killed_process_loses_nothing() {
+async fn a_killed_process_loses_nothing_and_order_survives_the_takeover() {
     const EVENTS: i64 = 200;
+    const LATER: i64 = 20;
     let rx = Receiver::start().await;
     // 10 ms a request: the kill lands with most events still to deliver.
     rx.otherwise("crash", Reply::After(Duration::from_millis(10), 200));
@@ -795,24 +796,26 @@ async fn a_killed_process_loses_nothing() {
         .await
         .unwrap();
     let client = Client::new();
-    let post = |path: String| {
-        client
-            .post(format!("{base}/projects/{}{path}", project.id))
+    let publish = |base: String, n: i64| {
+        let req = client
+            .post(format!("{base}/projects/{}/events", project.id))
             .basic_auth(&project.id, Some(&project.secret))
+            .json(&json!({ "event": "tick", "n": n }));
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::ACCEPTED);
+        }
     };
-    let res = post("/webhooks".into())
+    let res = client
+        .post(format!("{base}/projects/{}/webhooks", project.id))
+        .basic_auth(&project.id, Some(&project.secret))
         .json(&json!({ "webhookUrl": rx.url("crash") }))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     for n in 0..EVENTS {
-        let res = post("/events".into())
-            .json(&json!({ "event": "tick", "n": n }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        publish(base.clone(), n).await;
     }
     // Mid-run: SIGKILL, no chance to clean up.
     rx.wait_until(WAIT, |hits| hits.len() >= 20).await;
@@ -823,19 +826,31 @@ async fn a_killed_process_loses_nothing() {
         "the kill came too late to prove anything"
     );
 
-    // A new process takes over once the dead one's lease runs out.
-    let (_child, _) = spawn_signpost(&db_url).await;
+    // A new process. Events published before it takes over the dead one's
+    // deliveries (its lease is 500 ms) must still wait behind them.
+    let (_child, base) = spawn_signpost(&db_url).await;
+    for n in EVENTS..EVENTS + LATER {
+        publish(base.clone(), n).await;
+    }
     let hits = rx
         .wait_until(Duration::from_secs(60), |hits| {
             let seen: std::collections::HashSet<i64> = hits
                 .iter()
                 .map(|h| h.json()["n"].as_i64().unwrap())
                 .collect();
-            seen.len() == EVENTS as usize
+            seen.len() == (EVENTS + LATER) as usize
         })
         .await;
     // At least once: every event arrived; a few may have arrived twice.
-    assert!(hits.len() >= EVENTS as usize);
+    // In order: each event's first arrival comes after the previous one's.
+    let mut first_arrivals = Vec::new();
+    for h in &hits {
+        let n = h.json()["n"].as_i64().unwrap();
+        if !first_arrivals.contains(&n) {
+            first_arrivals.push(n);
+        }
+    }
+    assert_eq!(first_arrivals, (0..EVENTS + LATER).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -96,16 +96,23 @@ pub struct NewDelivery<'a> {
     pub project_id: &'a str,
     pub event_id: &'a str,
     pub webhook_id: &'a str,
+    pub ordered: bool,
 }
 
-/// Inserts pending deliveries, held by `owner` when given; returns their
-/// `seq`s in the order given (SQLite hands out rowids in insertion order).
+/// Inserts pending deliveries held by `owner`; returns their `seq`s in the
+/// order given (SQLite hands out rowids in insertion order), each with
+/// whether `owner` holds it.
+///
+/// A delivery to an ordered webhook that still has pending deliveries goes
+/// to whoever holds the newest of them instead (another worker, a dead one,
+/// or no one): it must not overtake them, so it waits to be claimed with
+/// them, in order.
 pub async fn insert_deliveries(
     conn: &mut SqliteConnection,
     deliveries: &[NewDelivery<'_>],
-    owner: Option<&str>,
+    owner: &str,
     now: i64,
-) -> sqlx::Result<Vec<i64>> {
+) -> sqlx::Result<Vec<(i64, bool)>> {
     let mut seqs = Vec::with_capacity(deliveries.len());
     for chunk in deliveries.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -117,14 +124,29 @@ pub async fn insert_deliveries(
                 .push_bind(d.event_id)
                 .push_bind(d.webhook_id)
                 .push_bind(now)
-                .push_bind(owner)
+                // '' stands for "held by no one" inside COALESCE.
+                .push("CASE WHEN ")
+                .push_bind_unseparated(d.ordered)
+                .push_unseparated(
+                    " THEN NULLIF(COALESCE((SELECT IFNULL(p.lease_owner, '') FROM deliveries p \
+                     WHERE p.webhook_id = ",
+                )
+                .push_bind_unseparated(d.webhook_id)
+                .push_unseparated(" AND p.status = 'pending' ORDER BY p.seq DESC LIMIT 1), ")
+                .push_bind_unseparated(owner)
+                .push_unseparated("), '') ELSE ")
+                .push_bind_unseparated(owner)
+                .push_unseparated(" END")
                 .push_bind(now);
         });
-        q.push(" RETURNING seq");
-        let mut got: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+        q.push(" RETURNING seq, lease_owner");
+        let mut got: Vec<(i64, Option<String>)> = q.build_query_as().fetch_all(&mut *conn).await?;
         // RETURNING's order is not promised; rowids are increasing.
-        got.sort_unstable();
-        seqs.extend(got);
+        got.sort_unstable_by_key(|(seq, _)| *seq);
+        seqs.extend(
+            got.into_iter()
+                .map(|(seq, holder)| (seq, holder.as_deref() == Some(owner))),
+        );
     }
     Ok(seqs)
 }

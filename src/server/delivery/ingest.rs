@@ -100,7 +100,7 @@ pub(crate) struct Pending {
 
 pub(crate) enum Written {
     /// Stored: the deliveries' `seq`s, in order.
-    Stored(Vec<i64>),
+    Stored(Vec<(i64, bool)>),
     /// The idempotency key was seen: the first answer, nothing stored.
     Replayed(String),
 }
@@ -114,16 +114,18 @@ struct PendingDelivery {
 }
 
 impl Pending {
-    /// The committed deliveries, for the scheduler.
+    /// The committed deliveries this worker holds, for the scheduler (the
+    /// others wait to be claimed behind older ones: see `insert_deliveries`).
     pub(crate) fn queued<'a>(
         &'a self,
-        seqs: &'a [i64],
+        seqs: &'a [(i64, bool)],
         now: i64,
     ) -> impl Iterator<Item = Queued> + 'a {
         self.deliveries
             .iter()
             .zip(seqs)
-            .map(move |(d, seq)| Queued {
+            .filter(|(_, (_, ours))| *ours)
+            .map(move |(d, (seq, _))| Queued {
                 seq: *seq,
                 id: d.id.clone(),
                 webhook_id: d.webhook_id.clone(),
@@ -186,10 +188,11 @@ pub(crate) async fn write_group(
                 project_id: &p.project_id,
                 event_id: &p.events[d.event].id,
                 webhook_id: &d.webhook_id,
+                ordered: !d.unordered,
             })
         })
         .collect();
-    let seqs = db::deliveries::insert_deliveries(tx, &deliveries, Some(worker), now).await?;
+    let seqs = db::deliveries::insert_deliveries(tx, &deliveries, worker, now).await?;
     let mut seqs = seqs.into_iter();
     Ok(group
         .iter()
