@@ -96,6 +96,7 @@ pub struct NewDelivery<'a> {
     pub project_id: &'a str,
     pub event_id: &'a str,
     pub webhook_id: &'a str,
+    /// To an ordered webhook, while someone else may hold pending deliveries.
     pub ordered: bool,
 }
 
@@ -170,6 +171,15 @@ pub async fn dead_workers(db: &Db, now: i64) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT id FROM workers WHERE lease_until < ?")
         .bind(now)
         .fetch_all(db)
+        .await
+}
+
+/// How many workers other than `me` are registered (alive, or dead and not
+/// yet taken over).
+pub async fn other_workers(db: &Db, me: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM workers WHERE id <> ?")
+        .bind(me)
+        .fetch_one(db)
         .await
 }
 

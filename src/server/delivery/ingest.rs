@@ -142,9 +142,12 @@ impl Pending {
 }
 
 /// Writes a group of publish calls in the writer's transaction.
+/// `others_may_hold`: whether deliveries to ordered webhooks must look for
+/// an older holder (see `insert_deliveries`).
 pub(crate) async fn write_group(
     tx: &mut SqliteConnection,
     worker: &str,
+    others_may_hold: bool,
     group: &[Pending],
 ) -> sqlx::Result<Vec<Written>> {
     if group.is_empty() {
@@ -188,7 +191,7 @@ pub(crate) async fn write_group(
                 project_id: &p.project_id,
                 event_id: &p.events[d.event].id,
                 webhook_id: &d.webhook_id,
-                ordered: !d.unordered,
+                ordered: !d.unordered && others_may_hold,
             })
         })
         .collect();

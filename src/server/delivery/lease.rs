@@ -57,6 +57,12 @@ async fn claim_all(ctx: &Ctx) -> sqlx::Result<()> {
         }
         db::deliveries::forget_worker(&ctx.handle.writer, &dead).await?;
     }
+    // Everything pending is ours unless another worker exists: then new
+    // deliveries need not look for an older holder (see `insert_deliveries`).
+    let others = db::deliveries::other_workers(&ctx.handle.writer, &ctx.handle.worker_id).await?;
+    ctx.handle
+        .others_may_hold
+        .store(others > 0, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
 

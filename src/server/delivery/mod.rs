@@ -71,6 +71,10 @@ pub struct Handle {
     pub writer: Db,
     /// To the writer task.
     write: mpsc::UnboundedSender<writer::RecMsg>,
+    /// Whether pending deliveries may be held by someone else (another or
+    /// a dead worker, or no one): true until a claim round finds that all
+    /// are ours.
+    pub(crate) others_may_hold: Arc<std::sync::atomic::AtomicBool>,
     /// The scheduler's and the writer's inboxes, taken by [`start`].
     inboxes: Arc<std::sync::Mutex<Option<Inboxes>>>,
 }
@@ -86,6 +90,7 @@ impl Handle {
         let (write, write_rx) = mpsc::unbounded_channel();
         Handle {
             write,
+            others_may_hold: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             inboxes: Arc::new(std::sync::Mutex::new(Some((rx, write_rx)))),
             worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
             tx,

@@ -181,7 +181,11 @@ async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Resu
     }
     let updates: Vec<&DeliveryUpdate> = group.iter().map(|r| &r.update).collect();
     let mut tx = ctx.handle.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let written = ingest::write_group(&mut tx, &ctx.handle.worker_id, publishes).await?;
+    let others = ctx
+        .handle
+        .others_may_hold
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let written = ingest::write_group(&mut tx, &ctx.handle.worker_id, others, publishes).await?;
     db::deliveries::record(&mut tx, &updates).await?;
     let now = now_ms();
     let window = ctx.config.auto_disable_after_seconds as i64 * 1000;
