@@ -131,6 +131,45 @@ async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
         .unwrap()
 }
 
+/// POSTs every body to `url` from `concurrency` clients, each taking the
+/// next body until none is left; every answer must be 202.
+async fn publish_all(
+    client: &reqwest::Client,
+    url: &str,
+    (pid, secret): (&str, &str),
+    bodies: Vec<String>,
+    concurrency: usize,
+) {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut publishers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, pid, secret) = (
+            client.clone(),
+            url.to_string(),
+            pid.to_string(),
+            secret.to_string(),
+        );
+        let (bodies, next) = (bodies.clone(), next.clone());
+        publishers.push(tokio::spawn(async move {
+            while let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed) as usize) {
+                let res = client
+                    .post(&url)
+                    .basic_auth(&pid, Some(&secret))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 202);
+            }
+        }));
+    }
+    for p in publishers {
+        p.await.unwrap();
+    }
+}
+
 fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
@@ -241,37 +280,9 @@ async fn main() {
         })
     };
     let started = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let mut publishers = Vec::new();
-    for _ in 0..PUBLISHERS {
-        let (client, next, url, pid, secret) = (
-            client.clone(),
-            next.clone(),
-            format!("{base}/projects/{pid}/events"),
-            pid.clone(),
-            secret.clone(),
-        );
-        publishers.push(tokio::spawn(async move {
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= events {
-                    return;
-                }
-                let res = client
-                    .post(&url)
-                    .basic_auth(&pid, Some(&secret))
-                    .header("content-type", "application/json")
-                    .body(event_body(n))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(res.status(), 202);
-            }
-        }));
-    }
-    for p in publishers {
-        p.await.unwrap();
-    }
+    let bodies: Vec<String> = (0..events).map(event_body).collect();
+    let url = format!("{base}/projects/{pid}/events");
+    publish_all(&client, &url, (&pid, &secret), bodies, PUBLISHERS).await;
     let published = started.elapsed();
     while hits(&client, &rx).await - before < DELIVERIES {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -304,37 +315,8 @@ async fn main() {
             format!("[{}]", items.join(","))
         })
         .collect();
-    let next = Arc::new(AtomicU64::new(0));
-    let batches = Arc::new(batches);
-    let mut publishers = Vec::new();
-    for _ in 0..PUBLISHERS / 2 {
-        let (client, next, url, pid, secret, batches) = (
-            client.clone(),
-            next.clone(),
-            format!("{base}/projects/{pid}/events/batch"),
-            pid.clone(),
-            secret.clone(),
-            batches.clone(),
-        );
-        publishers.push(tokio::spawn(async move {
-            loop {
-                let b = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let Some(body) = batches.get(b) else { return };
-                let res = client
-                    .post(&url)
-                    .basic_auth(&pid, Some(&secret))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(res.status(), 202);
-            }
-        }));
-    }
-    for p in publishers {
-        p.await.unwrap();
-    }
+    let url = format!("{base}/projects/{pid}/events/batch");
+    publish_all(&client, &url, (&pid, &secret), batches, PUBLISHERS / 2).await;
     let published = started.elapsed();
     while hits(&client, &rx).await - before < DELIVERIES {
         tokio::time::sleep(Duration::from_millis(20)).await;
