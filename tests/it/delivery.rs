@@ -996,3 +996,51 @@ async fn a_name_that_fails_to_resolve_is_retried_not_dropped() {
     assert_eq!(first.0.as_deref(), Some("connect"), "{first:?}");
     assert_eq!(rx.hits("dns").len(), 1);
 }
+
+#[tokio::test]
+async fn a_worker_that_lost_a_delivery_cannot_overwrite_its_state() {
+    let rx = Receiver::start().await;
+    let s = Setup::new(|c| {
+        c.delivery.retry_base_ms = 300;
+        c.delivery.retry_max_ms = 300;
+    })
+    .await;
+    s.register(&rx.url("fenced"), json!({})).await;
+    rx.script("fenced", vec![Reply::Status(500)]);
+    s.publish(json!({ "event": "x" })).await;
+    rx.wait_for("fenced", 1, WAIT).await;
+    let db = s.server.db().await;
+    // Once the first attempt is recorded, another worker "takes it over".
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sqlx::query_scalar::<_, i64>("SELECT attempts FROM deliveries")
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        < 1
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sqlx::query("UPDATE deliveries SET lease_owner = 'wkr_someone_else'")
+        .execute(&db)
+        .await
+        .unwrap();
+    // This server still retries it (it cannot know yet): the attempt is
+    // recorded, but the delivery's state stays the new holder's.
+    rx.wait_for("fenced", 2, WAIT).await;
+    while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM attempts")
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        < 2
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, attempts): (String, i64) =
+        sqlx::query_as("SELECT status, attempts FROM deliveries")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("pending", 1));
+}

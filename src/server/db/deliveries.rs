@@ -280,9 +280,17 @@ pub struct DeliveryUpdate {
     pub attempt: Option<AttemptRow>,
 }
 
-/// Writes a group of attempts and delivery updates: two statements
-/// whatever the group's size (group commit).
-pub async fn record(conn: &mut SqliteConnection, updates: &[&DeliveryUpdate]) -> sqlx::Result<()> {
+/// Writes a group of attempts and delivery updates: two multi-row
+/// statements per 128 of them (group commit).
+///
+/// A delivery's state is only written while `worker` holds it: a worker that
+/// stalled past its lease while another took its deliveries over cannot
+/// overwrite what the new holder recorded (its attempt rows are kept).
+pub async fn record(
+    conn: &mut SqliteConnection,
+    worker: &str,
+    updates: &[&DeliveryUpdate],
+) -> sqlx::Result<()> {
     let with_attempt: Vec<(i64, &AttemptRow)> = updates
         .iter()
         .filter_map(|u| u.attempt.as_ref().map(|a| (u.seq, a)))
@@ -322,8 +330,9 @@ pub async fn record(conn: &mut SqliteConnection, updates: &[&DeliveryUpdate]) ->
         q.push(
             ") UPDATE deliveries SET status = v.status, attempts = v.attempts, next_at = v.next_at, \
              last_status = v.last_status, last_error = v.last_error, finished_at = v.finished_at \
-             FROM v WHERE deliveries.seq = v.seq",
+             FROM v WHERE deliveries.seq = v.seq AND deliveries.lease_owner = ",
         );
+        q.push_bind(worker);
         q.build().execute(&mut *conn).await?;
     }
     Ok(())

@@ -111,6 +111,21 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Msg>) {
     }
 }
 
+/// Reports an attempt's end to the scheduler when dropped: normally with
+/// its result, after a panic with a retry.
+struct DoneGuard {
+    ctx: Arc<Ctx>,
+    done: Option<Done>,
+}
+
+impl Drop for DoneGuard {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = self.ctx.handle.tx.send(Msg::Done(done));
+        }
+    }
+}
+
 impl Scheduler {
     fn add(&mut self, items: Vec<Queued>) {
         let mut touched: Vec<Arc<str>> = Vec::new();
@@ -243,8 +258,19 @@ impl Scheduler {
         for (_, q) in to_start {
             let ctx = self.ctx.clone();
             self.attempts.spawn(async move {
+                // Should the attempt panic, the guard still frees its slot and
+                // retries the delivery later, so its webhook is not stuck.
+                let mut guard = DoneGuard {
+                    ctx: ctx.clone(),
+                    done: Some(Done {
+                        webhook_id: q.webhook_id.clone(),
+                        seq: q.seq,
+                        next: Next::RetryAfter(ctx.policy.cap),
+                        attempts: q.attempts,
+                    }),
+                };
                 let done = sender::attempt(&ctx, q).await;
-                let _ = ctx.handle.tx.send(Msg::Done(done));
+                guard.done = Some(done);
             });
         }
     }

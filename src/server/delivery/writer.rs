@@ -186,7 +186,7 @@ async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Resu
         .others_may_hold
         .load(std::sync::atomic::Ordering::Relaxed);
     let written = ingest::write_group(&mut tx, &ctx.handle.worker_id, others, publishes).await?;
-    db::deliveries::record(&mut tx, &updates).await?;
+    db::deliveries::record(&mut tx, &ctx.handle.worker_id, &updates).await?;
     let now = now_ms();
     let window = ctx.config.auto_disable_after_seconds as i64 * 1000;
     let mut disabled = Vec::new();
