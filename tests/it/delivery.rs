@@ -102,6 +102,24 @@ async fn settled(db: &Db, event_id: &str) -> Vec<(String, String, i64, Option<St
     }
 }
 
+/// A number the server stored: `sql` selects one integer.
+async fn number(db: &Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+}
+
+/// Waits until `sql` (one integer) reaches `at_least`.
+async fn wait_number(db: &Db, sql: &str, at_least: i64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while number(db, sql).await < at_least {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{sql} stayed under {at_least}"
+        );
+        // The writer commits in groups; check again shortly.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
@@ -402,10 +420,7 @@ async fn the_same_idempotency_key_stores_once() {
     rx.wait_for("once", 2, WAIT).await;
     let db = s.server.db().await;
     settled(&db, other["data"]["id"].as_str().unwrap()).await;
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let events = number(&db, "SELECT count(*) FROM events").await;
     assert_eq!(events, 2);
     assert_eq!(rx.hits("once").len(), 2);
 }
@@ -444,10 +459,7 @@ async fn a_batch_is_stored_in_one_call_and_delivered_in_order() {
     let v: Value = res.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("Event 1"), "{v}");
     let db = s.server.db().await;
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let events = number(&db, "SELECT count(*) FROM events").await;
     assert_eq!(events, 3);
 }
 
@@ -488,10 +500,7 @@ async fn bad_events_get_clear_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&s.server.db().await)
-        .await
-        .unwrap();
+    let events = number(&s.server.db().await, "SELECT count(*) FROM events").await;
     assert_eq!(events, 0);
 }
 
@@ -728,10 +737,7 @@ async fn graceful_shutdown_finishes_attempts_in_flight_and_releases_the_rest() {
     assert_eq!(rows[0], ("succeeded".to_string(), 1, rows[0].2.clone()));
     // The one waiting for its retry is pending, held by no one.
     assert_eq!(rows[1], ("pending".to_string(), 1, None));
-    let workers: i64 = sqlx::query_scalar("SELECT count(*) FROM workers")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let workers = number(&db, "SELECT count(*) FROM workers").await;
     assert_eq!(workers, 0);
 }
 
@@ -931,10 +937,7 @@ async fn retention_deletes_old_finished_deliveries_only() {
         ids[1..].to_vec(),
         "the old pending one and the new one stay"
     );
-    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let attempts = number(&db, "SELECT count(*) FROM attempts").await;
     assert_eq!(attempts, 2);
 }
 
@@ -1011,16 +1014,7 @@ async fn a_worker_that_lost_a_delivery_cannot_overwrite_its_state() {
     rx.wait_for("fenced", 1, WAIT).await;
     let db = s.server.db().await;
     // Once the first attempt is recorded, another worker "takes it over".
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while sqlx::query_scalar::<_, i64>("SELECT attempts FROM deliveries")
-        .fetch_one(&db)
-        .await
-        .unwrap()
-        < 1
-    {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_number(&db, "SELECT attempts FROM deliveries", 1).await;
     sqlx::query("UPDATE deliveries SET lease_owner = 'wkr_someone_else'")
         .execute(&db)
         .await
@@ -1028,15 +1022,7 @@ async fn a_worker_that_lost_a_delivery_cannot_overwrite_its_state() {
     // This server still retries it (it cannot know yet): the attempt is
     // recorded, but the delivery's state stays the new holder's.
     rx.wait_for("fenced", 2, WAIT).await;
-    while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM attempts")
-        .fetch_one(&db)
-        .await
-        .unwrap()
-        < 2
-    {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_number(&db, "SELECT count(*) FROM attempts", 2).await;
     let (status, attempts): (String, i64) =
         sqlx::query_as("SELECT status, attempts FROM deliveries")
             .fetch_one(&db)
