@@ -1,7 +1,8 @@
 use crate::components::shell::Shell;
 use crate::pages::{
-    login::LoginPage, not_found::NotFound, project_settings::ProjectSettingsPage,
-    projects::ProjectsPage, setup::SetupPage, webhooks::WebhooksPage,
+    account::AccountPage, join::JoinPage, login::LoginPage, not_found::NotFound,
+    project_settings::ProjectSettingsPage, projects::ProjectsPage, setup::SetupPage,
+    team::TeamPage, webhooks::WebhooksPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -50,10 +51,13 @@ pub fn App() -> impl IntoView {
                 // (an unknown project's 404) is set before the head goes out.
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                <Route path=path!("/join/:token") view=JoinPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("p/:pid/webhooks") view=WebhooksPage />
                     <Route path=path!("p/:pid/settings") view=ProjectSettingsPage />
+                    <Route path=path!("team") view=TeamPage />
+                    <Route path=path!("account") view=AccountPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,6 +1,8 @@
 //! Server functions: thin wrappers that check who is asking, validate, and
 //! call `crate::server`. Their bodies run only on the server.
 
+pub mod account;
 pub mod auth;
 pub mod projects;
+pub mod team;
 pub mod webhooks;

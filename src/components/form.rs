@@ -8,14 +8,38 @@ where
     T: Clone + Send + Sync + 'static,
 {
     move || {
-        result.get().and_then(Result::err).map(|e| {
-            view! {
-                <p class="form-error" role="alert">
-                    {e.to_string()}
-                </p>
-            }
-        })
+        result
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <ErrorMessage error /> })
     }
+}
+
+/// An error as a person reads it. When the session has ended (signed out
+/// elsewhere, password changed, user removed) the page goes to sign-in
+/// instead, with the way back, as soon as the browser sees it.
+#[component]
+pub fn ErrorMessage(error: AppError) -> impl IntoView {
+    if error == AppError::Unauthenticated {
+        Effect::new(move |_| to_sign_in());
+    }
+    view! {
+        <p class="form-error" role="alert">
+            {error.to_string()}
+        </p>
+    }
+}
+
+/// Leaves the page for `/login?next=<this page>`.
+pub fn to_sign_in() {
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let next = String::from(js_sys::encode_uri_component(&here));
+    let _ = location.assign(&format!("/login?next={next}"));
 }
 
 /// A submit button that says what it is doing while the action runs.

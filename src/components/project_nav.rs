@@ -1,4 +1,5 @@
 use crate::api::projects::{get_project, list_projects};
+use crate::components::form::ErrorMessage;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
@@ -102,7 +103,7 @@ pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView 
                             <h1>{p.name}</h1>
                             <p class="hint mono">{p.id}</p>
                         }.into_any(),
-                        Err(e) => view! { <h1>"Project"</h1> <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <h1>"Project"</h1> <ErrorMessage error=e /> }.into_any(),
                     })
                 }}
             </Transition>

@@ -1,5 +1,6 @@
 use super::project_nav::{ProjectSwitcher, ProjectsChanged};
 use crate::api::auth::{current_user, Logout};
+use crate::model::Role;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
@@ -24,6 +25,15 @@ pub fn Shell() -> impl IntoView {
                         "Projects"
                     </A>
                     <ProjectSwitcher />
+                    <Transition fallback=|| ()>
+                        {move || {
+                            user.get()
+                                .and_then(Result::ok)
+                                .flatten()
+                                .filter(|u| u.role == Role::Admin)
+                                .map(|_| view! { <A href="/team">"Team"</A> })
+                        }}
+                    </Transition>
                 </nav>
                 <div class="who">
                     <Transition fallback=|| ()>
@@ -31,7 +41,9 @@ pub fn Shell() -> impl IntoView {
                             user.get()
                                 .map(|u| match u {
                                     Ok(Some(u)) => {
-                                        view! { <span class="user-email">{u.email}</span> }.into_any()
+                                        view! {
+                                            <A href="/account" attr:class="user-email" attr:title="Your account">{u.email}</A>
+                                        }.into_any()
                                     }
                                     // Signed out elsewhere (or expired): back to sign-in.
                                     _ => {

@@ -22,6 +22,9 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// Something that existed and is no more (a used or expired link).
+    #[error("{0}")]
+    Gone(String),
     #[error("Something went wrong on the server; it has been logged")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -38,6 +41,7 @@ impl AppError {
             AppError::Invalid(_) => 422,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
+            AppError::Gone(_) => 410,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }

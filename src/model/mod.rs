@@ -4,11 +4,13 @@
 mod error;
 mod project;
 mod redirect;
+mod team;
 mod user;
 mod webhook;
 
 pub use error::AppError;
 pub use project::{check_project_name, Project, ProjectCredentials};
 pub use redirect::safe_next;
+pub use team::*;
 pub use user::{check_new_password, normalize_email, Role, UserInfo, MIN_PASSWORD_LEN};
 pub use webhook::*;

@@ -1,8 +1,11 @@
 //! One module per page.
 
+pub mod account;
+pub mod join;
 pub mod login;
 pub mod not_found;
 pub mod project_settings;
 pub mod projects;
 pub mod setup;
+pub mod team;
 pub mod webhooks;

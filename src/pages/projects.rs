@@ -1,5 +1,5 @@
 use crate::api::projects::{list_projects, CreateProject};
-use crate::components::form::{FormError, SubmitButton};
+use crate::components::form::{ErrorMessage, FormError, SubmitButton};
 use crate::components::modal::Modal;
 use crate::components::project_nav::ProjectsChanged;
 use crate::components::secret::{SavedButton, SecretField};
@@ -52,7 +52,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     })
                 }}
             </Transition>

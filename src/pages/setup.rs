@@ -1,5 +1,5 @@
 use crate::api::auth::{setup_needed, Setup};
-use crate::components::form::{FormError, SubmitButton};
+use crate::components::form::{ErrorMessage, FormError, SubmitButton};
 use crate::model::MIN_PASSWORD_LEN;
 use leptos::prelude::*;
 
@@ -59,7 +59,7 @@ pub fn SetupPage() -> impl IntoView {
                                 </p>
                             }
                             .into_any(),
-                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         })
                     }}
                 </Suspense>

@@ -2,7 +2,7 @@ use crate::api::webhooks::{
     list_webhooks, CreateWebhook, DeleteWebhook, EditWebhook, FinishRotation, RotateWebhookSecret,
     SendTestEvent, SetWebhookEnabled,
 };
-use crate::components::form::{FormError, SubmitButton};
+use crate::components::form::{ErrorMessage, FormError, SubmitButton};
 use crate::components::modal::Modal;
 use crate::components::project_nav::ProjectHeader;
 use crate::components::secret::{SavedButton, SecretField};
@@ -88,7 +88,7 @@ pub fn WebhooksPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                 })}
             </Transition>
             <Show when=move || adding.get()>
@@ -177,7 +177,7 @@ fn WebhookRow(
                 <div class="test-result" role="status">
                     {move || test.value().get().map(|r| match r {
                         Ok(result) => test_result_view(&result),
-                        Err(e) => view! { <span class="form-error">{e.to_string()}</span> }.into_any(),
+                        Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     })}
                 </div>
             </td>

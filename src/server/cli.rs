@@ -1,7 +1,7 @@
 //! The `signpost` command line.
 
 use super::config::{Cli, Command, Config, ProjectCommand, UserCommand};
-use super::{auth::password, db, projects};
+use super::{auth::password, db, projects, team};
 use crate::model::{check_new_password, normalize_email, Role};
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -21,6 +21,25 @@ pub async fn run() -> anyhow::Result<()> {
         Command::User(UserCommand::Create { email, role, .. }) => {
             let db = open(&cli.config).await?;
             create_user(&db, &email, role.into()).await
+        }
+        Command::User(UserCommand::ResetPassword { email }) => {
+            let db = open(&cli.config).await?;
+            let base = match &cli.config.public_url {
+                Some(url) => url.clone(),
+                None => format!("http://{}", super::listen_addr(&cli.config)?),
+            };
+            let link = team::reset_link(&db, &email, &base)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", link.url);
+            eprintln!(
+                "Open this link to choose a new password for {}. It works once, for {} hours; \
+                 sessions of {} end when it is used.",
+                link.email,
+                crate::model::SIGN_IN_LINK_HOURS,
+                link.email
+            );
+            Ok(())
         }
         Command::Project(ProjectCommand::Create { name, json }) => {
             let db = open(&cli.config).await?;

@@ -224,6 +224,12 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Print a one-time sign-in link (valid 72 h) with which the user
+    /// chooses a new password; their earlier links stop working.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! What a server function needs to know about the request it serves.
 
 use super::auth::internal;
+use super::db::users::UserRow;
 use super::state::AppState;
 use crate::model::AppError;
 use axum::extract::ConnectInfo;
@@ -52,7 +53,33 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 
 /// Like [`current`], but refuses (401) when nobody is signed in.
 pub async fn signed_in() -> Result<RequestContext, AppError> {
+    Ok(user().await?.0)
+}
+
+/// The context and the signed-in user; 401 when nobody is signed in.
+pub async fn user() -> Result<(RequestContext, UserRow), AppError> {
     let cx = current().await?;
-    super::auth::require_user(&cx.state, &cx.session).await?;
-    Ok(cx)
+    let user = super::auth::require_user(&cx.state, &cx.session).await?;
+    Ok((cx, user))
+}
+
+/// The context and the signed-in admin; 401 or 403 for anyone else.
+pub async fn admin() -> Result<(RequestContext, UserRow), AppError> {
+    let cx = current().await?;
+    let user = super::auth::require_admin(&cx.state, &cx.session).await?;
+    Ok((cx, user))
+}
+
+impl RequestContext {
+    /// Where people reach Signpost, for links shown to them: the configured
+    /// public URL, else the host this request was sent to.
+    pub fn base_url(&self) -> String {
+        if let Some(url) = &self.state.config.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let host = use_context::<Parts>()
+            .and_then(|p| p.headers.get(header::HOST)?.to_str().ok().map(String::from))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        format!("http://{host}")
+    }
 }

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server. This module is the one `ssr`
 //! gate: the rest of the crate is shared with the browser build.
 
+pub mod account;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod projects;
 pub mod router;
 pub mod secrets;
 pub mod state;
+pub mod team;
 pub mod url_guard;
 pub mod webhooks;
 
@@ -93,10 +95,9 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `signpost serve`: binds the configured address and serves until Ctrl-C
-/// or SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let addr = match config.addr {
+/// The address `serve` listens on: `--addr`, else Leptos's site address.
+pub fn listen_addr(config: &Config) -> anyhow::Result<SocketAddr> {
+    Ok(match config.addr {
         Some(addr) => addr,
         None => {
             leptos::config::get_configuration(None)
@@ -104,7 +105,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .leptos_options
                 .site_addr
         }
-    };
+    })
+}
+
+/// `signpost serve`: binds the configured address and serves until Ctrl-C
+/// or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = listen_addr(&config)?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -4,10 +4,10 @@
 
 use super::auth::internal;
 use super::db::{self, Db};
+use super::secrets::hash_token as hash_secret;
 use super::state::AppState;
 use crate::model::{check_project_name, AppError, Project, ProjectCredentials};
 use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub fn new_project_id() -> String {
@@ -22,10 +22,6 @@ pub fn new_project_id() -> String {
 /// 32 random bytes as 64 lowercase hex characters.
 pub fn new_project_secret() -> String {
     super::secrets::random_hex()
-}
-
-pub fn hash_secret(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
 }
 
 /// Creates a project; its secret is in the answer and nowhere else.

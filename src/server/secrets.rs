@@ -1,4 +1,4 @@
-//! Signing secrets: generated from the OS's CSPRNG, sealed at rest with
+//! Secrets and tokens: generated from the OS's CSPRNG, sealed at rest with
 //! ChaCha20-Poly1305 under the server key, never logged.
 //!
 //! The key comes from `SIGNPOST_SECRET_KEY` (base64 of 32 bytes) or, when
@@ -108,6 +108,13 @@ fn random_32() -> [u8; 32] {
 /// signing secret format, and the project secret's.
 pub fn random_hex() -> String {
     hex::encode(random_32())
+}
+
+/// SHA-256 of a high-entropy token (project secret, sign-in link): enough
+/// to store it, since such a token cannot be guessed (argon2 is for passwords).
+pub fn hash_token(token: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 /// `spectrum-v0`: 64 lowercase hex characters (32 random bytes).

@@ -9,3 +9,4 @@ mod delivery;
 mod health;
 mod receiver;
 mod support;
+mod team;

@@ -64,6 +64,9 @@ pub async fn dashboard_pages(
     if path == "/setup" {
         return next.run(req).await; // the page itself says when it is done
     }
+    if path.starts_with("/join/") {
+        return next.run(req).await; // a one-time sign-in link is its own credential
+    }
     if !has_users {
         return Redirect::to("/setup").into_response();
     }

@@ -59,26 +59,17 @@ pub async fn sign_in(
     password: String,
 ) -> Result<UserInfo, AppError> {
     let email = email.trim().to_lowercase();
-    let now = db::now_ms();
-    let since = now - throttle::WINDOW_MS;
-    let by_email = login_failures::for_email_since(&state.db, &email, since)
-        .await
-        .map_err(internal)?;
-    let by_ip = login_failures::for_ip_since(&state.db, ip, since)
-        .await
-        .map_err(internal)?;
-    let wait = throttle::wait_minutes(&by_email, throttle::MAX_PER_EMAIL, now)
-        .max(throttle::wait_minutes(&by_ip, throttle::MAX_PER_IP, now));
-    if let Some(minutes) = wait {
-        return Err(AppError::TooManyAttempts { minutes });
-    }
+    throttled(state, &email, ip).await?;
 
-    let user = users::by_email(&state.db, &email).await.map_err(internal)?;
+    // An invited user without a password is checked like an unknown one,
+    // so the answer takes as long and says as little.
+    let user = users::by_email(&state.db, &email)
+        .await
+        .map_err(internal)?
+        .filter(|u| !u.invited());
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(password, stored).await {
-        login_failures::record(&state.db, &email, ip, now)
-            .await
-            .map_err(internal)?;
+        failed(state, &email, ip).await?;
         return Err(AppError::InvalidCredentials);
     }
     let user = user.ok_or(AppError::InvalidCredentials)?;
@@ -90,6 +81,31 @@ pub async fn sign_in(
         .map_err(internal)?;
     start_session(session, &user).await?;
     Ok(user.info())
+}
+
+/// Refuses (429) while an account or an address has failed too often.
+pub async fn throttled(state: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
+    let now = db::now_ms();
+    let since = now - throttle::WINDOW_MS;
+    let by_email = login_failures::for_email_since(&state.db, email, since)
+        .await
+        .map_err(internal)?;
+    let by_ip = login_failures::for_ip_since(&state.db, ip, since)
+        .await
+        .map_err(internal)?;
+    let wait = throttle::wait_minutes(&by_email, throttle::MAX_PER_EMAIL, now)
+        .max(throttle::wait_minutes(&by_ip, throttle::MAX_PER_IP, now));
+    match wait {
+        Some(minutes) => Err(AppError::TooManyAttempts { minutes }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a wrong password against the account and the address.
+pub async fn failed(state: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
+    login_failures::record(&state.db, email, ip, db::now_ms())
+        .await
+        .map_err(internal)
 }
 
 /// First run: creates the first admin and signs them in. Refused (403) once
@@ -132,16 +148,33 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
 }
 
 async fn start_session(session: &Session, user: &UserRow) -> Result<(), AppError> {
-    // A new id at sign-in, so a session id planted before it is worthless.
+    keep_session(session, &user.id, user.session_epoch).await
+}
+
+/// Makes this session the user's at `epoch` (after sign-in, or after the
+/// user's epoch moved on to end their other sessions), under a new id so
+/// that an id planted or seen before is worthless.
+pub async fn keep_session(session: &Session, user_id: &str, epoch: i64) -> Result<(), AppError> {
     session.cycle_id().await.map_err(internal)?;
     session
         .insert(
             SESSION_KEY,
             SessionAuth {
-                user_id: user.id.clone(),
-                epoch: user.session_epoch,
+                user_id: user_id.to_string(),
+                epoch,
             },
         )
         .await
         .map_err(internal)
+}
+
+/// Refuses (403) anyone but an admin.
+pub async fn require_admin(state: &AppState, session: &Session) -> Result<UserRow, AppError> {
+    let user = require_user(state, session).await?;
+    match user.info().role {
+        Role::Admin => Ok(user),
+        Role::Member => Err(AppError::Forbidden(
+            "Only admins can manage the team".into(),
+        )),
+    }
 }

@@ -1,8 +1,10 @@
 //! The database: connection, migrations, and one module per table.
 
+pub mod activity;
 pub mod deliveries;
 pub mod login_failures;
 pub mod projects;
+pub mod sign_in_links;
 pub mod users;
 pub mod webhooks;
 

@@ -11,6 +11,17 @@ pub struct UserRow {
     pub session_epoch: i64,
 }
 
+/// A user as the Team page lists them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: i64,
+    pub last_sign_in_at: Option<i64>,
+    pub invited: bool,
+}
+
 impl UserRow {
     pub fn info(&self) -> UserInfo {
         UserInfo {
@@ -19,7 +30,27 @@ impl UserRow {
             role: Role::parse(&self.role).unwrap_or(Role::Member),
         }
     }
+
+    /// Invited and has not chosen a password yet: cannot sign in.
+    pub fn invited(&self) -> bool {
+        self.password_hash.is_empty()
+    }
 }
+
+/// The password hash of an invited user who has not chosen a password yet.
+/// No argon2 hash is empty, so no password matches it.
+pub const NO_PASSWORD: &str = "";
+
+/// Whether a change leaves the team with an admin who can sign in.
+pub enum Guarded {
+    Done,
+    NoSuchUser,
+    LastAdmin,
+}
+
+/// An admin other than `id` who has chosen a password.
+const ANOTHER_ADMIN: &str = "EXISTS (SELECT 1 FROM users o \
+     WHERE o.role = 'admin' AND o.id <> ?1 AND o.password_hash <> '')";
 
 const COLUMNS: &str = "id, email, password_hash, role, session_epoch";
 
@@ -91,4 +122,75 @@ pub async fn touch_sign_in(db: &Db, id: &str) -> sqlx::Result<()> {
         .execute(db)
         .await
         .map(|_| ())
+}
+
+pub async fn list(db: &Db) -> sqlx::Result<Vec<MemberRow>> {
+    sqlx::query_as(
+        "SELECT id, email, role, created_at, last_sign_in_at, password_hash = '' AS invited \
+         FROM users ORDER BY email",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Changes a user's role. Demoting is refused when it would leave no admin
+/// who can sign in; the check and the change are one statement.
+pub async fn set_role(db: &Db, id: &str, role: Role) -> sqlx::Result<Guarded> {
+    let guard = match role {
+        Role::Admin => "1",
+        Role::Member => ANOTHER_ADMIN,
+    };
+    let done = sqlx::query(&format!(
+        "UPDATE users SET role = ?2 WHERE id = ?1 AND (role = ?2 OR {guard})"
+    ))
+    .bind(id)
+    .bind(role.as_str())
+    .execute(db)
+    .await?
+    .rows_affected();
+    guarded(db, id, done).await
+}
+
+/// Deletes a user (their sessions stop matching anyone at once), unless
+/// they are the last admin who can sign in.
+pub async fn remove(db: &Db, id: &str) -> sqlx::Result<Guarded> {
+    let done = sqlx::query(&format!(
+        "DELETE FROM users WHERE id = ?1 AND (role <> 'admin' OR {ANOTHER_ADMIN})"
+    ))
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected();
+    guarded(db, id, done).await
+}
+
+async fn guarded(db: &Db, id: &str, done: u64) -> sqlx::Result<Guarded> {
+    Ok(match (done, by_id(db, id).await?) {
+        (1, _) => Guarded::Done,
+        (_, None) => Guarded::NoSuchUser,
+        (_, Some(_)) => Guarded::LastAdmin,
+    })
+}
+
+/// Sets a new password hash and ends every session of the user; returns the
+/// new session epoch (for the session that stays, if any).
+pub async fn set_password(db: &Db, id: &str, password_hash: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 \
+         WHERE id = ? RETURNING session_epoch",
+    )
+    .bind(password_hash)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Ends every session of the user; returns the new epoch.
+pub async fn bump_epoch(db: &Db, id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ? RETURNING session_epoch",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }

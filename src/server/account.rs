@@ -1,0 +1,69 @@
+//! A user's own account: their password and their sessions.
+
+use super::auth::{self, internal, password};
+use super::db::activity::{self, Actor};
+use super::db::users::{self, UserRow};
+use super::state::AppState;
+use crate::model::{check_new_password, AppError};
+use tower_sessions::Session;
+
+/// Changes the signed-in user's password; their other sessions end.
+pub async fn change_password(
+    state: &AppState,
+    session: &Session,
+    ip: &str,
+    me: &UserRow,
+    current: String,
+    new_password: String,
+    confirm: &str,
+) -> Result<(), AppError> {
+    // Wrong guesses count as failed sign-ins: a session left open is no
+    // way to try passwords.
+    auth::throttled(state, &me.email, ip).await?;
+    if !password::verify(current, Some(me.password_hash.clone())).await {
+        auth::failed(state, &me.email, ip).await?;
+        return Err(AppError::Invalid(
+            "The current password is not right".into(),
+        ));
+    }
+    check_new_password(&new_password, Some(confirm)).map_err(AppError::Invalid)?;
+    let hash = password::hash(new_password).await.map_err(internal)?;
+    let epoch = users::set_password(&state.db, &me.id, &hash)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthenticated)?;
+    activity::record(
+        &state.db,
+        None,
+        &Actor::user(me),
+        "user.password_changed",
+        &me.email,
+        "",
+    )
+    .await
+    .map_err(internal)?;
+    auth::keep_session(session, &me.id, epoch).await
+}
+
+/// Ends every session of the signed-in user except this one.
+pub async fn sign_out_elsewhere(
+    state: &AppState,
+    session: &Session,
+    me: &UserRow,
+) -> Result<(), AppError> {
+    let epoch = users::bump_epoch(&state.db, &me.id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthenticated)?;
+    activity::record(
+        &state.db,
+        None,
+        &Actor::user(me),
+        "user.signed_out_elsewhere",
+        &me.email,
+        "",
+    )
+    .await
+    .map_err(internal)?;
+    auth::keep_session(session, &me.id, epoch).await
+}

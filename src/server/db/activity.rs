@@ -1,0 +1,70 @@
+use super::users::UserRow;
+use super::{now_ms, Db};
+use crate::model::ActivityEntry;
+
+/// Who made a change, as the record keeps it.
+pub struct Actor<'a> {
+    pub id: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+impl Actor<'_> {
+    /// Signpost itself (automatic changes) or the command line.
+    pub const SYSTEM: Actor<'static> = Actor {
+        id: None,
+        email: None,
+    };
+
+    pub fn user(user: &UserRow) -> Actor<'_> {
+        Actor {
+            id: Some(&user.id),
+            email: Some(&user.email),
+        }
+    }
+}
+
+/// Appends one line to the record.
+pub async fn record(
+    db: &Db,
+    project_id: Option<&str>,
+    actor: &Actor<'_>,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO activity (at, project_id, actor_id, actor_email, action, subject, detail) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(now_ms())
+    .bind(project_id)
+    .bind(actor.id)
+    .bind(actor.email)
+    .bind(action)
+    .bind(subject)
+    .bind(detail)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// The newest `limit` lines about the team (no project), newest first.
+pub async fn team(db: &Db, limit: i64) -> sqlx::Result<Vec<ActivityEntry>> {
+    let rows: Vec<(i64, Option<String>, String, String, String)> = sqlx::query_as(
+        "SELECT at, actor_email, action, subject, detail FROM activity \
+         WHERE project_id IS NULL ORDER BY id DESC LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, actor, action, subject, detail)| ActivityEntry {
+            at,
+            actor,
+            action,
+            subject,
+            detail,
+        })
+        .collect())
+}

@@ -1,0 +1,327 @@
+//! The team: users and roles, one-time sign-in links (invitations and
+//! password resets), and the record of who changed what.
+//!
+//! A link's token is 32 random bytes; only its SHA-256 is stored. A link
+//! works once, for [`SIGN_IN_LINK_HOURS`], and a newer link for the same
+//! user voids the older one.
+
+use super::auth::{self, internal, password};
+use super::db::activity::{self, Actor};
+use super::db::users::{self, Guarded, UserRow};
+use super::db::{self, sign_in_links, Db};
+use super::secrets::{hash_token, random_hex};
+use super::state::AppState;
+use crate::model::{
+    check_new_password, normalize_email, ActivityEntry, AppError, LinkInfo, LinkPurpose, Role,
+    SignInLink, TeamMember, UserInfo, SIGN_IN_LINK_HOURS,
+};
+use tower_sessions::Session;
+
+const LAST_ADMIN: &str =
+    "Signpost needs an admin who can sign in: make someone else an admin first";
+
+pub async fn list(state: &AppState, me: &UserRow) -> Result<Vec<TeamMember>, AppError> {
+    let rows = users::list(&state.db).await.map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TeamMember {
+            is_you: r.id == me.id,
+            role: Role::parse(&r.role).unwrap_or(Role::Member),
+            id: r.id,
+            email: r.email,
+            created_at: r.created_at,
+            last_sign_in_at: r.last_sign_in_at,
+            invited: r.invited,
+        })
+        .collect())
+}
+
+/// Creates the account of a new teammate (without a password) and the
+/// one-time link with which they choose it.
+pub async fn add(
+    state: &AppState,
+    me: &UserRow,
+    base_url: &str,
+    email: &str,
+    role: Role,
+) -> Result<SignInLink, AppError> {
+    let email = normalize_email(email).map_err(AppError::Invalid)?;
+    let id = match users::create(&state.db, &email, users::NO_PASSWORD, role, false)
+        .await
+        .map_err(internal)?
+    {
+        users::Created::Yes(id) => id,
+        _ => {
+            return Err(AppError::Conflict(format!(
+                "{email} is already on the team"
+            )))
+        }
+    };
+    let link = issue_link(
+        &state.db,
+        &id,
+        &email,
+        LinkPurpose::Invite,
+        Some(&me.id),
+        base_url,
+    )
+    .await?;
+    activity::record(
+        &state.db,
+        None,
+        &Actor::user(me),
+        "user.added",
+        &email,
+        role.as_str(),
+    )
+    .await
+    .map_err(internal)?;
+    tracing::info!(user = %id, by = %me.id, "teammate added");
+    Ok(link)
+}
+
+/// A fresh link for a user: an invitation again if they never chose a
+/// password, else a password reset. Earlier links stop working.
+pub async fn new_link(
+    state: &AppState,
+    me: &UserRow,
+    base_url: &str,
+    user_id: &str,
+) -> Result<SignInLink, AppError> {
+    let user = users::by_id(&state.db, user_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    let purpose = if user.invited() {
+        LinkPurpose::Invite
+    } else {
+        LinkPurpose::Reset
+    };
+    let link = issue_link(
+        &state.db,
+        &user.id,
+        &user.email,
+        purpose,
+        Some(&me.id),
+        base_url,
+    )
+    .await?;
+    activity::record(
+        &state.db,
+        None,
+        &Actor::user(me),
+        "user.link_issued",
+        &user.email,
+        purpose.as_str(),
+    )
+    .await
+    .map_err(internal)?;
+    Ok(link)
+}
+
+/// For operators who are locked out: a password-reset link for `email`,
+/// issued from the command line.
+pub async fn reset_link(db: &Db, email: &str, base_url: &str) -> Result<SignInLink, AppError> {
+    let email = normalize_email(email).map_err(AppError::Invalid)?;
+    let user = users::by_email(db, &email)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::Invalid(format!("no user has the email {email}")))?;
+    let purpose = if user.invited() {
+        LinkPurpose::Invite
+    } else {
+        LinkPurpose::Reset
+    };
+    let link = issue_link(db, &user.id, &user.email, purpose, None, base_url).await?;
+    activity::record(
+        db,
+        None,
+        &Actor::SYSTEM,
+        "user.link_issued",
+        &user.email,
+        "command line",
+    )
+    .await
+    .map_err(internal)?;
+    Ok(link)
+}
+
+async fn issue_link(
+    db: &Db,
+    user_id: &str,
+    email: &str,
+    purpose: LinkPurpose,
+    created_by: Option<&str>,
+    base_url: &str,
+) -> Result<SignInLink, AppError> {
+    let token = random_hex();
+    let now = db::now_ms();
+    let expires_at = now + SIGN_IN_LINK_HOURS * 3_600_000;
+    sign_in_links::replace(
+        db,
+        &hash_token(&token),
+        user_id,
+        purpose,
+        created_by,
+        now,
+        expires_at,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(SignInLink {
+        email: email.to_string(),
+        url: format!("{}/join/{token}", base_url.trim_end_matches('/')),
+        expires_at,
+    })
+}
+
+pub async fn set_role(
+    state: &AppState,
+    me: &UserRow,
+    user_id: &str,
+    role: Role,
+) -> Result<(), AppError> {
+    let user = users::by_id(&state.db, user_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    match users::set_role(&state.db, user_id, role)
+        .await
+        .map_err(internal)?
+    {
+        Guarded::Done => {}
+        Guarded::NoSuchUser => return Err(AppError::NotFound),
+        Guarded::LastAdmin => return Err(AppError::Conflict(LAST_ADMIN.into())),
+    }
+    if user.role != role.as_str() {
+        activity::record(
+            &state.db,
+            None,
+            &Actor::user(me),
+            "user.role_changed",
+            &user.email,
+            &format!("{} → {}", user.role, role.as_str()),
+        )
+        .await
+        .map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// Removes a user; every session of theirs ends at once, since a session
+/// only counts while its user exists.
+pub async fn remove(state: &AppState, me: &UserRow, user_id: &str) -> Result<(), AppError> {
+    if user_id == me.id {
+        return Err(AppError::Conflict(
+            "You cannot remove yourself: ask another admin".into(),
+        ));
+    }
+    let user = users::by_id(&state.db, user_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    match users::remove(&state.db, user_id).await.map_err(internal)? {
+        Guarded::Done => {}
+        Guarded::NoSuchUser => return Err(AppError::NotFound),
+        Guarded::LastAdmin => return Err(AppError::Conflict(LAST_ADMIN.into())),
+    }
+    activity::record(
+        &state.db,
+        None,
+        &Actor::user(me),
+        "user.removed",
+        &user.email,
+        &user.role,
+    )
+    .await
+    .map_err(internal)?;
+    tracing::info!(user = %user.id, by = %me.id, "user removed");
+    Ok(())
+}
+
+pub async fn activity(state: &AppState) -> Result<Vec<ActivityEntry>, AppError> {
+    activity::team(&state.db, 100).await.map_err(internal)
+}
+
+/// What a sign-in link is for, or why it no longer works.
+pub async fn link_info(state: &AppState, token: &str) -> Result<LinkInfo, AppError> {
+    let link = usable_link(&state.db, token).await?;
+    Ok(LinkInfo {
+        email: link.email,
+        purpose: LinkPurpose::parse(&link.purpose).unwrap_or(LinkPurpose::Reset),
+    })
+}
+
+async fn usable_link(db: &Db, token: &str) -> Result<sign_in_links::LinkRow, AppError> {
+    const ASK: &str = "Ask an admin of your team for a new one.";
+    let link = sign_in_links::find(db, &hash_token(token))
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            AppError::Gone(format!(
+                "This sign-in link is not valid: it may have been replaced by a newer one. {ASK}"
+            ))
+        })?;
+    if link.used_at.is_some() {
+        return Err(AppError::Gone(format!(
+            "This sign-in link has been used already. Sign in with your password, or {}",
+            ASK.to_lowercase()
+        )));
+    }
+    if link.expires_at <= db::now_ms() {
+        return Err(AppError::Gone(format!(
+            "This sign-in link has expired. {ASK}"
+        )));
+    }
+    Ok(link)
+}
+
+/// Uses a sign-in link: sets the password, ends the user's other sessions
+/// and signs this one in.
+pub async fn redeem(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    new_password: String,
+    confirm: &str,
+) -> Result<UserInfo, AppError> {
+    let link = usable_link(&state.db, token).await?;
+    check_new_password(&new_password, Some(confirm)).map_err(AppError::Invalid)?;
+    let hash = password::hash(new_password).await.map_err(internal)?;
+    let Some(epoch) = sign_in_links::redeem(
+        &state.db,
+        &hash_token(token),
+        &link.user_id,
+        &hash,
+        db::now_ms(),
+    )
+    .await
+    .map_err(internal)?
+    else {
+        // Used by someone else, or expired, between the check and now.
+        return Err(usable_link(&state.db, token)
+            .await
+            .err()
+            .unwrap_or(AppError::Internal));
+    };
+    let user = users::by_id(&state.db, &link.user_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    let action = match LinkPurpose::parse(&link.purpose) {
+        Some(LinkPurpose::Invite) => "user.joined",
+        _ => "user.password_reset",
+    };
+    activity::record(
+        &state.db,
+        None,
+        &Actor::user(&user),
+        action,
+        &user.email,
+        "",
+    )
+    .await
+    .map_err(internal)?;
+    auth::keep_session(session, &user.id, epoch).await?;
+    Ok(user.info())
+}
