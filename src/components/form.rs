@@ -38,7 +38,8 @@ pub fn to_sign_in() {
         location.pathname().unwrap_or_default(),
         location.search().unwrap_or_default()
     );
-    let next = String::from(js_sys::encode_uri_component(&here));
+    // Encoded as the server's sign-in redirect does: slashes stay.
+    let next = String::from(js_sys::encode_uri_component(&here)).replace("%2F", "/");
     let _ = location.assign(&format!("/login?next={next}"));
 }
 

