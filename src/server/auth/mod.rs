@@ -137,6 +137,9 @@ pub async fn create_first_admin(
         .await
         .map_err(internal)?
         .ok_or(AppError::Internal)?;
+    users::touch_sign_in(&state.db, &user.id)
+        .await
+        .map_err(internal)?;
     tracing::info!(user = %user.id, "first admin created");
     start_session(session, &user).await?;
     Ok(user.info())
