@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod deliveries;
 pub mod projects;
 pub mod team;
 pub mod webhooks;

@@ -1,16 +1,20 @@
 //! Types shared by the server and the browser. Nothing here holds a secret,
 //! except the types whose name says they do (shown once, never stored).
 
+mod delivery;
 mod error;
 mod project;
 mod redirect;
+mod snippets;
 mod team;
 mod user;
 mod webhook;
 
+pub use delivery::*;
 pub use error::AppError;
 pub use project::{check_project_name, Project, ProjectCredentials};
 pub use redirect::safe_next;
+pub use snippets::{snippets, Snippet};
 pub use team::*;
 pub use user::{check_new_password, normalize_email, Role, UserInfo, MIN_PASSWORD_LEN};
 pub use webhook::*;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod delivery;
+pub mod delivery_log;
 pub mod health;
 pub mod http_api;
 pub mod projects;

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod dashboard_api;
 mod delivery;
+mod delivery_log;
 mod health;
 mod receiver;
 mod support;

@@ -50,10 +50,20 @@ pub async fn record(
 
 /// The newest `limit` lines about the team (no project), newest first.
 pub async fn team(db: &Db, limit: i64) -> sqlx::Result<Vec<ActivityEntry>> {
+    lines(db, None, limit).await
+}
+
+/// The newest `limit` lines about a project, newest first.
+pub async fn project(db: &Db, project_id: &str, limit: i64) -> sqlx::Result<Vec<ActivityEntry>> {
+    lines(db, Some(project_id), limit).await
+}
+
+async fn lines(db: &Db, project_id: Option<&str>, limit: i64) -> sqlx::Result<Vec<ActivityEntry>> {
     let rows: Vec<(i64, Option<String>, String, String, String)> = sqlx::query_as(
         "SELECT at, actor_email, action, subject, detail FROM activity \
-         WHERE project_id IS NULL ORDER BY id DESC LIMIT ?",
+         WHERE project_id IS ? ORDER BY id DESC LIMIT ?",
     )
+    .bind(project_id)
     .bind(limit)
     .fetch_all(db)
     .await?;

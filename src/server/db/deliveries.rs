@@ -98,6 +98,10 @@ pub struct NewDelivery<'a> {
     pub webhook_id: &'a str,
     /// To an ordered webhook, while someone else may hold pending deliveries.
     pub ordered: bool,
+    /// `event`, `redelivery` or `replay`.
+    pub origin: &'a str,
+    /// The delivery a redelivery or replay repeats.
+    pub repeats: Option<&'a str>,
 }
 
 /// Inserts pending deliveries held by `owner`; returns their `seq`s in the
@@ -117,7 +121,7 @@ pub async fn insert_deliveries(
     let mut seqs = Vec::with_capacity(deliveries.len());
     for chunk in deliveries.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, lease_owner, created_at) ",
+            "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, lease_owner, created_at, origin, repeats) ",
         );
         q.push_values(chunk, |mut row, d| {
             row.push_bind(d.id)
@@ -138,7 +142,9 @@ pub async fn insert_deliveries(
                 .push_unseparated("), '') ELSE ")
                 .push_bind_unseparated(owner)
                 .push_unseparated(" END")
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(d.origin)
+                .push_bind(d.repeats);
         });
         q.push(" RETURNING seq, lease_owner");
         let mut got: Vec<(i64, Option<String>)> = q.build_query_as().fetch_all(&mut *conn).await?;

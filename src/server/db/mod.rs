@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod deliveries;
+pub mod delivery_log;
 pub mod login_failures;
 pub mod projects;
 pub mod sign_in_links;

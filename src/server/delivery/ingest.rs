@@ -4,8 +4,9 @@
 //! never waits for a poll.
 
 use super::{EventData, Queued};
-use crate::model::{is_event_name, AppError, MAX_EVENT_NAME};
+use crate::model::{is_event_name, AppError, DeliveryOrigin, MAX_EVENT_NAME};
 use crate::server::auth::internal;
+use crate::server::db::delivery_log::RepeatSource;
 use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms};
 use crate::server::state::AppState;
 use bytes::Bytes;
@@ -91,6 +92,9 @@ pub struct Stored {
 /// One publish call's rows, on their way to the writer.
 pub(crate) struct Pending {
     project_id: String,
+    /// `Event`: the events are new and stored with the deliveries; a
+    /// repeat's events are stored already.
+    origin: DeliveryOrigin,
     events: Vec<Arc<EventData>>,
     deliveries: Vec<PendingDelivery>,
     key: Option<String>,
@@ -111,6 +115,8 @@ struct PendingDelivery {
     event: usize,
     webhook_id: Arc<str>,
     unordered: bool,
+    /// The delivery this one repeats.
+    repeats: Option<String>,
 }
 
 impl Pending {
@@ -174,6 +180,7 @@ pub(crate) async fn write_group(
     }
     let storing = || group.iter().zip(&replayed).filter(|(_, r)| r.is_none());
     let events: Vec<NewEvent> = storing()
+        .filter(|(p, _)| p.origin == DeliveryOrigin::Event)
         .flat_map(|(p, _)| {
             p.events.iter().map(|e| NewEvent {
                 id: &e.id,
@@ -192,6 +199,8 @@ pub(crate) async fn write_group(
                 event_id: &p.events[d.event].id,
                 webhook_id: &d.webhook_id,
                 ordered: !d.unordered && others_may_hold,
+                origin: p.origin.as_str(),
+                repeats: d.repeats.as_deref(),
             })
         })
         .collect();
@@ -245,6 +254,7 @@ pub async fn publish(
                     event: index,
                     webhook_id: s.id.as_str().into(),
                     unordered: s.ordering == "unordered",
+                    repeats: None,
                 });
             }
         }
@@ -264,6 +274,7 @@ pub async fn publish(
     let (reply, written) = oneshot::channel();
     state.delivery.store(Pending {
         project_id: project_id.to_string(),
+        origin: DeliveryOrigin::Event,
         events: data,
         deliveries,
         key: idempotency_key.map(str::to_string),
@@ -276,6 +287,52 @@ pub async fn publish(
         Ok(Err(e)) => Err(internal(e)),
         Ok(Ok(Written::Replayed(first))) => serde_json::from_str(&first).map_err(internal),
         Ok(Ok(Written::Stored(_))) => Ok(response),
+    }
+}
+
+/// Most deliveries one replay repeats.
+pub const MAX_REPEATS: usize = 10_000;
+
+/// Queues a fresh delivery for each of `sources` (same event, same
+/// webhook), durably, through the writer like a publish call; the
+/// originals stay as they are. Returns the new deliveries' ids.
+pub async fn repeat(
+    state: &AppState,
+    project_id: &str,
+    sources: Vec<RepeatSource>,
+    origin: DeliveryOrigin,
+) -> Result<Vec<String>, AppError> {
+    let mut events = Vec::with_capacity(sources.len());
+    let mut deliveries = Vec::with_capacity(sources.len());
+    for (index, s) in sources.into_iter().enumerate() {
+        events.push(Arc::new(EventData {
+            id: s.event_id,
+            name: s.event,
+            body: s.body.into(),
+        }));
+        deliveries.push(PendingDelivery {
+            id: time_ordered_id("dlv"),
+            event: index,
+            webhook_id: s.webhook_id.into(),
+            unordered: s.ordering == "unordered",
+            repeats: Some(s.id),
+        });
+    }
+    let ids = deliveries.iter().map(|d| d.id.clone()).collect();
+    let (reply, written) = oneshot::channel();
+    state.delivery.store(Pending {
+        project_id: project_id.to_string(),
+        origin,
+        events,
+        deliveries,
+        key: None,
+        answer: String::new(),
+        reply,
+    });
+    match written.await {
+        Ok(Ok(_)) => Ok(ids),
+        Ok(Err(e)) => Err(internal(e)),
+        Err(_) => Err(AppError::Internal),
     }
 }
 

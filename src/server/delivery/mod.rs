@@ -54,6 +54,8 @@ pub struct Queued {
 pub(crate) enum Msg {
     Add(Vec<Queued>),
     Done(scheduler::Done),
+    /// A person cancelled a pending delivery (already `cancelled` in the database).
+    Cancel(Arc<str>, i64),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -110,6 +112,12 @@ impl Handle {
         if !deliveries.is_empty() {
             let _ = self.tx.send(Msg::Add(deliveries));
         }
+    }
+
+    /// Forgets a delivery that was cancelled in the database: no further
+    /// attempt (one in flight finishes; its state is not written).
+    pub fn cancelled(&self, webhook_id: &str, seq: i64) {
+        let _ = self.tx.send(Msg::Cancel(webhook_id.into(), seq));
     }
 
     /// A webhook changed (edited, disabled, rotated, deleted): the next

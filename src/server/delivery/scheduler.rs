@@ -33,6 +33,8 @@ pub struct Done {
 struct Entry {
     q: Queued,
     running: bool,
+    /// Cancelled while its attempt ran: gone when the attempt ends.
+    cancelled: bool,
 }
 
 #[derive(Default)]
@@ -85,6 +87,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Msg>) {
             msg = rx.recv() => match msg {
                 Some(Msg::Add(items)) => s.add(items),
                 Some(Msg::Done(done)) => s.done(done),
+                Some(Msg::Cancel(webhook, seq)) => s.cancel(&webhook, seq),
                 Some(Msg::Shutdown(tx)) => {
                     s.draining = true;
                     let grace = Duration::from_millis(s.ctx.config.shutdown_grace_ms);
@@ -135,10 +138,11 @@ impl Scheduler {
             if touched.last() != Some(&q.webhook_id) {
                 touched.push(q.webhook_id.clone());
             }
-            queue
-                .pending
-                .entry(q.seq)
-                .or_insert(Entry { q, running: false });
+            queue.pending.entry(q.seq).or_insert(Entry {
+                q,
+                running: false,
+                cancelled: false,
+            });
         }
         touched.dedup();
         for w in touched {
@@ -150,7 +154,11 @@ impl Scheduler {
         self.in_flight -= 1;
         if let Some(queue) = self.queues.get_mut(&done.webhook_id) {
             queue.in_flight -= 1;
+            let cancelled = queue.pending.get(&done.seq).is_some_and(|e| e.cancelled);
             match done.next {
+                _ if cancelled => {
+                    queue.pending.remove(&done.seq);
+                }
                 Next::RetryAfter(delay) => {
                     if let Some(e) = queue.pending.get_mut(&done.seq) {
                         e.running = false;
@@ -184,6 +192,25 @@ impl Scheduler {
                 q.blocked = false;
             }
             self.pump(&w);
+        }
+    }
+
+    fn cancel(&mut self, webhook: &Arc<str>, seq: i64) {
+        let Some(queue) = self.queues.get_mut(webhook) else {
+            return;
+        };
+        match queue.pending.get_mut(&seq) {
+            Some(e) if e.running => e.cancelled = true,
+            Some(_) => {
+                queue.pending.remove(&seq);
+                if queue.pending.is_empty() && queue.in_flight == 0 {
+                    self.queues.remove(webhook);
+                } else {
+                    // An ordered webhook's later deliveries may go now.
+                    self.pump(webhook);
+                }
+            }
+            None => {}
         }
     }
 

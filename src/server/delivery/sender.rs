@@ -186,6 +186,21 @@ struct Exchange {
 /// an outcome that the policy classifies.
 pub(crate) async fn attempt(ctx: &Ctx, q: Queued) -> Done {
     let number = q.attempts + 1;
+    // A retry first makes sure nobody cancelled the delivery meanwhile
+    // (through another process, whose scheduler this one cannot reach).
+    if q.attempts > 0
+        && matches!(
+            db::delivery_log::is_pending(&ctx.db, q.seq).await,
+            Ok(false)
+        )
+    {
+        return Done {
+            webhook_id: q.webhook_id,
+            seq: q.seq,
+            next: Next::Dropped,
+            attempts: q.attempts,
+        };
+    }
     let target = match ctx.handle.targets.get(&q.webhook_id).await {
         Ok(t) => t,
         Err(e) => {

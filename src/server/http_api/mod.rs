@@ -3,6 +3,7 @@
 //! `/projects/{projectId}/…`, works with and without a trailing slash, and
 //! needs HTTP Basic `projectId:projectSecret`.
 
+mod deliveries;
 mod envelope;
 mod events;
 pub mod openapi;
@@ -70,6 +71,23 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(webhooks::finish_rotation),
         ),
         ("/projects/{pid}/webhooks/{id}/test", post(events::test)),
+        (
+            "/projects/{pid}/webhooks/{id}/deliveries",
+            get(deliveries::list),
+        ),
+        (
+            "/projects/{pid}/webhooks/{id}/replay",
+            post(deliveries::replay),
+        ),
+        ("/projects/{pid}/deliveries/{did}", get(deliveries::get)),
+        (
+            "/projects/{pid}/deliveries/{did}/redeliver",
+            post(deliveries::redeliver),
+        ),
+        (
+            "/projects/{pid}/deliveries/{did}/cancel",
+            post(deliveries::cancel),
+        ),
     ])
     // Anything else under a project: a JSON 404, not the dashboard's page.
     .route("/projects/{pid}/{*rest}", axum::routing::any(not_found))

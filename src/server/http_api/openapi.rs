@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the HTTP API, generated from the handlers'
 //! annotations and served at `/openapi.json`.
 
-use super::{events, webhooks};
+use super::{deliveries, events, webhooks};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -23,7 +23,12 @@ use utoipa::{Modify, OpenApi};
         webhooks::finish_rotation,
         events::test,
         events::publish,
-        events::publish_batch
+        events::publish_batch,
+        deliveries::list,
+        deliveries::get,
+        deliveries::redeliver,
+        deliveries::cancel,
+        deliveries::replay
     ),
     modifiers(&BasicAuth)
 )]

@@ -1,0 +1,159 @@
+//! The delivery log, a delivery's page, and the actions taken from them.
+
+use crate::model::{
+    ActivityEntry, AppError, DeliveryDetail, DeliveryPage, HourStats, LogFilter, WebhookHealth,
+};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+fn cursor(cursor: Option<&str>) -> Result<crate::model::Cursor, AppError> {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(crate::model::Cursor::Newest),
+        Some(c) => crate::model::Cursor::decode(c)
+            .ok_or_else(|| AppError::Invalid("That page of the log does not exist".into())),
+    }
+}
+
+/// A page of a project's log, newest first.
+#[server(endpoint = "deliveries/list")]
+pub async fn list_deliveries(
+    project_id: String,
+    // An empty filter has no fields in the form at all.
+    #[server(default)] filter: LogFilter,
+    cursor: Option<String>,
+) -> Result<DeliveryPage, AppError> {
+    use crate::server::{context, delivery_log};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            let cursor = self::cursor(cursor.as_deref())?;
+            delivery_log::page(
+                &cx.state,
+                &project_id,
+                filter,
+                cursor,
+                crate::model::LOG_PAGE,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "deliveries/get")]
+pub async fn get_delivery(
+    project_id: String,
+    delivery_id: String,
+) -> Result<DeliveryDetail, AppError> {
+    use crate::server::{context, delivery_log};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            delivery_log::detail(&cx.state, &project_id, &delivery_id).await
+        }
+        .await,
+    )
+}
+
+/// A new delivery of the same event to the same webhook; returns its id.
+#[server(endpoint = "deliveries/redeliver")]
+pub async fn redeliver(project_id: String, delivery_id: String) -> Result<String, AppError> {
+    use crate::server::{context, db::activity::Actor, delivery_log};
+    context::respond(
+        async {
+            let (cx, me) = context::user().await?;
+            delivery_log::redeliver(&cx.state, &project_id, &delivery_id, &Actor::user(&me)).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "deliveries/cancel")]
+pub async fn cancel_delivery(project_id: String, delivery_id: String) -> Result<(), AppError> {
+    use crate::server::{context, db::activity::Actor, delivery_log};
+    context::respond(
+        async {
+            let (cx, me) = context::user().await?;
+            delivery_log::cancel(&cx.state, &project_id, &delivery_id, &Actor::user(&me)).await
+        }
+        .await,
+    )
+}
+
+/// How many deliveries "Replay failed since…" would queue again.
+#[server(endpoint = "deliveries/replay_count")]
+pub async fn replay_count(
+    project_id: String,
+    webhook_id: String,
+    since: i64,
+) -> Result<u64, AppError> {
+    use crate::server::{context, delivery_log};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            delivery_log::replay_count(&cx.state, &project_id, &webhook_id, since).await
+        }
+        .await,
+    )
+}
+
+/// Queues again the webhook's failed and dropped deliveries since `since`.
+#[server(endpoint = "deliveries/replay")]
+pub async fn replay(project_id: String, webhook_id: String, since: i64) -> Result<u64, AppError> {
+    use crate::server::{context, db::activity::Actor, delivery_log};
+    context::respond(
+        async {
+            let (cx, me) = context::user().await?;
+            delivery_log::replay(
+                &cx.state,
+                &project_id,
+                &webhook_id,
+                since,
+                &Actor::user(&me),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// A webhook's last 24 hours, hour by hour.
+#[server(endpoint = "deliveries/hourly")]
+pub async fn webhook_hourly(
+    project_id: String,
+    webhook_id: String,
+) -> Result<Vec<HourStats>, AppError> {
+    use crate::server::{context, delivery_log};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            delivery_log::hourly(&cx.state, &project_id, &webhook_id).await
+        }
+        .await,
+    )
+}
+
+/// Each webhook's last delivery and 24 h success rate.
+#[server(endpoint = "deliveries/health")]
+pub async fn webhooks_health(project_id: String) -> Result<Vec<WebhookHealth>, AppError> {
+    use crate::server::{context, delivery_log};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            delivery_log::health(&cx.state, &project_id).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "activity/project")]
+pub async fn project_activity(project_id: String) -> Result<Vec<ActivityEntry>, AppError> {
+    use crate::server::{context, delivery_log};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            delivery_log::activity(&cx.state, &project_id).await
+        }
+        .await,
+    )
+}

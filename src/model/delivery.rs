@@ -1,0 +1,238 @@
+//! The delivery log as the dashboard and the API show it.
+
+use serde::{Deserialize, Serialize};
+
+/// Rows per page of the log unless asked otherwise, and the most.
+pub const LOG_PAGE: u32 = 50;
+pub const LOG_PAGE_MAX: u32 = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Not finished: waiting for its first attempt or for a retry.
+    Pending,
+    Succeeded,
+    Failed,
+    /// Refused by the URL guard.
+    Dropped,
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 5] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Succeeded,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Dropped,
+        DeliveryStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Dropped => "dropped",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The filter's name for it in the dashboard.
+    pub fn label(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "Retrying or queued",
+            DeliveryStatus::Succeeded => "Succeeded",
+            DeliveryStatus::Failed => "Failed",
+            DeliveryStatus::Dropped => "Dropped by URL guard",
+            DeliveryStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// Where a delivery came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryOrigin {
+    /// Made when the event was published.
+    Event,
+    /// "Redeliver", by a person or the API.
+    Redelivery,
+    /// "Replay failed since…".
+    Replay,
+}
+
+impl DeliveryOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOrigin::Event => "event",
+            DeliveryOrigin::Redelivery => "redelivery",
+            DeliveryOrigin::Replay => "replay",
+        }
+    }
+
+    pub fn parse(s: &str) -> DeliveryOrigin {
+        match s {
+            "redelivery" => DeliveryOrigin::Redelivery,
+            "replay" => DeliveryOrigin::Replay,
+            _ => DeliveryOrigin::Event,
+        }
+    }
+}
+
+/// One row of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverySummary {
+    pub id: String,
+    pub event_id: String,
+    pub event: String,
+    pub webhook_id: String,
+    pub webhook_url: String,
+    pub status: DeliveryStatus,
+    pub origin: DeliveryOrigin,
+    /// The delivery this one repeats (redelivery or replay).
+    pub repeats: Option<String>,
+    pub attempts: u32,
+    /// Attempts a delivery gets before it fails (the server's setting).
+    pub max_attempts: u32,
+    /// While pending: when the next attempt is due (Unix ms).
+    pub next_at: Option<i64>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    /// Of the last attempt.
+    pub duration_ms: Option<i64>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// One HTTP attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptInfo {
+    pub number: u32,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub request_headers: Vec<(String, String)>,
+    pub response_status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    /// The first 4 KiB of the response body, as text (invalid UTF-8 replaced).
+    pub response_body: Option<String>,
+    /// `timeout`, `connect`, `tls`, `guard`, …
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// A delivery opened: its event's body and every attempt, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    pub delivery: DeliverySummary,
+    /// The event's exact bytes, as text.
+    pub body: String,
+    pub attempts: Vec<AttemptInfo>,
+}
+
+/// The log's filters, as they appear in the page's URL and the API's query.
+/// Every field is optional; they combine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LogFilter {
+    pub status: Option<DeliveryStatus>,
+    pub webhook: Option<String>,
+    pub event: Option<String>,
+    /// Created at or after (Unix ms).
+    pub since: Option<i64>,
+    /// Created before (Unix ms).
+    pub until: Option<i64>,
+    /// An event id (`evt_…`) or a delivery id (`dlv_…`).
+    pub search: Option<String>,
+}
+
+/// Where a page of the log starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Cursor {
+    /// The newest rows.
+    #[default]
+    Newest,
+    /// Rows older than this cursor, newest first.
+    Before(i64),
+    /// Rows newer than this cursor (the page before, going back).
+    After(i64),
+}
+
+impl Cursor {
+    /// `o123` / `n123`: opaque to clients, stable across new rows (keyset).
+    pub fn encode(self) -> Option<String> {
+        match self {
+            Cursor::Newest => None,
+            Cursor::Before(k) => Some(format!("o{k}")),
+            Cursor::After(k) => Some(format!("n{k}")),
+        }
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (kind, key) = s.split_at_checked(1)?;
+        let key: i64 = key.parse().ok().filter(|k| *k >= 0)?;
+        match kind {
+            "o" => Some(Cursor::Before(key)),
+            "n" => Some(Cursor::After(key)),
+            _ => None,
+        }
+    }
+}
+
+/// A page of the log, newest first, with the cursors of its neighbours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryPage {
+    pub deliveries: Vec<DeliverySummary>,
+    /// The next older page, if there is one.
+    pub older: Option<String>,
+    /// The next newer page, if this is not the newest.
+    pub newer: Option<String>,
+}
+
+/// A webhook's last 24 hours, per hour, for its chart and the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HourStats {
+    /// Start of the hour (Unix ms).
+    pub hour: i64,
+    pub succeeded: u32,
+    /// Finished without success (failed or dropped).
+    pub failed: u32,
+    pub p50_ms: Option<i64>,
+    pub p95_ms: Option<i64>,
+}
+
+/// A webhook's health in the list: the last delivery and the 24 h rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookHealth {
+    pub webhook_id: String,
+    pub last_status: Option<DeliveryStatus>,
+    pub last_http: Option<u16>,
+    pub last_at: Option<i64>,
+    /// Succeeded / finished deliveries of the last 24 h, when any finished.
+    pub success_rate: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_junk() {
+        for c in [Cursor::Before(42), Cursor::After(0)] {
+            assert_eq!(Cursor::decode(&c.encode().unwrap()), Some(c));
+        }
+        for bad in ["", "o", "x1", "o-1", "n1x", "o99999999999999999999"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_parse_their_names() {
+        for s in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(DeliveryStatus::parse("retrying"), None);
+    }
+}

@@ -1,0 +1,326 @@
+//! Reading the delivery log, and the writes people make from it
+//! (cancel). Every page is a keyset range on `seq`, newest first: no OFFSET,
+//! so a page costs the same on the first and the millionth row.
+
+use super::Db;
+use crate::model::{Cursor, LogFilter};
+use sqlx::{QueryBuilder, Sqlite};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct LogRow {
+    pub seq: i64,
+    pub id: String,
+    pub event_id: String,
+    pub event: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub status: String,
+    pub origin: String,
+    pub repeats: Option<String>,
+    pub attempts: i64,
+    pub next_at: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, d.status, \
+     d.origin, d.repeats, d.attempts, d.next_at, d.last_status, d.last_error, \
+     (SELECT a.duration_ms FROM attempts a WHERE a.delivery_seq = d.seq \
+      ORDER BY a.number DESC LIMIT 1) AS duration_ms, d.created_at, d.finished_at";
+
+/// The first `seq` created at or after `at` (creation order is `seq`
+/// order: one writer stamps both). `None` when nothing is that new.
+async fn seq_at(db: &Db, at: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT seq FROM deliveries WHERE created_at >= ? ORDER BY created_at LIMIT 1",
+    )
+    .bind(at)
+    .fetch_optional(db)
+    .await
+}
+
+/// One page of a project's log: up to `limit` rows from `cursor`, newest
+/// first, and whether more rows lie beyond them in the cursor's direction.
+pub async fn page(
+    db: &Db,
+    project_id: &str,
+    filter: &LogFilter,
+    cursor: Cursor,
+    limit: u32,
+) -> sqlx::Result<(Vec<LogRow>, bool)> {
+    // A time range becomes a range of `seq`, so the scan stays on one index.
+    let mut low = None;
+    let mut high = None;
+    if let Some(since) = filter.since {
+        match seq_at(db, since).await? {
+            Some(seq) => low = Some(seq),
+            None => return Ok((Vec::new(), false)),
+        }
+    }
+    if let Some(until) = filter.until {
+        high = seq_at(db, until).await?; // None: nothing is that new, no bound
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM deliveries d \
+         JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.project_id = "
+    ));
+    q.push_bind(project_id);
+    if let Some(status) = filter.status {
+        q.push(" AND d.status = ").push_bind(status.as_str());
+    }
+    if let Some(webhook) = &filter.webhook {
+        q.push(" AND d.webhook_id = ").push_bind(webhook);
+    }
+    if let Some(event) = &filter.event {
+        q.push(" AND e.event = ").push_bind(event);
+    }
+    if let Some(search) = &filter.search {
+        q.push(" AND (d.id = ")
+            .push_bind(search)
+            .push(" OR d.event_id = ")
+            .push_bind(search)
+            .push(")");
+    }
+    if let Some(low) = low {
+        q.push(" AND d.seq >= ").push_bind(low);
+    }
+    if let Some(high) = high {
+        q.push(" AND d.seq < ").push_bind(high);
+    }
+    let newest_first = match cursor {
+        Cursor::Newest => true,
+        Cursor::Before(seq) => {
+            q.push(" AND d.seq < ").push_bind(seq);
+            true
+        }
+        Cursor::After(seq) => {
+            q.push(" AND d.seq > ").push_bind(seq);
+            false
+        }
+    };
+    q.push(if newest_first {
+        " ORDER BY d.seq DESC LIMIT "
+    } else {
+        " ORDER BY d.seq ASC LIMIT "
+    });
+    q.push_bind(limit as i64 + 1);
+    let mut rows: Vec<LogRow> = q.build_query_as().fetch_all(db).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if !newest_first {
+        rows.reverse();
+    }
+    Ok((rows, more))
+}
+
+/// Whether any row of the filtered log is newer than `seq` (for "Newer").
+pub async fn newer_exists(
+    db: &Db,
+    project_id: &str,
+    filter: &LogFilter,
+    seq: i64,
+) -> sqlx::Result<bool> {
+    let (rows, _) = page(db, project_id, filter, Cursor::After(seq), 1).await?;
+    Ok(!rows.is_empty())
+}
+
+pub async fn one(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<LogRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM deliveries d \
+         JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.id = ? AND d.project_id = ?"
+    ))
+    .bind(id)
+    .bind(project_id)
+    .fetch_optional(db)
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct AttemptRecord {
+    pub number: i64,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub request_headers: String,
+    pub response_status: Option<i64>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<Vec<u8>>,
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+}
+
+pub async fn attempts(db: &Db, seq: i64) -> sqlx::Result<Vec<AttemptRecord>> {
+    sqlx::query_as(
+        "SELECT number, started_at, duration_ms, request_headers, response_status, \
+         response_headers, response_body, error_kind, error_message \
+         FROM attempts WHERE delivery_seq = ? ORDER BY number, id",
+    )
+    .bind(seq)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn event_body(db: &Db, event_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT body FROM events WHERE id = ?")
+        .bind(event_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// What a repeat of a delivery needs: its event and its webhook.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RepeatSource {
+    pub id: String,
+    pub event_id: String,
+    pub event: String,
+    pub body: Vec<u8>,
+    pub webhook_id: String,
+    pub ordering: String,
+}
+
+const SOURCE: &str = "SELECT d.id, d.event_id, e.event, e.body, d.webhook_id, w.ordering \
+     FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";
+
+pub async fn repeat_source(
+    db: &Db,
+    project_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<RepeatSource>> {
+    sqlx::query_as(&format!(
+        "{SOURCE} WHERE d.id = ? AND d.project_id = ? AND w.deleted_at IS NULL"
+    ))
+    .bind(id)
+    .bind(project_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A webhook's failed and dropped deliveries created since `since`, oldest
+/// first, at most `limit` (+1 to tell that there are more).
+pub async fn replay_sources(
+    db: &Db,
+    webhook_id: &str,
+    since: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<RepeatSource>> {
+    let Some(low) = seq_at(db, since).await? else {
+        return Ok(Vec::new());
+    };
+    sqlx::query_as(&format!(
+        "{SOURCE} WHERE d.webhook_id = ?1 AND d.status IN ('failed', 'dropped') \
+         AND d.seq >= ?2 AND d.created_at >= ?3 ORDER BY d.seq LIMIT ?4"
+    ))
+    .bind(webhook_id)
+    .bind(low)
+    .bind(since)
+    .bind(limit + 1)
+    .fetch_all(db)
+    .await
+}
+
+/// How many deliveries a replay since `since` would repeat.
+pub async fn replay_count(db: &Db, webhook_id: &str, since: i64) -> sqlx::Result<i64> {
+    let Some(low) = seq_at(db, since).await? else {
+        return Ok(0);
+    };
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 \
+         AND status IN ('failed', 'dropped') AND seq >= ?2 AND created_at >= ?3",
+    )
+    .bind(webhook_id)
+    .bind(low)
+    .bind(since)
+    .fetch_one(db)
+    .await
+}
+
+/// Cancels a pending delivery: it is no one's any more, so no worker can
+/// write another state over it. Returns its webhook and `seq`, or `None`
+/// when it is not pending (finished meanwhile, or unknown).
+pub async fn cancel(
+    db: &Db,
+    project_id: &str,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> sqlx::Result<Option<(String, i64)>> {
+    sqlx::query_as(
+        "UPDATE deliveries SET status = 'cancelled', lease_owner = NULL, last_error = ?, \
+         finished_at = ? WHERE id = ? AND project_id = ? AND status = 'pending' \
+         RETURNING webhook_id, seq",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(id)
+    .bind(project_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether a delivery is still pending (a worker asks before a retry, so a
+/// cancel made through another process stops it).
+pub async fn is_pending(db: &Db, seq: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE seq = ? AND status = 'pending')",
+    )
+    .bind(seq)
+    .fetch_one(db)
+    .await
+}
+
+/// Every finished delivery of a webhook since `since` with the duration
+/// of its last attempt: (created_at, status, duration_ms).
+pub async fn finished_since(
+    db: &Db,
+    webhook_id: &str,
+    since: i64,
+) -> sqlx::Result<Vec<(i64, String, Option<i64>)>> {
+    let Some(low) = seq_at(db, since).await? else {
+        return Ok(Vec::new());
+    };
+    sqlx::query_as(
+        "SELECT d.created_at, d.status, (SELECT a.duration_ms FROM attempts a \
+         WHERE a.delivery_seq = d.seq ORDER BY a.number DESC LIMIT 1) \
+         FROM deliveries d WHERE d.webhook_id = ? AND d.seq >= ? \
+         AND d.status IN ('succeeded', 'failed', 'dropped')",
+    )
+    .bind(webhook_id)
+    .bind(low)
+    .fetch_all(db)
+    .await
+}
+
+/// Per webhook of a project: its newest delivery's status, HTTP status and
+/// time, and its finished and succeeded deliveries since `since`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct HealthRow {
+    pub webhook_id: String,
+    pub last_status: Option<String>,
+    pub last_http: Option<i64>,
+    pub last_at: Option<i64>,
+    pub finished: i64,
+    pub succeeded: i64,
+}
+
+pub async fn health(db: &Db, project_id: &str, since: i64) -> sqlx::Result<Vec<HealthRow>> {
+    let low = seq_at(db, since).await?.unwrap_or(i64::MAX);
+    sqlx::query_as(
+        "SELECT w.id AS webhook_id, \
+           l.status AS last_status, l.last_status AS last_http, l.created_at AS last_at, \
+           (SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.seq >= ?2 \
+              AND d.status IN ('succeeded', 'failed', 'dropped')) AS finished, \
+           (SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.seq >= ?2 \
+              AND d.status = 'succeeded') AS succeeded \
+         FROM webhooks w LEFT JOIN deliveries l ON l.seq = \
+           (SELECT MAX(seq) FROM deliveries m WHERE m.webhook_id = w.id) \
+         WHERE w.project_id = ?1 AND w.deleted_at IS NULL",
+    )
+    .bind(project_id)
+    .bind(low)
+    .fetch_all(db)
+    .await
+}

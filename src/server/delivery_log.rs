@@ -1,0 +1,455 @@
+//! The delivery log's rules, shared by the dashboard and the HTTP API:
+//! pages with filters and keyset cursors, a delivery with its attempts,
+//! redeliver, replay, cancel, and a webhook's last 24 hours.
+
+use super::auth::internal;
+use super::db::activity::{self, Actor};
+use super::db::delivery_log::{self as log, LogRow};
+use super::db::{self, now_ms};
+use super::delivery::ingest::{self, MAX_REPEATS};
+use super::state::AppState;
+use crate::model::{
+    AppError, AttemptInfo, Cursor, DeliveryDetail, DeliveryOrigin, DeliveryPage, DeliveryStatus,
+    DeliverySummary, HourStats, LogFilter, WebhookHealth, LOG_PAGE_MAX,
+};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+fn summary(state: &AppState, r: LogRow) -> DeliverySummary {
+    let status = DeliveryStatus::parse(&r.status).unwrap_or(DeliveryStatus::Pending);
+    DeliverySummary {
+        next_at: (status == DeliveryStatus::Pending).then_some(r.next_at),
+        id: r.id,
+        event_id: r.event_id,
+        event: r.event,
+        webhook_id: r.webhook_id,
+        webhook_url: r.url,
+        status,
+        origin: DeliveryOrigin::parse(&r.origin),
+        repeats: r.repeats,
+        attempts: r.attempts as u32,
+        max_attempts: state.config.delivery.max_attempts,
+        last_status: r.last_status.map(|s| s as u16),
+        last_error: r.last_error,
+        duration_ms: r.duration_ms,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+    }
+}
+
+/// Checks a filter that came from a URL or a query string.
+fn check(filter: &mut LogFilter) -> Result<(), AppError> {
+    for field in [&mut filter.webhook, &mut filter.event, &mut filter.search] {
+        if let Some(v) = field {
+            let trimmed = v.trim();
+            if trimmed.is_empty() {
+                *field = None;
+            } else if trimmed.len() > 200 {
+                return Err(AppError::Invalid(
+                    "A filter is at most 200 characters".into(),
+                ));
+            } else {
+                *v = trimmed.to_string();
+            }
+        }
+    }
+    if let (Some(since), Some(until)) = (filter.since, filter.until) {
+        if since >= until {
+            return Err(AppError::Invalid(
+                "The time range ends before it starts".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One page of a project's log (newest first).
+pub async fn page(
+    state: &AppState,
+    project_id: &str,
+    filter: LogFilter,
+    cursor: Cursor,
+    limit: u32,
+) -> Result<DeliveryPage, AppError> {
+    let (rows, older, newer) = rows_page(state, project_id, filter, cursor, limit).await?;
+    Ok(DeliveryPage {
+        deliveries: rows.into_iter().map(|r| summary(state, r)).collect(),
+        older,
+        newer,
+    })
+}
+
+/// A page's rows and the cursors of the pages older and newer than it.
+async fn rows_page(
+    state: &AppState,
+    project_id: &str,
+    mut filter: LogFilter,
+    cursor: Cursor,
+    limit: u32,
+) -> Result<(Vec<LogRow>, Option<String>, Option<String>), AppError> {
+    super::projects::get(state, project_id).await?;
+    check(&mut filter)?;
+    let limit = limit.clamp(1, LOG_PAGE_MAX);
+    let (rows, more) = log::page(&state.db, project_id, &filter, cursor, limit)
+        .await
+        .map_err(internal)?;
+    let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq))
+    else {
+        return Ok((rows, None, None));
+    };
+    // Going newer, `more` means more newer rows; older ones exist since we
+    // came from them. Going older (or from the top), the reverse.
+    let (older, newer) = match cursor {
+        Cursor::After(_) => (true, more),
+        Cursor::Before(_) => (more, true),
+        Cursor::Newest => (more, false),
+    };
+    let newer = newer
+        && log::newer_exists(&state.db, project_id, &filter, first)
+            .await
+            .map_err(internal)?;
+    Ok((
+        rows,
+        older.then(|| Cursor::Before(last).encode()).flatten(),
+        newer.then(|| Cursor::After(first).encode()).flatten(),
+    ))
+}
+
+/// A webhook's deliveries (the API's `GET …/webhooks/{id}/deliveries`),
+/// each with its attempts.
+pub async fn webhook_page(
+    state: &AppState,
+    project_id: &str,
+    webhook_id: &str,
+    status: Option<DeliveryStatus>,
+    cursor: Cursor,
+    limit: u32,
+) -> Result<(Vec<DeliveryDetail>, Option<String>), AppError> {
+    super::webhooks::get(state, project_id, webhook_id).await?;
+    let filter = LogFilter {
+        status,
+        webhook: Some(webhook_id.to_string()),
+        ..LogFilter::default()
+    };
+    let (rows, older, _) = rows_page(state, project_id, filter, cursor, limit).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(with_attempts(state, r, false).await?);
+    }
+    Ok((out, older))
+}
+
+async fn with_attempts(
+    state: &AppState,
+    row: LogRow,
+    body: bool,
+) -> Result<DeliveryDetail, AppError> {
+    let seq = row.seq;
+    let delivery = summary(state, row);
+    let attempts = log::attempts(&state.db, seq)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|a| AttemptInfo {
+            number: a.number as u32,
+            started_at: a.started_at,
+            duration_ms: a.duration_ms,
+            request_headers: serde_json::from_str(&a.request_headers).unwrap_or_default(),
+            response_status: a.response_status.map(|s| s as u16),
+            response_headers: a
+                .response_headers
+                .and_then(|h| serde_json::from_str(&h).ok())
+                .unwrap_or_default(),
+            response_body: a
+                .response_body
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            error_kind: a.error_kind,
+            error_message: a.error_message,
+        })
+        .collect();
+    let body = if body {
+        let bytes = log::event_body(&state.db, &delivery.event_id)
+            .await
+            .map_err(internal)?
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        String::new()
+    };
+    Ok(DeliveryDetail {
+        delivery,
+        body,
+        attempts,
+    })
+}
+
+/// A delivery with its event's body and every attempt.
+pub async fn detail(
+    state: &AppState,
+    project_id: &str,
+    delivery_id: &str,
+) -> Result<DeliveryDetail, AppError> {
+    let row = log::one(&state.db, project_id, delivery_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    with_attempts(state, row, true).await
+}
+
+/// A fresh attempt chain for a delivery's event to its webhook; the
+/// original is kept as it is. Returns the new delivery's id.
+pub async fn redeliver(
+    state: &AppState,
+    project_id: &str,
+    delivery_id: &str,
+    actor: &Actor<'_>,
+) -> Result<String, AppError> {
+    let source = log::repeat_source(&state.db, project_id, delivery_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    let webhook = super::webhooks::get(state, project_id, &source.webhook_id).await?;
+    if !webhook.enabled {
+        return Err(AppError::Conflict(
+            "The webhook is disabled: enable it before redelivering".into(),
+        ));
+    }
+    let ids = ingest::repeat(state, project_id, vec![source], DeliveryOrigin::Redelivery).await?;
+    let id = ids.into_iter().next().ok_or(AppError::Internal)?;
+    activity::record(
+        &state.db,
+        Some(project_id),
+        actor,
+        "delivery.redelivered",
+        delivery_id,
+        &id,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(id)
+}
+
+/// How many failed or dropped deliveries of a webhook a replay since
+/// `since` would repeat.
+pub async fn replay_count(
+    state: &AppState,
+    project_id: &str,
+    webhook_id: &str,
+    since: i64,
+) -> Result<u64, AppError> {
+    super::webhooks::get(state, project_id, webhook_id).await?;
+    let n = log::replay_count(&state.db, webhook_id, since)
+        .await
+        .map_err(internal)?;
+    Ok(n as u64)
+}
+
+/// Queues again every failed or dropped delivery of a webhook created
+/// since `since` (durably: they are pending rows before this returns).
+pub async fn replay(
+    state: &AppState,
+    project_id: &str,
+    webhook_id: &str,
+    since: i64,
+    actor: &Actor<'_>,
+) -> Result<u64, AppError> {
+    let webhook = super::webhooks::get(state, project_id, webhook_id).await?;
+    if !webhook.enabled {
+        return Err(AppError::Conflict(
+            "The webhook is disabled: enable it before replaying".into(),
+        ));
+    }
+    if since > now_ms() {
+        return Err(AppError::Invalid("Choose a time in the past".into()));
+    }
+    let sources = log::replay_sources(&state.db, webhook_id, since, MAX_REPEATS as i64)
+        .await
+        .map_err(internal)?;
+    if sources.len() > MAX_REPEATS {
+        return Err(AppError::Invalid(format!(
+            "More than {MAX_REPEATS} deliveries would be replayed: choose a later time"
+        )));
+    }
+    let n = sources.len() as u64;
+    if n > 0 {
+        ingest::repeat(state, project_id, sources, DeliveryOrigin::Replay).await?;
+    }
+    activity::record(
+        &state.db,
+        Some(project_id),
+        actor,
+        "webhook.replayed",
+        &webhook.url,
+        &format!(
+            "{n} deliveries since {}",
+            crate::components::time::utc_text(since)
+        ),
+    )
+    .await
+    .map_err(internal)?;
+    Ok(n)
+}
+
+/// Cancels a pending delivery: no further attempt.
+pub async fn cancel(
+    state: &AppState,
+    project_id: &str,
+    delivery_id: &str,
+    actor: &Actor<'_>,
+) -> Result<(), AppError> {
+    let reason = match actor.email {
+        Some(email) => format!("Cancelled by {email}"),
+        None => "Cancelled through the API".to_string(),
+    };
+    let Some((webhook_id, seq)) =
+        log::cancel(&state.db, project_id, delivery_id, &reason, now_ms())
+            .await
+            .map_err(internal)?
+    else {
+        return match log::one(&state.db, project_id, delivery_id)
+            .await
+            .map_err(internal)?
+        {
+            None => Err(AppError::NotFound),
+            Some(_) => Err(AppError::Conflict(
+                "Only a delivery that is still being tried can be cancelled".into(),
+            )),
+        };
+    };
+    state.delivery.cancelled(&webhook_id, seq);
+    activity::record(
+        &state.db,
+        Some(project_id),
+        actor,
+        "delivery.cancelled",
+        delivery_id,
+        "",
+    )
+    .await
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// A webhook's last 24 hours in hourly buckets, oldest first: successes,
+/// failures, and the p50/p95 duration of the last attempts.
+pub async fn hourly(
+    state: &AppState,
+    project_id: &str,
+    webhook_id: &str,
+) -> Result<Vec<HourStats>, AppError> {
+    super::webhooks::get(state, project_id, webhook_id).await?;
+    let now = now_ms();
+    let first_hour = (now - DAY_MS) / HOUR_MS * HOUR_MS + HOUR_MS;
+    let rows = log::finished_since(&state.db, webhook_id, first_hour)
+        .await
+        .map_err(internal)?;
+    Ok(buckets(first_hour, &rows))
+}
+
+/// Groups (created_at, status, duration) rows into 24 hours from `first_hour`.
+fn buckets(first_hour: i64, rows: &[(i64, String, Option<i64>)]) -> Vec<HourStats> {
+    let mut hours: Vec<(HourStats, Vec<i64>)> = (0..24)
+        .map(|i| {
+            (
+                HourStats {
+                    hour: first_hour + i * HOUR_MS,
+                    ..HourStats::default()
+                },
+                Vec::new(),
+            )
+        })
+        .collect();
+    for (at, status, duration) in rows {
+        let Some((h, durations)) = usize::try_from((at - first_hour) / HOUR_MS)
+            .ok()
+            .filter(|_| *at >= first_hour)
+            .and_then(|i| hours.get_mut(i))
+        else {
+            continue;
+        };
+        if status == "succeeded" {
+            h.succeeded += 1;
+        } else {
+            h.failed += 1;
+        }
+        durations.extend(*duration);
+    }
+    hours
+        .into_iter()
+        .map(|(mut h, mut d)| {
+            d.sort_unstable();
+            h.p50_ms = percentile(&d, 50);
+            h.p95_ms = percentile(&d, 95);
+            h
+        })
+        .collect()
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// Every webhook of a project: its last delivery and 24 h success rate.
+pub async fn health(state: &AppState, project_id: &str) -> Result<Vec<WebhookHealth>, AppError> {
+    let rows = log::health(&state.db, project_id, now_ms() - DAY_MS)
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| WebhookHealth {
+            webhook_id: r.webhook_id,
+            last_status: r.last_status.as_deref().and_then(DeliveryStatus::parse),
+            last_http: r.last_http.map(|s| s as u16),
+            last_at: r.last_at,
+            success_rate: (r.finished > 0).then(|| r.succeeded as f64 / r.finished as f64),
+        })
+        .collect())
+}
+
+/// The project's activity record, newest first.
+pub async fn activity(
+    state: &AppState,
+    project_id: &str,
+) -> Result<Vec<crate::model::ActivityEntry>, AppError> {
+    super::projects::get(state, project_id).await?;
+    db::activity::project(&state.db, project_id, 200)
+        .await
+        .map_err(internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[7], 95), Some(7));
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), Some(50));
+        assert_eq!(percentile(&v, 95), Some(95));
+    }
+
+    #[test]
+    fn rows_fall_into_their_hour() {
+        let first = 1_000 * HOUR_MS;
+        let rows = vec![
+            (first, "succeeded".to_string(), Some(10)),
+            (first + 30 * 60_000, "failed".to_string(), Some(30)),
+            (first + 23 * HOUR_MS + 1, "dropped".to_string(), None),
+            (first - 1, "succeeded".to_string(), Some(1)), // before the window
+        ];
+        let b = buckets(first, &rows);
+        assert_eq!(b.len(), 24);
+        assert_eq!((b[0].succeeded, b[0].failed), (1, 1));
+        assert_eq!((b[0].p50_ms, b[0].p95_ms), (Some(10), Some(30)));
+        assert_eq!((b[23].succeeded, b[23].failed, b[23].p50_ms), (0, 1, None));
+        assert_eq!(b[1].hour, first + HOUR_MS);
+    }
+}
