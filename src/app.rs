@@ -1,6 +1,6 @@
 use crate::components::shell::Shell;
 use crate::pages::{
-    account::AccountPage, join::JoinPage, login::LoginPage, not_found::NotFound,
+    account::AccountPage, delivery::DeliveryPage, delivery_log::DeliveryLogPage, join::JoinPage, login::LoginPage, not_found::NotFound,
     project_settings::ProjectSettingsPage, projects::ProjectsPage, setup::SetupPage,
     team::TeamPage, webhooks::WebhooksPage,
 };
@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("p/:pid/webhooks") view=WebhooksPage />
                     <Route path=path!("p/:pid/settings") view=ProjectSettingsPage />
+                    <Route path=path!("p/:pid/deliveries") view=DeliveryLogPage />
+                    <Route path=path!("p/:pid/deliveries/:did") view=DeliveryPage />
                     <Route path=path!("team") view=TeamPage />
                     <Route path=path!("account") view=AccountPage />
                 </ParentRoute>

@@ -49,7 +49,12 @@ pub async fn get_delivery(
     context::respond(
         async {
             let cx = context::signed_in().await?;
-            delivery_log::detail(&cx.state, &project_id, &delivery_id).await
+            let mut d = delivery_log::detail(&cx.state, &project_id, &delivery_id).await?;
+            // Pretty-printed for people; the API keeps the exact bytes.
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&d.body) {
+                d.body = serde_json::to_string_pretty(&v).unwrap_or(d.body);
+            }
+            Ok(d)
         }
         .await,
     )

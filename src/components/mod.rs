@@ -1,6 +1,7 @@
 //! Pieces of UI used by more than one page.
 
 pub mod copy;
+pub mod delivery;
 pub mod form;
 pub mod modal;
 pub mod project_nav;

@@ -146,6 +146,114 @@ pub struct LogFilter {
     pub until: Option<i64>,
     /// An event id (`evt_…`) or a delivery id (`dlv_…`).
     pub search: Option<String>,
+    /// A range back from now, turned into `since` by the server (so a
+    /// shared link means "the last hour" whenever it is opened).
+    pub within: Option<TimeRange>,
+}
+
+/// The log's time presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeRange {
+    #[serde(rename = "1h")]
+    Hour,
+    #[serde(rename = "24h")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+    #[serde(rename = "30d")]
+    Month,
+}
+
+impl TimeRange {
+    pub const ALL: [TimeRange; 4] = [
+        TimeRange::Hour,
+        TimeRange::Day,
+        TimeRange::Week,
+        TimeRange::Month,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeRange::Hour => "1h",
+            TimeRange::Day => "24h",
+            TimeRange::Week => "7d",
+            TimeRange::Month => "30d",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TimeRange> {
+        TimeRange::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeRange::Hour => "Last hour",
+            TimeRange::Day => "Last 24 hours",
+            TimeRange::Week => "Last 7 days",
+            TimeRange::Month => "Last 30 days",
+        }
+    }
+
+    pub fn millis(self) -> i64 {
+        const HOUR: i64 = 3_600_000;
+        match self {
+            TimeRange::Hour => HOUR,
+            TimeRange::Day => 24 * HOUR,
+            TimeRange::Week => 7 * 24 * HOUR,
+            TimeRange::Month => 30 * 24 * HOUR,
+        }
+    }
+}
+
+impl LogFilter {
+    /// The filter a log page's URL describes: `status`, `webhook`, `event`,
+    /// `range`, `since`/`until` (Unix ms) and `q`; unknown values are ignored.
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> LogFilter {
+        let text = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        LogFilter {
+            status: text("status").and_then(|s| DeliveryStatus::parse(&s)),
+            webhook: text("webhook"),
+            event: text("event"),
+            since: text("since").and_then(|s| s.parse().ok()),
+            until: text("until").and_then(|s| s.parse().ok()),
+            search: text("q"),
+            within: text("range").and_then(|s| TimeRange::parse(&s)),
+        }
+    }
+
+    /// The URL query for this filter (and a cursor), `?` included when not empty.
+    pub fn to_query(&self, cursor: Option<&str>) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = self.status {
+            q.append_pair("status", s.as_str());
+        }
+        for (k, v) in [
+            ("webhook", &self.webhook),
+            ("event", &self.event),
+            ("q", &self.search),
+        ] {
+            if let Some(v) = v {
+                q.append_pair(k, v);
+            }
+        }
+        if let Some(r) = self.within {
+            q.append_pair("range", r.as_str());
+        }
+        for (k, v) in [("since", self.since), ("until", self.until)] {
+            if let Some(v) = v {
+                q.append_pair(k, &v.to_string());
+            }
+        }
+        if let Some(c) = cursor {
+            q.append_pair("cursor", c);
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            q
+        } else {
+            format!("?{q}")
+        }
+    }
 }
 
 /// Where a page of the log starts.
@@ -226,6 +334,32 @@ mod tests {
         for bad in ["", "o", "x1", "o-1", "n1x", "o99999999999999999999"] {
             assert_eq!(Cursor::decode(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_filter_survives_its_url() {
+        let f = LogFilter {
+            status: Some(DeliveryStatus::Failed),
+            webhook: Some("w 1".into()),
+            event: Some("user.created".into()),
+            since: Some(5),
+            until: None,
+            search: Some("evt_&x".into()),
+            within: Some(TimeRange::Day),
+        };
+        let query = f.to_query(Some("o12"));
+        assert!(query.starts_with('?') && query.ends_with("&cursor=o12"), "{query}");
+        let pairs: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(query[1..].as_bytes()).into_owned().collect();
+        assert_eq!(LogFilter::from_query(|k| pairs.get(k).cloned()), f);
+        assert_eq!(LogFilter::default().to_query(None), "");
+        // Empty and unknown values are no filter.
+        let junk = LogFilter::from_query(|k| match k {
+            "status" => Some("retrying".into()),
+            "event" => Some("  ".into()),
+            _ => None,
+        });
+        assert_eq!(junk, LogFilter::default());
     }
 
     #[test]

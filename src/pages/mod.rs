@@ -1,6 +1,8 @@
 //! One module per page.
 
 pub mod account;
+pub mod delivery;
+pub mod delivery_log;
 pub mod join;
 pub mod login;
 pub mod not_found;

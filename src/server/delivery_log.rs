@@ -54,6 +54,10 @@ fn check(filter: &mut LogFilter) -> Result<(), AppError> {
             }
         }
     }
+    if let Some(range) = filter.within.take() {
+        let since = now_ms() - range.millis();
+        filter.since = Some(filter.since.map_or(since, |s| s.max(since)));
+    }
     if let (Some(since), Some(until)) = (filter.since, filter.until) {
         if since >= until {
             return Err(AppError::Invalid(

@@ -1,0 +1,103 @@
+//! Pieces of the delivery log: the status badge, the table of deliveries,
+//! and the live refresh.
+
+use super::time::LocalTime;
+use crate::model::{DeliveryOrigin, DeliveryStatus, DeliverySummary};
+use leptos::prelude::*;
+use std::time::Duration;
+
+/// The status as a person reads it: "Retrying — attempt 2 of 6, next at …".
+#[component]
+pub fn StatusBadge(delivery: DeliverySummary) -> impl IntoView {
+    let (class, text) = match delivery.status {
+        DeliveryStatus::Succeeded => ("badge ok", "Succeeded".to_string()),
+        DeliveryStatus::Failed => ("badge bad", "Failed".to_string()),
+        DeliveryStatus::Dropped => ("badge bad", "Dropped by URL guard".to_string()),
+        DeliveryStatus::Cancelled => ("badge off", "Cancelled".to_string()),
+        DeliveryStatus::Pending if delivery.attempts == 0 => ("badge warn", "Queued".to_string()),
+        DeliveryStatus::Pending => (
+            "badge warn",
+            format!(
+                "Retrying — attempt {} of {}",
+                delivery.attempts + 1,
+                delivery.max_attempts
+            ),
+        ),
+    };
+    let next = (delivery.status == DeliveryStatus::Pending && delivery.attempts > 0)
+        .then_some(delivery.next_at)
+        .flatten();
+    view! {
+        <span class=class data-status=delivery.status.as_str()>{text}</span>
+        {next.map(|t| view! { <span class="hint small">" next at " <LocalTime ms=t /></span> })}
+    }
+}
+
+/// A table of deliveries, newest first; each row opens its delivery.
+#[component]
+pub fn DeliveryTable(
+    #[prop(into)] pid: Signal<String>,
+    deliveries: Vec<DeliverySummary>,
+    /// Show the webhook column (not on a webhook's own page).
+    #[prop(default = true)]
+    show_webhook: bool,
+) -> impl IntoView {
+    view! {
+        <table class="list log">
+            <thead>
+                <tr>
+                    <th>"Time"</th><th>"Event"</th>
+                    {show_webhook.then(|| view! { <th>"Webhook"</th> })}
+                    <th>"Status"</th><th>"Attempts"</th><th>"HTTP"</th><th>"Duration"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {deliveries.into_iter().map(|d| {
+                    let href = format!("/p/{}/deliveries/{}", pid.get_untracked(), d.id);
+                    let repeat = match d.origin {
+                        DeliveryOrigin::Event => None,
+                        DeliveryOrigin::Redelivery => Some("redelivery"),
+                        DeliveryOrigin::Replay => Some("replay"),
+                    };
+                    view! {
+                        <tr data-delivery=d.id.clone()>
+                            <td><a href=href><LocalTime ms=d.created_at /></a></td>
+                            <td>
+                                <code>{d.event.clone()}</code>
+                                {repeat.map(|r| view! { " " <span class="badge off small">{r}</span> })}
+                            </td>
+                            {show_webhook.then(|| view! { <td><code class="url">{d.webhook_url.clone()}</code></td> })}
+                            <td><StatusBadge delivery=d.clone() /></td>
+                            <td>{d.attempts}</td>
+                            <td>{d.last_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
+                            <td>{d.duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Calls `refresh` every `every` while the page is open and its tab is
+/// visible (a hidden tab asks nothing). Browser only.
+pub fn refresh_while_visible(refresh: impl Fn() + 'static, every: Duration) {
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if !document().hidden() {
+                    refresh();
+                }
+            },
+            every,
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (refresh, every);
+    }
+}

@@ -1,0 +1,170 @@
+use crate::api::deliveries::{get_delivery, CancelDelivery, Redeliver};
+use crate::components::copy::CopyButton;
+use crate::components::delivery::{refresh_while_visible, StatusBadge};
+use crate::components::form::{ErrorMessage, FormError};
+use crate::components::project_nav::ProjectHeader;
+use crate::components::time::LocalTime;
+use crate::model::{AttemptInfo, DeliveryOrigin, DeliveryStatus};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use std::time::Duration;
+
+/// `/p/{id}/deliveries/{did}`: one delivery, its event and every attempt.
+#[component]
+pub fn DeliveryPage() -> impl IntoView {
+    let params = use_params_map();
+    let pid = Signal::derive(move || params.read().get("pid").unwrap_or_default());
+    let did = Signal::derive(move || params.read().get("did").unwrap_or_default());
+    let redeliver = ServerAction::<Redeliver>::new();
+    let cancel = ServerAction::<CancelDelivery>::new();
+    let tick = RwSignal::new(0u32);
+    let delivery = Resource::new(
+        move || (pid.get(), did.get(), tick.get(), cancel.version().get()),
+        |(pid, did, _, _)| get_delivery(pid, did),
+    );
+    // While it is still being tried, the page follows it.
+    refresh_while_visible(
+        move || {
+            let pending = delivery
+                .get_untracked()
+                .and_then(Result::ok)
+                .is_some_and(|d| d.delivery.status == DeliveryStatus::Pending);
+            if pending {
+                tick.update(|t| *t += 1);
+            }
+        },
+        Duration::from_secs(2),
+    );
+
+    view! {
+        <section class="page">
+            <ProjectHeader project_id=pid />
+            <p><A href=move || format!("/p/{}/deliveries", pid.get())>"← Delivery log"</A></p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || delivery.get().map(|r| match r {
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                    Ok(d) => {
+                        let s = d.delivery.clone();
+                        let webhook_href = format!("/p/{}/webhooks/{}", pid.get_untracked(), s.webhook_id);
+                        let repeats = s.repeats.clone().map(|r| (format!("/p/{}/deliveries/{r}", pid.get_untracked()), r));
+                        let pending = s.status == DeliveryStatus::Pending;
+                        let cancel_id = s.id.clone();
+                        let redeliver_id = s.id.clone();
+                        let origin = match s.origin {
+                            DeliveryOrigin::Event => "Published event",
+                            DeliveryOrigin::Redelivery => "Redelivery",
+                            DeliveryOrigin::Replay => "Replay",
+                        };
+                        view! {
+                            <div class="toolbar">
+                                <h2>"Delivery " <code>{s.id.clone()}</code></h2>
+                                <div class="actions">
+                                    {pending.then(|| view! {
+                                        <ActionForm action=cancel attr:class="inline">
+                                            <input type="hidden" name="project_id" value=pid />
+                                            <input type="hidden" name="delivery_id" value=cancel_id />
+                                            <button type="submit" class="danger" disabled=move || cancel.pending().get()>
+                                                {move || if cancel.pending().get() { "Cancelling…" } else { "Cancel" }}
+                                            </button>
+                                        </ActionForm>
+                                    })}
+                                    <ActionForm action=redeliver attr:class="inline">
+                                        <input type="hidden" name="project_id" value=pid />
+                                        <input type="hidden" name="delivery_id" value=redeliver_id />
+                                        <button type="submit" class="primary" disabled=move || redeliver.pending().get()>
+                                            {move || if redeliver.pending().get() { "Redelivering…" } else { "Redeliver" }}
+                                        </button>
+                                    </ActionForm>
+                                </div>
+                            </div>
+                            <FormError result=cancel.value() />
+                            <FormError result=redeliver.value() />
+                            {move || redeliver.value().get().and_then(Result::ok).map(|new| {
+                                let href = format!("/p/{}/deliveries/{new}", pid.get_untracked());
+                                view! {
+                                    <p class="notice" role="status">
+                                        "Redelivery queued: " <A href=href>{new}</A>
+                                    </p>
+                                }
+                            })}
+                            <dl class="facts card">
+                                <dt>"Status"</dt><dd><StatusBadge delivery=s.clone() /></dd>
+                                <dt>"Event"</dt><dd><code>{s.event.clone()}</code> " " <span class="hint mono">{s.event_id.clone()}</span></dd>
+                                <dt>"Webhook"</dt><dd><a href=webhook_href><code class="url">{s.webhook_url.clone()}</code></a></dd>
+                                <dt>"Created"</dt><dd><LocalTime ms=s.created_at /></dd>
+                                <dt>"Origin"</dt><dd>{origin}{repeats.map(|(href, id)| view! { " of " <A href=href>{id}</A> })}</dd>
+                                {s.last_error.clone().map(|e| view! { <dt>"Last error"</dt><dd>{e}</dd> })}
+                            </dl>
+                            <h3>"Event body"</h3>
+                            <div class="code-block">
+                                <CopyButton text=d.body.clone() label="Copy JSON" />
+                                <pre class="mono" aria-label="Event body">{d.body.clone()}</pre>
+                            </div>
+                            <h3>{format!("Attempts ({})", d.attempts.len())}</h3>
+                            {if d.attempts.is_empty() {
+                                view! { <p class="hint">"No attempt yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ol class="attempts">
+                                        {d.attempts.into_iter().map(|a| view! { <Attempt attempt=a /> }).collect_view()}
+                                    </ol>
+                                }.into_any()
+                            }}
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Attempt(attempt: AttemptInfo) -> impl IntoView {
+    let result = match (&attempt.response_status, &attempt.error_kind) {
+        (Some(s), _) => format!("HTTP {s}"),
+        (None, Some(kind)) => format!("Error: {kind}"),
+        (None, None) => "No answer".to_string(),
+    };
+    let ok = attempt.response_status.is_some_and(|s| (200..300).contains(&s));
+    view! {
+        <li class="attempt card" data-attempt=attempt.number>
+            <div class="attempt-head">
+                <strong>{format!("Attempt {}", attempt.number)}</strong>
+                <span class=if ok { "badge ok" } else { "badge bad" }>{result}</span>
+                <LocalTime ms=attempt.started_at />
+                <span class="hint">{format!("{} ms", attempt.duration_ms)}</span>
+            </div>
+            {attempt.error_message.map(|m| view! { <p class="form-error">{m}</p> })}
+            <details>
+                <summary>"Request headers"</summary>
+                <Headers headers=attempt.request_headers />
+            </details>
+            {(!attempt.response_headers.is_empty()).then(|| view! {
+                <details>
+                    <summary>"Response headers"</summary>
+                    <Headers headers=attempt.response_headers />
+                </details>
+            })}
+            {attempt.response_body.filter(|b| !b.is_empty()).map(|b| view! {
+                <details>
+                    <summary>"Response body (first 4 KiB)"</summary>
+                    <pre class="mono">{b}</pre>
+                </details>
+            })}
+        </li>
+    }
+}
+
+#[component]
+fn Headers(headers: Vec<(String, String)>) -> impl IntoView {
+    view! {
+        <table class="headers">
+            <tbody>
+                {headers.into_iter().map(|(k, v)| view! {
+                    <tr><th class="mono">{k}</th><td class="mono">{v}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

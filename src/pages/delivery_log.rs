@@ -1,0 +1,130 @@
+use crate::api::deliveries::list_deliveries;
+use crate::api::webhooks::list_webhooks;
+use crate::components::delivery::{refresh_while_visible, DeliveryTable};
+use crate::components::form::ErrorMessage;
+use crate::components::project_nav::ProjectHeader;
+use crate::model::{DeliveryStatus, LogFilter, TimeRange};
+use leptos::prelude::*;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+use std::time::Duration;
+
+/// How often the newest page of the log looks for changes.
+const LIVE_EVERY: Duration = Duration::from_secs(2);
+
+/// `/p/{id}/deliveries`: every delivery of the project, newest first. The
+/// filters and the page live in the URL, so a link shows the same view
+/// and the back button goes to the previous one.
+#[component]
+pub fn DeliveryLogPage() -> impl IntoView {
+    let params = use_params_map();
+    let pid = Signal::derive(move || params.read().get("pid").unwrap_or_default());
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.read();
+        LogFilter::from_query(|k| q.get(k))
+    });
+    let cursor = Memo::new(move |_| query.read().get("cursor").filter(|c| !c.is_empty()));
+    // Bumped by the live refresh; only the newest page refreshes itself.
+    let tick = RwSignal::new(0u32);
+    refresh_while_visible(
+        move || {
+            if cursor.get_untracked().is_none() {
+                tick.update(|t| *t += 1);
+            }
+        },
+        LIVE_EVERY,
+    );
+    let page = Resource::new(
+        move || (pid.get(), filter.get(), cursor.get(), tick.get()),
+        |(pid, filter, cursor, _)| list_deliveries(pid, filter, cursor),
+    );
+    let webhooks = Resource::new(move || pid.get(), list_webhooks);
+    let base = move || format!("/p/{}/deliveries", pid.get());
+
+    view! {
+        <section class="page">
+            <ProjectHeader project_id=pid />
+            <div class="toolbar">
+                <h2>"Delivery log"</h2>
+                <Show when=move || cursor.get().is_none()>
+                    <span class="live hint" title="New deliveries and changes appear by themselves">"● Live"</span>
+                </Show>
+            </div>
+            <Form method="GET" action="" attr:class="filters" attr:aria-label="Filters">
+                <label>
+                    "Status"
+                    <select name="status">
+                        <option value="">"Any"</option>
+                        {DeliveryStatus::ALL.into_iter().map(|s| view! {
+                            <option value=s.as_str() selected=move || filter.get().status == Some(s)>{s.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Webhook"
+                    <select name="webhook">
+                        <option value="">"Any"</option>
+                        <Transition fallback=|| ()>
+                            {move || webhooks.get().and_then(Result::ok).map(|list| list.into_iter().map(|w| {
+                                let id = w.id.clone();
+                                view! {
+                                    <option value=w.id selected=move || filter.get().webhook.as_deref() == Some(id.as_str())>{w.url}</option>
+                                }
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                </label>
+                <label>
+                    "Event"
+                    <input name="event" type="text" placeholder="e.g. messages" prop:value=move || filter.get().event.unwrap_or_default() />
+                </label>
+                <label>
+                    "Time"
+                    <select name="range">
+                        <option value="">"Any time"</option>
+                        {TimeRange::ALL.into_iter().map(|r| view! {
+                            <option value=r.as_str() selected=move || filter.get().within == Some(r)>{r.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="grow">
+                    "Event or delivery id"
+                    <input name="q" type="search" placeholder="evt_… or dlv_…" prop:value=move || filter.get().search.unwrap_or_default() />
+                </label>
+                <div class="filter-actions">
+                    <button type="submit" class="primary">"Apply"</button>
+                    <A href=base>"Clear"</A>
+                </div>
+            </Form>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || page.get().map(|r| match r {
+                    Ok(p) if p.deliveries.is_empty() => view! {
+                        <div class="card empty">
+                            <p>{if filter.get() == LogFilter::default() {
+                                "No deliveries yet. They appear here as soon as an event is published to a webhook."
+                            } else {
+                                "No delivery matches these filters."
+                            }}</p>
+                        </div>
+                    }.into_any(),
+                    Ok(p) => {
+                        let f = filter.get();
+                        let newer = p.newer.as_ref().map(|c| format!("{}{}", base(), f.to_query(Some(c))));
+                        let older = p.older.as_ref().map(|c| format!("{}{}", base(), f.to_query(Some(c))));
+                        let newest = cursor.get().is_some().then(|| format!("{}{}", base(), f.to_query(None)));
+                        view! {
+                            <DeliveryTable pid deliveries=p.deliveries />
+                            <nav class="pager" aria-label="Pages">
+                                {newest.map(|h| view! { <A href=h>"Newest"</A> })}
+                                {newer.map(|h| view! { <A href=h>"← Newer"</A> })}
+                                {older.map(|h| view! { <A href=h>"Older →"</A> })}
+                            </nav>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
