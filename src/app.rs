@@ -1,8 +1,9 @@
 use crate::components::shell::Shell;
 use crate::pages::{
-    account::AccountPage, delivery::DeliveryPage, delivery_log::DeliveryLogPage, join::JoinPage, login::LoginPage, not_found::NotFound,
-    project_settings::ProjectSettingsPage, projects::ProjectsPage, setup::SetupPage,
-    team::TeamPage, webhooks::WebhooksPage,
+    account::AccountPage, delivery::DeliveryPage, delivery_log::DeliveryLogPage, join::JoinPage,
+    login::LoginPage, not_found::NotFound, project_settings::ProjectSettingsPage,
+    projects::ProjectsPage, setup::SetupPage, team::TeamPage, webhook::WebhookPage,
+    webhooks::WebhooksPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -56,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("p/:pid/webhooks") view=WebhooksPage />
                     <Route path=path!("p/:pid/settings") view=ProjectSettingsPage />
+                    <Route path=path!("p/:pid/webhooks/:wid") view=WebhookPage />
                     <Route path=path!("p/:pid/deliveries") view=DeliveryLogPage />
                     <Route path=path!("p/:pid/deliveries/:did") view=DeliveryPage />
                     <Route path=path!("team") view=TeamPage />

@@ -13,6 +13,18 @@ pub async fn list_webhooks(project_id: String) -> Result<Vec<Webhook>, AppError>
     )
 }
 
+#[server(endpoint = "webhooks/get")]
+pub async fn get_webhook(project_id: String, webhook_id: String) -> Result<Webhook, AppError> {
+    use crate::server::{context, webhooks};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            webhooks::get(&cx.state, &project_id, &webhook_id).await
+        }
+        .await,
+    )
+}
+
 /// Registers a webhook; the answer holds its signing secret, shown once.
 /// `events` is the form's text: names separated by commas or spaces.
 #[server(endpoint = "webhooks/create")]

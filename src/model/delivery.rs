@@ -209,7 +209,11 @@ impl LogFilter {
     /// The filter a log page's URL describes: `status`, `webhook`, `event`,
     /// `range`, `since`/`until` (Unix ms) and `q`; unknown values are ignored.
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> LogFilter {
-        let text = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let text = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         LogFilter {
             status: text("status").and_then(|s| DeliveryStatus::parse(&s)),
             webhook: text("webhook"),
@@ -348,9 +352,14 @@ mod tests {
             within: Some(TimeRange::Day),
         };
         let query = f.to_query(Some("o12"));
-        assert!(query.starts_with('?') && query.ends_with("&cursor=o12"), "{query}");
+        assert!(
+            query.starts_with('?') && query.ends_with("&cursor=o12"),
+            "{query}"
+        );
         let pairs: std::collections::HashMap<String, String> =
-            form_urlencoded::parse(query[1..].as_bytes()).into_owned().collect();
+            form_urlencoded::parse(&query.as_bytes()[1..])
+                .into_owned()
+                .collect();
         assert_eq!(LogFilter::from_query(|k| pairs.get(k).cloned()), f);
         assert_eq!(LogFilter::default().to_query(None), "");
         // Empty and unknown values are no filter.

@@ -126,7 +126,9 @@ fn Attempt(attempt: AttemptInfo) -> impl IntoView {
         (None, Some(kind)) => format!("Error: {kind}"),
         (None, None) => "No answer".to_string(),
     };
-    let ok = attempt.response_status.is_some_and(|s| (200..300).contains(&s));
+    let ok = attempt
+        .response_status
+        .is_some_and(|s| (200..300).contains(&s));
     view! {
         <li class="attempt card" data-attempt=attempt.number>
             <div class="attempt-head">

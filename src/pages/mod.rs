@@ -10,4 +10,5 @@ pub mod project_settings;
 pub mod projects;
 pub mod setup;
 pub mod team;
+pub mod webhook;
 pub mod webhooks;

@@ -1,3 +1,4 @@
+use crate::api::deliveries::webhooks_health;
 use crate::api::webhooks::{
     list_webhooks, CreateWebhook, DeleteWebhook, EditWebhook, FinishRotation, RotateWebhookSecret,
     SendTestEvent, SetWebhookEnabled,
@@ -7,7 +8,7 @@ use crate::components::modal::Modal;
 use crate::components::project_nav::ProjectHeader;
 use crate::components::secret::{SavedButton, SecretField};
 use crate::components::time::LocalTime;
-use crate::model::{Ordering, Scheme, TestResult, Webhook};
+use crate::model::{DeliveryStatus, Ordering, Scheme, TestResult, Webhook, WebhookHealth};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -43,6 +44,11 @@ pub fn WebhooksPage() -> impl IntoView {
             )
         },
         |(pid, ..)| list_webhooks(pid),
+    );
+    // The last delivery and 24 h success rate of each webhook.
+    let health = Resource::new(
+        move || (pid.get(), finish.version().get(), toggle.version().get()),
+        |(pid, ..)| webhooks_health(pid),
     );
     let adding = RwSignal::new(false);
     let dialog = RwSignal::new(None::<RowDialog>);
@@ -80,11 +86,15 @@ pub fn WebhooksPage() -> impl IntoView {
                             <thead>
                                 <tr>
                                     <th>"URL"</th><th>"Events"</th><th>"Status"</th><th>"Scheme"</th>
-                                    <th>"Created"</th><th><span class="sr-only">"Actions"</span></th>
+                                    <th>"Last delivery"</th><th>"Success (24 h)"</th><th><span class="sr-only">"Actions"</span></th>
                                 </tr>
                             </thead>
                             <tbody>
-                                {list.into_iter().map(|w| view! { <WebhookRow webhook=w pid toggle finish dialog /> }).collect_view()}
+                                {list.into_iter().map(|w| {
+                                    let id = w.id.clone();
+                                    let health = Signal::derive(move || health.get().and_then(Result::ok).and_then(|all| all.into_iter().find(|h| h.webhook_id == id)));
+                                    view! { <WebhookRow webhook=w pid toggle finish dialog health /> }
+                                }).collect_view()}
                             </tbody>
                         </table>
                     }.into_any(),
@@ -113,8 +123,10 @@ fn WebhookRow(
     toggle: ServerAction<SetWebhookEnabled>,
     finish: ServerAction<FinishRotation>,
     dialog: RwSignal<Option<RowDialog>>,
+    health: Signal<Option<WebhookHealth>>,
 ) -> impl IntoView {
     let test = ServerAction::<SendTestEvent>::new();
+    let page = format!("/p/{}/webhooks/{}", pid.get_untracked(), webhook.id);
     let rotating = webhook.previous_secret_expires_at.map(|until| {
         let id = webhook.id.clone();
         view! {
@@ -145,7 +157,7 @@ fn WebhookRow(
     view! {
         <tr data-webhook-id=row_id>
             <td>
-                <code class="url">{webhook.url.clone()}</code>
+                <a href=page><code class="url">{webhook.url.clone()}</code></a>
                 {(!webhook.description.is_empty()).then(|| view! { <div class="hint">{webhook.description.clone()}</div> })}
             </td>
             <td class="events">{webhook.events.join(", ")}</td>
@@ -154,7 +166,26 @@ fn WebhookRow(
                 {webhook.scheme.as_str()}
                 {unordered.then(|| view! { <div class="hint">"unordered"</div> })}
             </td>
-            <td><LocalTime ms=webhook.created_at /></td>
+            <td class="last-delivery">
+                {move || health.get().and_then(|h| Some((h.last_status?, h.last_http, h.last_at?))).map(|(status, http, at)| {
+                    let class = match status {
+                        DeliveryStatus::Succeeded => "badge ok",
+                        DeliveryStatus::Pending => "badge warn",
+                        _ => "badge bad",
+                    };
+                    let text = match status {
+                        DeliveryStatus::Pending => "Pending".to_string(),
+                        s => match http {
+                            Some(code) => format!("{} · {code}", s.label()),
+                            None => s.label().to_string(),
+                        },
+                    };
+                    view! { <span class=class>{text}</span> <div class="hint small"><LocalTime ms=at /></div> }
+                })}
+            </td>
+            <td class="success-rate">
+                {move || health.get().and_then(|h| h.success_rate).map(|r| format!("{:.1}%", r * 100.0))}
+            </td>
             <td class="row-actions">
                 <ActionForm action=toggle attr:class="inline">
                     <input type="hidden" name="project_id" value=pid />
@@ -186,7 +217,7 @@ fn WebhookRow(
 }
 
 /// The first attempt of a test event, in words.
-fn test_result_view(r: &TestResult) -> AnyView {
+pub(crate) fn test_result_view(r: &TestResult) -> AnyView {
     let took = format!(" in {} ms", r.duration_ms);
     match (r.succeeded, r.status, &r.error) {
         (true, Some(status), _) => view! {

@@ -1,0 +1,343 @@
+use crate::api::deliveries::{list_deliveries, replay_count, webhook_hourly, Replay};
+use crate::api::webhooks::{get_webhook, SendTestEvent};
+use crate::components::copy::CopyButton;
+use crate::components::delivery::{refresh_while_visible, DeliveryTable};
+use crate::components::form::{ErrorMessage, FormError, SubmitButton};
+use crate::components::modal::Modal;
+use crate::components::project_nav::ProjectHeader;
+use crate::components::time::LocalTime;
+use crate::model::{snippets, HourStats, LogFilter, Webhook};
+use crate::pages::webhooks::test_result_view;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use std::time::Duration;
+
+/// `/p/{id}/webhooks/{wid}`: one webhook: settings, test, how to verify
+/// its signatures, its last 24 hours, and its deliveries.
+#[component]
+pub fn WebhookPage() -> impl IntoView {
+    let params = use_params_map();
+    let pid = Signal::derive(move || params.read().get("pid").unwrap_or_default());
+    let wid = Signal::derive(move || params.read().get("wid").unwrap_or_default());
+    let webhook = Resource::new(move || (pid.get(), wid.get()), |(p, w)| get_webhook(p, w));
+    let test = ServerAction::<SendTestEvent>::new();
+    let replay = ServerAction::<Replay>::new();
+    let tick = RwSignal::new(0u32);
+    refresh_while_visible(move || tick.update(|t| *t += 1), Duration::from_secs(3));
+    let stats = Resource::new(
+        move || {
+            (
+                pid.get(),
+                wid.get(),
+                test.version().get(),
+                replay.version().get(),
+            )
+        },
+        |(p, w, ..)| webhook_hourly(p, w),
+    );
+    let deliveries = Resource::new(
+        move || {
+            (
+                pid.get(),
+                wid.get(),
+                tick.get(),
+                test.version().get(),
+                replay.version().get(),
+            )
+        },
+        |(p, w, ..)| {
+            let filter = LogFilter {
+                webhook: Some(w),
+                ..LogFilter::default()
+            };
+            list_deliveries(p, filter, None)
+        },
+    );
+    let replaying = RwSignal::new(false);
+
+    view! {
+        <section class="page">
+            <ProjectHeader project_id=pid />
+            <p><A href=move || format!("/p/{}/webhooks", pid.get())>"← Webhooks"</A></p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || webhook.get().map(|r| match r {
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                    Ok(w) => view! { <Settings webhook=w pid test replaying /> }.into_any(),
+                })}
+            </Transition>
+
+            <h3>"Last 24 hours"</h3>
+            <Transition fallback=|| ()>
+                {move || stats.get().map(|r| match r {
+                    Ok(hours) => view! { <Chart hours /> }.into_any(),
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                })}
+            </Transition>
+
+            <div class="toolbar">
+                <h3>"Deliveries"</h3>
+                <A href=move || format!("/p/{}/deliveries?webhook={}", pid.get(), wid.get())>"Open in the delivery log →"</A>
+            </div>
+            <Transition fallback=|| ()>
+                {move || deliveries.get().map(|r| match r {
+                    Ok(p) if p.deliveries.is_empty() => view! {
+                        <p class="hint">"No deliveries yet: send a test event to see one."</p>
+                    }.into_any(),
+                    Ok(p) => view! { <DeliveryTable pid deliveries=p.deliveries show_webhook=false /> }.into_any(),
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                })}
+            </Transition>
+
+            <Transition fallback=|| ()>
+                {move || webhook.get().and_then(Result::ok).map(|w| view! { <Snippets webhook=w /> })}
+            </Transition>
+
+            <Show when=move || replaying.get()>
+                <ReplayDialog pid wid replay replaying />
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn Settings(
+    webhook: Webhook,
+    pid: Signal<String>,
+    test: ServerAction<SendTestEvent>,
+    replaying: RwSignal<bool>,
+) -> impl IntoView {
+    let status = match (webhook.enabled, &webhook.disabled_reason) {
+        (true, _) => view! { <span class="badge ok">"Enabled"</span> }.into_any(),
+        (false, Some(reason)) => view! { <span class="badge warn">"Disabled automatically"</span> " " <span class="hint">{reason.clone()}</span> }.into_any(),
+        (false, None) => view! { <span class="badge off">"Disabled"</span> }.into_any(),
+    };
+    let id = webhook.id.clone();
+    view! {
+        <div class="toolbar">
+            <h2><code class="url">{webhook.url.clone()}</code></h2>
+            <div class="actions">
+                <ActionForm action=test attr:class="inline">
+                    <input type="hidden" name="project_id" value=pid />
+                    <input type="hidden" name="webhook_id" value=id />
+                    <button type="submit" disabled=move || test.pending().get()>
+                        {move || if test.pending().get() { "Sending…" } else { "Send test event" }}
+                    </button>
+                </ActionForm>
+                <button type="button" on:click=move |_| replaying.set(true)>"Replay failed since…"</button>
+            </div>
+        </div>
+        <div class="test-result" role="status">
+            {move || test.value().get().map(|r| match r {
+                Ok(result) => test_result_view(&result),
+                Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+            })}
+        </div>
+        <dl class="facts card">
+            <dt>"Status"</dt><dd>{status}</dd>
+            {(!webhook.description.is_empty()).then(|| view! { <dt>"Description"</dt><dd>{webhook.description.clone()}</dd> })}
+            <dt>"Events"</dt><dd>{webhook.events.join(", ")}</dd>
+            <dt>"Signature scheme"</dt><dd class="mono">{webhook.scheme.as_str()}</dd>
+            <dt>"Order"</dt><dd>{webhook.ordering.as_str()}</dd>
+            <dt>"Created"</dt><dd><LocalTime ms=webhook.created_at /></dd>
+            <dt>"Webhook id"</dt><dd class="mono">{webhook.id.clone()}</dd>
+        </dl>
+    }
+}
+
+/// Successes and failures per hour as bars, and p50/p95 durations as lines.
+#[component]
+fn Chart(hours: Vec<HourStats>) -> impl IntoView {
+    const W: f64 = 720.0;
+    const H: f64 = 160.0;
+    let slot = W / hours.len().max(1) as f64;
+    let most = hours
+        .iter()
+        .map(|h| h.succeeded + h.failed)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let slowest = hours
+        .iter()
+        .filter_map(|h| h.p95_ms)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let total: u32 = hours.iter().map(|h| h.succeeded + h.failed).sum();
+    let ok: u32 = hours.iter().map(|h| h.succeeded).sum();
+    let summary = if total == 0 {
+        "No finished deliveries in the last 24 hours.".to_string()
+    } else {
+        format!(
+            "{:.1}% of {total} deliveries succeeded in the last 24 hours.",
+            ok as f64 * 100.0 / total as f64
+        )
+    };
+    let line = |pick: fn(&HourStats) -> Option<i64>| {
+        hours
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                pick(h).map(|ms| {
+                    format!(
+                        "{:.1},{:.1}",
+                        i as f64 * slot + slot / 2.0,
+                        H - ms as f64 / slowest * (H - 10.0)
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (p50, p95) = (line(|h| h.p50_ms), line(|h| h.p95_ms));
+    let bars = hours
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let x = i as f64 * slot + 2.0;
+            let bar_w = (slot - 4.0).max(1.0);
+            let ok_h = h.succeeded as f64 / most * (H - 10.0);
+            let bad_h = h.failed as f64 / most * (H - 10.0);
+            let title = format!(
+                "{} succeeded, {} failed, p50 {} ms, p95 {} ms",
+                h.succeeded,
+                h.failed,
+                h.p50_ms.map_or("–".into(), |v| v.to_string()),
+                h.p95_ms.map_or("–".into(), |v| v.to_string()),
+            );
+            view! {
+                <g>
+                    <title>{title}</title>
+                    <rect class="ok" x=x y=H - ok_h width=bar_w height=ok_h />
+                    <rect class="bad" x=x y=H - ok_h - bad_h width=bar_w height=bad_h />
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart card">
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=summary.clone() preserveAspectRatio="none">
+                {bars}
+                <polyline class="p50" points=p50 />
+                <polyline class="p95" points=p95 />
+            </svg>
+            <figcaption>
+                {summary} " "
+                <span class="key ok">"■ succeeded"</span> " "
+                <span class="key bad">"■ failed"</span> " "
+                <span class="key p50">"— p50"</span> " "
+                <span class="key p95">"— p95"</span>
+                {format!(" (latency axis up to {slowest} ms; hover a bar for its hour)")}
+            </figcaption>
+        </figure>
+    }
+}
+
+/// Complete handlers in four languages that verify this webhook's scheme.
+#[component]
+fn Snippets(webhook: Webhook) -> impl IntoView {
+    let all = snippets(webhook.scheme);
+    let chosen = RwSignal::new(0usize);
+    view! {
+        <h3>"Verify the signature"</h3>
+        <p class="hint">
+            "A complete handler for your receiver in the " <code>{webhook.scheme.as_str()}</code>
+            " scheme: it reads the raw body, refuses timestamps more than 5 minutes away and compares "
+            "signatures in constant time. Put this webhook's signing secret in "
+            <code>"SIGNPOST_WEBHOOK_SECRET"</code> "."
+        </p>
+        <div class="tabs snippet-tabs" role="tablist" aria-label="Language">
+            {all.iter().enumerate().map(|(i, s)| view! {
+                <button type="button" role="tab" aria-selected=move || (chosen.get() == i).to_string()
+                    on:click=move |_| chosen.set(i)>{s.language}</button>
+            }).collect_view()}
+        </div>
+        {move || {
+            let s = all[chosen.get()];
+            view! {
+                <div class="code-block" role="tabpanel" aria-label=s.language>
+                    <CopyButton text=s.code.to_string() />
+                    <pre class="mono"><code>{s.code}</code></pre>
+                    <p class="hint">{s.file_name}</p>
+                </div>
+            }
+        }}
+    }
+}
+
+#[component]
+fn ReplayDialog(
+    pid: Signal<String>,
+    wid: Signal<String>,
+    replay: ServerAction<Replay>,
+    replaying: RwSignal<bool>,
+) -> impl IntoView {
+    // The chosen time, as typed (local time) and in Unix ms.
+    let typed = RwSignal::new(String::new());
+    let since = Memo::new(move |_| local_to_ms(&typed.get()));
+    let count = Resource::new(
+        move || (pid.get(), wid.get(), since.get()),
+        |(p, w, since)| async move {
+            match since {
+                Some(s) => replay_count(p, w, s).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let close = move || {
+        replay.value().set(None);
+        replaying.set(false);
+    };
+    view! {
+        <Modal title="Replay failed deliveries">
+            {move || match replay.value().get() {
+                Some(Ok(n)) => view! {
+                    <p role="status" class="notice">{format!("{n} deliveries queued again.")}</p>
+                    <div class="actions">
+                        <button type="button" class="primary" on:click=move |_| close()>"Done"</button>
+                    </div>
+                }.into_any(),
+                _ => view! {
+                    <ActionForm action=replay>
+                        <input type="hidden" name="project_id" value=pid />
+                        <input type="hidden" name="webhook_id" value=wid />
+                        <input type="hidden" name="since" value=move || since.get().map(|s| s.to_string()).unwrap_or_default() />
+                        <label for="replay-since">"Failed or dropped since"</label>
+                        <input id="replay-since" type="datetime-local" required
+                            on:input=move |ev| typed.set(event_target_value(&ev)) />
+                        <p class="hint" role="status" aria-live="polite">
+                            <Transition fallback=|| "Counting…">
+                                {move || count.get().map(|r| match r {
+                                    Ok(Some(n)) => format!("{n} deliveries will be sent again, each as a new delivery."),
+                                    Ok(None) => "Choose a time to see how many.".to_string(),
+                                    Err(e) => e.to_string(),
+                                })}
+                            </Transition>
+                        </p>
+                        <FormError result=replay.value() />
+                        <div class="actions">
+                            <button type="button" on:click=move |_| close()>"Cancel"</button>
+                            <SubmitButton pending=replay.pending() label="Replay" pending_label="Replaying…" />
+                        </div>
+                    </ActionForm>
+                }.into_any(),
+            }}
+        </Modal>
+    }
+}
+
+/// `2026-11-23T09:30` in the viewer's time zone, as Unix ms (browser only).
+fn local_to_ms(value: &str) -> Option<i64> {
+    if value.is_empty() {
+        return None;
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let t = js_sys::Date::new(&value.into()).get_time();
+        (!t.is_nan()).then_some(t as i64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
