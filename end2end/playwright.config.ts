@@ -42,7 +42,7 @@ export default defineConfig({
     { name: 'auth', testMatch: /auth\.spec\.ts/, use: { browserName: 'chromium' } },
     {
       name: 'dashboard',
-      testMatch: /(webhooks|delivery|team)\.spec\.ts/,
+      testMatch: /(webhooks|delivery|team|log)\.spec\.ts/,
       dependencies: ['auth'],
       use: { browserName: 'chromium', permissions: ['clipboard-read', 'clipboard-write'] },
     },
@@ -61,6 +61,9 @@ export default defineConfig({
       SIGNPOST_LOG: 'warn',
       // Test receivers run on this machine; everything else stays guarded.
       SIGNPOST_ALLOW_TARGETS: '127.0.0.1',
+      // Small retry waits: a delivery that keeps failing ends in seconds.
+      SIGNPOST_RETRY_BASE_MS: '300',
+      SIGNPOST_RETRY_MAX_MS: '1500',
     },
   },
 });

@@ -66,6 +66,15 @@ ensure_chromium() {
   fi
 }
 
+# The browser tests run the Python verification snippet against a real delivery.
+ensure_python3() {
+  if ! command -v python3 >/dev/null 2>&1; then
+    say "Installing Debian's python3 for the snippet tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
+  fi
+}
+
 # The settings cargo-leptos' debug build uses, for `cargo test` and
 # `cargo clippy`, so that they reuse its compiled dependencies. Do not export
 # them before calling cargo-leptos: it adds the cfg itself.

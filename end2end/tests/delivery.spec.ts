@@ -122,7 +122,7 @@ test('a receiver that answers 410 Gone disables the webhook; Enable brings it ba
   await expect(row).toContainText('Disabled automatically');
   await expect(row).toContainText('The receiver answered 410 Gone');
   await row.getByRole('button', { name: 'Enable' }).click();
-  await expect(row.locator('.badge')).toHaveText('Enabled');
+  await expect(row.locator('.badge.state')).toHaveText('Enabled');
   await expect(row).not.toContainText('410 Gone');
   await row.getByRole('button', { name: 'Send test event' }).click();
   await expect(row.getByRole('status')).toContainText('Delivered HTTP 200');

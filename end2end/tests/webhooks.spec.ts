@@ -108,9 +108,9 @@ test('disable, enable and edit the events of a webhook', async ({ page }) => {
   await hydrated(page);
   const row = page.getByRole('row', { name: new RegExp(HOOK_URL) });
   await row.getByRole('button', { name: 'Disable' }).click();
-  await expect(row.locator('.badge')).toHaveText('Disabled');
+  await expect(row.locator('.badge.state')).toHaveText('Disabled');
   await row.getByRole('button', { name: 'Enable' }).click();
-  await expect(row.locator('.badge')).toHaveText('Enabled');
+  await expect(row.locator('.badge.state')).toHaveText('Enabled');
 
   await row.getByRole('button', { name: 'Edit' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit webhook' });

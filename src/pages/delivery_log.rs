@@ -5,8 +5,8 @@ use crate::components::form::ErrorMessage;
 use crate::components::project_nav::ProjectHeader;
 use crate::model::{DeliveryStatus, LogFilter, TimeRange};
 use leptos::prelude::*;
-use leptos_router::components::{Form, A};
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::time::Duration;
 
 /// How often the newest page of the log looks for changes.
@@ -41,6 +41,28 @@ pub fn DeliveryLogPage() -> impl IntoView {
     );
     let webhooks = Resource::new(move || pid.get(), list_webhooks);
     let base = move || format!("/p/{}/deliveries", pid.get());
+    // Applying the filters is a navigation (the URL holds them); without
+    // JavaScript the form's own GET does the same.
+    let (status, webhook, range) = (NodeRef::new(), NodeRef::new(), NodeRef::new());
+    let (event, search) = (NodeRef::new(), NodeRef::new());
+    let navigate = use_navigate();
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let select = |r: NodeRef<leptos::html::Select>| r.get().map(|e| e.value());
+        let input = |r: NodeRef<leptos::html::Input>| r.get().map(|e| e.value());
+        let chosen = LogFilter::from_query(|k| match k {
+            "status" => select(status),
+            "webhook" => select(webhook),
+            "range" => select(range),
+            "event" => input(event),
+            "q" => input(search),
+            _ => None,
+        });
+        navigate(
+            &format!("{}{}", base(), chosen.to_query(None)),
+            Default::default(),
+        );
+    };
 
     view! {
         <section class="page">
@@ -51,19 +73,19 @@ pub fn DeliveryLogPage() -> impl IntoView {
                     <span class="live hint" title="New deliveries and changes appear by themselves">"● Live"</span>
                 </Show>
             </div>
-            <Form method="GET" action="" attr:class="filters" attr:aria-label="Filters">
-                <label>
-                    "Status"
-                    <select name="status">
+            <form method="get" action=base class="filters" aria-label="Filters" on:submit=apply>
+                <div class="field">
+                    <label for="f-status">"Status"</label>
+                    <select id="f-status" name="status" node_ref=status>
                         <option value="">"Any"</option>
                         {DeliveryStatus::ALL.into_iter().map(|s| view! {
                             <option value=s.as_str() selected=move || filter.get().status == Some(s)>{s.label()}</option>
                         }).collect_view()}
                     </select>
-                </label>
-                <label>
-                    "Webhook"
-                    <select name="webhook">
+                </div>
+                <div class="field">
+                    <label for="f-webhook">"Webhook"</label>
+                    <select id="f-webhook" name="webhook" node_ref=webhook>
                         <option value="">"Any"</option>
                         <Transition fallback=|| ()>
                             {move || webhooks.get().and_then(Result::ok).map(|list| list.into_iter().map(|w| {
@@ -74,29 +96,29 @@ pub fn DeliveryLogPage() -> impl IntoView {
                             }).collect_view())}
                         </Transition>
                     </select>
-                </label>
-                <label>
-                    "Event"
-                    <input name="event" type="text" placeholder="e.g. messages" prop:value=move || filter.get().event.unwrap_or_default() />
-                </label>
-                <label>
-                    "Time"
-                    <select name="range">
+                </div>
+                <div class="field">
+                    <label for="f-event">"Event"</label>
+                    <input id="f-event" name="event" node_ref=event type="text" placeholder="e.g. messages" prop:value=move || filter.get().event.unwrap_or_default() />
+                </div>
+                <div class="field">
+                    <label for="f-range">"Time"</label>
+                    <select id="f-range" name="range" node_ref=range>
                         <option value="">"Any time"</option>
                         {TimeRange::ALL.into_iter().map(|r| view! {
                             <option value=r.as_str() selected=move || filter.get().within == Some(r)>{r.label()}</option>
                         }).collect_view()}
                     </select>
-                </label>
-                <label class="grow">
-                    "Event or delivery id"
-                    <input name="q" type="search" placeholder="evt_… or dlv_…" prop:value=move || filter.get().search.unwrap_or_default() />
-                </label>
+                </div>
+                <div class="field grow">
+                    <label for="f-q">"Event or delivery id"</label>
+                    <input id="f-q" name="q" node_ref=search type="search" placeholder="evt_… or dlv_…" prop:value=move || filter.get().search.unwrap_or_default() />
+                </div>
                 <div class="filter-actions">
                     <button type="submit" class="primary">"Apply"</button>
                     <A href=base>"Clear"</A>
                 </div>
-            </Form>
+            </form>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || page.get().map(|r| match r {
                     Ok(p) if p.deliveries.is_empty() => view! {

@@ -141,13 +141,13 @@ fn WebhookRow(
         }
     });
     let status = match (&webhook.enabled, &webhook.disabled_reason) {
-        (true, _) => view! { <span class="badge ok">"Enabled"</span> }.into_any(),
+        (true, _) => view! { <span class="badge ok state">"Enabled"</span> }.into_any(),
         (false, Some(reason)) => view! {
-            <span class="badge warn" title=reason.clone()>"Disabled automatically"</span>
+            <span class="badge warn state" title=reason.clone()>"Disabled automatically"</span>
             <div class="hint">{reason.clone()}</div>
         }
         .into_any(),
-        (false, None) => view! { <span class="badge off">"Disabled"</span> }.into_any(),
+        (false, None) => view! { <span class="badge off state">"Disabled"</span> }.into_any(),
     };
     let w = webhook.clone();
     let (w_edit, w_rotate, w_delete) = (w.clone(), w.clone(), w.clone());
