@@ -1,9 +1,9 @@
 use crate::components::shell::Shell;
 use crate::pages::{
-    account::AccountPage, delivery::DeliveryPage, delivery_log::DeliveryLogPage, join::JoinPage,
-    login::LoginPage, not_found::NotFound, project_settings::ProjectSettingsPage,
-    projects::ProjectsPage, setup::SetupPage, team::TeamPage, webhook::WebhookPage,
-    webhooks::WebhooksPage,
+    account::AccountPage, activity::ActivityPage, delivery::DeliveryPage,
+    delivery_log::DeliveryLogPage, join::JoinPage, login::LoginPage, not_found::NotFound,
+    project_settings::ProjectSettingsPage, projects::ProjectsPage, setup::SetupPage,
+    team::TeamPage, webhook::WebhookPage, webhooks::WebhooksPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("p/:pid/settings") view=ProjectSettingsPage />
                     <Route path=path!("p/:pid/webhooks/:wid") view=WebhookPage />
                     <Route path=path!("p/:pid/deliveries") view=DeliveryLogPage />
+                    <Route path=path!("p/:pid/activity") view=ActivityPage />
                     <Route path=path!("p/:pid/deliveries/:did") view=DeliveryPage />
                     <Route path=path!("team") view=TeamPage />
                     <Route path=path!("account") view=AccountPage />

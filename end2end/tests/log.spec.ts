@@ -232,6 +232,13 @@ test('replay failed since… replays exactly the failed ones', async ({ page, re
   expect(before - n0).toBe(3 + 2 * 6);
   await page.goto(`/p/${p.id}/deliveries?status=succeeded&webhook=${hook.id}`);
   await expect(page.locator('tbody tr').filter({ hasText: 'replay' })).toHaveCount(2);
+
+  // The project's Activity page says who replayed what.
+  await page.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Activity' }).click();
+  await expect(page.locator('.activity li').first()).toContainText(
+    `admin@example.com replayed failed deliveries of ${base}/flaky (2 deliveries since`,
+  );
+  await expect(page.locator('.activity')).toContainText(`the HTTP API added webhook ${base}/flaky`);
 });
 
 /** A port nobody listens on yet. */

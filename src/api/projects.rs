@@ -40,11 +40,11 @@ pub async fn create_project(name: String) -> Result<ProjectCredentials, AppError
 
 #[server(endpoint = "projects/rename")]
 pub async fn rename_project(project_id: String, name: String) -> Result<Project, AppError> {
-    use crate::server::{context, projects};
+    use crate::server::{context, db::activity::Actor, projects};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            projects::rename(&cx.state, &project_id, &name).await
+            let (cx, me) = context::user().await?;
+            projects::rename(&cx.state, &project_id, &name, &Actor::user(&me)).await
         }
         .await,
     )
@@ -53,11 +53,11 @@ pub async fn rename_project(project_id: String, name: String) -> Result<Project,
 /// A new project secret (shown once); the old one stops working at once.
 #[server(endpoint = "projects/regenerate_secret")]
 pub async fn regenerate_project_secret(project_id: String) -> Result<ProjectCredentials, AppError> {
-    use crate::server::{context, projects};
+    use crate::server::{context, db::activity::Actor, projects};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            projects::regenerate_secret(&cx.state, &project_id).await
+            let (cx, me) = context::user().await?;
+            projects::regenerate_secret(&cx.state, &project_id, &Actor::user(&me)).await
         }
         .await,
     )

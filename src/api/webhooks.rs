@@ -38,10 +38,10 @@ pub async fn create_webhook(
     ordering: Option<String>,
 ) -> Result<WebhookWithSecret, AppError> {
     use crate::model::{parse_event_list, NewWebhook, Ordering, Scheme};
-    use crate::server::{context, webhooks};
+    use crate::server::{context, db::activity::Actor, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
+            let (cx, me) = context::user().await?;
             let scheme = Scheme::parse(&scheme)
                 .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
             let ordering = Ordering::from_form(ordering.as_deref())?.unwrap_or_default();
@@ -52,7 +52,7 @@ pub async fn create_webhook(
                 scheme,
                 ordering,
             };
-            webhooks::create(&cx.state, &project_id, new).await
+            webhooks::create(&cx.state, &project_id, new, &Actor::user(&me)).await
         }
         .await,
     )
@@ -65,15 +65,22 @@ pub async fn set_webhook_enabled(
     enabled: bool,
 ) -> Result<Webhook, AppError> {
     use crate::model::WebhookPatch;
-    use crate::server::{context, webhooks};
+    use crate::server::{context, db::activity::Actor, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
+            let (cx, me) = context::user().await?;
             let patch = WebhookPatch {
                 enabled: Some(enabled),
                 ..Default::default()
             };
-            webhooks::update(&cx.state, &project_id, &webhook_id, patch).await
+            webhooks::update(
+                &cx.state,
+                &project_id,
+                &webhook_id,
+                patch,
+                &Actor::user(&me),
+            )
+            .await
         }
         .await,
     )
@@ -89,10 +96,10 @@ pub async fn edit_webhook(
     ordering: Option<String>,
 ) -> Result<Webhook, AppError> {
     use crate::model::{parse_event_list, Ordering, WebhookPatch};
-    use crate::server::{context, webhooks};
+    use crate::server::{context, db::activity::Actor, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
+            let (cx, me) = context::user().await?;
             let ordering = Ordering::from_form(ordering.as_deref())?;
             let patch = WebhookPatch {
                 enabled: None,
@@ -100,7 +107,14 @@ pub async fn edit_webhook(
                 events: Some(parse_event_list(&events)),
                 ordering,
             };
-            webhooks::update(&cx.state, &project_id, &webhook_id, patch).await
+            webhooks::update(
+                &cx.state,
+                &project_id,
+                &webhook_id,
+                patch,
+                &Actor::user(&me),
+            )
+            .await
         }
         .await,
     )
@@ -113,11 +127,18 @@ pub async fn rotate_webhook_secret(
     webhook_id: String,
     grace_seconds: u64,
 ) -> Result<WebhookWithSecret, AppError> {
-    use crate::server::{context, webhooks};
+    use crate::server::{context, db::activity::Actor, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            webhooks::rotate(&cx.state, &project_id, &webhook_id, Some(grace_seconds)).await
+            let (cx, me) = context::user().await?;
+            webhooks::rotate(
+                &cx.state,
+                &project_id,
+                &webhook_id,
+                Some(grace_seconds),
+                &Actor::user(&me),
+            )
+            .await
         }
         .await,
     )
@@ -125,11 +146,11 @@ pub async fn rotate_webhook_secret(
 
 #[server(endpoint = "webhooks/delete")]
 pub async fn delete_webhook(project_id: String, webhook_id: String) -> Result<(), AppError> {
-    use crate::server::{context, webhooks};
+    use crate::server::{context, db::activity::Actor, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            webhooks::delete(&cx.state, &project_id, &webhook_id).await
+            let (cx, me) = context::user().await?;
+            webhooks::delete(&cx.state, &project_id, &webhook_id, &Actor::user(&me)).await
         }
         .await,
     )
@@ -138,11 +159,11 @@ pub async fn delete_webhook(project_id: String, webhook_id: String) -> Result<()
 /// Ends a rotation's grace period now: only the new secret signs.
 #[server(endpoint = "webhooks/finish_rotation")]
 pub async fn finish_rotation(project_id: String, webhook_id: String) -> Result<Webhook, AppError> {
-    use crate::server::{context, webhooks};
+    use crate::server::{context, db::activity::Actor, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            webhooks::finish_rotation(&cx.state, &project_id, &webhook_id).await
+            let (cx, me) = context::user().await?;
+            webhooks::finish_rotation(&cx.state, &project_id, &webhook_id, &Actor::user(&me)).await
         }
         .await,
     )

@@ -1,6 +1,7 @@
 //! Types shared by the server and the browser. Nothing here holds a secret,
 //! except the types whose name says they do (shown once, never stored).
 
+mod activity;
 mod delivery;
 mod error;
 mod project;
@@ -10,6 +11,7 @@ mod team;
 mod user;
 mod webhook;
 
+pub use activity::*;
 pub use delivery::*;
 pub use error::AppError;
 pub use project::{check_project_name, Project, ProjectCredentials};

@@ -63,31 +63,3 @@ pub struct LinkInfo {
     pub email: String,
     pub purpose: LinkPurpose,
 }
-
-/// One line of the activity record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActivityEntry {
-    /// Unix milliseconds.
-    pub at: i64,
-    /// Who did it: an email, or `None` for Signpost itself or the command line.
-    pub actor: Option<String>,
-    /// A dotted name, e.g. `user.added` (see [`describe_action`]).
-    pub action: String,
-    pub subject: String,
-    pub detail: String,
-}
-
-/// The words for an activity's action, as a sentence's verb phrase.
-pub fn describe_action(action: &str) -> &str {
-    match action {
-        "user.added" => "added teammate",
-        "user.role_changed" => "changed the role of",
-        "user.removed" => "removed",
-        "user.link_issued" => "issued a sign-in link for",
-        "user.joined" => "set their password:",
-        "user.password_reset" => "reset the password of",
-        "user.password_changed" => "changed their password:",
-        "user.signed_out_elsewhere" => "signed out their other sessions:",
-        other => other,
-    }
-}

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod activity;
 pub mod delivery;
 pub mod delivery_log;
 pub mod join;

@@ -1,9 +1,10 @@
 use crate::api::team::{list_team, team_activity, AddTeammate, NewSignInLink, RemoveUser, SetRole};
+use crate::components::activity::ActivityList;
 use crate::components::form::{ErrorMessage, FormError, SubmitButton};
 use crate::components::modal::Modal;
 use crate::components::secret::SecretField;
 use crate::components::time::LocalTime;
-use crate::model::{describe_action, Role, SignInLink, TeamMember, SIGN_IN_LINK_HOURS};
+use crate::model::{Role, SignInLink, TeamMember, SIGN_IN_LINK_HOURS};
 use leptos::prelude::*;
 
 /// `/team` (admins): who can sign in, with which role; add, change, remove.
@@ -77,20 +78,7 @@ pub fn TeamPage() -> impl IntoView {
             <h2>"Recent changes"</h2>
             <Transition fallback=|| ()>
                 {move || activity.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! { <p class="hint">"No changes yet."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="activity">
-                            {list.into_iter().map(|a| view! {
-                                <li>
-                                    <LocalTime ms=a.at />" "
-                                    <strong>{a.actor.unwrap_or_else(|| "Signpost (command line)".into())}</strong>" "
-                                    {describe_action(&a.action).to_string()}" "
-                                    <strong>{a.subject}</strong>
-                                    {(!a.detail.is_empty()).then(|| format!(" ({})", a.detail))}
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
+                    Ok(list) => view! { <ActivityList entries=list /> }.into_any(),
                     // The list above says why already.
                     Err(_) => ().into_any(),
                 })}

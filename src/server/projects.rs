@@ -3,6 +3,7 @@
 //! nothing).
 
 use super::auth::internal;
+use super::db::activity::{self, Actor};
 use super::db::{self, Db};
 use super::secrets::hash_token as hash_secret;
 use super::state::AppState;
@@ -47,19 +48,41 @@ pub async fn get(state: &AppState, id: &str) -> Result<Project, AppError> {
         .ok_or(AppError::NotFound)
 }
 
-pub async fn rename(state: &AppState, id: &str, name: &str) -> Result<Project, AppError> {
+pub async fn rename(
+    state: &AppState,
+    id: &str,
+    name: &str,
+    actor: &Actor<'_>,
+) -> Result<Project, AppError> {
     let name = check_project_name(name).map_err(AppError::Invalid)?;
+    let before = get(state, id).await?;
     if !db::projects::rename(&state.db, id, &name)
         .await
         .map_err(internal)?
     {
         return Err(AppError::NotFound);
     }
+    if before.name != name {
+        activity::record(
+            &state.db,
+            Some(id),
+            actor,
+            "project.renamed",
+            &name,
+            &before.name,
+        )
+        .await
+        .map_err(internal)?;
+    }
     get(state, id).await
 }
 
 /// A new secret; the old one stops working at once.
-pub async fn regenerate_secret(state: &AppState, id: &str) -> Result<ProjectCredentials, AppError> {
+pub async fn regenerate_secret(
+    state: &AppState,
+    id: &str,
+    actor: &Actor<'_>,
+) -> Result<ProjectCredentials, AppError> {
     let secret = new_project_secret();
     if !db::projects::set_secret_hash(&state.db, id, &hash_secret(&secret))
         .await
@@ -68,6 +91,16 @@ pub async fn regenerate_secret(state: &AppState, id: &str) -> Result<ProjectCred
         return Err(AppError::NotFound);
     }
     tracing::info!(project = id, "project secret regenerated");
+    activity::record(
+        &state.db,
+        Some(id),
+        actor,
+        "project.secret_regenerated",
+        "project secret",
+        "",
+    )
+    .await
+    .map_err(internal)?;
     Ok(ProjectCredentials {
         id: id.to_string(),
         secret,

@@ -2,6 +2,7 @@
 //! server functions and the HTTP API both call these.
 
 use super::auth::internal;
+use super::db::activity::{self, Actor};
 use super::db::{self, webhooks::Inserted};
 use super::state::AppState;
 use super::{secrets, url_guard};
@@ -48,10 +49,25 @@ pub async fn check_url(state: &AppState, url: &str) -> Result<String, AppError> 
     Ok(checked.url.to_string())
 }
 
+/// Appends to the project's activity record.
+async fn record(
+    state: &AppState,
+    project_id: &str,
+    actor: &Actor<'_>,
+    action: &str,
+    url: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    activity::record(&state.db, Some(project_id), actor, action, url, detail)
+        .await
+        .map_err(internal)
+}
+
 pub async fn create(
     state: &AppState,
     project_id: &str,
     new: NewWebhook,
+    actor: &Actor<'_>,
 ) -> Result<WebhookWithSecret, AppError> {
     project_must_exist(state, project_id).await?;
     let description = check_description(&new.description).map_err(AppError::Invalid)?;
@@ -77,6 +93,16 @@ pub async fn create(
     match inserted {
         Inserted::Yes(webhook) => {
             tracing::info!(project = project_id, webhook = %webhook.id, "webhook registered");
+            let detail = format!("events: {}", webhook.events.join(", "));
+            record(
+                state,
+                project_id,
+                actor,
+                "webhook.created",
+                &webhook.url,
+                &detail,
+            )
+            .await?;
             Ok(WebhookWithSecret {
                 webhook,
                 signing_secret: secret,
@@ -107,8 +133,10 @@ pub async fn update(
     project_id: &str,
     id: &str,
     patch: WebhookPatch,
+    actor: &Actor<'_>,
 ) -> Result<Webhook, AppError> {
     let mut webhook = get(state, project_id, id).await?;
+    let before = webhook.clone();
     if let Some(description) = patch.description {
         webhook.description = check_description(&description).map_err(AppError::Invalid)?;
     }
@@ -128,17 +156,49 @@ pub async fn update(
         return Err(AppError::NotFound);
     }
     state.delivery.webhook_changed(id);
+    let (action, detail) = match (before.enabled, webhook.enabled) {
+        (true, false) => ("webhook.disabled", String::new()),
+        (false, true) => ("webhook.enabled", String::new()),
+        _ => {
+            let mut changed = Vec::new();
+            if before.events != webhook.events {
+                changed.push(format!("events: {}", webhook.events.join(", ")));
+            }
+            if before.description != webhook.description {
+                changed.push("description".to_string());
+            }
+            if before.ordering != webhook.ordering {
+                changed.push(format!("order: {}", webhook.ordering.as_str()));
+            }
+            ("webhook.edited", changed.join("; "))
+        }
+    };
+    record(state, project_id, actor, action, &webhook.url, &detail).await?;
     get(state, project_id, id).await
 }
 
-pub async fn delete(state: &AppState, project_id: &str, id: &str) -> Result<(), AppError> {
+pub async fn delete(
+    state: &AppState,
+    project_id: &str,
+    id: &str,
+    actor: &Actor<'_>,
+) -> Result<(), AppError> {
+    let webhook = get(state, project_id, id).await?;
     if db::webhooks::soft_delete(&state.db, project_id, id)
         .await
         .map_err(internal)?
     {
         state.delivery.webhook_changed(id);
         tracing::info!(project = project_id, webhook = id, "webhook deleted");
-        Ok(())
+        record(
+            state,
+            project_id,
+            actor,
+            "webhook.deleted",
+            &webhook.url,
+            "",
+        )
+        .await
     } else {
         Err(AppError::NotFound)
     }
@@ -151,6 +211,7 @@ pub async fn rotate(
     project_id: &str,
     id: &str,
     grace_seconds: Option<u64>,
+    actor: &Actor<'_>,
 ) -> Result<WebhookWithSecret, AppError> {
     let grace = grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
     if grace > MAX_GRACE_SECONDS {
@@ -180,6 +241,16 @@ pub async fn rotate(
         grace,
         "webhook secret rotated"
     );
+    let detail = format!("grace period {}", grace_text(grace));
+    record(
+        state,
+        project_id,
+        actor,
+        "webhook.rotated",
+        &webhook.url,
+        &detail,
+    )
+    .await?;
     Ok(WebhookWithSecret {
         webhook: get(state, project_id, id).await?,
         signing_secret: secret,
@@ -191,6 +262,7 @@ pub async fn finish_rotation(
     state: &AppState,
     project_id: &str,
     id: &str,
+    actor: &Actor<'_>,
 ) -> Result<Webhook, AppError> {
     if !db::webhooks::finish_rotation(&state.db, project_id, id)
         .await
@@ -200,7 +272,28 @@ pub async fn finish_rotation(
     }
     state.delivery.webhook_changed(id);
     tracing::info!(project = project_id, webhook = id, "rotation finished");
-    get(state, project_id, id).await
+    let webhook = get(state, project_id, id).await?;
+    record(
+        state,
+        project_id,
+        actor,
+        "webhook.rotation_finished",
+        &webhook.url,
+        "",
+    )
+    .await?;
+    Ok(webhook)
+}
+
+fn grace_text(seconds: u64) -> String {
+    match seconds {
+        0 => "none".into(),
+        86_400 => "1 day".into(),
+        3_600 => "1 hour".into(),
+        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s % 3_600 == 0 => format!("{} hours", s / 3_600),
+        s => format!("{s} seconds"),
+    }
 }
 
 pub struct TestSent {

@@ -585,3 +585,104 @@ async fn the_dashboard_log_filters_and_pages_both_ways() {
     assert_eq!(count as i64, expected);
     assert!(expected >= 100);
 }
+
+#[tokio::test]
+async fn project_changes_are_recorded_in_its_activity() {
+    let rx = Receiver::start().await;
+    let (server, admin) = TestServer::with_admin_signed_in(|c| {
+        c.allow_targets = "127.0.0.1".parse().unwrap();
+    })
+    .await;
+    let (pid, secret) = server.project("Audited").await;
+    let s = Setup {
+        http: server.client(),
+        server,
+        pid,
+        secret,
+    };
+    // Through the API...
+    let (wid, _) = s.register(&rx.url("gone")).await;
+    let res = s
+        .req(reqwest::Method::PATCH, &format!("/webhooks/{wid}"))
+        .json(&json!({ "events": ["a", "b"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _) = s
+        .post(
+            &format!("/webhooks/{wid}/rotate"),
+            json!({ "graceSeconds": 3600 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // ...by Signpost itself (a 410 disables it)...
+    rx.otherwise("gone", Reply::Status(410));
+    s.publish(json!({ "event": "a" })).await;
+    let db = s.server.db().await;
+    wait_for(&db, "SELECT enabled = 0 FROM webhooks").await;
+    // ...and in the dashboard.
+    let form = |pairs: &[(&str, &str)]| {
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        v.push(("project_id".into(), s.pid.clone()));
+        v
+    };
+    for (endpoint, pairs) in [
+        (
+            "webhooks/set_enabled",
+            vec![("webhook_id", wid.as_str()), ("enabled", "true")],
+        ),
+        ("webhooks/delete", vec![("webhook_id", wid.as_str())]),
+        ("projects/regenerate_secret", vec![]),
+    ] {
+        let res = admin
+            .post(s.server.url(&format!("/api/{endpoint}")))
+            .form(&form(&pairs))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{endpoint}: {}",
+            res.text().await.unwrap()
+        );
+    }
+
+    let res = admin
+        .post(s.server.url("/api/activity/project"))
+        .form(&[("project_id", s.pid.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let log: Vec<signpost::model::ActivityEntry> = res.json().await.unwrap();
+    let lines: Vec<(Option<String>, String)> = log
+        .iter()
+        .rev()
+        .map(|a| (a.actor.clone(), a.action.clone()))
+        .collect();
+    let api = Some("the HTTP API".to_string());
+    let admin_email = Some(crate::support::ADMIN_EMAIL.to_string());
+    assert_eq!(
+        lines,
+        vec![
+            (api.clone(), "webhook.created".into()),
+            (api.clone(), "webhook.edited".into()),
+            (api, "webhook.rotated".into()),
+            (None, "webhook.auto_disabled".into()),
+            (admin_email.clone(), "webhook.enabled".into()),
+            (admin_email.clone(), "webhook.deleted".into()),
+            (admin_email, "project.secret_regenerated".into()),
+        ]
+    );
+    assert_eq!(log[5].detail, "events: a, b");
+    assert_eq!(log[3].detail, "The receiver answered 410 Gone");
+    assert_eq!(log[4].detail, "grace period 1 hour");
+    assert!(log
+        .iter()
+        .all(|a| a.subject.contains("/gone") || a.action.starts_with("project.")));
+}

@@ -15,6 +15,12 @@ impl Actor<'_> {
         email: None,
     };
 
+    /// Changes made through the HTTP API, with project credentials.
+    pub const API: Actor<'static> = Actor {
+        id: None,
+        email: Some("the HTTP API"),
+    };
+
     pub fn user(user: &UserRow) -> Actor<'_> {
         Actor {
             id: Some(&user.id),

@@ -397,7 +397,7 @@ pub async fn auto_disable(
     min_failures: i64,
     now: i64,
 ) -> sqlx::Result<bool> {
-    sqlx::query(
+    let disabled = sqlx::query(
         "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? \
          WHERE id = ? AND enabled = 1 AND deleted_at IS NULL \
            AND (? OR (failing_since <= ? AND failed_deliveries >= ?))",
@@ -409,9 +409,23 @@ pub async fn auto_disable(
     .bind(at_once)
     .bind(failing_before)
     .bind(min_failures)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if disabled {
+        // Recorded in the same transaction: the activity trail shows it.
+        sqlx::query(
+            "INSERT INTO activity (at, project_id, action, subject, detail) \
+             SELECT ?, project_id, 'webhook.auto_disabled', url, ? FROM webhooks WHERE id = ?",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(webhook_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(disabled)
 }
 
 /// The signing material and state of one webhook, for the worker.

@@ -16,10 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 /// Changes made through the API are recorded as the API's.
-const API: Actor<'static> = Actor {
-    id: None,
-    email: Some("the HTTP API"),
-};
+const API: Actor<'static> = Actor::API;
 
 fn iso(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)

@@ -3,6 +3,7 @@
 
 use super::envelope::{ok, ApiError, ApiJson, ApiJsonOrDefault};
 use crate::model::{NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookWithSecret};
+use crate::server::db::activity::Actor;
 use crate::server::{state::AppState, webhooks};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -144,7 +145,7 @@ pub async fn create(
         scheme: body.scheme.unwrap_or_default(),
         ordering: body.ordering.unwrap_or_default(),
     };
-    let created = webhooks::create(&state, &pid, new).await?;
+    let created = webhooks::create(&state, &pid, new, &Actor::API).await?;
     Ok(ok(WebhookDto::from(created)))
 }
 
@@ -212,7 +213,7 @@ pub async fn update(
         ordering: body.ordering,
     };
     Ok(ok(WebhookDto::from(
-        webhooks::update(&state, &pid, &id, patch).await?,
+        webhooks::update(&state, &pid, &id, patch, &Actor::API).await?,
     )))
 }
 
@@ -227,7 +228,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((pid, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    webhooks::delete(&state, &pid, &id).await?;
+    webhooks::delete(&state, &pid, &id, &Actor::API).await?;
     Ok(ok(serde_json::json!({ "id": id })))
 }
 
@@ -251,7 +252,7 @@ pub async fn rotate(
     Path((pid, id)): Path<(String, String)>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<RotateBody>,
 ) -> Result<Response, ApiError> {
-    let rotated = webhooks::rotate(&state, &pid, &id, body.grace_seconds).await?;
+    let rotated = webhooks::rotate(&state, &pid, &id, body.grace_seconds, &Actor::API).await?;
     Ok(ok(WebhookDto::from(rotated)))
 }
 
@@ -267,6 +268,6 @@ pub async fn finish_rotation(
     Path((pid, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     Ok(ok(WebhookDto::from(
-        webhooks::finish_rotation(&state, &pid, &id).await?,
+        webhooks::finish_rotation(&state, &pid, &id, &Actor::API).await?,
     )))
 }
