@@ -42,29 +42,19 @@ async fn seq_at(db: &Db, at: i64) -> sqlx::Result<Option<i64>> {
     .await
 }
 
-/// One page of a project's log: up to `limit` rows from `cursor`, newest
-/// first, and whether more rows lie beyond them in the cursor's direction.
-pub async fn page(
-    db: &Db,
-    project_id: &str,
-    filter: &LogFilter,
+/// The statement of one page: `SELECT` (or `EXPLAIN QUERY PLAN SELECT`)
+/// of up to `limit` + 1 rows from `cursor`, given the `seq` bounds of the
+/// filter's time range. Returns it and whether it reads newest first.
+fn statement<'a>(
+    prefix: &str,
+    project_id: &'a str,
+    filter: &'a LogFilter,
+    bounds: (Option<i64>, Option<i64>),
     cursor: Cursor,
     limit: u32,
-) -> sqlx::Result<(Vec<LogRow>, bool)> {
-    // A time range becomes a range of `seq`, so the scan stays on one index.
-    let mut low = None;
-    let mut high = None;
-    if let Some(since) = filter.since {
-        match seq_at(db, since).await? {
-            Some(seq) => low = Some(seq),
-            None => return Ok((Vec::new(), false)),
-        }
-    }
-    if let Some(until) = filter.until {
-        high = seq_at(db, until).await?; // None: nothing is that new, no bound
-    }
+) -> (QueryBuilder<'a, Sqlite>, bool) {
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-        "SELECT {COLUMNS} FROM deliveries d \
+        "{prefix}SELECT {COLUMNS} FROM deliveries d \
          JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
          WHERE d.project_id = "
     ));
@@ -85,10 +75,10 @@ pub async fn page(
             .push_bind(search)
             .push(")");
     }
-    if let Some(low) = low {
+    if let Some(low) = bounds.0 {
         q.push(" AND d.seq >= ").push_bind(low);
     }
-    if let Some(high) = high {
+    if let Some(high) = bounds.1 {
         q.push(" AND d.seq < ").push_bind(high);
     }
     let newest_first = match cursor {
@@ -108,6 +98,39 @@ pub async fn page(
         " ORDER BY d.seq ASC LIMIT "
     });
     q.push_bind(limit as i64 + 1);
+    (q, newest_first)
+}
+
+/// The filter's time range as `seq` bounds; `None` when nothing is that new.
+async fn bounds(db: &Db, filter: &LogFilter) -> sqlx::Result<Option<(Option<i64>, Option<i64>)>> {
+    let mut low = None;
+    if let Some(since) = filter.since {
+        match seq_at(db, since).await? {
+            Some(seq) => low = Some(seq),
+            None => return Ok(None),
+        }
+    }
+    let high = match filter.until {
+        Some(until) => seq_at(db, until).await?, // None: nothing is that new, no bound
+        None => None,
+    };
+    Ok(Some((low, high)))
+}
+
+/// One page of a project's log: up to `limit` rows from `cursor`, newest
+/// first, and whether more rows lie beyond them in the cursor's direction.
+/// A time range becomes a range of `seq`, so the scan stays on one index.
+pub async fn page(
+    db: &Db,
+    project_id: &str,
+    filter: &LogFilter,
+    cursor: Cursor,
+    limit: u32,
+) -> sqlx::Result<(Vec<LogRow>, bool)> {
+    let Some(bounds) = bounds(db, filter).await? else {
+        return Ok((Vec::new(), false));
+    };
+    let (mut q, newest_first) = statement("", project_id, filter, bounds, cursor, limit);
     let mut rows: Vec<LogRow> = q.build_query_as().fetch_all(db).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -115,6 +138,27 @@ pub async fn page(
         rows.reverse();
     }
     Ok((rows, more))
+}
+
+/// SQLite's plan for a page (for the benchmark and docs/benchmarks.md).
+pub async fn explain(
+    db: &Db,
+    project_id: &str,
+    filter: &LogFilter,
+    cursor: Cursor,
+    limit: u32,
+) -> sqlx::Result<Vec<String>> {
+    let bounds = bounds(db, filter).await?.unwrap_or((None, None));
+    let (mut q, _) = statement(
+        "EXPLAIN QUERY PLAN ",
+        project_id,
+        filter,
+        bounds,
+        cursor,
+        limit,
+    );
+    let rows: Vec<(i64, i64, i64, String)> = q.build_query_as().fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| r.3).collect())
 }
 
 /// Whether any row of the filtered log is newer than `seq` (for "Newer").
