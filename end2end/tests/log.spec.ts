@@ -89,6 +89,12 @@ test('a test event shows in the log as Succeeded, with the 200 and the request h
   const sent = attempt.locator('details', { hasText: 'Request headers' }).locator('table.headers');
   await expect(sent).toContainText('x-spectrum-signature');
   await expect(sent).toContainText(/v0=[0-9a-f]{64}/);
+
+  // The Webhooks list shows the last result and the 24 h success rate.
+  await page.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Webhooks' }).click();
+  const listed = page.getByRole('row', { name: new RegExp(`${base}/ok`) });
+  await expect(listed.locator('td.last-delivery')).toContainText('Succeeded · 200');
+  await expect(listed.locator('td.success-rate')).toHaveText('100.0%');
 });
 
 test('a failing receiver: Retrying, then Failed after the last attempt; fixed, Redeliver succeeds', async ({ page, request }) => {

@@ -201,6 +201,11 @@ async fn openapi_document_describes_the_api() {
         ("/projects/{projectId}/webhooks/{id}/test", "post"),
         ("/projects/{projectId}/events", "post"),
         ("/projects/{projectId}/events/batch", "post"),
+        ("/projects/{projectId}/webhooks/{id}/deliveries", "get"),
+        ("/projects/{projectId}/webhooks/{id}/replay", "post"),
+        ("/projects/{projectId}/deliveries/{id}", "get"),
+        ("/projects/{projectId}/deliveries/{id}/redeliver", "post"),
+        ("/projects/{projectId}/deliveries/{id}/cancel", "post"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path} missing");
     }

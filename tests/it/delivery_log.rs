@@ -584,6 +584,36 @@ async fn the_dashboard_log_filters_and_pages_both_ways() {
         .unwrap();
     assert_eq!(count as i64, expected);
     assert!(expected >= 100);
+
+    // The webhook page's chart: this hour holds all 60 of each webhook.
+    let res = client
+        .post(s.server.url("/api/deliveries/hourly"))
+        .form(&[("project_id", s.pid.as_str()), ("webhook_id", b.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let hours: Vec<signpost::model::HourStats> = res.json().await.unwrap();
+    assert_eq!(hours.len(), 24);
+    let now = hours.last().unwrap();
+    assert_eq!((now.succeeded, now.failed), (0, 60));
+    assert!(now.p50_ms.is_some() && now.p95_ms >= now.p50_ms);
+    assert!(hours[..23].iter().all(|h| h.succeeded + h.failed == 0));
+    // The list's health column: last result and 24 h success rate.
+    let res = client
+        .post(s.server.url("/api/deliveries/health"))
+        .form(&[("project_id", s.pid.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let health: Vec<signpost::model::WebhookHealth> = res.json().await.unwrap();
+    let of = |id: &str| health.iter().find(|h| h.webhook_id == id).unwrap().clone();
+    assert_eq!(of(&a).success_rate, Some(1.0));
+    assert_eq!(of(&a).last_status, Some(DeliveryStatus::Succeeded));
+    assert_eq!(of(&b).success_rate, Some(0.0));
+    assert_eq!(
+        (of(&b).last_status, of(&b).last_http),
+        (Some(DeliveryStatus::Failed), Some(500))
+    );
 }
 
 #[tokio::test]

@@ -49,29 +49,55 @@ fn statement<'a>(
     prefix: &str,
     project_id: &'a str,
     filter: &'a LogFilter,
-    bounds: (Option<i64>, Option<i64>),
+    plan: Plan,
     cursor: Cursor,
     limit: u32,
 ) -> (QueryBuilder<'a, Sqlite>, bool) {
+    // `CROSS JOIN` fixes SQLite's join order: the left table drives.
+    let from = match plan.by_event {
+        false => "deliveries d CROSS JOIN events e ON e.id = d.event_id",
+        // Each event's deliveries by `deliveries_event`, whatever else the
+        // filter says (without statistics SQLite might walk a wider index).
+        true => "events e CROSS JOIN deliveries d INDEXED BY deliveries_event ON d.event_id = e.id",
+    };
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-        "{prefix}SELECT {COLUMNS} FROM deliveries d \
-         JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.project_id = "
+        "{prefix}SELECT {COLUMNS} FROM {from} JOIN webhooks w ON w.id = d.webhook_id WHERE "
     ));
-    q.push_bind(project_id);
+    let bounds = plan.bounds;
+    // Each filter names the index it wants: a webhook's deliveries come from
+    // `deliveries_webhook[_status]` (the webhook's project is checked on
+    // `w`), the rest from `deliveries_project[_status]`; an id is a lookup.
+    match &filter.webhook {
+        Some(webhook) => {
+            if plan.by_event {
+                q.push("e.project_id = ")
+                    .push_bind(project_id)
+                    .push(" AND ");
+            }
+            q.push("w.project_id = ")
+                .push_bind(project_id)
+                .push(" AND d.webhook_id = ")
+                .push_bind(webhook);
+        }
+        // From the events, the project is checked on them (their index
+        // starts with it).
+        None if plan.by_event => {
+            q.push("e.project_id = ").push_bind(project_id);
+        }
+        None => {
+            q.push("d.project_id = ").push_bind(project_id);
+        }
+    }
     if let Some(status) = filter.status {
         q.push(" AND d.status = ").push_bind(status.as_str());
-    }
-    if let Some(webhook) = &filter.webhook {
-        q.push(" AND d.webhook_id = ").push_bind(webhook);
     }
     if let Some(event) = &filter.event {
         q.push(" AND e.event = ").push_bind(event);
     }
     if let Some(search) = &filter.search {
-        q.push(" AND (d.id = ")
+        q.push(" AND d.seq IN (SELECT seq FROM deliveries WHERE id = ")
             .push_bind(search)
-            .push(" OR d.event_id = ")
+            .push(" UNION ALL SELECT seq FROM deliveries WHERE event_id = ")
             .push_bind(search)
             .push(")");
     }
@@ -101,6 +127,41 @@ fn statement<'a>(
     (q, newest_first)
 }
 
+/// Events of one name up to which a page starts from the events (and sorts
+/// their deliveries); above it, from the deliveries in `seq` order, where a
+/// name this common turns up often enough that the scan stays short.
+const FEW_EVENTS: i64 = 5_000;
+
+/// How a page is read.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// The filter's time range as `seq` bounds.
+    bounds: (Option<i64>, Option<i64>),
+    /// Start from the (few) events of the filtered name.
+    by_event: bool,
+}
+
+async fn plan(db: &Db, project_id: &str, filter: &LogFilter) -> sqlx::Result<Option<Plan>> {
+    let Some(bounds) = bounds(db, filter).await? else {
+        return Ok(None);
+    };
+    let by_event = match &filter.event {
+        Some(event) if filter.search.is_none() => {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE project_id = ? AND event = ? LIMIT ?)",
+            )
+            .bind(project_id)
+            .bind(event)
+            .bind(FEW_EVENTS)
+            .fetch_one(db)
+            .await?;
+            n < FEW_EVENTS
+        }
+        _ => false,
+    };
+    Ok(Some(Plan { bounds, by_event }))
+}
+
 /// The filter's time range as `seq` bounds; `None` when nothing is that new.
 async fn bounds(db: &Db, filter: &LogFilter) -> sqlx::Result<Option<(Option<i64>, Option<i64>)>> {
     let mut low = None;
@@ -127,10 +188,10 @@ pub async fn page(
     cursor: Cursor,
     limit: u32,
 ) -> sqlx::Result<(Vec<LogRow>, bool)> {
-    let Some(bounds) = bounds(db, filter).await? else {
+    let Some(plan) = plan(db, project_id, filter).await? else {
         return Ok((Vec::new(), false));
     };
-    let (mut q, newest_first) = statement("", project_id, filter, bounds, cursor, limit);
+    let (mut q, newest_first) = statement("", project_id, filter, plan, cursor, limit);
     let mut rows: Vec<LogRow> = q.build_query_as().fetch_all(db).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -148,12 +209,15 @@ pub async fn explain(
     cursor: Cursor,
     limit: u32,
 ) -> sqlx::Result<Vec<String>> {
-    let bounds = bounds(db, filter).await?.unwrap_or((None, None));
+    let plan = plan(db, project_id, filter).await?.unwrap_or(Plan {
+        bounds: (None, None),
+        by_event: false,
+    });
     let (mut q, _) = statement(
         "EXPLAIN QUERY PLAN ",
         project_id,
         filter,
-        bounds,
+        plan,
         cursor,
         limit,
     );
