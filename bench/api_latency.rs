@@ -6,25 +6,14 @@
 //! The real server runs in this process on 127.0.0.1:0 with a fresh SQLite
 //! database; one keep-alive client sends the requests one after another.
 
+#[path = "common.rs"]
+mod common;
+use common::summary;
 use signpost::server::config::Config;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const WEBHOOKS: usize = 1_000;
 const LIST_CALLS: usize = 200;
-
-fn summary(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at =
-        |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name:<34} n={:<5} p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
-        samples.len(),
-        ms(at(0.50)),
-        ms(at(0.99)),
-        ms(*samples.last().unwrap())
-    );
-}
 
 #[tokio::main]
 async fn main() {

@@ -12,27 +12,17 @@
 //! which the server sends once every query of the page is done (the pages
 //! render with `SsrMode::Async`).
 
+#[path = "common.rs"]
+mod common;
+use common::summary;
 use signpost::model::{Cursor, DeliveryStatus, LogFilter, TimeRange};
 use signpost::server::config::Config;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const DELIVERIES: i64 = 1_000_000;
 const WEBHOOKS: i64 = 10;
 const ROUNDS: usize = 200;
 const DAY_MS: i64 = 86_400_000;
-
-fn summary(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at =
-        |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name:<44} p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
-        ms(at(0.50)),
-        ms(at(0.99)),
-        ms(*samples.last().unwrap())
-    );
-}
 
 async fn fill(db: &signpost::server::db::Db, project_id: &str) {
     let now = signpost::server::db::now_ms();

@@ -7,7 +7,7 @@ use crate::components::modal::Modal;
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
 use crate::model::{snippets, HourStats, LogFilter, Webhook};
-use crate::pages::webhooks::test_result_view;
+use crate::pages::webhooks::{state_badge, test_result_view};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -107,11 +107,7 @@ fn Settings(
     test: ServerAction<SendTestEvent>,
     replaying: RwSignal<bool>,
 ) -> impl IntoView {
-    let status = match (webhook.enabled, &webhook.disabled_reason) {
-        (true, _) => view! { <span class="badge ok">"Enabled"</span> }.into_any(),
-        (false, Some(reason)) => view! { <span class="badge warn">"Disabled automatically"</span> " " <span class="hint">{reason.clone()}</span> }.into_any(),
-        (false, None) => view! { <span class="badge off">"Disabled"</span> }.into_any(),
-    };
+    let status = state_badge(&webhook);
     let id = webhook.id.clone();
     view! {
         <div class="toolbar">

@@ -140,15 +140,7 @@ fn WebhookRow(
             </div>
         }
     });
-    let status = match (&webhook.enabled, &webhook.disabled_reason) {
-        (true, _) => view! { <span class="badge ok state">"Enabled"</span> }.into_any(),
-        (false, Some(reason)) => view! {
-            <span class="badge warn state" title=reason.clone()>"Disabled automatically"</span>
-            <div class="hint">{reason.clone()}</div>
-        }
-        .into_any(),
-        (false, None) => view! { <span class="badge off state">"Disabled"</span> }.into_any(),
-    };
+    let status = state_badge(&webhook);
     let w = webhook.clone();
     let (w_edit, w_rotate, w_delete) = (w.clone(), w.clone(), w.clone());
     let row_id = webhook.id.clone();
@@ -217,6 +209,19 @@ fn WebhookRow(
 }
 
 /// The first attempt of a test event, in words.
+/// Enabled, Disabled, or Disabled automatically with the reason.
+pub(crate) fn state_badge(webhook: &Webhook) -> AnyView {
+    match (&webhook.enabled, &webhook.disabled_reason) {
+        (true, _) => view! { <span class="badge ok state">"Enabled"</span> }.into_any(),
+        (false, Some(reason)) => view! {
+            <span class="badge warn state" title=reason.clone()>"Disabled automatically"</span>
+            <div class="hint">{reason.clone()}</div>
+        }
+        .into_any(),
+        (false, None) => view! { <span class="badge off state">"Disabled"</span> }.into_any(),
+    }
+}
+
 pub(crate) fn test_result_view(r: &TestResult) -> AnyView {
     let took = format!(" in {} ms", r.duration_ms);
     match (r.succeeded, r.status, &r.error) {

@@ -1,7 +1,7 @@
 //! A user's own account: their password and their sessions.
 
 use super::auth::{self, internal, password};
-use super::db::activity::{self, Actor};
+use super::db::activity::Actor;
 use super::db::users::{self, UserRow};
 use super::state::AppState;
 use crate::model::{check_new_password, AppError};
@@ -32,16 +32,14 @@ pub async fn change_password(
         .await
         .map_err(internal)?
         .ok_or(AppError::Unauthenticated)?;
-    activity::record(
+    super::team::record(
         &state.db,
-        None,
         &Actor::user(me),
         "user.password_changed",
         &me.email,
         "",
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     auth::keep_session(session, &me.id, epoch).await
 }
 
@@ -55,15 +53,13 @@ pub async fn sign_out_elsewhere(
         .await
         .map_err(internal)?
         .ok_or(AppError::Unauthenticated)?;
-    activity::record(
+    super::team::record(
         &state.db,
-        None,
         &Actor::user(me),
         "user.signed_out_elsewhere",
         &me.email,
         "",
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     auth::keep_session(session, &me.id, epoch).await
 }

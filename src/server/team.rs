@@ -66,16 +66,14 @@ pub async fn add(
         base_url,
     )
     .await?;
-    activity::record(
+    record(
         &state.db,
-        None,
         &Actor::user(me),
         "user.added",
         &email,
         role.as_str(),
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     tracing::info!(user = %id, by = %me.id, "teammate added");
     Ok(link)
 }
@@ -92,11 +90,7 @@ pub async fn new_link(
         .await
         .map_err(internal)?
         .ok_or(AppError::NotFound)?;
-    let purpose = if user.invited() {
-        LinkPurpose::Invite
-    } else {
-        LinkPurpose::Reset
-    };
+    let purpose = purpose_for(&user);
     let link = issue_link(
         &state.db,
         &user.id,
@@ -106,16 +100,14 @@ pub async fn new_link(
         base_url,
     )
     .await?;
-    activity::record(
+    record(
         &state.db,
-        None,
         &Actor::user(me),
         "user.link_issued",
         &user.email,
         purpose.as_str(),
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(link)
 }
 
@@ -127,23 +119,39 @@ pub async fn reset_link(db: &Db, email: &str, base_url: &str) -> Result<SignInLi
         .await
         .map_err(internal)?
         .ok_or_else(|| AppError::Invalid(format!("no user has the email {email}")))?;
-    let purpose = if user.invited() {
-        LinkPurpose::Invite
-    } else {
-        LinkPurpose::Reset
-    };
+    let purpose = purpose_for(&user);
     let link = issue_link(db, &user.id, &user.email, purpose, None, base_url).await?;
-    activity::record(
+    record(
         db,
-        None,
         &Actor::SYSTEM,
         "user.link_issued",
         &user.email,
         "command line",
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(link)
+}
+
+/// An invitation again for someone who never chose a password, else a reset.
+fn purpose_for(user: &UserRow) -> LinkPurpose {
+    if user.invited() {
+        LinkPurpose::Invite
+    } else {
+        LinkPurpose::Reset
+    }
+}
+
+/// Appends a team change (no project) to the activity record.
+pub(super) async fn record(
+    db: &Db,
+    actor: &Actor<'_>,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    activity::record(db, None, actor, action, subject, detail)
+        .await
+        .map_err(internal)
 }
 
 async fn issue_link(
@@ -194,16 +202,14 @@ pub async fn set_role(
         Guarded::LastAdmin => return Err(AppError::Conflict(LAST_ADMIN.into())),
     }
     if user.role != role.as_str() {
-        activity::record(
+        record(
             &state.db,
-            None,
             &Actor::user(me),
             "user.role_changed",
             &user.email,
             &format!("{} → {}", user.role, role.as_str()),
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     }
     Ok(())
 }
@@ -225,16 +231,14 @@ pub async fn remove(state: &AppState, me: &UserRow, user_id: &str) -> Result<(),
         Guarded::NoSuchUser => return Err(AppError::NotFound),
         Guarded::LastAdmin => return Err(AppError::Conflict(LAST_ADMIN.into())),
     }
-    activity::record(
+    record(
         &state.db,
-        None,
         &Actor::user(me),
         "user.removed",
         &user.email,
         &user.role,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     tracing::info!(user = %user.id, by = %me.id, "user removed");
     Ok(())
 }
@@ -312,16 +316,7 @@ pub async fn redeem(
         Some(LinkPurpose::Invite) => "user.joined",
         _ => "user.password_reset",
     };
-    activity::record(
-        &state.db,
-        None,
-        &Actor::user(&user),
-        action,
-        &user.email,
-        "",
-    )
-    .await
-    .map_err(internal)?;
+    record(&state.db, &Actor::user(&user), action, &user.email, "").await?;
     auth::keep_session(session, &user.id, epoch).await?;
     Ok(user.info())
 }

@@ -3,80 +3,13 @@
 //! with its own code.
 
 use crate::receiver::{spectrum_valid, standard_valid, Receiver, Reply};
-use crate::support::TestServer;
+use crate::support::{Api, TestServer};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use signpost::server::config::Config;
 use signpost::server::db::Db;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A server that may deliver to 127.0.0.1, with a project.
-struct Setup {
-    server: TestServer,
-    pid: String,
-    secret: String,
-    http: Client,
-}
-
-impl Setup {
-    async fn new(adjust: impl FnOnce(&mut Config)) -> Setup {
-        let server = TestServer::start_with(|c| {
-            c.allow_targets = "127.0.0.1".parse().unwrap();
-            c.api_rate_limit = 1000;
-            adjust(c)
-        })
-        .await;
-        let (pid, secret) = server.project("Deliveries").await;
-        Setup {
-            http: server.client(),
-            server,
-            pid,
-            secret,
-        }
-    }
-
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .post(self.server.url(&format!("/projects/{}{path}", self.pid)))
-            .basic_auth(&self.pid, Some(&self.secret))
-    }
-
-    /// Registers a webhook; returns its id and signing secret.
-    async fn register(&self, url: &str, extra: Value) -> (String, String) {
-        let mut body = json!({ "webhookUrl": url });
-        body.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        let res = self.post("/webhooks").json(&body).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let v: Value = res.json().await.unwrap();
-        (
-            v["data"]["id"].as_str().unwrap().to_string(),
-            v["data"]["signingSecret"].as_str().unwrap().to_string(),
-        )
-    }
-
-    /// Publishes raw bytes as an event; returns the status and the answer.
-    async fn publish_raw(&self, body: &str, key: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self
-            .post("/events")
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        if let Some(key) = key {
-            req = req.header("idempotency-key", key);
-        }
-        let res = req.send().await.unwrap();
-        (res.status(), res.json().await.unwrap())
-    }
-
-    async fn publish(&self, event: Value) -> Value {
-        let (status, answer) = self.publish_raw(&event.to_string(), None).await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-        answer["data"].clone()
-    }
-}
 
 /// Waits until every delivery of `event_id` has left `pending`; returns
 /// (webhook id, status, attempts, last error) per delivery.
@@ -127,7 +60,7 @@ fn millis(d: Duration) -> u128 {
 #[tokio::test]
 async fn fan_out_follows_filters_and_signs_with_both_schemes() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
+    let s = Api::new(|_| {}).await;
     let (all_id, all_secret) = s.register(&rx.url("all"), json!({})).await;
     let (std_id, std_secret) = s
         .register(
@@ -201,7 +134,7 @@ async fn fan_out_follows_filters_and_signs_with_both_schemes() {
 async fn retries_on_503_with_jittered_backoff_then_succeeds() {
     let rx = Receiver::start().await;
     // Small knobs: 100 ms, then 500 ms, each × [0.5, 1.5).
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.retry_base_ms = 100;
         c.delivery.retry_max_ms = 2_000;
     })
@@ -242,7 +175,7 @@ async fn retries_on_503_with_jittered_backoff_then_succeeds() {
 #[tokio::test]
 async fn a_400_or_a_redirect_is_final_and_the_redirect_is_not_followed() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| c.delivery.retry_base_ms = 10).await;
+    let s = Api::new(|c| c.delivery.retry_base_ms = 10).await;
     s.register(&rx.url("bad"), json!({})).await;
     s.register(&rx.url("moved"), json!({})).await;
     rx.script("bad", vec![Reply::Status(400)]);
@@ -262,7 +195,7 @@ async fn a_400_or_a_redirect_is_final_and_the_redirect_is_not_followed() {
 #[tokio::test]
 async fn a_429_retry_after_is_respected() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.retry_base_ms = 10;
         c.delivery.retry_max_ms = 5_000;
     })
@@ -279,7 +212,7 @@ async fn a_429_retry_after_is_respected() {
 #[tokio::test]
 async fn a_timeout_is_retried() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.retry_base_ms = 10;
         c.delivery.attempt_timeout_ms = 300;
     })
@@ -304,7 +237,7 @@ async fn a_timeout_is_retried() {
 #[tokio::test]
 async fn per_webhook_order_holds_while_an_event_is_retried() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| c.delivery.retry_base_ms = 50).await;
+    let s = Api::new(|c| c.delivery.retry_base_ms = 50).await;
     s.register(&rx.url("ordered"), json!({})).await;
     s.register(&rx.url("unordered"), json!({ "ordering": "unordered" }))
         .await;
@@ -326,7 +259,7 @@ async fn per_webhook_order_holds_while_an_event_is_retried() {
 #[tokio::test]
 async fn a_dead_webhook_does_not_slow_a_healthy_one() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.attempt_timeout_ms = 20_000;
         c.delivery.max_in_flight = 12;
     })
@@ -372,7 +305,7 @@ async fn the_guard_drops_a_host_that_now_resolves_to_loopback() {
         "93.184.215.14".parse().unwrap(),
     );
     let table = answers.clone();
-    let s = Setup::new(move |c| {
+    let s = Api::new(move |c| {
         // 127.0.0.1 is not allow-listed here: the guard decides.
         c.allow_targets = Default::default();
         c.resolver = signpost::server::url_guard::ResolverChoice(Arc::new(move |host, _| {
@@ -406,7 +339,7 @@ async fn the_guard_drops_a_host_that_now_resolves_to_loopback() {
 #[tokio::test]
 async fn the_same_idempotency_key_stores_once() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
+    let s = Api::new(|_| {}).await;
     s.register(&rx.url("once"), json!({})).await;
     let body = r#"{"event":"invoice.sent","n":1}"#;
     let (status, first) = s.publish_raw(body, Some("key-1")).await;
@@ -428,7 +361,7 @@ async fn the_same_idempotency_key_stores_once() {
 #[tokio::test]
 async fn a_batch_is_stored_in_one_call_and_delivered_in_order() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
+    let s = Api::new(|_| {}).await;
     s.register(&rx.url("batch"), json!({})).await;
     let body = r#"[{"event":"a","n":0} , {"event":"b","n":1},{"event":"c","n":2}]"#;
     let res = s
@@ -465,7 +398,7 @@ async fn a_batch_is_stored_in_one_call_and_delivered_in_order() {
 
 #[tokio::test]
 async fn bad_events_get_clear_errors() {
-    let s = Setup::new(|c| c.delivery.max_event_bytes = 1024).await;
+    let s = Api::new(|c| c.delivery.max_event_bytes = 1024).await;
     let send = |body: String, ctype: &'static str| {
         s.post("/events")
             .header("content-type", ctype)
@@ -507,7 +440,7 @@ async fn bad_events_get_clear_errors() {
 #[tokio::test]
 async fn a_410_disables_the_webhook_at_once() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
+    let s = Api::new(|_| {}).await;
     let (id, _) = s.register(&rx.url("gone"), json!({})).await;
     rx.script("gone", vec![Reply::Status(410)]);
     let answer = s.publish(json!({ "event": "x" })).await;
@@ -533,7 +466,7 @@ async fn a_410_disables_the_webhook_at_once() {
 #[tokio::test]
 async fn nothing_but_failures_for_the_window_disables_the_webhook() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.max_attempts = 1;
         c.delivery.auto_disable_after_seconds = 0;
         c.delivery.auto_disable_min_failures = 3;
@@ -560,7 +493,7 @@ async fn nothing_but_failures_for_the_window_disables_the_webhook() {
 #[tokio::test]
 async fn a_success_resets_the_failure_count() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.max_attempts = 1;
         c.delivery.auto_disable_after_seconds = 0;
         c.delivery.auto_disable_min_failures = 2;
@@ -592,7 +525,7 @@ async fn test_events_go_to_one_webhook_and_report_the_first_attempt() {
     })
     .await;
     let (pid, secret) = server.project("Test events").await;
-    let s = Setup {
+    let s = Api {
         http: server.client(),
         server,
         pid,
@@ -656,7 +589,7 @@ async fn test_events_go_to_one_webhook_and_report_the_first_attempt() {
 #[tokio::test]
 async fn rotation_signs_with_the_old_secret_or_both_until_finished() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
+    let s = Api::new(|_| {}).await;
     let (v0_id, v0_old) = s.register(&rx.url("v0"), json!({})).await;
     let (sw_id, sw_old) = s
         .register(&rx.url("sw"), json!({ "scheme": "standard-webhooks" }))
@@ -707,7 +640,7 @@ async fn rotation_signs_with_the_old_secret_or_both_until_finished() {
 #[tokio::test]
 async fn graceful_shutdown_finishes_attempts_in_flight_and_releases_the_rest() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.retry_base_ms = 60_000;
         c.delivery.retry_max_ms = 60_000;
     })
@@ -864,7 +797,7 @@ async fn signpost_worker_delivers_what_a_stopped_server_left() {
     let rx = Receiver::start().await;
     // The server's only attempt hangs until the shutdown grace (100 ms)
     // abandons it: the delivery is left pending, released to the next worker.
-    let s = Setup::new(|c| c.delivery.shutdown_grace_ms = 100).await;
+    let s = Api::new(|c| c.delivery.shutdown_grace_ms = 100).await;
     s.register(&rx.url("later"), json!({})).await;
     rx.script("later", vec![Reply::After(Duration::from_secs(30), 200)]);
     let answer = s.publish(json!({ "event": "x" })).await;
@@ -892,7 +825,7 @@ async fn signpost_worker_delivers_what_a_stopped_server_left() {
 #[tokio::test]
 async fn retention_deletes_old_finished_deliveries_only() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| c.delivery.max_attempts = 1).await;
+    let s = Api::new(|c| c.delivery.max_attempts = 1).await;
     s.register(&rx.url("kept"), json!({})).await;
     rx.otherwise("kept", Reply::Status(200));
     let db = s.server.db().await;
@@ -944,7 +877,7 @@ async fn retention_deletes_old_finished_deliveries_only() {
 #[tokio::test]
 async fn concurrent_publishers_still_get_event_order_per_webhook() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
+    let s = Api::new(|_| {}).await;
     s.register(&rx.url("busy"), json!({})).await;
     // 40 publish calls at once: the order they commit in is the order
     // the ordered webhook must receive them in.
@@ -970,7 +903,7 @@ async fn a_name_that_fails_to_resolve_is_retried_not_dropped() {
     // Registration resolves; the first delivery's lookup fails; then it works.
     let lookups = Arc::new(AtomicUsize::new(0));
     let count = lookups.clone();
-    let s = Setup::new(move |c| {
+    let s = Api::new(move |c| {
         c.allow_targets = "flaky-dns.test".parse().unwrap();
         c.delivery.retry_base_ms = 10;
         c.resolver = signpost::server::url_guard::ResolverChoice(Arc::new(move |_, _| {
@@ -1003,7 +936,7 @@ async fn a_name_that_fails_to_resolve_is_retried_not_dropped() {
 #[tokio::test]
 async fn a_worker_that_lost_a_delivery_cannot_overwrite_its_state() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.retry_base_ms = 300;
         c.delivery.retry_max_ms = 300;
     })

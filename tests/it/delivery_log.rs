@@ -3,89 +3,28 @@
 //! a replay that survives a restart.
 
 use crate::receiver::{spectrum_valid, Receiver, Reply};
-use crate::support::TestServer;
-use reqwest::{Client, StatusCode};
+use crate::support::{Api, TestServer};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use signpost::model::{DeliveryPage, DeliveryStatus};
-use signpost::server::config::Config;
 use signpost::server::db::Db;
 use std::collections::HashSet;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Setup {
-    server: TestServer,
-    pid: String,
-    secret: String,
-    http: Client,
+/// Publishes an event; returns its id.
+async fn publish(s: &Api, event: Value) -> String {
+    s.publish(event).await["id"].as_str().unwrap().to_string()
 }
 
-impl Setup {
-    async fn new(adjust: impl FnOnce(&mut Config)) -> Setup {
-        let server = TestServer::start_with(|c| {
-            c.allow_targets = "127.0.0.1".parse().unwrap();
-            c.api_rate_limit = 10_000;
-            adjust(c)
-        })
-        .await;
-        let (pid, secret) = server.project("Log").await;
-        Setup {
-            http: server.client(),
-            server,
-            pid,
-            secret,
-        }
-    }
-
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(
-                method,
-                self.server.url(&format!("/projects/{}{path}", self.pid)),
-            )
-            .basic_auth(&self.pid, Some(&self.secret))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let res = self.req(reqwest::Method::GET, path).send().await.unwrap();
-        (res.status(), res.json().await.unwrap())
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let res = self
-            .req(reqwest::Method::POST, path)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.json().await.unwrap())
-    }
-
-    async fn register(&self, url: &str) -> (String, String) {
-        let (status, v) = self.post("/webhooks", json!({ "webhookUrl": url })).await;
-        assert_eq!(status, StatusCode::OK, "{v}");
-        (
-            v["data"]["id"].as_str().unwrap().to_string(),
-            v["data"]["signingSecret"].as_str().unwrap().to_string(),
-        )
-    }
-
-    /// Publishes an event; returns its id.
-    async fn publish(&self, event: Value) -> String {
-        let (status, v) = self.post("/events", event).await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{v}");
-        v["data"]["id"].as_str().unwrap().to_string()
-    }
-
-    /// Waits until no delivery of the project is pending.
-    async fn settle(&self, db: &Db) {
-        wait_for(
-            db,
-            "SELECT count(*) = 0 FROM deliveries WHERE status = 'pending'",
-        )
-        .await;
-    }
+/// Waits until no delivery is pending.
+async fn settle(db: &Db) {
+    wait_for(
+        db,
+        "SELECT count(*) = 0 FROM deliveries WHERE status = 'pending'",
+    )
+    .await;
 }
 
 /// Waits until `sql` (one boolean) is true.
@@ -114,14 +53,14 @@ fn ids(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_webhooks_deliveries_come_newest_first_with_attempts_and_a_cursor() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
-    let (wid, secret) = s.register(&rx.url("log")).await;
+    let s = Api::new(|_| {}).await;
+    let (wid, secret) = s.register(&rx.url("log"), json!({})).await;
     let db = s.server.db().await;
     let mut events = Vec::new();
     for n in 0..5 {
-        events.push(s.publish(json!({ "event": "tick", "n": n })).await);
+        events.push(publish(&s, json!({ "event": "tick", "n": n })).await);
     }
-    s.settle(&db).await;
+    settle(&db).await;
 
     let (status, first) = s.get(&format!("/webhooks/{wid}/deliveries?limit=2")).await;
     assert_eq!(status, StatusCode::OK, "{first}");
@@ -202,20 +141,20 @@ async fn a_webhooks_deliveries_come_newest_first_with_attempts_and_a_cursor() {
 #[tokio::test]
 async fn cursors_neither_repeat_nor_skip_while_new_deliveries_arrive() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|_| {}).await;
-    let (wid, _) = s.register(&rx.url("moving")).await;
+    let s = Api::new(|_| {}).await;
+    let (wid, _) = s.register(&rx.url("moving"), json!({})).await;
     let db = s.server.db().await;
     for n in 0..7 {
-        s.publish(json!({ "event": "tick", "n": n })).await;
+        publish(&s, json!({ "event": "tick", "n": n })).await;
     }
-    s.settle(&db).await;
+    settle(&db).await;
     let (_, first) = s.get(&format!("/webhooks/{wid}/deliveries?limit=3")).await;
     let mut seen = ids(&first);
     let mut cursor = first["data"]["nextCursor"].as_str().map(str::to_string);
     // New deliveries arrive between pages.
     while let Some(c) = cursor {
         for n in 0..2 {
-            s.publish(json!({ "event": "late", "n": n })).await;
+            publish(&s, json!({ "event": "late", "n": n })).await;
         }
         let (_, next) = s
             .get(&format!("/webhooks/{wid}/deliveries?limit=3&cursor={c}"))
@@ -235,13 +174,13 @@ async fn cursors_neither_repeat_nor_skip_while_new_deliveries_arrive() {
 #[tokio::test]
 async fn one_delivery_has_the_exact_payload_and_every_attempt() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.retry_base_ms = 10;
         c.delivery.retry_max_ms = 20;
     })
     .await;
     rx.script("twice", vec![Reply::Status(503)]);
-    s.register(&rx.url("twice")).await;
+    s.register(&rx.url("twice"), json!({})).await;
     let body = r#"{"event":"order.paid", "amount": 12.50 ,"note":"exact bytes"}"#;
     let res = s
         .req(reqwest::Method::POST, "/events")
@@ -252,7 +191,7 @@ async fn one_delivery_has_the_exact_payload_and_every_attempt() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let db = s.server.db().await;
-    s.settle(&db).await;
+    settle(&db).await;
     let id: String = sqlx::query_scalar("SELECT id FROM deliveries")
         .fetch_one(&db)
         .await
@@ -294,24 +233,24 @@ async fn one_delivery_has_the_exact_payload_and_every_attempt() {
 #[tokio::test]
 async fn redeliver_makes_a_new_delivery_and_keeps_the_original() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| c.delivery.max_attempts = 1).await;
+    let s = Api::new(|c| c.delivery.max_attempts = 1).await;
     rx.script("fixme", vec![Reply::Status(500)]);
-    s.register(&rx.url("fixme")).await;
-    let event = s.publish(json!({ "event": "x" })).await;
+    s.register(&rx.url("fixme"), json!({})).await;
+    let event = publish(&s, json!({ "event": "x" })).await;
     let db = s.server.db().await;
-    s.settle(&db).await;
+    settle(&db).await;
     let original: String = sqlx::query_scalar("SELECT id FROM deliveries")
         .fetch_one(&db)
         .await
         .unwrap();
 
     let (status, v) = s
-        .post(&format!("/deliveries/{original}/redeliver"), json!({}))
+        .call(&format!("/deliveries/{original}/redeliver"), json!({}))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
     let new = v["data"]["id"].as_str().unwrap().to_string();
     assert_ne!(new, original);
-    s.settle(&db).await;
+    settle(&db).await;
     let (_, d) = s.get(&format!("/deliveries/{new}")).await;
     assert_eq!(d["data"]["status"], "succeeded");
     assert_eq!(d["data"]["origin"], "redelivery");
@@ -324,21 +263,21 @@ async fn redeliver_makes_a_new_delivery_and_keeps_the_original() {
     let hits = rx.hits("fixme");
     assert_eq!(hits.len(), 2);
     assert_eq!(hits[0].body, hits[1].body);
-    let (status, _) = s.post("/deliveries/dlv_nope/redeliver", json!({})).await;
+    let (status, _) = s.call("/deliveries/dlv_nope/redeliver", json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn cancel_stops_a_retrying_delivery() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.retry_base_ms = 60_000;
         c.delivery.retry_max_ms = 60_000;
     })
     .await;
     rx.otherwise("down", Reply::Status(503));
-    s.register(&rx.url("down")).await;
-    s.publish(json!({ "event": "x" })).await;
+    s.register(&rx.url("down"), json!({})).await;
+    publish(&s, json!({ "event": "x" })).await;
     rx.wait_for("down", 1, WAIT).await;
     let db = s.server.db().await;
     wait_for(&db, "SELECT attempts = 1 FROM deliveries").await;
@@ -350,16 +289,16 @@ async fn cancel_stops_a_retrying_delivery() {
     assert_eq!(d["data"]["status"], "pending");
     assert!(d["data"]["nextAttemptAt"].is_string());
 
-    let (status, v) = s.post(&format!("/deliveries/{id}/cancel"), json!({})).await;
+    let (status, v) = s.call(&format!("/deliveries/{id}/cancel"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let (_, d) = s.get(&format!("/deliveries/{id}")).await;
     assert_eq!(d["data"]["status"], "cancelled");
     assert_eq!(d["data"]["lastError"], "Cancelled by the HTTP API");
-    let (status, _) = s.post(&format!("/deliveries/{id}/cancel"), json!({})).await;
+    let (status, _) = s.call(&format!("/deliveries/{id}/cancel"), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     // The webhook's next event is no longer held back by it (ordered).
-    s.publish(json!({ "event": "y" })).await;
+    publish(&s, json!({ "event": "y" })).await;
     let hits = rx.wait_for("down", 2, WAIT).await;
     assert_eq!(hits[1].json()["event"], "y");
 }
@@ -367,12 +306,12 @@ async fn cancel_stops_a_retrying_delivery() {
 #[tokio::test]
 async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
     let rx = Receiver::start().await;
-    let s = Setup::new(|c| {
+    let s = Api::new(|c| {
         c.delivery.max_attempts = 1;
         c.delivery.shutdown_grace_ms = 100;
     })
     .await;
-    let (wid, _) = s.register(&rx.url("flaky")).await;
+    let (wid, _) = s.register(&rx.url("flaky"), json!({})).await;
     // Events 0, 2 and 4 fail; 1 and 3 succeed.
     rx.script(
         "flaky",
@@ -386,8 +325,8 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
     );
     let db = s.server.db().await;
     for n in 0..5 {
-        s.publish(json!({ "event": "x", "n": n })).await;
-        s.settle(&db).await;
+        publish(&s, json!({ "event": "x", "n": n })).await;
+        settle(&db).await;
     }
     let failed: Vec<String> =
         sqlx::query_scalar("SELECT id FROM deliveries WHERE status = 'failed' ORDER BY seq")
@@ -398,15 +337,15 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
 
     // The count first, then the replay; a bad time is refused.
     let path = format!("/webhooks/{wid}/replay");
-    let (status, v) = s.post(&path, json!({ "since": 0, "dryRun": true })).await;
+    let (status, v) = s.call(&path, json!({ "since": 0, "dryRun": true })).await;
     assert_eq!(
         (status, v["data"]["count"].as_u64()),
         (StatusCode::OK, Some(3))
     );
-    let (status, _) = s.post(&path, json!({ "since": "yesterday" })).await;
+    let (status, _) = s.call(&path, json!({ "since": "yesterday" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, v) = s
-        .post(
+        .call(
             &path,
             json!({ "since": "2000-01-01T00:00:00Z", "dryRun": true }),
         )
@@ -418,7 +357,7 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
 
     // The first replayed attempt hangs; the server stops under it.
     rx.script("flaky", vec![Reply::After(Duration::from_secs(30), 200)]);
-    let (status, v) = s.post(&path, json!({ "since": 0 })).await;
+    let (status, v) = s.call(&path, json!({ "since": 0 })).await;
     assert_eq!(
         (status, v["data"]["count"].as_u64()),
         (StatusCode::ACCEPTED, Some(3))
@@ -493,22 +432,22 @@ async fn the_dashboard_log_filters_and_pages_both_ways() {
     })
     .await;
     let (pid, secret) = server.project("Dash").await;
-    let s = Setup {
+    let s = Api {
         http: server.client(),
         server,
         pid,
         secret,
     };
-    let (a, _) = s.register(&rx.url("a")).await;
-    let (b, _) = s.register(&rx.url("b")).await;
+    let (a, _) = s.register(&rx.url("a"), json!({})).await;
+    let (b, _) = s.register(&rx.url("b"), json!({})).await;
     rx.otherwise("b", Reply::Status(500));
     let db = s.server.db().await;
     let mut events = Vec::new();
     for n in 0..60 {
         let name = if n % 2 == 0 { "even" } else { "odd" };
-        events.push(s.publish(json!({ "event": name, "n": n })).await);
+        events.push(publish(&s, json!({ "event": name, "n": n })).await);
     }
-    s.settle(&db).await;
+    settle(&db).await;
 
     let list = |form: Vec<(&'static str, String)>| {
         let client = client.clone();
@@ -624,14 +563,14 @@ async fn project_changes_are_recorded_in_its_activity() {
     })
     .await;
     let (pid, secret) = server.project("Audited").await;
-    let s = Setup {
+    let s = Api {
         http: server.client(),
         server,
         pid,
         secret,
     };
     // Through the API...
-    let (wid, _) = s.register(&rx.url("gone")).await;
+    let (wid, _) = s.register(&rx.url("gone"), json!({})).await;
     let res = s
         .req(reqwest::Method::PATCH, &format!("/webhooks/{wid}"))
         .json(&json!({ "events": ["a", "b"] }))
@@ -640,7 +579,7 @@ async fn project_changes_are_recorded_in_its_activity() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let (status, _) = s
-        .post(
+        .call(
             &format!("/webhooks/{wid}/rotate"),
             json!({ "graceSeconds": 3600 }),
         )
@@ -648,7 +587,7 @@ async fn project_changes_are_recorded_in_its_activity() {
     assert_eq!(status, StatusCode::OK);
     // ...by Signpost itself (a 410 disables it)...
     rx.otherwise("gone", Reply::Status(410));
-    s.publish(json!({ "event": "a" })).await;
+    publish(&s, json!({ "event": "a" })).await;
     let db = s.server.db().await;
     wait_for(&db, "SELECT enabled = 0 FROM webhooks").await;
     // ...and in the dashboard.

@@ -1,5 +1,6 @@
 use reqwest::header::{HeaderMap, ACCEPT, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Client, Response, StatusCode};
+use serde_json::{json, Value};
 use signpost::model::AppError;
 use signpost::server::{config::Config, url_guard};
 use std::net::SocketAddr;
@@ -207,4 +208,92 @@ pub async fn plain_form_post(
         .send()
         .await
         .unwrap()
+}
+
+/// A server that may deliver to 127.0.0.1, with a project and a client
+/// of its HTTP API.
+pub struct Api {
+    pub server: TestServer,
+    pub pid: String,
+    pub secret: String,
+    pub http: Client,
+}
+
+impl Api {
+    pub async fn new(adjust: impl FnOnce(&mut Config)) -> Api {
+        let server = TestServer::start_with(|c| {
+            c.allow_targets = "127.0.0.1".parse().unwrap();
+            c.api_rate_limit = 1000;
+            adjust(c)
+        })
+        .await;
+        let (pid, secret) = server.project("Deliveries").await;
+        Api {
+            http: server.client(),
+            server,
+            pid,
+            secret,
+        }
+    }
+
+    /// A request to `/projects/{pid}{path}` with the project's credentials.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(
+                method,
+                self.server.url(&format!("/projects/{}{path}", self.pid)),
+            )
+            .basic_auth(&self.pid, Some(&self.secret))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let res = self.req(reqwest::Method::GET, path).send().await.unwrap();
+        (res.status(), res.json().await.unwrap())
+    }
+
+    /// POSTs `body` as JSON; returns the status and the answer.
+    pub async fn call(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let res = self.post(path).json(&body).send().await.unwrap();
+        (res.status(), res.json().await.unwrap())
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.server.url(&format!("/projects/{}{path}", self.pid)))
+            .basic_auth(&self.pid, Some(&self.secret))
+    }
+
+    /// Registers a webhook; returns its id and signing secret.
+    pub async fn register(&self, url: &str, extra: Value) -> (String, String) {
+        let mut body = json!({ "webhookUrl": url });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let res = self.post("/webhooks").json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let v: Value = res.json().await.unwrap();
+        (
+            v["data"]["id"].as_str().unwrap().to_string(),
+            v["data"]["signingSecret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Publishes raw bytes as an event; returns the status and the answer.
+    pub async fn publish_raw(&self, body: &str, key: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self
+            .post("/events")
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        let res = req.send().await.unwrap();
+        (res.status(), res.json().await.unwrap())
+    }
+
+    pub async fn publish(&self, event: Value) -> Value {
+        let (status, answer) = self.publish_raw(&event.to_string(), None).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        answer["data"].clone()
+    }
 }
