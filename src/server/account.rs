@@ -30,16 +30,21 @@ pub async fn change_password(
     let hash = password::hash(new_password).await.map_err(internal)?;
     let epoch = users::set_password(&state.db, &me.id, &hash)
         .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthenticated)?;
-    super::team::record(
-        &state.db,
-        &Actor::user(me),
-        "user.password_changed",
-        &me.email,
-        "",
-    )
-    .await?;
+        .map_err(internal)?;
+    keep_this_session(state, session, me, epoch, "user.password_changed").await
+}
+
+/// After the user's other sessions ended (their epoch moved on to `epoch`):
+/// records why and keeps this session. `None`: the user is gone.
+async fn keep_this_session(
+    state: &AppState,
+    session: &Session,
+    me: &UserRow,
+    epoch: Option<i64>,
+    action: &str,
+) -> Result<(), AppError> {
+    let epoch = epoch.ok_or(AppError::Unauthenticated)?;
+    super::team::record(&state.db, &Actor::user(me), action, &me.email, "").await?;
     auth::keep_session(session, &me.id, epoch).await
 }
 
@@ -51,15 +56,6 @@ pub async fn sign_out_elsewhere(
 ) -> Result<(), AppError> {
     let epoch = users::bump_epoch(&state.db, &me.id)
         .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthenticated)?;
-    super::team::record(
-        &state.db,
-        &Actor::user(me),
-        "user.signed_out_elsewhere",
-        &me.email,
-        "",
-    )
-    .await?;
-    auth::keep_session(session, &me.id, epoch).await
+        .map_err(internal)?;
+    keep_this_session(state, session, me, epoch, "user.signed_out_elsewhere").await
 }

@@ -3,7 +3,7 @@
 //! a replay that survives a restart.
 
 use crate::receiver::{spectrum_valid, Receiver, Reply};
-use crate::support::{Api, TestServer};
+use crate::support::Api;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use signpost::model::{DeliveryPage, DeliveryStatus};
@@ -426,18 +426,10 @@ impl Drop for Worker {
 #[tokio::test]
 async fn the_dashboard_log_filters_and_pages_both_ways() {
     let rx = Receiver::start().await;
-    let (server, client) = TestServer::with_admin_signed_in(|c| {
-        c.allow_targets = "127.0.0.1".parse().unwrap();
+    let (s, client) = Api::with_admin(|c| {
         c.delivery.max_attempts = 1;
     })
     .await;
-    let (pid, secret) = server.project("Dash").await;
-    let s = Api {
-        http: server.client(),
-        server,
-        pid,
-        secret,
-    };
     let (a, _) = s.register(&rx.url("a"), json!({})).await;
     let (b, _) = s.register(&rx.url("b"), json!({})).await;
     rx.otherwise("b", Reply::Status(500));
@@ -558,17 +550,7 @@ async fn the_dashboard_log_filters_and_pages_both_ways() {
 #[tokio::test]
 async fn project_changes_are_recorded_in_its_activity() {
     let rx = Receiver::start().await;
-    let (server, admin) = TestServer::with_admin_signed_in(|c| {
-        c.allow_targets = "127.0.0.1".parse().unwrap();
-    })
-    .await;
-    let (pid, secret) = server.project("Audited").await;
-    let s = Api {
-        http: server.client(),
-        server,
-        pid,
-        secret,
-    };
+    let (s, admin) = Api::with_admin(|_| {}).await;
     // Through the API...
     let (wid, _) = s.register(&rx.url("gone"), json!({})).await;
     let res = s

@@ -236,6 +236,25 @@ impl Api {
         }
     }
 
+    /// Like [`Api::new`], with the first admin set up and signed in on the
+    /// returned client (for the dashboard's server functions).
+    pub async fn with_admin(adjust: impl FnOnce(&mut Config)) -> (Api, Client) {
+        let (server, admin) = TestServer::with_admin_signed_in(|c| {
+            c.allow_targets = "127.0.0.1".parse().unwrap();
+            c.api_rate_limit = 1000;
+            adjust(c)
+        })
+        .await;
+        let (pid, secret) = server.project("Deliveries").await;
+        let api = Api {
+            http: server.client(),
+            server,
+            pid,
+            secret,
+        };
+        (api, admin)
+    }
+
     /// A request to `/projects/{pid}{path}` with the project's credentials.
     pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
