@@ -637,3 +637,63 @@ async fn project_changes_are_recorded_in_its_activity() {
         .iter()
         .all(|a| a.subject.contains("/gone") || a.action.starts_with("project.")));
 }
+
+/// An event name with 5,000 or more events is read from the deliveries in
+/// order rather than from its events (see `db::delivery_log::plan`): the
+/// same rows either way.
+#[tokio::test]
+async fn a_common_event_name_filters_the_same_as_a_rare_one() {
+    let rx = Receiver::start().await;
+    let (s, client) = Api::with_admin(|_| {}).await;
+    // 5,000 "common" events while no webhook exists (no deliveries)...
+    for _ in 0..10 {
+        let batch: Vec<Value> = (0..500)
+            .map(|n| json!({ "event": "common", "n": n }))
+            .collect();
+        let res = s.post("/events/batch").json(&batch).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    }
+    // ...then a webhook, and 60 of each name, interleaved.
+    s.register(&rx.url("mixed"), json!({})).await;
+    for n in 0..60 {
+        publish(&s, json!({ "event": "common", "n": n })).await;
+        publish(&s, json!({ "event": "rare", "n": n })).await;
+    }
+    let db = s.server.db().await;
+    settle(&db).await;
+
+    for name in ["common", "rare"] {
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let res = client
+                .post(s.server.url("/api/deliveries/list"))
+                .form(&[
+                    ("project_id", s.pid.as_str()),
+                    ("filter[event]", name),
+                    ("cursor", cursor.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let page: DeliveryPage = res.json().await.unwrap();
+            assert!(page.deliveries.iter().all(|d| d.event == name));
+            seen.extend(page.deliveries.into_iter().map(|d| d.id));
+            match page.older {
+                Some(c) => cursor = c,
+                None => break,
+            }
+        }
+        let expected: Vec<String> = sqlx::query_scalar(
+            "SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id \
+             WHERE e.event = ? ORDER BY d.seq DESC",
+        )
+        .bind(name)
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert_eq!(expected.len(), 60);
+        assert_eq!(seen, expected, "{name}");
+    }
+}
