@@ -2,7 +2,7 @@
 //! one delivery, redeliver, cancel, and replay. The rules are in
 //! `crate::server::delivery_log`.
 
-use super::envelope::{ok, ApiError, ApiJson};
+use super::envelope::{accepted, iso, ok, ApiError, ApiJson};
 use super::webhooks::ErrorEnvelope;
 use crate::model::{AttemptInfo, Cursor, DeliveryDetail, DeliveryStatus, LOG_PAGE, LOG_PAGE_MAX};
 use crate::server::db::activity::Actor;
@@ -17,13 +17,6 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Changes made through the API are recorded as the API's.
 const API: Actor<'static> = Actor::API;
-
-fn iso(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
 
 /// One attempt on the wire.
 #[derive(Serialize, ToSchema)]
@@ -346,12 +339,4 @@ pub async fn replay(
     }
     let count = delivery_log::replay(&state, &pid, &id, since, &API).await?;
     Ok(accepted(serde_json::json!({ "count": count })))
-}
-
-fn accepted(data: serde_json::Value) -> Response {
-    (
-        StatusCode::ACCEPTED,
-        axum::Json(serde_json::json!({ "succeed": true, "data": data })),
-    )
-        .into_response()
 }

@@ -14,6 +14,26 @@ pub fn ok<T: Serialize>(data: T) -> Response {
     axum::Json(serde_json::json!({ "succeed": true, "data": data })).into_response()
 }
 
+/// 202 Accepted: the work is stored and will be done.
+pub fn accepted<T: Serialize>(data: T) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({ "succeed": true, "data": data })),
+    )
+        .into_response()
+}
+
+/// Unix milliseconds as the API writes times: RFC 3339.
+pub fn iso(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,

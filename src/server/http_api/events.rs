@@ -1,14 +1,14 @@
 //! `POST /projects/{pid}/events` (and `/events/batch`): publish events;
 //! `POST /projects/{pid}/webhooks/{id}/test`: send a test event.
 
-use super::envelope::{require_json, ApiBody, ApiError};
+use super::envelope::{accepted, require_json, ApiBody, ApiError};
 use super::webhooks::ErrorEnvelope;
 use crate::server::delivery::ingest::{self, Incoming, Stored};
 use crate::server::state::AppState;
 use crate::server::webhooks;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -43,14 +43,6 @@ pub struct PublishedEnvelope {
 pub struct PublishedBatchEnvelope {
     succeed: bool,
     data: PublishedBatch,
-}
-
-fn accepted(data: serde_json::Value) -> Response {
-    (
-        StatusCode::ACCEPTED,
-        axum::Json(serde_json::json!({ "succeed": true, "data": data })),
-    )
-        .into_response()
 }
 
 /// What both publish calls check first: a JSON body, and the

@@ -1,14 +1,13 @@
 //! `/projects/{pid}/webhooks…` handlers: JSON in and out, the work is in
 //! `crate::server::webhooks`.
 
-use super::envelope::{ok, ApiError, ApiJson, ApiJsonOrDefault};
+use super::envelope::{iso, ok, ApiError, ApiJson, ApiJsonOrDefault};
 use crate::model::{NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookWithSecret};
 use crate::server::db::activity::Actor;
 use crate::server::{state::AppState, webhooks};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 /// A webhook on the wire (Spectrum's field names).
@@ -36,13 +35,6 @@ pub struct WebhookDto {
     /// Only in the answers to create and rotate.
     #[serde(skip_serializing_if = "Option::is_none")]
     signing_secret: Option<String>,
-}
-
-fn iso(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 impl From<Webhook> for WebhookDto {
