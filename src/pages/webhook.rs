@@ -7,7 +7,7 @@ use crate::components::modal::Modal;
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
 use crate::model::{snippets, HourStats, LogFilter, Webhook};
-use crate::pages::webhooks::{state_badge, test_result_view};
+use crate::pages::webhooks::{state_badge, SendTestButton, TestOutcome};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -113,22 +113,11 @@ fn Settings(
         <div class="toolbar">
             <h2><code class="url">{webhook.url.clone()}</code></h2>
             <div class="actions">
-                <ActionForm action=test attr:class="inline">
-                    <input type="hidden" name="project_id" value=pid />
-                    <input type="hidden" name="webhook_id" value=id />
-                    <button type="submit" disabled=move || test.pending().get()>
-                        {move || if test.pending().get() { "Sending…" } else { "Send test event" }}
-                    </button>
-                </ActionForm>
+                <SendTestButton pid webhook_id=id test />
                 <button type="button" on:click=move |_| replaying.set(true)>"Replay failed since…"</button>
             </div>
         </div>
-        <div class="test-result" role="status">
-            {move || test.value().get().map(|r| match r {
-                Ok(result) => test_result_view(&result),
-                Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
-            })}
-        </div>
+        <TestOutcome test />
         <dl class="facts card">
             <dt>"Status"</dt><dd>{status}</dd>
             {(!webhook.description.is_empty()).then(|| view! { <dt>"Description"</dt><dd>{webhook.description.clone()}</dd> })}

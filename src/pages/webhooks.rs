@@ -187,22 +187,11 @@ fn WebhookRow(
                         {if webhook.enabled { "Disable" } else { "Enable" }}
                     </button>
                 </ActionForm>
-                <ActionForm action=test attr:class="inline">
-                    <input type="hidden" name="project_id" value=pid />
-                    <input type="hidden" name="webhook_id" value=test_id />
-                    <button type="submit" disabled=move || test.pending().get()>
-                        {move || if test.pending().get() { "Sending…" } else { "Send test event" }}
-                    </button>
-                </ActionForm>
+                <SendTestButton pid webhook_id=test_id test />
                 <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Edit(w_edit.clone())))>"Edit"</button>
                 <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Rotate(w_rotate.clone())))>"Rotate secret"</button>
                 <button type="button" class="danger" on:click=move |_| dialog.set(Some(RowDialog::Delete(w_delete.clone())))>"Delete"</button>
-                <div class="test-result" role="status">
-                    {move || test.value().get().map(|r| match r {
-                        Ok(result) => test_result_view(&result),
-                        Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
-                    })}
-                </div>
+                <TestOutcome test />
             </td>
         </tr>
     }
@@ -222,7 +211,38 @@ pub(crate) fn state_badge(webhook: &Webhook) -> AnyView {
     }
 }
 
-pub(crate) fn test_result_view(r: &TestResult) -> AnyView {
+/// "Send test event" for one webhook; the outcome shows in [`TestOutcome`].
+#[component]
+pub(crate) fn SendTestButton(
+    pid: Signal<String>,
+    webhook_id: String,
+    test: ServerAction<SendTestEvent>,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=test attr:class="inline">
+            <input type="hidden" name="project_id" value=pid />
+            <input type="hidden" name="webhook_id" value=webhook_id />
+            <button type="submit" disabled=move || test.pending().get()>
+                {move || if test.pending().get() { "Sending…" } else { "Send test event" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// The first attempt of the last test event, or why it could not be sent.
+#[component]
+pub(crate) fn TestOutcome(test: ServerAction<SendTestEvent>) -> impl IntoView {
+    view! {
+        <div class="test-result" role="status">
+            {move || test.value().get().map(|r| match r {
+                Ok(result) => test_result_view(&result),
+                Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+            })}
+        </div>
+    }
+}
+
+fn test_result_view(r: &TestResult) -> AnyView {
     let took = format!(" in {} ms", r.duration_ms);
     match (r.succeeded, r.status, &r.error) {
         (true, Some(status), _) => view! {
