@@ -12,6 +12,7 @@ use crate::model::{
     AppError, AttemptInfo, Cursor, DeliveryDetail, DeliveryOrigin, DeliveryPage, DeliveryStatus,
     DeliverySummary, HourStats, LogFilter, WebhookHealth, LOG_PAGE_MAX,
 };
+use std::collections::HashMap;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -137,25 +138,27 @@ pub async fn webhook_page(
         ..LogFilter::default()
     };
     let (rows, older, _) = rows_page(state, project_id, filter, cursor, limit).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(with_attempts(state, r, false).await?);
-    }
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let mut attempts = attempts_of(state, &seqs).await?;
+    let out = rows
+        .into_iter()
+        .map(|r| DeliveryDetail {
+            attempts: attempts.remove(&r.seq).unwrap_or_default(),
+            delivery: summary(state, r),
+            body: String::new(),
+        })
+        .collect();
     Ok((out, older))
 }
 
-async fn with_attempts(
+/// The attempts of some deliveries, by `seq`, in one query.
+async fn attempts_of(
     state: &AppState,
-    row: LogRow,
-    body: bool,
-) -> Result<DeliveryDetail, AppError> {
-    let seq = row.seq;
-    let delivery = summary(state, row);
-    let attempts = log::attempts(&state.db, seq)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|a| AttemptInfo {
+    seqs: &[i64],
+) -> Result<HashMap<i64, Vec<AttemptInfo>>, AppError> {
+    let mut by_seq: HashMap<i64, Vec<AttemptInfo>> = HashMap::new();
+    for a in log::attempts(&state.db, seqs).await.map_err(internal)? {
+        by_seq.entry(a.delivery_seq).or_default().push(AttemptInfo {
             number: a.number as u32,
             started_at: a.started_at,
             duration_ms: a.duration_ms,
@@ -170,22 +173,9 @@ async fn with_attempts(
                 .map(|b| String::from_utf8_lossy(&b).into_owned()),
             error_kind: a.error_kind,
             error_message: a.error_message,
-        })
-        .collect();
-    let body = if body {
-        let bytes = log::event_body(&state.db, &delivery.event_id)
-            .await
-            .map_err(internal)?
-            .unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
-    } else {
-        String::new()
-    };
-    Ok(DeliveryDetail {
-        delivery,
-        body,
-        attempts,
-    })
+        });
+    }
+    Ok(by_seq)
 }
 
 /// A delivery with its event's body and every attempt.
@@ -198,7 +188,19 @@ pub async fn detail(
         .await
         .map_err(internal)?
         .ok_or(AppError::NotFound)?;
-    with_attempts(state, row, true).await
+    let attempts = attempts_of(state, &[row.seq])
+        .await?
+        .remove(&row.seq)
+        .unwrap_or_default();
+    let bytes = log::event_body(&state.db, &row.event_id)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    Ok(DeliveryDetail {
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        delivery: summary(state, row),
+        attempts,
+    })
 }
 
 /// A fresh attempt chain for a delivery's event to its webhook; the

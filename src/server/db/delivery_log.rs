@@ -250,6 +250,7 @@ pub async fn one(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Log
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct AttemptRecord {
+    pub delivery_seq: i64,
     pub number: i64,
     pub started_at: i64,
     pub duration_ms: i64,
@@ -261,15 +262,23 @@ pub struct AttemptRecord {
     pub error_message: Option<String>,
 }
 
-pub async fn attempts(db: &Db, seq: i64) -> sqlx::Result<Vec<AttemptRecord>> {
-    sqlx::query_as(
-        "SELECT number, started_at, duration_ms, request_headers, response_status, \
+/// The attempts of the deliveries `seqs` (a page's worth), in one query,
+/// each delivery's in order.
+pub async fn attempts(db: &Db, seqs: &[i64]) -> sqlx::Result<Vec<AttemptRecord>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT delivery_seq, number, started_at, duration_ms, request_headers, response_status, \
          response_headers, response_body, error_kind, error_message \
-         FROM attempts WHERE delivery_seq = ? ORDER BY number, id",
-    )
-    .bind(seq)
-    .fetch_all(db)
-    .await
+         FROM attempts WHERE delivery_seq IN (",
+    );
+    let mut list = q.separated(", ");
+    for seq in seqs {
+        list.push_bind(*seq);
+    }
+    q.push(") ORDER BY delivery_seq, number, id");
+    q.build_query_as().fetch_all(db).await
 }
 
 pub async fn event_body(db: &Db, event_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
