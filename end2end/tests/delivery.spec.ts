@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basic, createProject, hydrated, signIn } from './helpers';
+import { basic, closeServer, createProject, hydrated, signIn } from './helpers';
 
 // One story: the second test uses the first one's project and webhook.
 test.describe.configure({ mode: 'serial' });
@@ -30,7 +30,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await closeServer(server);
 });
 
 /** Checks a spectrum-v0 signature as a receiver would. */

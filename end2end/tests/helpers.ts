@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import type { Server } from 'node:http';
 
 export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 
@@ -33,4 +34,16 @@ export async function createProject(page: Page, name: string) {
 /** HTTP Basic credentials of a project, for the API. */
 export function basic(id: string, secret: string) {
   return { Authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') };
+}
+
+/**
+ * Stops a receiver started by a test. `close()` alone resolves only once every
+ * connection has ended, and Signpost's HTTP client may still hold one open;
+ * in CI that kept an afterAll waiting past its 30 s. The test is over, so
+ * its sockets are closed too.
+ */
+export async function closeServer(server: Server) {
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeAllConnections();
+  await closed;
 }

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basic, createProject, hydrated, signIn } from './helpers';
+import { basic, closeServer, createProject, hydrated, signIn } from './helpers';
 
 // The server runs with small retry waits (see playwright.config.ts): a
 // delivery that keeps failing is Failed after its 6 attempts in seconds.
@@ -36,7 +36,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await closeServer(server);
 });
 
 type Project = { id: string; secret: string };
@@ -252,7 +252,7 @@ async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const port = (s.address() as AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
+  await closeServer(s);
   return port;
 }
 
@@ -302,8 +302,12 @@ for (const scheme of ['spectrum-v0', 'standard-webhooks']) {
           await page.getByRole('button', { name: 'Send test event' }).click();
           await expect(page.locator('.test-result')).toContainText(expected);
         } finally {
-          child.kill();
-          await new Promise((resolve) => child.once('exit', resolve));
+          // Wait for the exit unless it already happened (then 'exit' will not fire again).
+          if (child.exitCode === null && child.signalCode === null) {
+            const exited = new Promise((resolve) => child.once('exit', resolve));
+            child.kill();
+            await exited;
+          }
         }
       }
     }
