@@ -195,6 +195,52 @@ test('the open log shows a new delivery without a reload', async ({ page, reques
   expect(await page.evaluate(() => (window as unknown as { mark: number }).mark)).toBe(42);
 });
 
+/** Makes the page believe its tab is hidden (or shown again), as switching tabs does. */
+async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+test('the open log stops asking while its tab is hidden, and catches up when shown', async ({ page, request }) => {
+  const p = await project(page, 'Log: hidden tab');
+  await register(request, p, `${base}/ok`);
+  await publish(request, p, { event: 'first' });
+  // The page's timers run on a clock the test can move forward at will.
+  await page.clock.install();
+  await page.goto(`/p/${p.id}/deliveries`);
+  await hydrated(page);
+  await expect(page.locator('tbody tr')).toHaveCount(1);
+
+  let phase: 'visible' | 'hidden' | 'shown' = 'visible';
+  const asked = { visible: 0, hidden: 0, shown: 0 };
+  page.on('request', (r) => {
+    if (r.url().includes('/api/deliveries/list')) asked[phase]++;
+  });
+  await page.clock.runFor(2_500);
+  await expect.poll(() => asked.visible).toBeGreaterThan(0);
+
+  // Hidden: a minute of polling intervals passes without a single request,
+  // though there is something new to show.
+  await setHidden(page, true);
+  phase = 'hidden';
+  await publish(request, p, { event: 'while.hidden' });
+  await page.clock.runFor(60_000);
+  await expect(page.locator('tbody tr')).toHaveCount(1);
+
+  // Shown again: the next tick asks, and the new delivery appears.
+  phase = 'shown';
+  await setHidden(page, false);
+  await page.clock.runFor(2_500);
+  await expect.poll(() => asked.shown).toBeGreaterThan(0);
+  await expect(page.locator('tbody tr').first()).toContainText('while.hidden');
+  // Requests are reported in the order they were made: one made while
+  // hidden would have been counted before the first one after.
+  expect(asked.hidden).toBe(0);
+});
+
 test('replay failed since… replays exactly the failed ones', async ({ page, request }) => {
   const p = await project(page, 'Log: replay');
   // Unordered: the two failing deliveries retry side by side.
