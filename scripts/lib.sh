@@ -75,6 +75,14 @@ ensure_python3() {
   fi
 }
 
+ensure_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    say "Installing Debian's golang-go for the Go snippet tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+  fi
+}
+
 # The settings cargo-leptos' debug build uses, for `cargo test` and
 # `cargo clippy`, so that they reuse its compiled dependencies. Do not export
 # them before calling cargo-leptos: it adds the cfg itself.

@@ -1,10 +1,11 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { basic, closeServer, createProject, hydrated, signIn } from './helpers';
 
 // The server runs with small retry waits (see playwright.config.ts): a
@@ -318,28 +319,75 @@ async function listening(port: number) {
     .toBe(true);
 }
 
+const execFileAsync = promisify(execFile);
+/** One cargo target directory for the Rust snippets, kept between runs. */
+const SNIPPET_TARGET = resolve(__dirname, '../../target/snippets');
+
+/**
+ * Saves a snippet as its page tells a reader to, builds it when the language
+ * needs a build, and returns the command that starts the receiver.
+ */
+async function prepare(language: string, code: string, dir: string): Promise<string[]> {
+  switch (language) {
+    case 'Node':
+      writeFileSync(join(dir, 'webhook.js'), code);
+      return ['node', join(dir, 'webhook.js')];
+    case 'Python':
+      writeFileSync(join(dir, 'webhook.py'), code);
+      return ['python3', join(dir, 'webhook.py')];
+    case 'Go': {
+      writeFileSync(join(dir, 'main.go'), code);
+      await execFileAsync('go', ['build', '-o', 'webhook', 'main.go'], { cwd: dir });
+      return [join(dir, 'webhook')];
+    }
+    case 'Rust': {
+      // The Cargo.toml is the one the snippet's header comment gives.
+      const lines = code.split('\n');
+      const from = lines.findIndex((l) => l.trim() === '//! Cargo.toml:');
+      const manifest = [];
+      for (const line of lines.slice(from + 1)) {
+        if (!line.startsWith('//! ')) break;
+        manifest.push(line.slice(4));
+      }
+      expect(manifest[0]).toBe('[dependencies]');
+      mkdirSync(join(dir, 'src'));
+      writeFileSync(join(dir, 'src', 'main.rs'), code);
+      writeFileSync(
+        join(dir, 'Cargo.toml'),
+        `[package]\nname = "webhook"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n\n${manifest.join('\n')}\n`,
+      );
+      await execFileAsync('cargo', ['build', '--quiet'], {
+        cwd: dir,
+        // Not the flags of Signpost's own build (scripts/test exports them).
+        env: { ...process.env, CARGO_TARGET_DIR: SNIPPET_TARGET, RUSTFLAGS: '' },
+        maxBuffer: 16 << 20,
+      });
+      return [join(SNIPPET_TARGET, 'debug', 'webhook')];
+    }
+  }
+  throw new Error(`no way to run ${language}`);
+}
+
 for (const scheme of ['spectrum-v0', 'standard-webhooks']) {
-  test(`the Node and Python snippets verify a real ${scheme} delivery`, async ({ page, request }) => {
-    const p = await project(page, `Snippets ${scheme}`);
-    const dir = mkdtempSync(join(tmpdir(), 'signpost-snippet-'));
-    for (const [language, command, file] of [
-      ['Node', 'node', 'webhook.js'],
-      ['Python', 'python3', 'webhook.py'],
-    ]) {
+  for (const language of ['Node', 'Python', 'Go', 'Rust']) {
+    test(`the ${language} snippet verifies a real ${scheme} delivery`, async ({ page, request }) => {
+      // Go and Rust compile first; the first Rust build compiles axum and tokio.
+      test.setTimeout(language === 'Rust' ? 600_000 : 120_000);
+      const p = await project(page, `Snippet ${language} ${scheme}`);
       const port = await freePort();
       const hook = await register(request, p, `http://127.0.0.1:${port}/webhook`, { scheme });
       await page.goto(`/p/${p.id}/webhooks/${hook.id}`);
       await hydrated(page);
       await page.getByRole('tab', { name: language }).click();
       const code = await page.getByRole('tabpanel', { name: language }).locator('pre').textContent();
-      writeFileSync(join(dir, file), code!);
+      const [command, ...args] = await prepare(language, code!, mkdtempSync(join(tmpdir(), 'signpost-snippet-')));
 
       // With the right secret the handler accepts; with another it refuses.
       for (const [secret, expected] of [
         [hook.secret, /Delivered HTTP 20\d/],
         [scheme === 'spectrum-v0' ? 'f'.repeat(64) : 'whsec_' + Buffer.alloc(32, 7).toString('base64'), /Failed HTTP 40\d/],
       ] as const) {
-        const child: ChildProcess = spawn(command, [join(dir, file)], {
+        const child: ChildProcess = spawn(command, args, {
           env: { ...process.env, PORT: String(port), SIGNPOST_WEBHOOK_SECRET: secret },
           stdio: 'ignore',
         });
@@ -356,6 +404,6 @@ for (const scheme of ['spectrum-v0', 'standard-webhooks']) {
           }
         }
       }
-    }
-  });
+    });
+  }
 }

@@ -6,8 +6,9 @@
 //! more than 5 minutes (300 s) away from now, compares the HMAC-SHA256 in
 //! constant time, and takes the secret from `SIGNPOST_WEBHOOK_SECRET`. The
 //! sources live in `snippets/` (the Rust ones as `.rs.txt`, so that cargo
-//! never compiles them); the Node and Python ones are exercised by a script
-//! against real signed requests, not by these tests.
+//! never compiles them into Signpost). The browser tests copy all four from
+//! the page, build and run them against real signed deliveries
+//! (`end2end/tests/log.spec.ts`); these tests only check their must-haves.
 
 use super::Scheme;
 

@@ -1,4 +1,4 @@
-// Signpost webhook receiver, scheme spectrum-v0. Go 1.22+, standard library only.
+// Signpost webhook receiver, scheme spectrum-v0. Go 1.19 or newer, standard library only.
 // Run: SIGNPOST_WEBHOOK_SECRET=<your secret> go run main.go
 package main
 
@@ -45,7 +45,11 @@ func main() {
 		port = "8080"
 	}
 
-	http.HandleFunc("POST /webhook", func(w http.ResponseWriter, r *http.Request) {
+	http.HandleFunc("/webhook", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
 		// The raw bytes (at most 1 MiB): verify BEFORE parsing.
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {
