@@ -149,7 +149,7 @@ async fn main() {
     assert!(res.status().is_success(), "setup: {}", res.status());
 
     let pid = project.id.as_str();
-    let calls: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    let calls = [
         (
             "health (the Webhooks list's figures)",
             format!("{base}/api/deliveries/health"),
@@ -179,7 +179,10 @@ async fn main() {
     println!("\nWhole pages (server render), {ROUNDS} requests each:");
     for (name, path) in [
         ("GET /p/{pid}/webhooks", format!("/p/{pid}/webhooks")),
-        ("GET /p/{pid}/webhooks/{wid}", format!("/p/{pid}/webhooks/wh-3")),
+        (
+            "GET /p/{pid}/webhooks/{wid}",
+            format!("/p/{pid}/webhooks/wh-3"),
+        ),
     ] {
         let mut samples = Vec::with_capacity(ROUNDS);
         for _ in 0..ROUNDS {

@@ -306,11 +306,13 @@ pub struct DeliveryPage {
 /// A webhook's last 24 hours, per hour, for its chart and the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct HourStats {
-    /// Start of the hour (Unix ms).
+    /// Start of the hour (Unix ms) in which these deliveries finished.
     pub hour: i64,
     pub succeeded: u32,
     /// Finished without success (failed or dropped).
     pub failed: u32,
+    /// Durations of the final attempts, to two significant digits (the
+    /// upper end: 134 ms shows as 139).
     pub p50_ms: Option<i64>,
     pub p95_ms: Option<i64>,
 }

@@ -337,6 +337,12 @@ pub async fn cancel(
     Ok(())
 }
 
+/// The first of the 24 hourly buckets that end with the current hour: the
+/// window of a webhook's chart and of the list's 24 h success rate.
+fn first_hour(now: i64) -> i64 {
+    (now - DAY_MS) / HOUR_MS * HOUR_MS + HOUR_MS
+}
+
 /// A webhook's last 24 hours in hourly buckets, oldest first: successes,
 /// failures, and the p50/p95 duration of the last attempts.
 pub async fn hourly(
@@ -345,17 +351,17 @@ pub async fn hourly(
     webhook_id: &str,
 ) -> Result<Vec<HourStats>, AppError> {
     super::webhooks::get(state, project_id, webhook_id).await?;
-    let now = now_ms();
-    let first_hour = (now - DAY_MS) / HOUR_MS * HOUR_MS + HOUR_MS;
-    let rows = log::finished_since(&state.db, webhook_id, first_hour)
+    let first_hour = first_hour(now_ms());
+    let rows = log::hours(&state.db, webhook_id, first_hour)
         .await
         .map_err(internal)?;
     Ok(buckets(first_hour, &rows))
 }
 
-/// Groups (created_at, status, duration) rows into 24 hours from `first_hour`.
-fn buckets(first_hour: i64, rows: &[(i64, String, Option<i64>)]) -> Vec<HourStats> {
-    let mut hours: Vec<(HourStats, Vec<i64>)> = (0..24)
+/// Adds up `webhook_hours` rows into 24 hours from `first_hour`.
+fn buckets(first_hour: i64, rows: &[log::HourRow]) -> Vec<HourStats> {
+    // Per hour, (duration bucket, count) pairs: the latency histogram.
+    let mut hours: Vec<(HourStats, Vec<(i64, i64)>)> = (0..24)
         .map(|i| {
             (
                 HourStats {
@@ -366,44 +372,61 @@ fn buckets(first_hour: i64, rows: &[(i64, String, Option<i64>)]) -> Vec<HourStat
             )
         })
         .collect();
-    for (at, status, duration) in rows {
-        let Some((h, durations)) = usize::try_from((at - first_hour) / HOUR_MS)
+    for r in rows {
+        let Some((h, histogram)) = usize::try_from((r.hour - first_hour) / HOUR_MS)
             .ok()
-            .filter(|_| *at >= first_hour)
+            .filter(|_| r.hour >= first_hour)
             .and_then(|i| hours.get_mut(i))
         else {
             continue;
         };
-        if status == "succeeded" {
-            h.succeeded += 1;
+        let count = u32::try_from(r.count).unwrap_or(u32::MAX);
+        if r.succeeded {
+            h.succeeded = h.succeeded.saturating_add(count);
         } else {
-            h.failed += 1;
+            h.failed = h.failed.saturating_add(count);
         }
-        durations.extend(*duration);
+        if r.bucket >= 0 {
+            histogram.push((r.bucket, r.count));
+        }
     }
     hours
         .into_iter()
-        .map(|(mut h, mut d)| {
-            d.sort_unstable();
-            h.p50_ms = percentile(&d, 50);
-            h.p95_ms = percentile(&d, 95);
+        .map(|(mut h, mut histogram)| {
+            histogram.sort_unstable();
+            h.p50_ms = percentile(&histogram, 50);
+            h.p95_ms = percentile(&histogram, 95);
             h
         })
         .collect()
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
+/// Nearest-rank percentile of a histogram of (bucket, count), sorted by
+/// bucket: the upper end of the bucket that holds that rank.
+fn percentile(histogram: &[(i64, i64)], p: i64) -> Option<i64> {
+    let total: i64 = histogram.iter().map(|(_, n)| n).sum();
+    let rank = ((p * total + 99) / 100).max(1);
+    let mut seen = 0;
+    histogram.iter().find_map(|&(bucket, n)| {
+        seen += n;
+        (seen >= rank).then(|| bucket_max(bucket))
+    })
+}
+
+/// The longest duration (ms) a `webhook_hours` bucket holds: durations keep
+/// two significant digits (migrations/0006_webhook_hours.sql), so 0–99 ms
+/// are exact and 313 (130–139 ms) answers 139.
+fn bucket_max(bucket: i64) -> i64 {
+    if bucket < 100 {
+        return bucket;
     }
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied()
+    let (digits, lead) = (bucket / 100, bucket % 100);
+    (lead + 1) * 10_i64.pow(digits.saturating_sub(2) as u32) - 1
 }
 
 /// Every webhook of a project: its last delivery and 24 h success rate.
 pub async fn health(state: &AppState, project_id: &str) -> Result<Vec<WebhookHealth>, AppError> {
-    let rows = log::health(&state.db, project_id, now_ms() - DAY_MS)
+    let rows = log::health(&state.db, project_id, first_hour(now_ms()))
         .await
         .map_err(internal)?;
     Ok(rows
@@ -434,28 +457,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_are_nearest_rank() {
+    fn percentiles_are_nearest_rank_over_the_histogram() {
         assert_eq!(percentile(&[], 50), None);
-        assert_eq!(percentile(&[7], 95), Some(7));
-        let v: Vec<i64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50), Some(50));
-        assert_eq!(percentile(&v, 95), Some(95));
+        assert_eq!(percentile(&[(7, 1)], 95), Some(7));
+        let ones: Vec<(i64, i64)> = (1..=99).map(|ms| (ms, 1)).collect();
+        assert_eq!(percentile(&ones, 50), Some(50));
+        assert_eq!(percentile(&ones, 95), Some(95));
+        // 90 fast ones at 12 ms, 10 slow ones in 2,300–2,399 ms.
+        assert_eq!(percentile(&[(12, 90), (423, 10)], 50), Some(12));
+        assert_eq!(percentile(&[(12, 90), (423, 10)], 95), Some(2_399));
+    }
+
+    #[test]
+    fn buckets_keep_two_significant_digits() {
+        // The keys the migration's trigger computes, and what they hold.
+        for (bucket, max) in [(0, 0), (99, 99), (310, 109), (313, 139), (399, 999)] {
+            assert_eq!(bucket_max(bucket), max);
+        }
+        assert_eq!(bucket_max(410), 1_099);
+        assert_eq!(bucket_max(530), 30_999);
     }
 
     #[test]
     fn rows_fall_into_their_hour() {
         let first = 1_000 * HOUR_MS;
+        let row = |hour, succeeded, bucket, count| log::HourRow {
+            hour,
+            succeeded,
+            bucket,
+            count,
+        };
         let rows = vec![
-            (first, "succeeded".to_string(), Some(10)),
-            (first + 30 * 60_000, "failed".to_string(), Some(30)),
-            (first + 23 * HOUR_MS + 1, "dropped".to_string(), None),
-            (first - 1, "succeeded".to_string(), Some(1)), // before the window
+            row(first, true, 10, 1),
+            row(first, false, 30, 1),
+            row(first + 23 * HOUR_MS, false, -1, 4), // dropped: no attempt
+            row(first - HOUR_MS, true, 1, 9),        // before the window
         ];
         let b = buckets(first, &rows);
         assert_eq!(b.len(), 24);
         assert_eq!((b[0].succeeded, b[0].failed), (1, 1));
         assert_eq!((b[0].p50_ms, b[0].p95_ms), (Some(10), Some(30)));
-        assert_eq!((b[23].succeeded, b[23].failed, b[23].p50_ms), (0, 1, None));
+        assert_eq!((b[23].succeeded, b[23].failed, b[23].p50_ms), (0, 4, None));
         assert_eq!(b[1].hour, first + HOUR_MS);
+    }
+
+    #[test]
+    fn the_window_is_the_24_hours_ending_with_this_one() {
+        let now = 500 * HOUR_MS + 25 * 60_000;
+        assert_eq!(first_hour(now), 477 * HOUR_MS);
+        assert_eq!(first_hour(now) + 23 * HOUR_MS, 500 * HOUR_MS);
     }
 }

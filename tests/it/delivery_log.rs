@@ -697,3 +697,120 @@ async fn a_common_event_name_filters_the_same_as_a_rare_one() {
         assert_eq!(seen, expected, "{name}");
     }
 }
+
+/// The hourly counts behind a webhook's chart and the list's success rate
+/// (`webhook_hours`), through the writer's own `record`: a delivery counts
+/// once, when it finishes, in the hour it finished, with its final attempt's
+/// duration to two significant digits. Retries, cancels, a write repeated
+/// and a fenced-off worker's write count nothing; retention forgets old hours.
+#[tokio::test]
+async fn finished_deliveries_are_counted_once_in_their_hour() {
+    use signpost::server::db::deliveries::{record, AttemptRow, DeliveryUpdate};
+    const HOUR: i64 = 3_600_000;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("hours.db").display());
+    let db = signpost::server::db::connect(&db_url).await.unwrap();
+    signpost::server::db::migrate(&db).await.unwrap();
+    let project = signpost::server::projects::create(&db, "Hours")
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
+         VALUES ('wh', ?1, 'https://example.com/h', 'spectrum-v0', x'00', 0, 0); \
+         INSERT INTO events (id, project_id, event, body, created_at) \
+         VALUES ('evt_1', ?1, 'e', '{}', 0); \
+         INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, created_at, \
+           lease_owner) \
+         SELECT value, 'dlv_' || value, ?1, 'evt_1', 'wh', 0, 0, \
+           CASE value WHEN 6 THEN 'w2' ELSE 'w1' END FROM json_each('[1,2,3,4,5,6]')",
+    )
+    .bind(&project.id)
+    .execute(&db)
+    .await
+    .unwrap();
+
+    let h = 1_000 * HOUR;
+    let attempt = |number, duration_ms| AttemptRow {
+        number,
+        started_at: h,
+        duration_ms,
+        request_headers: "[]".into(),
+        response_status: Some(200),
+        response_headers: None,
+        response_body: None,
+        error_kind: None,
+        error_message: None,
+    };
+    let update = |seq, status, at: Option<i64>, attempt: Option<AttemptRow>| DeliveryUpdate {
+        seq,
+        status,
+        attempts: attempt.as_ref().map_or(0, |a| a.number),
+        next_at: h,
+        last_status: None,
+        last_error: None,
+        finished_at: at,
+        attempt,
+    };
+    let write = |worker: &'static str, updates: Vec<DeliveryUpdate>| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            record(&mut tx, worker, &updates.iter().collect::<Vec<_>>())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    // A failed first attempt that will be retried: nothing is counted yet.
+    write("w1", vec![update(1, "pending", None, Some(attempt(1, 50)))]).await;
+    let rows = || async {
+        sqlx::query_as::<_, (i64, bool, i64, i64)>(
+            "SELECT hour, succeeded, bucket, count FROM webhook_hours ORDER BY hour, succeeded, bucket",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(rows().await, vec![]);
+
+    write(
+        "w1",
+        vec![
+            update(1, "succeeded", Some(h + 5), Some(attempt(2, 134))),
+            update(2, "failed", Some(h + 6), Some(attempt(6, 2_345))),
+            update(3, "dropped", Some(h + 7), None),
+            update(4, "succeeded", Some(h + HOUR + 1), Some(attempt(1, 7))),
+            // Held by w2: w1's write does not apply.
+            update(6, "succeeded", Some(h + 8), Some(attempt(1, 9))),
+        ],
+    )
+    .await;
+    // The same success written again (a retried group) changes nothing.
+    write("w1", vec![update(1, "succeeded", Some(h + 9), None)]).await;
+    sqlx::query("UPDATE deliveries SET status = 'cancelled', finished_at = ? WHERE seq = 5")
+        .bind(h + 10)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows().await,
+        vec![
+            (h, false, -1, 1),  // dropped, no attempt
+            (h, false, 423, 1), // failed, 2,300–2,399 ms
+            (h, true, 313, 1),  // succeeded, 130–139 ms
+            (h + HOUR, true, 7, 1),
+        ]
+    );
+
+    // The chart's reader sees the same, from the first hour asked for.
+    let later = signpost::server::db::delivery_log::hours(&db, "wh", h + HOUR)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!((later[0].hour, later[0].count), (h + HOUR, 1));
+    // Retention drops the hours before its cut-off, with their deliveries.
+    signpost::server::db::delivery_log::forget_hours(&db, h + HOUR + 30 * 60_000)
+        .await
+        .unwrap();
+    assert_eq!(rows().await, vec![(h + HOUR, true, 7, 1)]);
+}

@@ -389,30 +389,40 @@ pub async fn is_pending(db: &Db, seq: i64) -> sqlx::Result<bool> {
     .await
 }
 
-/// Every finished delivery of a webhook since `since` with the duration
-/// of its last attempt: (created_at, status, duration_ms).
-pub async fn finished_since(
-    db: &Db,
-    webhook_id: &str,
-    since: i64,
-) -> sqlx::Result<Vec<(i64, String, Option<i64>)>> {
-    let Some(low) = seq_at(db, since).await? else {
-        return Ok(Vec::new());
-    };
+/// One `webhook_hours` row: a webhook's deliveries that finished in an hour
+/// with one outcome and one duration bucket.
+#[derive(sqlx::FromRow)]
+pub struct HourRow {
+    pub hour: i64,
+    pub succeeded: bool,
+    pub bucket: i64,
+    pub count: i64,
+}
+
+/// A webhook's hourly outcome counts and latency histograms since `first_hour`.
+pub async fn hours(db: &Db, webhook_id: &str, first_hour: i64) -> sqlx::Result<Vec<HourRow>> {
     sqlx::query_as(
-        "SELECT d.created_at, d.status, (SELECT a.duration_ms FROM attempts a \
-         WHERE a.delivery_seq = d.seq ORDER BY a.number DESC LIMIT 1) \
-         FROM deliveries d WHERE d.webhook_id = ? AND d.seq >= ? \
-         AND d.status IN ('succeeded', 'failed', 'dropped')",
+        "SELECT hour, succeeded, bucket, count FROM webhook_hours \
+         WHERE webhook_id = ? AND hour >= ?",
     )
     .bind(webhook_id)
-    .bind(low)
+    .bind(first_hour)
     .fetch_all(db)
     .await
 }
 
+/// Deletes the hourly counts of hours that began before `before`.
+pub async fn forget_hours(db: &Db, before: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM webhook_hours WHERE hour < ?")
+        .bind(before / 3_600_000 * 3_600_000)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
+
 /// Per webhook of a project: its newest delivery's status, HTTP status and
-/// time, and its finished and succeeded deliveries since `since`.
+/// time, and its finished and succeeded deliveries in the hours from
+/// `first_hour` on (from `webhook_hours`).
 #[derive(Debug, sqlx::FromRow)]
 pub struct HealthRow {
     pub webhook_id: String,
@@ -423,21 +433,20 @@ pub struct HealthRow {
     pub succeeded: i64,
 }
 
-pub async fn health(db: &Db, project_id: &str, since: i64) -> sqlx::Result<Vec<HealthRow>> {
-    let low = seq_at(db, since).await?.unwrap_or(i64::MAX);
+pub async fn health(db: &Db, project_id: &str, first_hour: i64) -> sqlx::Result<Vec<HealthRow>> {
     sqlx::query_as(
         "SELECT w.id AS webhook_id, \
            l.status AS last_status, l.last_status AS last_http, l.created_at AS last_at, \
-           (SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.seq >= ?2 \
-              AND d.status IN ('succeeded', 'failed', 'dropped')) AS finished, \
-           (SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.seq >= ?2 \
-              AND d.status = 'succeeded') AS succeeded \
+           (SELECT COALESCE(SUM(h.count), 0) FROM webhook_hours h \
+              WHERE h.webhook_id = w.id AND h.hour >= ?2) AS finished, \
+           (SELECT COALESCE(SUM(h.count), 0) FROM webhook_hours h \
+              WHERE h.webhook_id = w.id AND h.hour >= ?2 AND h.succeeded = 1) AS succeeded \
          FROM webhooks w LEFT JOIN deliveries l ON l.seq = \
            (SELECT MAX(seq) FROM deliveries m WHERE m.webhook_id = w.id) \
          WHERE w.project_id = ?1 AND w.deleted_at IS NULL",
     )
     .bind(project_id)
-    .bind(low)
+    .bind(first_hour)
     .fetch_all(db)
     .await
 }

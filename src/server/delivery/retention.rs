@@ -1,4 +1,5 @@
-//! Deletes events, deliveries and attempts older than the retention period,
+//! Deletes events, deliveries and attempts older than the retention period
+//! (and the hourly counts of `webhook_hours` with them),
 //! in small batches so that the writer is never held for long.
 
 use crate::server::db::{self, now_ms, Db};
@@ -15,6 +16,7 @@ pub async fn sweep(writer: &Db, days: u64) -> sqlx::Result<u64> {
         total += deliveries;
         // Events that went to no webhook have no deliveries: count them too.
         if deliveries < BATCH as u64 && events < BATCH as u64 {
+            db::delivery_log::forget_hours(writer, before).await?;
             return Ok(total);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
