@@ -22,19 +22,8 @@ async fn main() {
     let mut config = Config::for_database(&db_url);
     config.allow_targets = "127.0.0.1".parse().unwrap();
     config.api_rate_limit = 1_000_000;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(signpost::server::serve_on(
-        listener,
-        config,
-        std::future::pending(),
-    ));
-
+    let base = common::serve(config).await;
     let client = reqwest::Client::new();
-    let base = format!("http://{addr}");
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        tokio::task::yield_now().await;
-    }
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let project = signpost::server::projects::create(&db, "bench")
         .await

@@ -1,5 +1,9 @@
-//! What the benchmarks share: percentiles of a set of timings.
+//! What the benchmarks share: percentiles of a set of timings, the real
+//! server started in the bench process, a signed-in dashboard client, and
+//! webhook rows. Each bench uses a part of it.
+#![allow(dead_code)]
 
+use signpost::server::config::Config;
 use std::time::Duration;
 
 /// Prints `name`, the sample count, p50, p99 and max in milliseconds.
@@ -15,4 +19,66 @@ pub fn summary(name: &str, mut samples: Vec<Duration>) {
         ms(at(0.99)),
         ms(*samples.last().unwrap())
     );
+}
+
+/// Starts Signpost in this process on 127.0.0.1:0 and waits until it
+/// answers; returns its base URL.
+pub async fn serve(config: Config) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(signpost::server::serve_on(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::new();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        tokio::task::yield_now().await;
+    }
+    base
+}
+
+/// A keep-alive client signed in to the dashboard as the first admin, made
+/// through the setup page (the database must have no user yet).
+pub async fn signed_in(base: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let password = "a bench password";
+    let res = client
+        .post(format!("{base}/api/setup"))
+        .form(&[
+            ("email", "bench@example.com"),
+            ("password", password),
+            ("confirm", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "setup: {}", res.status());
+    client
+}
+
+/// Webhooks `wh-0` … `wh-{n-1}` of a project, one receiver host each.
+pub async fn insert_webhooks(
+    conn: &mut sqlx::SqliteConnection,
+    project_id: &str,
+    n: i64,
+    created_at: i64,
+) {
+    for w in 0..n {
+        sqlx::query(
+            "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
+             VALUES (?, ?, ?, 'spectrum-v0', x'00', ?, ?)",
+        )
+        .bind(format!("wh-{w}"))
+        .bind(project_id)
+        .bind(format!("https://receiver-{w}.example.com/hooks"))
+        .bind(created_at)
+        .bind(created_at)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
 }

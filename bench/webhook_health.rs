@@ -29,20 +29,7 @@ async fn fill(db: &signpost::server::db::Db, project_id: &str) {
     let start = now - DAY_MS + 60_000;
     let step = (DAY_MS - 120_000) / DELIVERIES;
     let mut tx = db.begin().await.unwrap();
-    for w in 0..WEBHOOKS {
-        sqlx::query(
-            "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
-             VALUES (?, ?, ?, 'spectrum-v0', x'00', ?, ?)",
-        )
-        .bind(format!("wh-{w}"))
-        .bind(project_id)
-        .bind(format!("https://receiver-{w}.example.com/hooks"))
-        .bind(start)
-        .bind(start)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    }
+    common::insert_webhooks(&mut tx, project_id, WEBHOOKS, start).await;
     let n = format!(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {})",
         DELIVERIES - 1
@@ -119,34 +106,8 @@ async fn main() {
         filling.elapsed().as_secs_f64()
     );
 
-    let config = Config::for_database(&db_url);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(signpost::server::serve_on(
-        listener,
-        config,
-        std::future::pending(),
-    ));
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let base = format!("http://{addr}");
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        tokio::task::yield_now().await;
-    }
-    let password = "a bench password";
-    let res = client
-        .post(format!("{base}/api/setup"))
-        .form(&[
-            ("email", "bench@example.com"),
-            ("password", password),
-            ("confirm", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "setup: {}", res.status());
+    let base = common::serve(Config::for_database(&db_url)).await;
+    let client = common::signed_in(&base).await;
 
     let pid = project.id.as_str();
     let calls = [
