@@ -147,6 +147,7 @@ impl TestServer {
         Client::builder()
             .cookie_store(true)
             .redirect(redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(20))
             .build()
             .unwrap()
     }
