@@ -21,6 +21,24 @@ pub fn summary(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// A new, migrated database file in `dir` with one project, "bench";
+/// returns the pool, the database URL and the project.
+pub async fn bench_database(
+    dir: &std::path::Path,
+) -> (
+    signpost::server::db::Db,
+    String,
+    signpost::model::ProjectCredentials,
+) {
+    let db_url = format!("sqlite://{}", dir.join("bench.db").display());
+    let db = signpost::server::db::connect(&db_url).await.unwrap();
+    signpost::server::db::migrate(&db).await.unwrap();
+    let project = signpost::server::projects::create(&db, "bench")
+        .await
+        .unwrap();
+    (db, db_url, project)
+}
+
 /// Starts Signpost in this process on 127.0.0.1:0 and waits until it
 /// answers; returns its base URL.
 pub async fn serve(config: Config) -> String {

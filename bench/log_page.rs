@@ -77,12 +77,7 @@ async fn fill(db: &signpost::server::db::Db, project_id: &str) {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let db = signpost::server::db::connect(&db_url).await.unwrap();
-    signpost::server::db::migrate(&db).await.unwrap();
-    let project = signpost::server::projects::create(&db, "bench")
-        .await
-        .unwrap();
+    let (db, db_url, project) = common::bench_database(dir.path()).await;
     let filling = Instant::now();
     fill(&db, &project.id).await;
     println!(
