@@ -39,6 +39,15 @@ pub async fn bench_database(
     (db, db_url, project)
 }
 
+/// A `WITH` clause naming `n(i)`, the integers 0 to `count - 1`: the rows
+/// the benches fill their tables from, in one statement each.
+pub fn numbers(count: i64) -> String {
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {})",
+        count - 1
+    )
+}
+
 /// Starts Signpost in this process on 127.0.0.1:0 and waits until it
 /// answers; returns its base URL.
 pub async fn serve(config: Config) -> String {

@@ -17,6 +17,8 @@
 //! The receiver is this same executable started again with
 //! `SIGNPOST_BENCH_ROLE=receiver`, so that it runs in its own process.
 
+#[path = "common.rs"]
+mod common;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -236,16 +238,7 @@ async fn main() {
     config.api_rate_limit = 1_000_000;
     config.ingest_rate_limit = 1_000_000;
     config.secret_key_file = Some(dir.path().join("bench.key"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(signpost::server::serve_on(
-        listener,
-        config,
-        std::future::pending(),
-    ));
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        tokio::task::yield_now().await;
-    }
+    let base = common::serve(config).await;
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let register = |prefix: &'static str, count: usize| {
         let (client, base, db, rx) = (client.clone(), base.clone(), db.clone(), rx.clone());

@@ -30,10 +30,7 @@ async fn fill(db: &signpost::server::db::Db, project_id: &str) {
     let step = (DAY_MS - 120_000) / DELIVERIES;
     let mut tx = db.begin().await.unwrap();
     common::insert_webhooks(&mut tx, project_id, WEBHOOKS, start).await;
-    let n = format!(
-        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {})",
-        DELIVERIES - 1
-    );
+    let n = common::numbers(DELIVERIES);
     sqlx::query(&format!(
         "{n} INSERT INTO events (id, project_id, event, body, created_at) \
          SELECT printf('evt_%08d', i), ?1, 'event.' || (i % 20), \
