@@ -34,7 +34,7 @@ pub async fn setup(email: String, password: String, confirm: String) -> Result<(
 /// Whether Signpost still waits for its first admin.
 #[server(endpoint = "setup_status")]
 pub async fn setup_needed() -> Result<bool, AppError> {
-    use crate::server::{auth::internal, context};
+    use crate::server::{context, errors::internal};
     context::respond(
         async {
             let cx = context::current().await?;

@@ -1,8 +1,9 @@
 //! A user's own account: their password and their sessions.
 
-use super::auth::{self, internal, password};
+use super::auth::{self, password};
 use super::db::activity::Actor;
 use super::db::users::{self, UserRow};
+use super::errors::internal;
 use super::state::AppState;
 use crate::model::{check_new_password, AppError};
 use tower_sessions::Session;

@@ -1,7 +1,7 @@
 //! What a server function needs to know about the request it serves.
 
-use super::auth::internal;
 use super::db::users::UserRow;
+use super::errors::internal;
 use super::state::AppState;
 use crate::model::AppError;
 use axum::extract::ConnectInfo;

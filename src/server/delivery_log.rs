@@ -2,11 +2,11 @@
 //! pages with filters and keyset cursors, a delivery with its attempts,
 //! redeliver, replay, cancel, and a webhook's last 24 hours.
 
-use super::auth::internal;
 use super::db::activity::{self, Actor};
 use super::db::delivery_log::{self as log, LogRow};
 use super::db::{self, now_ms};
 use super::delivery::ingest::{self, MAX_REPEATS};
+use super::errors::internal;
 use super::state::AppState;
 use crate::model::{
     AppError, AttemptInfo, Cursor, DeliveryDetail, DeliveryOrigin, DeliveryPage, DeliveryStatus,
@@ -192,7 +192,7 @@ pub async fn detail(
         .await?
         .remove(&row.seq)
         .unwrap_or_default();
-    let bytes = log::event_body(&state.db, &row.event_id)
+    let bytes = db::events::body(&state.db, &row.event_id)
         .await
         .map_err(internal)?
         .unwrap_or_default();
@@ -221,7 +221,13 @@ pub async fn redeliver(
             "The webhook is disabled: enable it before redelivering".into(),
         ));
     }
-    let ids = ingest::repeat(state, project_id, vec![source], DeliveryOrigin::Redelivery).await?;
+    let ids = ingest::repeat(
+        &state.delivery,
+        project_id,
+        vec![source],
+        DeliveryOrigin::Redelivery,
+    )
+    .await?;
     let id = ids.into_iter().next().ok_or(AppError::Internal)?;
     activity::record(
         &state.db,
@@ -279,7 +285,7 @@ pub async fn replay(
     }
     let n = sources.len() as u64;
     if n > 0 {
-        ingest::repeat(state, project_id, sources, DeliveryOrigin::Replay).await?;
+        ingest::repeat(&state.delivery, project_id, sources, DeliveryOrigin::Replay).await?;
     }
     activity::record(
         &state.db,

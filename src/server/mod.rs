@@ -9,6 +9,7 @@ pub mod context;
 pub mod db;
 pub mod delivery;
 pub mod delivery_log;
+pub mod errors;
 pub mod health;
 pub mod http_api;
 pub mod projects;

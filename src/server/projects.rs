@@ -2,9 +2,9 @@
 //! only its SHA-256 hash is kept (it is high-entropy, so a slow hash adds
 //! nothing).
 
-use super::auth::internal;
 use super::db::activity::{self, Actor};
 use super::db::{self, Db};
+use super::errors::internal;
 use super::secrets::hash_token as hash_secret;
 use super::state::AppState;
 use crate::model::{check_project_name, AppError, Project, ProjectCredentials};

@@ -5,10 +5,11 @@
 //! works once, for [`SIGN_IN_LINK_HOURS`], and a newer link for the same
 //! user voids the older one.
 
-use super::auth::{self, internal, password};
+use super::auth::{self, password};
 use super::db::activity::{self, Actor};
 use super::db::users::{self, Guarded, UserRow};
 use super::db::{self, sign_in_links, Db};
+use super::errors::internal;
 use super::secrets::{hash_token, random_hex};
 use super::state::AppState;
 use crate::model::{

@@ -1,9 +1,9 @@
 //! Webhook management: the one place that decides what is valid. Dashboard
 //! server functions and the HTTP API both call these.
 
-use super::auth::internal;
 use super::db::activity::{self, Actor};
 use super::db::{self, webhooks::Inserted};
+use super::errors::internal;
 use super::state::AppState;
 use super::{secrets, url_guard};
 use crate::model::{
@@ -312,13 +312,21 @@ pub async fn send_test(state: &AppState, project_id: &str, id: &str) -> Result<T
     }
     let event = ingest::parse_event(ingest::test_event_body()).map_err(AppError::Invalid)?;
     let mut event_id = String::new();
-    ingest::publish(state, project_id, vec![event], Some(id), None, |stored| {
-        event_id = stored[0].id.clone();
-        serde_json::Value::Null
-    })
+    ingest::publish(
+        &state.db,
+        &state.delivery,
+        project_id,
+        vec![event],
+        Some(id),
+        None,
+        |stored| {
+            event_id = stored[0].id.clone();
+            serde_json::Value::Null
+        },
+    )
     .await?;
     // The delivery's id, read back: the test event has exactly one.
-    let delivery_id = db::deliveries::delivery_of_event(&state.db, &event_id)
+    let delivery_id = db::deliveries::of_event(&state.db, &event_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| AppError::Conflict("The webhook was disabled meanwhile".into()))?;
@@ -337,10 +345,9 @@ pub async fn first_attempt(state: &AppState, delivery_id: &str) -> Result<TestRe
     loop {
         // Listen before looking, so that a commit in between is not missed.
         let recorded = state.delivery.recorded.notified();
-        if let Some((status, error, duration_ms)) =
-            db::deliveries::first_attempt(&state.db, delivery_id)
-                .await
-                .map_err(internal)?
+        if let Some((status, error, duration_ms)) = db::attempts::first(&state.db, delivery_id)
+            .await
+            .map_err(internal)?
         {
             let status = status.and_then(|s| u16::try_from(s).ok());
             return Ok(TestResult {

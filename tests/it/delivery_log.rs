@@ -705,7 +705,9 @@ async fn a_common_event_name_filters_the_same_as_a_rare_one() {
 /// and a fenced-off worker's write count nothing; retention forgets old hours.
 #[tokio::test]
 async fn finished_deliveries_are_counted_once_in_their_hour() {
-    use signpost::server::db::deliveries::{record, AttemptRow, DeliveryUpdate};
+    use signpost::server::db::{
+        attempts, attempts::AttemptRow, deliveries, deliveries::DeliveryUpdate,
+    };
     const HOUR: i64 = 3_600_000;
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("hours.db").display());
@@ -741,21 +743,30 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
         error_kind: None,
         error_message: None,
     };
-    let update = |seq, status, at: Option<i64>, attempt: Option<AttemptRow>| DeliveryUpdate {
-        seq,
-        status,
-        attempts: attempt.as_ref().map_or(0, |a| a.number),
-        next_at: h,
-        last_status: None,
-        last_error: None,
-        finished_at: at,
-        attempt,
+    let update = |seq, status, at: Option<i64>, attempt: Option<AttemptRow>| {
+        let u = DeliveryUpdate {
+            seq,
+            status,
+            attempts: attempt.as_ref().map_or(0, |a| a.number),
+            next_at: h,
+            last_status: None,
+            last_error: None,
+            finished_at: at,
+        };
+        (u, attempt)
     };
-    let write = |worker: &'static str, updates: Vec<DeliveryUpdate>| {
+    // As the writer does: the attempts, then the deliveries' new states.
+    let write = |worker: &'static str, updates: Vec<(DeliveryUpdate, Option<AttemptRow>)>| {
         let db = db.clone();
         async move {
             let mut tx = db.begin().await.unwrap();
-            record(&mut tx, worker, &updates.iter().collect::<Vec<_>>())
+            let rows: Vec<(i64, &AttemptRow)> = updates
+                .iter()
+                .filter_map(|(u, a)| a.as_ref().map(|a| (u.seq, a)))
+                .collect();
+            attempts::insert(&mut tx, &rows).await.unwrap();
+            let states: Vec<&DeliveryUpdate> = updates.iter().map(|(u, _)| u).collect();
+            deliveries::update_states(&mut tx, worker, &states)
                 .await
                 .unwrap();
             tx.commit().await.unwrap();

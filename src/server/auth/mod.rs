@@ -5,6 +5,7 @@ pub mod password;
 pub mod throttle;
 
 use super::db::{self, login_failures, users, users::UserRow};
+use super::errors::internal;
 use super::state::AppState;
 use crate::model::{check_new_password, normalize_email, AppError, Role, UserInfo};
 use serde::{Deserialize, Serialize};
@@ -21,11 +22,6 @@ struct SessionAuth {
 }
 
 /// Logs an unexpected failure and answers with a generic error.
-pub fn internal(e: impl std::fmt::Display) -> AppError {
-    tracing::error!("{e}");
-    AppError::Internal
-}
-
 /// The signed-in user behind this session, if any (and if still valid).
 pub async fn current_user(
     state: &AppState,

@@ -54,6 +54,26 @@ pub async fn record(
     .map(|_| ())
 }
 
+/// Records, inside the engine's transaction, that Signpost disabled a
+/// webhook by itself.
+pub async fn auto_disabled(
+    conn: &mut sqlx::SqliteConnection,
+    webhook_id: &str,
+    reason: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO activity (at, project_id, action, subject, detail) \
+         SELECT ?, project_id, 'webhook.auto_disabled', url, ? FROM webhooks WHERE id = ?",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(webhook_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// The newest `limit` lines about the team (no project), newest first.
 pub async fn team(db: &Db, limit: i64) -> sqlx::Result<Vec<ActivityEntry>> {
     lines(db, None, limit).await

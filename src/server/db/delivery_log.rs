@@ -281,13 +281,6 @@ pub async fn attempts(db: &Db, seqs: &[i64]) -> sqlx::Result<Vec<AttemptRecord>>
     q.build_query_as().fetch_all(db).await
 }
 
-pub async fn event_body(db: &Db, event_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT body FROM events WHERE id = ?")
-        .bind(event_id)
-        .fetch_optional(db)
-        .await
-}
-
 /// What a repeat of a delivery needs: its event and its webhook.
 #[derive(Debug, sqlx::FromRow)]
 pub struct RepeatSource {

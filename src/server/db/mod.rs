@@ -1,13 +1,17 @@
 //! The database: connection, migrations, and one module per table.
 
 pub mod activity;
+pub mod attempts;
 pub mod deliveries;
 pub mod delivery_log;
+pub mod events;
+pub mod idempotency_keys;
 pub mod login_failures;
 pub mod projects;
 pub mod sign_in_links;
 pub mod users;
 pub mod webhooks;
+pub mod workers;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -1,5 +1,6 @@
 use super::{now_ms, Db};
 use crate::model::{Ordering, Scheme, Webhook};
+use sqlx::SqliteConnection;
 
 /// Every column but the secrets.
 const COLUMNS: &str = "id, project_id, url, description, events, enabled, scheme, \
@@ -185,6 +186,120 @@ pub async fn finish_rotation(db: &Db, project_id: &str, id: &str) -> sqlx::Resul
     .bind(project_id)
     .bind(id)
     .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- the delivery engine's reads and writes
+
+/// An enabled webhook an event may go to.
+#[derive(sqlx::FromRow)]
+pub struct Subscriber {
+    pub id: String,
+    pub events: String,
+    pub ordering: String,
+}
+
+/// A project's enabled webhooks, oldest first.
+pub async fn subscribers(db: &Db, project_id: &str) -> sqlx::Result<Vec<Subscriber>> {
+    sqlx::query_as(
+        "SELECT id, events, ordering FROM webhooks \
+         WHERE project_id = ? AND enabled = 1 AND deleted_at IS NULL ORDER BY created_at, id",
+    )
+    .bind(project_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The signing material and state of one webhook, for the worker.
+#[derive(sqlx::FromRow)]
+pub struct TargetRow {
+    pub url: String,
+    pub scheme: String,
+    pub secret: Vec<u8>,
+    pub previous_secret: Option<Vec<u8>>,
+    pub previous_expires_at: Option<i64>,
+    pub enabled: bool,
+    pub deleted_at: Option<i64>,
+    pub ordering: String,
+}
+
+pub async fn target(db: &Db, webhook_id: &str) -> sqlx::Result<Option<TargetRow>> {
+    sqlx::query_as(
+        "SELECT url, scheme, secret, previous_secret, previous_expires_at, enabled, deleted_at, \
+         ordering FROM webhooks WHERE id = ?",
+    )
+    .bind(webhook_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Webhooks whose deliveries in a group all succeeded: no failure run.
+pub async fn clear_failures(conn: &mut SqliteConnection, webhook_ids: &[&str]) -> sqlx::Result<()> {
+    if webhook_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE webhooks SET failed_deliveries = 0, failing_since = NULL \
+         WHERE id IN (SELECT value FROM json_each(?)) \
+           AND (failed_deliveries <> 0 OR failing_since IS NOT NULL)",
+    )
+    .bind(serde_json::to_string(webhook_ids).expect("strings serialize"))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Auto-disable bookkeeping for one webhook after a group of finished
+/// deliveries: `reset` when one of them succeeded, then `failures` failed
+/// deliveries after it, the first at `first_failure_at`.
+pub async fn track_failures(
+    conn: &mut SqliteConnection,
+    webhook_id: &str,
+    reset: bool,
+    failures: i64,
+    first_failure_at: i64,
+) -> sqlx::Result<()> {
+    let sql = if reset {
+        "UPDATE webhooks SET failed_deliveries = ?1, \
+         failing_since = CASE WHEN ?1 > 0 THEN ?2 ELSE NULL END WHERE id = ?3"
+    } else {
+        "UPDATE webhooks SET failed_deliveries = failed_deliveries + ?1, \
+         failing_since = COALESCE(failing_since, ?2) WHERE id = ?3"
+    };
+    sqlx::query(sql)
+        .bind(failures)
+        .bind(first_failure_at)
+        .bind(webhook_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Disables the webhook, with a reason, if it is still enabled and (unless
+/// `at_once`) has failed long and often enough. Returns whether it did.
+pub async fn auto_disable(
+    conn: &mut SqliteConnection,
+    webhook_id: &str,
+    reason: &str,
+    at_once: bool,
+    failing_before: i64,
+    min_failures: i64,
+    now: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? \
+         WHERE id = ? AND enabled = 1 AND deleted_at IS NULL \
+           AND (? OR (failing_since <= ? AND failed_deliveries >= ?))",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(now)
+    .bind(webhook_id)
+    .bind(at_once)
+    .bind(failing_before)
+    .bind(min_failures)
+    .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)
 }

@@ -3,23 +3,19 @@
 //! returns; then the deliveries go to the worker in memory, so the hot path
 //! never waits for a poll.
 
-use super::{EventData, Queued};
+use super::handle::Handle;
+use super::messages::{EventData, NewDelivery, Publish, Written};
 use crate::model::{is_event_name, AppError, DeliveryOrigin, MAX_EVENT_NAME};
-use crate::server::auth::internal;
-use crate::server::db::delivery_log::RepeatSource;
-use crate::server::db::{self, deliveries::NewDelivery, deliveries::NewEvent, now_ms};
-use crate::server::state::AppState;
+use crate::server::db::{self, delivery_log::RepeatSource, Db};
+use crate::server::errors::internal;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sqlx::SqliteConnection;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// Events per batch call.
 pub const MAX_BATCH: usize = 500;
-/// An idempotency key is remembered this long.
-pub const IDEMPOTENCY_MS: i64 = 24 * 3600 * 1000;
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// An event that passed validation: its exact bytes and its name.
@@ -89,133 +85,6 @@ pub struct Stored {
     pub deliveries: usize,
 }
 
-/// One publish call's rows, on their way to the writer.
-pub(crate) struct Pending {
-    project_id: String,
-    /// `Event`: the events are new and stored with the deliveries; a
-    /// repeat's events are stored already.
-    origin: DeliveryOrigin,
-    events: Vec<Arc<EventData>>,
-    deliveries: Vec<PendingDelivery>,
-    key: Option<String>,
-    answer: String,
-    reply: oneshot::Sender<Result<Written, String>>,
-}
-
-pub(crate) enum Written {
-    /// Stored: the deliveries' `seq`s, in order.
-    Stored(Vec<(i64, bool)>),
-    /// The idempotency key was seen: the first answer, nothing stored.
-    Replayed(String),
-}
-
-struct PendingDelivery {
-    id: String,
-    /// Index of its event in `Pending::events`.
-    event: usize,
-    webhook_id: Arc<str>,
-    unordered: bool,
-    /// The delivery this one repeats.
-    repeats: Option<String>,
-}
-
-impl Pending {
-    /// The committed deliveries this worker holds, for the scheduler (the
-    /// others wait to be claimed behind older ones: see `insert_deliveries`).
-    pub(crate) fn queued<'a>(
-        &'a self,
-        seqs: &'a [(i64, bool)],
-        now: i64,
-    ) -> impl Iterator<Item = Queued> + 'a {
-        self.deliveries
-            .iter()
-            .zip(seqs)
-            .filter(|(_, (_, ours))| *ours)
-            .map(move |(d, (seq, _))| Queued {
-                seq: *seq,
-                id: d.id.clone(),
-                webhook_id: d.webhook_id.clone(),
-                event: self.events[d.event].clone(),
-                attempts: 0,
-                next_at: now,
-                unordered: d.unordered,
-            })
-    }
-
-    pub(crate) fn answer(self, written: Result<Written, String>) {
-        let _ = self.reply.send(written);
-    }
-}
-
-/// Writes a group of publish calls in the writer's transaction.
-/// `others_may_hold`: whether deliveries to ordered webhooks must look for
-/// an older holder (see `insert_deliveries`).
-pub(crate) async fn write_group(
-    tx: &mut SqliteConnection,
-    worker: &str,
-    others_may_hold: bool,
-    group: &[Pending],
-) -> sqlx::Result<Vec<Written>> {
-    if group.is_empty() {
-        return Ok(Vec::new());
-    }
-    let now = now_ms();
-    // Idempotency first: a replay stores nothing.
-    let mut replayed: Vec<Option<String>> = Vec::with_capacity(group.len());
-    for p in group {
-        let mut first = None;
-        if let Some(key) = &p.key {
-            first = db::deliveries::idempotent_answer(
-                &mut *tx,
-                &p.project_id,
-                key,
-                now - IDEMPOTENCY_MS,
-            )
-            .await?;
-            if first.is_none() {
-                db::deliveries::remember_answer(tx, &p.project_id, key, &p.answer, now).await?;
-            }
-        }
-        replayed.push(first);
-    }
-    let storing = || group.iter().zip(&replayed).filter(|(_, r)| r.is_none());
-    let events: Vec<NewEvent> = storing()
-        .filter(|(p, _)| p.origin == DeliveryOrigin::Event)
-        .flat_map(|(p, _)| {
-            p.events.iter().map(|e| NewEvent {
-                id: &e.id,
-                project_id: &p.project_id,
-                name: &e.name,
-                body: &e.body,
-            })
-        })
-        .collect();
-    db::deliveries::insert_events(tx, &events, now).await?;
-    let deliveries: Vec<NewDelivery> = storing()
-        .flat_map(|(p, _)| {
-            p.deliveries.iter().map(|d| NewDelivery {
-                id: &d.id,
-                project_id: &p.project_id,
-                event_id: &p.events[d.event].id,
-                webhook_id: &d.webhook_id,
-                ordered: !d.unordered && others_may_hold,
-                origin: p.origin.as_str(),
-                repeats: d.repeats.as_deref(),
-            })
-        })
-        .collect();
-    let seqs = db::deliveries::insert_deliveries(tx, &deliveries, worker, now).await?;
-    let mut seqs = seqs.into_iter();
-    Ok(group
-        .iter()
-        .zip(replayed)
-        .map(|(p, r)| match r {
-            Some(first) => Written::Replayed(first),
-            None => Written::Stored(seqs.by_ref().take(p.deliveries.len()).collect()),
-        })
-        .collect())
-}
-
 /// Stores `events` and their deliveries (through the writer, in one
 /// transaction), then hands the deliveries to the worker. `to` limits
 /// the deliveries to one webhook whatever its filter (test events). With
@@ -223,14 +92,15 @@ pub(crate) async fn write_group(
 /// answer comes back instead. `answer` turns what was stored into the
 /// answer that the key remembers.
 pub async fn publish(
-    state: &AppState,
+    db: &Db,
+    handle: &Handle,
     project_id: &str,
     events: Vec<Incoming>,
     to: Option<&str>,
     idempotency_key: Option<&str>,
     answer: impl FnOnce(&[Stored]) -> serde_json::Value,
 ) -> Result<serde_json::Value, AppError> {
-    let subscribers = db::deliveries::enabled_webhooks(&state.db, project_id)
+    let subscribers = db::webhooks::subscribers(db, project_id)
         .await
         .map_err(internal)?;
     let subscribers: Vec<_> = match to {
@@ -249,7 +119,7 @@ pub async fn publish(
         let before = deliveries.len();
         for (s, filter) in subscribers.iter().zip(&filters) {
             if to.is_some() || filter.iter().any(|n| n == "*" || *n == event.name) {
-                deliveries.push(PendingDelivery {
+                deliveries.push(NewDelivery {
                     id: time_ordered_id("dlv"),
                     event: index,
                     webhook_id: s.id.as_str().into(),
@@ -272,12 +142,12 @@ pub async fn publish(
     let response = answer(&stored);
 
     let (reply, written) = oneshot::channel();
-    state.delivery.store(Pending {
+    handle.publish(Publish {
         project_id: project_id.to_string(),
         origin: DeliveryOrigin::Event,
         events: data,
         deliveries,
-        key: idempotency_key.map(str::to_string),
+        idempotency_key: idempotency_key.map(str::to_string),
         answer: response.to_string(),
         reply,
     });
@@ -297,7 +167,7 @@ pub const MAX_REPEATS: usize = 10_000;
 /// webhook), durably, through the writer like a publish call; the
 /// originals stay as they are. Returns the new deliveries' ids.
 pub async fn repeat(
-    state: &AppState,
+    handle: &Handle,
     project_id: &str,
     sources: Vec<RepeatSource>,
     origin: DeliveryOrigin,
@@ -310,7 +180,7 @@ pub async fn repeat(
             name: s.event,
             body: s.body.into(),
         }));
-        deliveries.push(PendingDelivery {
+        deliveries.push(NewDelivery {
             id: time_ordered_id("dlv"),
             event: index,
             webhook_id: s.webhook_id.into(),
@@ -320,12 +190,12 @@ pub async fn repeat(
     }
     let ids = deliveries.iter().map(|d| d.id.clone()).collect();
     let (reply, written) = oneshot::channel();
-    state.delivery.store(Pending {
+    handle.publish(Publish {
         project_id: project_id.to_string(),
         origin,
         events,
         deliveries,
-        key: None,
+        idempotency_key: None,
         answer: String::new(),
         reply,
     });

@@ -4,29 +4,36 @@
 //! again: at-least-once. Claims also pick up deliveries no one holds
 //! (released at a graceful shutdown, or inserted by another process).
 
-use super::{Ctx, EventData, Queued};
-use crate::server::db::{self, now_ms};
+use super::messages::{EventData, Queued, ToScheduler};
+use crate::server::db::{self, now_ms, Db};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What the lease task needs.
+pub(crate) struct Lease {
+    pub worker_id: Arc<str>,
+    /// The writer's connection: claims and heartbeats are writes.
+    pub writer: Db,
+    pub db: Db,
+    pub lease_ms: u64,
+    pub to_scheduler: mpsc::UnboundedSender<ToScheduler>,
+    pub others_may_hold: Arc<AtomicBool>,
+}
 
 /// Deliveries claimed per statement.
 const CLAIM_BATCH: i64 = 1_000;
 
-pub(crate) async fn heartbeat(ctx: &Ctx) -> sqlx::Result<()> {
+pub(crate) async fn heartbeat(ctx: &Lease) -> sqlx::Result<()> {
     let now = now_ms();
-    db::deliveries::heartbeat(
-        &ctx.handle.writer,
-        &ctx.handle.worker_id,
-        now,
-        now + ctx.config.lease_ms as i64,
-    )
-    .await
+    db::workers::heartbeat(&ctx.writer, &ctx.worker_id, now, now + ctx.lease_ms as i64).await
 }
 
 /// Renews the lease and claims what needs an owner, every third of the lease.
-pub(crate) async fn run(ctx: Arc<Ctx>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(ctx.config.lease_ms / 3));
+pub(crate) async fn run(ctx: Arc<Lease>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(ctx.lease_ms / 3));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -41,10 +48,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
 }
 
 /// Claims deliveries held by no one, then those of dead workers.
-async fn claim_all(ctx: &Ctx) -> sqlx::Result<()> {
+async fn claim_all(ctx: &Lease) -> sqlx::Result<()> {
     claim_from(ctx, None).await?;
-    for dead in db::deliveries::dead_workers(&ctx.db, now_ms()).await? {
-        if dead.as_str() == &*ctx.handle.worker_id {
+    for dead in db::workers::dead(&ctx.db, now_ms()).await? {
+        if dead.as_str() == &*ctx.worker_id {
             continue;
         }
         let n = claim_from(ctx, Some(&dead)).await?;
@@ -55,23 +62,19 @@ async fn claim_all(ctx: &Ctx) -> sqlx::Result<()> {
                 "took over the deliveries of a dead worker"
             );
         }
-        db::deliveries::forget_worker(&ctx.handle.writer, &dead).await?;
+        db::workers::forget(&ctx.writer, &dead).await?;
     }
     // Everything pending is ours unless another worker exists: then new
     // deliveries need not look for an older holder (see `insert_deliveries`).
-    let others = db::deliveries::other_workers(&ctx.handle.writer, &ctx.handle.worker_id).await?;
-    ctx.handle
-        .others_may_hold
-        .store(others > 0, std::sync::atomic::Ordering::Relaxed);
+    let others = db::workers::others(&ctx.writer, &ctx.worker_id).await?;
+    ctx.others_may_hold.store(others > 0, Ordering::Relaxed);
     Ok(())
 }
 
-async fn claim_from(ctx: &Ctx, from: Option<&str>) -> sqlx::Result<usize> {
+async fn claim_from(ctx: &Lease, from: Option<&str>) -> sqlx::Result<usize> {
     let mut total = 0;
     loop {
-        let claimed =
-            db::deliveries::claim(&ctx.handle.writer, &ctx.handle.worker_id, from, CLAIM_BATCH)
-                .await?;
+        let claimed = db::deliveries::claim(&ctx.writer, &ctx.worker_id, from, CLAIM_BATCH).await?;
         let n = claimed.len();
         total += n;
         let mut events: HashMap<String, Arc<EventData>> = HashMap::new();
@@ -104,15 +107,18 @@ async fn claim_from(ctx: &Ctx, from: Option<&str>) -> sqlx::Result<usize> {
                 }
             })
             .collect();
-        ctx.handle.enqueue(queued);
+        let queued: Vec<Queued> = queued;
+        if !queued.is_empty() {
+            let _ = ctx.to_scheduler.send(ToScheduler::Add(queued));
+        }
         if (n as i64) < CLAIM_BATCH {
             return Ok(total);
         }
     }
 }
 
-pub(crate) async fn release(ctx: &Ctx) -> sqlx::Result<u64> {
-    let n = db::deliveries::release(&ctx.handle.writer, &ctx.handle.worker_id).await?;
-    db::deliveries::forget_worker(&ctx.handle.writer, &ctx.handle.worker_id).await?;
+pub(crate) async fn release(ctx: &Lease) -> sqlx::Result<u64> {
+    let n = db::deliveries::release(&ctx.writer, &ctx.worker_id).await?;
+    db::workers::forget(&ctx.writer, &ctx.worker_id).await?;
     Ok(n)
 }

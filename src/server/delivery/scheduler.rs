@@ -10,8 +10,10 @@
 //! Retry waits are timers here, not database polls: the database is written
 //! (by the recorder) so that a restart resumes the same schedule.
 
+use super::attempt::{self, Attempts};
+use super::messages::{Done, Queued, ToScheduler};
 use super::policy::Next;
-use super::{sender, Ctx, Msg, Queued};
+use crate::server::config::DeliveryConfig;
 use crate::server::db::now_ms;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -20,15 +22,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-
-/// An attempt's result, as the scheduler needs it.
-pub struct Done {
-    pub webhook_id: Arc<str>,
-    pub seq: i64,
-    pub next: Next,
-    /// Attempts made, this one included.
-    pub attempts: u32,
-}
 
 struct Entry {
     q: Queued,
@@ -49,7 +42,10 @@ struct WebhookQueue {
 }
 
 struct Scheduler {
-    ctx: Arc<Ctx>,
+    config: DeliveryConfig,
+    attempt: Arc<Attempts>,
+    /// Its own inbox, for the attempts' results.
+    inbox: mpsc::UnboundedSender<ToScheduler>,
     queues: HashMap<Arc<str>, WebhookQueue>,
     /// (due, webhook): when a webhook's next retry is due.
     timers: BinaryHeap<Reverse<(i64, Arc<str>)>>,
@@ -60,9 +56,16 @@ struct Scheduler {
     draining: bool,
 }
 
-pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+pub(crate) async fn run(
+    config: DeliveryConfig,
+    attempt: Arc<Attempts>,
+    inbox: mpsc::UnboundedSender<ToScheduler>,
+    mut rx: mpsc::UnboundedReceiver<ToScheduler>,
+) {
     let mut s = Scheduler {
-        ctx,
+        config,
+        attempt,
+        inbox,
         queues: HashMap::new(),
         timers: BinaryHeap::new(),
         blocked: VecDeque::new(),
@@ -85,12 +88,12 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Msg>) {
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Msg::Add(items)) => s.add(items),
-                Some(Msg::Done(done)) => s.done(done),
-                Some(Msg::Cancel(webhook, seq)) => s.cancel(&webhook, seq),
-                Some(Msg::Shutdown(tx)) => {
+                Some(ToScheduler::Add(items)) => s.add(items),
+                Some(ToScheduler::Done(done)) => s.done(done),
+                Some(ToScheduler::Cancel(webhook, seq)) => s.cancel(&webhook, seq),
+                Some(ToScheduler::Shutdown(tx)) => {
                     s.draining = true;
-                    let grace = Duration::from_millis(s.ctx.config.shutdown_grace_ms);
+                    let grace = Duration::from_millis(s.config.shutdown_grace_ms);
                     stop = Some((tx, Instant::now() + grace));
                 }
                 None => break,
@@ -117,14 +120,14 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<Msg>) {
 /// Reports an attempt's end to the scheduler when dropped: normally with
 /// its result, after a panic with a retry.
 struct DoneGuard {
-    ctx: Arc<Ctx>,
+    inbox: mpsc::UnboundedSender<ToScheduler>,
     done: Option<Done>,
 }
 
 impl Drop for DoneGuard {
     fn drop(&mut self) {
         if let Some(done) = self.done.take() {
-            let _ = self.ctx.handle.tx.send(Msg::Done(done));
+            let _ = self.inbox.send(ToScheduler::Done(done));
         }
     }
 }
@@ -184,7 +187,7 @@ impl Scheduler {
             }
         }
         // A global slot came free: the longest-waiting webhook goes first.
-        while self.in_flight < self.ctx.config.max_in_flight as usize {
+        while self.in_flight < self.config.max_in_flight as usize {
             let Some(w) = self.blocked.pop_front() else {
                 break;
             };
@@ -235,12 +238,12 @@ impl Scheduler {
         if self.draining {
             return;
         }
-        let cap = self.ctx.config.max_in_flight as usize;
+        let cap = self.config.max_in_flight as usize;
         let Some(queue) = self.queues.get_mut(webhook) else {
             return;
         };
         let limit = if queue.unordered {
-            self.ctx.config.unordered_concurrency as usize
+            self.config.unordered_concurrency as usize
         } else {
             1
         };
@@ -283,12 +286,12 @@ impl Scheduler {
             }
         }
         for (_, q) in to_start {
-            let ctx = self.ctx.clone();
+            let (ctx, inbox) = (self.attempt.clone(), self.inbox.clone());
             self.attempts.spawn(async move {
                 // Should the attempt panic, the guard still frees its slot and
                 // retries the delivery later, so its webhook is not stuck.
                 let mut guard = DoneGuard {
-                    ctx: ctx.clone(),
+                    inbox,
                     done: Some(Done {
                         webhook_id: q.webhook_id.clone(),
                         seq: q.seq,
@@ -296,7 +299,7 @@ impl Scheduler {
                         attempts: q.attempts,
                     }),
                 };
-                let done = sender::attempt(&ctx, q).await;
+                let done = attempt::run(&ctx, q).await;
                 guard.done = Some(done);
             });
         }

@@ -5,46 +5,43 @@
 //! commit, and a publish call waits for at most one transaction ahead of
 //! its own. Also keeps the auto-disable count (DESIGN §3).
 
-use super::ingest::{self, Pending, Written};
-use super::Ctx;
-use crate::server::db::{self, deliveries::DeliveryUpdate, now_ms};
+use super::messages::{Publish, Record, ToScheduler, ToWriter, Tracking, Written};
+use super::targets::Targets;
+use crate::model::DeliveryOrigin;
+use crate::server::config::DeliveryConfig;
+use crate::server::db::{
+    self, attempts::AttemptRow, deliveries::DeliveryUpdate, deliveries::NewDelivery,
+    events::NewEvent, now_ms, Db,
+};
+use sqlx::SqliteConnection;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Most attempt records written in one transaction.
 const MAX_RECORDS: usize = 2_000;
 /// Most publish calls written in one transaction.
 const MAX_PUBLISHES: usize = 256;
+/// An idempotency key is remembered this long.
+pub const IDEMPOTENCY_MS: i64 = 24 * 3600 * 1000;
 
-// Records are nearly all the traffic; boxing them would cost an allocation each.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum RecMsg {
-    Record(Record),
-    /// A publish call's rows; answered once committed.
-    Ingest(Pending),
-    /// Answered once everything sent before it is written.
-    Flush(oneshot::Sender<()>),
+/// What the writer task needs.
+pub(crate) struct Writer {
+    /// The one write connection ([`crate::server::db::writer`]).
+    pub db: Db,
+    pub worker_id: Arc<str>,
+    pub config: DeliveryConfig,
+    pub to_scheduler: mpsc::UnboundedSender<ToScheduler>,
+    /// Notified after every group of attempts is committed.
+    pub recorded: Arc<Notify>,
+    /// Told of webhooks disabled automatically.
+    pub targets: Targets,
+    pub others_may_hold: Arc<AtomicBool>,
 }
 
-pub(crate) struct Record {
-    pub webhook_id: Arc<str>,
-    pub update: DeliveryUpdate,
-    pub tracking: Tracking,
-}
-
-/// What a finished delivery means for auto-disable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Tracking {
-    None,
-    Succeeded,
-    Failed,
-    /// The receiver answered 410 Gone: disable at once.
-    Gone,
-}
-
-pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) {
+pub(crate) async fn run(ctx: Arc<Writer>, mut rx: mpsc::UnboundedReceiver<ToWriter>) {
     let mut records = Vec::new();
     let mut publishes = Vec::new();
     let mut flushes = Vec::new();
@@ -61,9 +58,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) 
         };
         while let Some(msg) = next.take() {
             match msg {
-                RecMsg::Record(r) => records.push(r),
-                RecMsg::Ingest(p) => publishes.push(p),
-                RecMsg::Flush(tx) => flushes.push(tx),
+                ToWriter::Record(r) => records.push(r),
+                ToWriter::Publish(p) => publishes.push(p),
+                ToWriter::Flush(tx) => flushes.push(tx),
             }
             if records.len() < MAX_RECORDS && publishes.len() < MAX_PUBLISHES {
                 next = rx.try_recv().ok();
@@ -81,7 +78,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) 
                     queued.extend(p.queued(seqs, now));
                 }
             }
-            ctx.handle.enqueue(queued);
+            if !queued.is_empty() {
+                let _ = ctx.to_scheduler.send(ToScheduler::Add(queued));
+            }
             for (p, w) in publishes.drain(..).zip(written) {
                 p.answer(w);
             }
@@ -89,7 +88,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) 
             // transaction: the deliveries they finish must not stay pending.
             if ok && !records.is_empty() {
                 records.clear();
-                ctx.handle.recorded.notify_waiters();
+                ctx.recorded.notify_waiters();
             }
         }
         for tx in flushes.drain(..) {
@@ -98,10 +97,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<RecMsg>) 
     }
 }
 
-/// Waits until everything recorded so far is written.
-pub(crate) async fn flush(ctx: &Ctx) {
+/// Waits until everything sent to the writer so far is written.
+pub(crate) async fn flush(to_writer: &mpsc::UnboundedSender<ToWriter>) {
     let (tx, rx) = oneshot::channel();
-    if ctx.recorder.send(RecMsg::Flush(tx)).is_ok() {
+    if to_writer.send(ToWriter::Flush(tx)).is_ok() {
         let _ = rx.await;
     }
 }
@@ -110,9 +109,9 @@ pub(crate) async fn flush(ctx: &Ctx) {
 /// publish call got (an error message if the group could not be written)
 /// and whether the group was written.
 async fn write_with_retries(
-    ctx: &Ctx,
+    ctx: &Writer,
     records: &[Record],
-    publishes: &[Pending],
+    publishes: &[Publish],
 ) -> (Vec<Result<Written, String>>, bool) {
     let mut wait = Duration::from_millis(50);
     let mut attempt = 1;
@@ -156,7 +155,11 @@ struct Tally {
     gone: bool,
 }
 
-async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Result<Vec<Written>> {
+async fn write(
+    ctx: &Writer,
+    group: &[Record],
+    publishes: &[Publish],
+) -> sqlx::Result<Vec<Written>> {
     let mut tallies: HashMap<&str, Tally> = HashMap::new();
     for r in group {
         let t = tallies.entry(&r.webhook_id).or_default();
@@ -180,13 +183,15 @@ async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Resu
         }
     }
     let updates: Vec<&DeliveryUpdate> = group.iter().map(|r| &r.update).collect();
-    let mut tx = ctx.handle.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let others = ctx
-        .handle
-        .others_may_hold
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let written = ingest::write_group(&mut tx, &ctx.handle.worker_id, others, publishes).await?;
-    db::deliveries::record(&mut tx, &ctx.handle.worker_id, &updates).await?;
+    let attempts: Vec<(i64, &AttemptRow)> = group
+        .iter()
+        .filter_map(|r| r.attempt.as_ref().map(|a| (r.update.seq, a)))
+        .collect();
+    let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
+    let others = ctx.others_may_hold.load(Ordering::Relaxed);
+    let written = store_publishes(&mut tx, &ctx.worker_id, others, publishes).await?;
+    db::attempts::insert(&mut tx, &attempts).await?;
+    db::deliveries::update_states(&mut tx, &ctx.worker_id, &updates).await?;
     let now = now_ms();
     let window = ctx.config.auto_disable_after_seconds as i64 * 1000;
     let mut disabled = Vec::new();
@@ -196,12 +201,12 @@ async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Resu
         .filter(|(_, t)| t.reset && t.failures == 0)
         .map(|(w, _)| *w)
         .collect();
-    db::deliveries::clear_failures(&mut tx, &only_succeeded).await?;
+    db::webhooks::clear_failures(&mut tx, &only_succeeded).await?;
     for (webhook, t) in &tallies {
         if t.failures == 0 {
             continue;
         }
-        db::deliveries::track_failures(&mut tx, webhook, t.reset, t.failures, t.first_failure_at)
+        db::webhooks::track_failures(&mut tx, webhook, t.reset, t.failures, t.first_failure_at)
             .await?;
         let reason = if t.gone {
             "The receiver answered 410 Gone".to_string()
@@ -212,7 +217,7 @@ async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Resu
                 ctx.config.auto_disable_min_failures
             )
         };
-        if db::deliveries::auto_disable(
+        if db::webhooks::auto_disable(
             &mut tx,
             webhook,
             &reason,
@@ -223,15 +228,82 @@ async fn write(ctx: &Ctx, group: &[Record], publishes: &[Pending]) -> sqlx::Resu
         )
         .await?
         {
+            // Recorded in the same transaction: the activity trail shows it.
+            db::activity::auto_disabled(&mut tx, webhook, &reason, now).await?;
             disabled.push((webhook.to_string(), reason));
         }
     }
     tx.commit().await?;
     for (webhook, reason) in disabled {
         tracing::warn!(webhook, reason, "webhook disabled automatically");
-        ctx.handle.webhook_changed(&webhook);
+        ctx.targets.forget(&webhook);
     }
     Ok(written)
+}
+
+/// Writes a group of publish calls in the writer's transaction.
+/// `others_may_hold`: whether deliveries to ordered webhooks must look for
+/// an older holder (see `db::deliveries::insert`).
+async fn store_publishes(
+    tx: &mut SqliteConnection,
+    worker: &str,
+    others_may_hold: bool,
+    group: &[Publish],
+) -> sqlx::Result<Vec<Written>> {
+    if group.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_ms();
+    // Idempotency first: a replay stores nothing.
+    let mut replayed: Vec<Option<String>> = Vec::with_capacity(group.len());
+    for p in group {
+        let mut first = None;
+        if let Some(key) = &p.idempotency_key {
+            first =
+                db::idempotency_keys::answer(&mut *tx, &p.project_id, key, now - IDEMPOTENCY_MS)
+                    .await?;
+            if first.is_none() {
+                db::idempotency_keys::remember(tx, &p.project_id, key, &p.answer, now).await?;
+            }
+        }
+        replayed.push(first);
+    }
+    let storing = || group.iter().zip(&replayed).filter(|(_, r)| r.is_none());
+    let events: Vec<NewEvent> = storing()
+        .filter(|(p, _)| p.origin == DeliveryOrigin::Event)
+        .flat_map(|(p, _)| {
+            p.events.iter().map(|e| NewEvent {
+                id: &e.id,
+                project_id: &p.project_id,
+                name: &e.name,
+                body: &e.body,
+            })
+        })
+        .collect();
+    db::events::insert(tx, &events, now).await?;
+    let deliveries: Vec<NewDelivery> = storing()
+        .flat_map(|(p, _)| {
+            p.deliveries.iter().map(|d| NewDelivery {
+                id: &d.id,
+                project_id: &p.project_id,
+                event_id: &p.events[d.event].id,
+                webhook_id: &d.webhook_id,
+                ordered: !d.unordered && others_may_hold,
+                origin: p.origin.as_str(),
+                repeats: d.repeats.as_deref(),
+            })
+        })
+        .collect();
+    let seqs = db::deliveries::insert(tx, &deliveries, worker, now).await?;
+    let mut seqs = seqs.into_iter();
+    Ok(group
+        .iter()
+        .zip(replayed)
+        .map(|(p, r)| match r {
+            Some(first) => Written::Replayed(first),
+            None => Written::Stored(seqs.by_ref().take(p.deliveries.len()).collect()),
+        })
+        .collect())
 }
 
 fn human_duration(secs: u64) -> String {

@@ -93,9 +93,15 @@ pub async fn publish(
 ) -> Result<Response, ApiError> {
     let key = publish_headers(&headers)?;
     let event = ingest::parse_event(body).map_err(invalid)?;
-    let data = ingest::publish(&state, &pid, vec![event], None, key.as_deref(), |s| {
-        serde_json::to_value(one(&s[0])).expect("serializable")
-    })
+    let data = ingest::publish(
+        &state.db,
+        &state.delivery,
+        &pid,
+        vec![event],
+        None,
+        key.as_deref(),
+        |s| serde_json::to_value(one(&s[0])).expect("serializable"),
+    )
     .await?;
     Ok(accepted(data))
 }
@@ -128,13 +134,21 @@ pub async fn publish_batch(
             format!("Event {i} of the batch is over {max} bytes"),
         ));
     }
-    let data = ingest::publish(&state, &pid, events, None, key.as_deref(), |stored| {
-        let batch = PublishedBatch {
-            deliveries: stored.iter().map(|s| s.deliveries).sum(),
-            events: stored.iter().map(one).collect(),
-        };
-        serde_json::to_value(batch).expect("serializable")
-    })
+    let data = ingest::publish(
+        &state.db,
+        &state.delivery,
+        &pid,
+        events,
+        None,
+        key.as_deref(),
+        |stored| {
+            let batch = PublishedBatch {
+                deliveries: stored.iter().map(|s| s.deliveries).sum(),
+                events: stored.iter().map(one).collect(),
+            };
+            serde_json::to_value(batch).expect("serializable")
+        },
+    )
     .await?;
     Ok(accepted(data))
 }

@@ -1,176 +1,29 @@
 //! One attempt: read the webhook, check the URL, sign, POST, classify, and
-//! hand the result to the recorder and the scheduler.
-//!
-//! The HTTP client is shared (keep-alive), follows no redirect, uses no
-//! proxy, and resolves names through [`GuardedResolver`]: the URL guard
-//! filters the very addresses the connection is made to, so a name cannot
-//! be checked once and answer differently when connecting.
+//! hand the record to the writer. The scheduler gets the [`Done`] back.
 
-use super::policy::{parse_retry_after, Next, Outcome};
-use super::scheduler::Done;
-use super::signer::Keys;
-use super::writer::{Record, Tracking};
-use super::{Ctx, Queued};
+use super::client::{user_agent, GuardError};
+use super::messages::{Done, Queued, Record, ToWriter, Tracking};
+use super::policy::{parse_retry_after, Next, Outcome, RetryPolicy};
+use super::targets::Targets;
 use crate::model::Scheme;
-use crate::server::config::DeliveryConfig;
-use crate::server::db::{self, deliveries::AttemptRow, deliveries::DeliveryUpdate, now_ms, Db};
-use crate::server::secrets::SecretBox;
-use crate::server::url_guard::{self, AllowList, Refusal, Resolver};
+use crate::server::db::{self, attempts::AttemptRow, deliveries::DeliveryUpdate, now_ms, Db};
 use rand::Rng;
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use tokio::sync::mpsc;
 
 /// Bytes of a response body kept in the attempt record.
 pub const BODY_EXCERPT: usize = 4096;
 /// Bytes of a response body read in all, so that the connection can be reused.
 const BODY_DRAIN: usize = 64 * 1024;
-/// A webhook read from the database is used this long before it is read again
-/// (changes made in this process are seen at once: see `Handle::webhook_changed`).
-const TARGET_TTL: Duration = Duration::from_secs(5);
 
-pub fn user_agent() -> String {
-    format!("signpost-webhook/{}", env!("CARGO_PKG_VERSION"))
-}
-
-/// The shared client.
-pub fn client(
-    config: &DeliveryConfig,
-    allow: AllowList,
-    resolver: Resolver,
-) -> anyhow::Result<reqwest::Client> {
-    let timeout = Duration::from_millis(config.attempt_timeout_ms);
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_idle_timeout(Duration::from_secs(60))
-        // Many webhooks may share a host: keep a connection for every
-        // attempt that can be in flight, or each burst would reconnect.
-        .pool_max_idle_per_host(config.max_in_flight as usize)
-        .tcp_nodelay(true)
-        .dns_resolver(Arc::new(GuardedResolver { allow, resolver }))
-        .build()?)
-}
-
-/// Resolves with the configured resolver, keeping only the addresses the
-/// URL guard allows.
-struct GuardedResolver {
-    allow: AllowList,
-    resolver: Resolver,
-}
-
-/// The guard refused every address: the delivery is dropped, not retried.
-#[derive(Debug)]
-struct GuardError(Refusal);
-
-impl std::fmt::Display for GuardError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for GuardError {}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
-        let allow = self.allow.clone();
-        let lookup = (self.resolver)(host.clone(), 0);
-        Box::pin(async move {
-            // A lookup that fails or hangs may work next time: a connection
-            // error (retried), not a refusal (dropped).
-            let addrs = match tokio::time::timeout(Duration::from_secs(5), lookup).await {
-                Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
-                Ok(Err(e)) => return Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
-                _ => {
-                    let e = std::io::Error::other(format!("the host {host} does not resolve"));
-                    return Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
-                }
-            };
-            let kept = url_guard::filter_addrs(&host, addrs, &allow)
-                .map_err(|r| Box::new(GuardError(r)) as Box<dyn std::error::Error + Send + Sync>)?;
-            let addrs: Vec<SocketAddr> =
-                kept.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect();
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// A webhook as the worker needs it.
-pub struct Target {
-    /// The URL, parsed and statically checked once per read (scheme,
-    /// credentials, literal addresses); the resolver checks names.
-    pub url: Result<reqwest::Url, Refusal>,
-    pub keys: Keys,
-    pub previous_expires_at: Option<i64>,
-    /// Why not to send at all: disabled or deleted.
-    pub inactive: Option<&'static str>,
-    read_at: Instant,
-}
-
-/// Webhooks read from the database, with their secrets opened.
-#[derive(Clone)]
-pub struct Targets {
-    db: Db,
-    secrets: SecretBox,
-    allow: AllowList,
-    cache: Arc<RwLock<HashMap<Arc<str>, Arc<Target>>>>,
-}
-
-impl Targets {
-    pub fn new(db: Db, secrets: SecretBox, allow: AllowList) -> Targets {
-        Targets {
-            db,
-            secrets,
-            allow,
-            cache: Default::default(),
-        }
-    }
-
-    pub fn forget(&self, webhook_id: &str) {
-        self.cache.write().expect("not poisoned").remove(webhook_id);
-    }
-
-    async fn get(&self, webhook_id: &Arc<str>) -> anyhow::Result<Option<Arc<Target>>> {
-        if let Some(t) = self.cache.read().expect("not poisoned").get(webhook_id) {
-            if t.read_at.elapsed() < TARGET_TTL {
-                return Ok(Some(t.clone()));
-            }
-        }
-        let Some(row) = db::deliveries::target(&self.db, webhook_id).await? else {
-            return Ok(None);
-        };
-        let now = now_ms();
-        let previous = match (row.previous_secret, row.previous_expires_at) {
-            (Some(sealed), Some(until)) if until > now => Some(self.secrets.open(&sealed)?),
-            _ => None,
-        };
-        let target = Arc::new(Target {
-            url: url_guard::check_static(&row.url, &self.allow).map(|p| p.url),
-            keys: Keys {
-                scheme: Scheme::parse(&row.scheme).unwrap_or_default(),
-                current: self.secrets.open(&row.secret)?,
-                previous,
-            },
-            previous_expires_at: row.previous_expires_at.filter(|t| *t > now),
-            inactive: if row.deleted_at.is_some() {
-                Some("The webhook was deleted")
-            } else if !row.enabled {
-                Some("The webhook is disabled")
-            } else {
-                None
-            },
-            read_at: Instant::now(),
-        });
-        self.cache
-            .write()
-            .expect("not poisoned")
-            .insert(webhook_id.clone(), target.clone());
-        Ok(Some(target))
-    }
+/// What every attempt shares.
+pub(crate) struct Attempts {
+    pub client: reqwest::Client,
+    pub policy: RetryPolicy,
+    pub targets: Targets,
+    /// For reads (is the delivery still pending?).
+    pub db: Db,
+    pub to_writer: mpsc::UnboundedSender<ToWriter>,
 }
 
 /// What was sent and what came back.
@@ -182,9 +35,15 @@ struct Exchange {
     error: Option<(&'static str, String)>,
 }
 
+impl Attempts {
+    fn record(&self, record: Record) {
+        let _ = self.to_writer.send(ToWriter::Record(record));
+    }
+}
+
 /// Makes one attempt of `q` and reports it. Never fails: every problem is
 /// an outcome that the policy classifies.
-pub(crate) async fn attempt(ctx: &Ctx, q: Queued) -> Done {
+pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     let number = q.attempts + 1;
     // A retry first makes sure nobody cancelled the delivery meanwhile
     // (through another process, whose scheduler this one cannot reach).
@@ -201,7 +60,7 @@ pub(crate) async fn attempt(ctx: &Ctx, q: Queued) -> Done {
             attempts: q.attempts,
         };
     }
-    let target = match ctx.handle.targets.get(&q.webhook_id).await {
+    let target = match ctx.targets.get(&q.webhook_id).await {
         Ok(t) => t,
         Err(e) => {
             // The database is unreachable: try again later, like a network error.
@@ -273,20 +132,20 @@ pub(crate) async fn attempt(ctx: &Ctx, q: Queued) -> Done {
             last_status: exchange.status.map(i64::from),
             last_error,
             finished_at,
-            attempt: Some(AttemptRow {
-                number: number as i64,
-                started_at,
-                duration_ms,
-                request_headers: serde_json::to_string(&headers).expect("strings serialize"),
-                response_status: exchange.status.map(i64::from),
-                response_headers: exchange.response_headers,
-                response_body: exchange.response_body,
-                error_kind: exchange.error.as_ref().map(|(k, _)| *k),
-                error_message: exchange.error.map(|(_, m)| m),
-            }),
         },
+        attempt: Some(AttemptRow {
+            number: number as i64,
+            started_at,
+            duration_ms,
+            request_headers: serde_json::to_string(&headers).expect("strings serialize"),
+            response_status: exchange.status.map(i64::from),
+            response_headers: exchange.response_headers,
+            response_body: exchange.response_body,
+            error_kind: exchange.error.as_ref().map(|(k, _)| *k),
+            error_message: exchange.error.map(|(_, m)| m),
+        }),
     };
-    let _ = ctx.recorder.send(super::writer::RecMsg::Record(record));
+    ctx.record(record);
     Done {
         webhook_id: q.webhook_id,
         seq: q.seq,
@@ -296,7 +155,7 @@ pub(crate) async fn attempt(ctx: &Ctx, q: Queued) -> Done {
 }
 
 /// The webhook is gone or disabled: the delivery ends without an attempt.
-fn cancel(ctx: &Ctx, q: Queued, reason: &str) -> Done {
+fn cancel(ctx: &Attempts, q: Queued, reason: &str) -> Done {
     let record = Record {
         webhook_id: q.webhook_id.clone(),
         tracking: Tracking::None,
@@ -308,10 +167,10 @@ fn cancel(ctx: &Ctx, q: Queued, reason: &str) -> Done {
             last_status: None,
             last_error: Some(reason.to_string()),
             finished_at: Some(now_ms()),
-            attempt: None,
         },
+        attempt: None,
     };
-    let _ = ctx.recorder.send(super::writer::RecMsg::Record(record));
+    ctx.record(record);
     Done {
         webhook_id: q.webhook_id,
         seq: q.seq,
@@ -325,7 +184,7 @@ fn jitter() -> f64 {
 }
 
 async fn send(
-    ctx: &Ctx,
+    ctx: &Attempts,
     url: &reqwest::Url,
     headers: &[(&'static str, String)],
     body: bytes::Bytes,

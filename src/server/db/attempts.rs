@@ -1,0 +1,66 @@
+//! `attempts`: every HTTP attempt of a delivery (or the reason there was none).
+
+use super::events::CHUNK;
+use super::Db;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+/// One attempt's record.
+pub struct AttemptRow {
+    pub number: i64,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub request_headers: String,
+    pub response_status: Option<i64>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<Vec<u8>>,
+    pub error_kind: Option<&'static str>,
+    pub error_message: Option<String>,
+}
+
+/// Inserts attempts, each with its delivery's `seq`: one multi-row
+/// statement per 128 of them.
+pub async fn insert(conn: &mut SqliteConnection, rows: &[(i64, &AttemptRow)]) -> sqlx::Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO attempts (delivery_seq, number, started_at, duration_ms, request_headers, \
+             response_status, response_headers, response_body, error_kind, error_message) ",
+        );
+        q.push_values(chunk, |mut row, (seq, a)| {
+            row.push_bind(*seq)
+                .push_bind(a.number)
+                .push_bind(a.started_at)
+                .push_bind(a.duration_ms)
+                .push_bind(&a.request_headers)
+                .push_bind(a.response_status)
+                .push_bind(&a.response_headers)
+                .push_bind(&a.response_body)
+                .push_bind(a.error_kind)
+                .push_bind(&a.error_message);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The first attempt of a delivery, when there is one: (status, error, ms).
+pub async fn first(
+    db: &Db,
+    delivery_id: &str,
+) -> sqlx::Result<Option<(Option<i64>, Option<String>, i64)>> {
+    sqlx::query_as(
+        "SELECT a.response_status, a.error_message, a.duration_ms FROM attempts a \
+         JOIN deliveries d ON d.seq = a.delivery_seq WHERE d.id = ? AND a.number = 1",
+    )
+    .bind(delivery_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Deletes the attempts of the deliveries `seqs` (a JSON array).
+pub async fn delete_of(conn: &mut SqliteConnection, seqs_json: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM attempts WHERE delivery_seq IN (SELECT value FROM json_each(?))")
+        .bind(seqs_json)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
