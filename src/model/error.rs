@@ -25,6 +25,10 @@ pub enum AppError {
     /// Something that existed and is no more (a used or expired link).
     #[error("{0}")]
     Gone(String),
+    /// The server cannot take the work now (its writer is behind, or the
+    /// disk is full); nothing was stored. Answered 503 with `Retry-After`.
+    #[error("Signpost is busy and stored nothing: try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("Something went wrong on the server; it has been logged")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -42,6 +46,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::Gone(_) => 410,
+            AppError::Busy { .. } => 503,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }
@@ -76,5 +81,12 @@ mod tests {
         );
         assert_eq!(AppError::TooManyAttempts { minutes: 3 }.status(), 429);
         assert_eq!(AppError::Forbidden("no".into()).status(), 403);
+        assert_eq!(
+            AppError::Busy {
+                retry_after_secs: 1
+            }
+            .status(),
+            503
+        );
     }
 }

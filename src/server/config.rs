@@ -91,6 +91,18 @@ pub struct Config {
     #[command(flatten)]
     pub delivery: DeliveryConfig,
 
+    /// How SQLite commits reach the disk: `full` fsyncs every commit (what
+    /// was answered 202 survives a power cut); `normal` is faster and can
+    /// lose the last commits on a power cut or an OS crash.
+    #[arg(
+        long,
+        env = "SIGNPOST_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value_t = Durability::Full,
+        global = true
+    )]
+    pub sqlite_synchronous: Durability,
+
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "SIGNPOST_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -99,6 +111,22 @@ pub struct Config {
     /// that they never send a DNS query off the machine.
     #[arg(skip)]
     pub resolver: crate::server::url_guard::ResolverChoice,
+}
+
+/// See `--sqlite-synchronous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Durability {
+    Full,
+    Normal,
+}
+
+impl Durability {
+    pub fn synchronous(self) -> crate::server::db::Synchronous {
+        match self {
+            Durability::Full => crate::server::db::Synchronous::Full,
+            Durability::Normal => crate::server::db::Synchronous::Normal,
+        }
+    }
 }
 
 /// The delivery engine's knobs (DESIGN §3); the defaults are Spectrum's.
@@ -175,6 +203,29 @@ pub struct DeliveryConfig {
         global = true
     )]
     pub shutdown_grace_ms: u64,
+    /// Per webhook, how many pending deliveries the worker reads ahead of
+    /// those it may have in flight; the rest stay in the database.
+    #[arg(long, env = "SIGNPOST_LANE_WINDOW", default_value_t = 32, global = true,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub lane_window: u64,
+    /// Most pending deliveries the worker holds in memory, all webhooks together.
+    #[arg(long, env = "SIGNPOST_MAX_HELD_DELIVERIES", default_value_t = 50_000, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_held_deliveries: u64,
+    /// Most bytes of event bodies the worker holds in memory; publish calls
+    /// waiting for the writer may hold a quarter as much again.
+    #[arg(long, env = "SIGNPOST_MAX_HELD_BYTES", default_value_t = 64 * 1024 * 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(65_536..=(u32::MAX as u64)))]
+    pub max_held_bytes: u64,
+    /// How long a publish call waits for room before the writer (ms); then
+    /// it is answered 503 with `Retry-After`.
+    #[arg(
+        long,
+        env = "SIGNPOST_PUBLISH_WAIT_MS",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub publish_wait_ms: u64,
 }
 
 impl Default for DeliveryConfig {
@@ -192,6 +243,10 @@ impl Default for DeliveryConfig {
             retention_days: 30,
             max_event_bytes: 256 * 1024,
             shutdown_grace_ms: 10_000,
+            lane_window: 32,
+            max_held_deliveries: 50_000,
+            max_held_bytes: 64 * 1024 * 1024,
+            publish_wait_ms: 1_000,
         }
     }
 }
@@ -285,6 +340,7 @@ impl Config {
             api_rate_limit: 20,
             ingest_rate_limit: 10_000,
             delivery: DeliveryConfig::default(),
+            sqlite_synchronous: Durability::Full,
             log: "warn".into(),
             resolver: Default::default(),
         }
@@ -375,5 +431,9 @@ mod tests {
             format!("{:?}", cli.config.delivery),
             format!("{:?}", DeliveryConfig::default())
         );
+        // Commits are on disk unless the operator says otherwise.
+        assert_eq!(cli.config.sqlite_synchronous, Durability::Full);
+        let cli = Cli::try_parse_from(["signpost", "--sqlite-synchronous", "normal"]).unwrap();
+        assert_eq!(cli.config.sqlite_synchronous, Durability::Normal);
     }
 }

@@ -329,7 +329,7 @@ pub async fn cancel(
             )),
         };
     };
-    state.delivery.cancelled(&webhook_id, seq);
+    state.delivery.cancelled(&webhook_id, seq).await;
     activity::record(
         &state.db,
         Some(project_id),

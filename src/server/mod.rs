@@ -32,7 +32,11 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 /// Opens and migrates the database and builds the shared state.
 pub async fn prepare(config: Config) -> anyhow::Result<(AppState, SqliteStore)> {
-    let db = db::connect(&config.database_url).await?;
+    let db = db::connect_with(
+        &config.database_url,
+        config.sqlite_synchronous.synchronous(),
+    )
+    .await?;
     db::migrate(&db).await?;
     let sessions = SqliteStore::new(db.clone());
     sessions
@@ -57,6 +61,17 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (state, sessions) = prepare(config).await?;
+    serve_prepared(listener, state, sessions, shutdown).await
+}
+
+/// Serves what [`prepare`] made (tests keep a clone of the state, to look
+/// at what the worker holds).
+pub async fn serve_prepared(
+    listener: TcpListener,
+    state: AppState,
+    sessions: SqliteStore,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let worker = start_worker(&state).await?;
     let maintenance = tokio::spawn(maintenance(state.clone(), Some(sessions.clone())));
     let app = router::router(state, sessions);

@@ -28,9 +28,14 @@ impl AppState {
             delivery: super::delivery::Handle::new(
                 db.clone(),
                 // The URL already opened `db`, so it parses.
-                super::db::writer(&config.database_url).expect("the database URL parses"),
+                super::db::writer(
+                    &config.database_url,
+                    config.sqlite_synchronous.synchronous(),
+                )
+                .expect("the database URL parses"),
                 secrets.clone(),
                 config.allow_targets.clone(),
+                &config.delivery,
             ),
             db,
             resolver: config.resolver.0.clone(),

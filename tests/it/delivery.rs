@@ -651,15 +651,17 @@ async fn graceful_shutdown_finishes_attempts_in_flight_and_releases_the_rest() {
     ))
     .await
     .unwrap();
-    let rows: Vec<(String, i64, Option<String>)> =
-        sqlx::query_as("SELECT status, attempts, lease_owner FROM deliveries ORDER BY seq")
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, attempts FROM deliveries ORDER BY seq")
             .fetch_all(&db)
             .await
             .unwrap();
     // The attempt in flight finished and was recorded before the stop.
-    assert_eq!(rows[0], ("succeeded".to_string(), 1, rows[0].2.clone()));
-    // The one waiting for its retry is pending, held by no one.
-    assert_eq!(rows[1], ("pending".to_string(), 1, None));
+    assert_eq!(rows[0], ("succeeded".to_string(), 1));
+    // The one waiting for its retry is pending, its lane owned by no one.
+    assert_eq!(rows[1], ("pending".to_string(), 1));
+    let owned = number(&db, "SELECT count(*) FROM lanes WHERE owner IS NOT NULL").await;
+    assert_eq!(owned, 0);
     let workers = number(&db, "SELECT count(*) FROM workers").await;
     assert_eq!(workers, 0);
 }
@@ -936,12 +938,16 @@ async fn a_worker_that_lost_a_delivery_cannot_overwrite_its_state() {
     s.publish(json!({ "event": "x" })).await;
     rx.wait_for("fenced", 1, WAIT).await;
     let db = s.server.db().await;
-    // Once the first attempt is recorded, another worker "takes it over".
+    // Once the first attempt is recorded, another live worker "takes the
+    // lane over".
     wait_number(&db, "SELECT attempts FROM deliveries", 1).await;
-    sqlx::query("UPDATE deliveries SET lease_owner = 'wkr_someone_else'")
-        .execute(&db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO workers (id, started_at, lease_until) VALUES ('wkr_someone_else', 0, 1e15); \
+         UPDATE lanes SET owner = 'wkr_someone_else'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
     // This server still retries it (it cannot know yet): the attempt is
     // recorded, but the delivery's state stays the new holder's.
     rx.wait_for("fenced", 2, WAIT).await;

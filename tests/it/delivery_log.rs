@@ -718,13 +718,14 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
         .unwrap();
     sqlx::query(
         "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
-         VALUES ('wh', ?1, 'https://example.com/h', 'spectrum-v0', x'00', 0, 0); \
+         VALUES ('wh', ?1, 'https://example.com/h', 'spectrum-v0', x'00', 0, 0), \
+                ('wh2', ?1, 'https://example.com/h2', 'spectrum-v0', x'00', 0, 0); \
+         INSERT INTO lanes (webhook_id, owner) VALUES ('wh', 'w1'), ('wh2', 'w2'); \
          INSERT INTO events (id, project_id, event, body, created_at) \
          VALUES ('evt_1', ?1, 'e', '{}', 0); \
-         INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, created_at, \
-           lease_owner) \
-         SELECT value, 'dlv_' || value, ?1, 'evt_1', 'wh', 0, 0, \
-           CASE value WHEN 6 THEN 'w2' ELSE 'w1' END FROM json_each('[1,2,3,4,5,6]')",
+         INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, created_at) \
+         SELECT value, 'dlv_' || value, ?1, 'evt_1', CASE value WHEN 6 THEN 'wh2' ELSE 'wh' END, \
+           0, 0 FROM json_each('[1,2,3,4,5,6]')",
     )
     .bind(&project.id)
     .execute(&db)
@@ -791,7 +792,7 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
             update(2, "failed", Some(h + 6), Some(attempt(6, 2_345))),
             update(3, "dropped", Some(h + 7), None),
             update(4, "succeeded", Some(h + HOUR + 1), Some(attempt(1, 7))),
-            // Held by w2: w1's write does not apply.
+            // In w2's lane: w1's write does not apply.
             update(6, "succeeded", Some(h + 8), Some(attempt(1, 9))),
         ],
     )

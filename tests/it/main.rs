@@ -3,6 +3,7 @@
 
 mod api_webhooks;
 mod auth;
+mod backlog;
 mod cli;
 mod dashboard_api;
 mod delivery;

@@ -13,6 +13,8 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery";
 /// A running Signpost with a throw-away database; stopped on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The server's own state (to look at what its worker holds).
+    pub state: signpost::server::state::AppState,
     dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -25,7 +27,12 @@ impl TestServer {
 
     /// Started with a configuration adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
+        TestServer::start_in(tempfile::tempdir().unwrap(), adjust).await
+    }
+
+    /// Started on the database in `dir` (a fresh one, or what a stopped
+    /// server left), with a configuration adjusted by `adjust`.
+    pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::for_database(format!(
             "sqlite://{}",
             dir.path().join("signpost.db").display()
@@ -45,8 +52,10 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
+        let (state, sessions) = signpost::server::prepare(config).await.unwrap();
+        let served = state.clone();
         let task = tokio::spawn(async move {
-            signpost::server::serve_on(listener, config, async {
+            signpost::server::serve_prepared(listener, served, sessions, async {
                 let _ = stopped.await;
             })
             .await
@@ -54,6 +63,7 @@ impl TestServer {
         });
         let server = TestServer {
             addr,
+            state,
             dir: Some(dir),
             stop: Some(stop),
             task: Some(task),

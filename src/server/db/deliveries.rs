@@ -1,5 +1,6 @@
-//! `deliveries`: one event to one webhook, its state and who holds it
-//! (migrations/0003_delivery.sql).
+//! `deliveries`: one event to one webhook, and its state
+//! (migrations/0003_delivery.sql). The queue is this table: a worker reads
+//! a small window of each lane it owns (see `lanes`) and writes back states.
 
 use super::events::CHUNK;
 use super::Db;
@@ -10,32 +11,23 @@ pub struct NewDelivery<'a> {
     pub project_id: &'a str,
     pub event_id: &'a str,
     pub webhook_id: &'a str,
-    /// To an ordered webhook, while someone else may hold pending deliveries.
-    pub ordered: bool,
     /// `event`, `redelivery` or `replay`.
     pub origin: &'a str,
     /// The delivery a redelivery or replay repeats.
     pub repeats: Option<&'a str>,
 }
 
-/// Inserts pending deliveries held by `owner`; returns their `seq`s in the
-/// order given (SQLite hands out rowids in insertion order), each with
-/// whether `owner` holds it.
-///
-/// A delivery to an ordered webhook that still has pending deliveries goes
-/// to whoever holds the newest of them instead (another worker, a dead one,
-/// or no one): it must not overtake them, so it waits to be claimed with
-/// them, in order.
+/// Inserts pending deliveries, due now; returns their `seq`s in the order
+/// given (SQLite hands out rowids in insertion order).
 pub async fn insert(
     conn: &mut SqliteConnection,
     deliveries: &[NewDelivery<'_>],
-    owner: &str,
     now: i64,
-) -> sqlx::Result<Vec<(i64, bool)>> {
+) -> sqlx::Result<Vec<i64>> {
     let mut seqs = Vec::with_capacity(deliveries.len());
     for chunk in deliveries.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, lease_owner, created_at, origin, repeats) ",
+            "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, created_at, origin, repeats) ",
         );
         q.push_values(chunk, |mut row, d| {
             row.push_bind(d.id)
@@ -43,96 +35,77 @@ pub async fn insert(
                 .push_bind(d.event_id)
                 .push_bind(d.webhook_id)
                 .push_bind(now)
-                // '' stands for "held by no one" inside COALESCE.
-                .push("CASE WHEN ")
-                .push_bind_unseparated(d.ordered)
-                .push_unseparated(
-                    " THEN NULLIF(COALESCE((SELECT IFNULL(p.lease_owner, '') FROM deliveries p \
-                     WHERE p.webhook_id = ",
-                )
-                .push_bind_unseparated(d.webhook_id)
-                .push_unseparated(" AND p.status = 'pending' ORDER BY p.seq DESC LIMIT 1), ")
-                .push_bind_unseparated(owner)
-                .push_unseparated("), '') ELSE ")
-                .push_bind_unseparated(owner)
-                .push_unseparated(" END")
                 .push_bind(now)
                 .push_bind(d.origin)
                 .push_bind(d.repeats);
         });
-        q.push(" RETURNING seq, lease_owner");
-        let mut got: Vec<(i64, Option<String>)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        q.push(" RETURNING seq");
+        let mut got: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
         // RETURNING's order is not promised; rowids are increasing.
-        got.sort_unstable_by_key(|(seq, _)| *seq);
-        seqs.extend(
-            got.into_iter()
-                .map(|(seq, holder)| (seq, holder.as_deref() == Some(owner))),
-        );
+        got.sort_unstable();
+        seqs.extend(got);
     }
     Ok(seqs)
 }
 
-/// A delivery a worker claimed, with what sending it needs.
+/// A pending delivery read into a lane's window, with its event.
 #[derive(sqlx::FromRow)]
-pub struct Claimed {
+pub struct WindowRow {
     pub seq: i64,
     pub id: String,
-    pub webhook_id: String,
     pub event_id: String,
+    pub event: String,
     pub attempts: i64,
     pub next_at: i64,
-    pub event: String,
-    pub body: Vec<u8>,
+    /// Left out when the delivery waits for a retry later than `body_due_by`:
+    /// it is read again when the attempt is due.
+    pub body: Option<Vec<u8>>,
     pub ordering: String,
 }
 
-/// Claims up to `limit` pending deliveries held by `from` (`None`: by no
-/// one), oldest first, for `worker`. SQLite has one writer at a time, so
-/// the statement alone is atomic.
-pub async fn claim(
+/// The next `limit` pending deliveries of a webhook after `after`, in
+/// `seq` order, from the partial index of pending deliveries.
+pub async fn window(
     db: &Db,
-    worker: &str,
-    from: Option<&str>,
+    webhook_id: &str,
+    after: i64,
     limit: i64,
-) -> sqlx::Result<Vec<Claimed>> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    let seqs: Vec<i64> = sqlx::query_scalar(
-        "UPDATE deliveries SET lease_owner = ? WHERE seq IN ( \
-           SELECT seq FROM deliveries WHERE status = 'pending' AND lease_owner IS ? \
-           ORDER BY seq LIMIT ?) \
-         RETURNING seq",
+    body_due_by: i64,
+) -> sqlx::Result<Vec<WindowRow>> {
+    sqlx::query_as(
+        "SELECT d.seq, d.id, d.event_id, e.event, d.attempts, d.next_at, \
+                CASE WHEN d.next_at <= ?4 THEN e.body END AS body, w.ordering \
+         FROM deliveries d INDEXED BY deliveries_pending_webhook \
+           JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.webhook_id = ?1 AND d.status = 'pending' AND d.seq > ?2 \
+         ORDER BY d.seq LIMIT ?3",
     )
-    .bind(worker)
-    .bind(from)
+    .bind(webhook_id)
+    .bind(after)
     .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    if seqs.is_empty() {
-        tx.commit().await?;
-        return Ok(Vec::new());
-    }
-    let claimed = sqlx::query_as(
-        "SELECT d.seq, d.id, d.webhook_id, d.event_id, d.attempts, d.next_at, \
-                e.event, e.body, w.ordering \
-         FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq",
-    )
-    .bind(serde_json::to_string(&seqs).expect("integers serialize"))
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(claimed)
+    .bind(body_due_by)
+    .fetch_all(db)
+    .await
 }
 
-/// Lets go of every pending delivery `worker` holds (at shutdown).
-pub async fn release(db: &Db, worker: &str) -> sqlx::Result<u64> {
-    sqlx::query(
-        "UPDATE deliveries SET lease_owner = NULL WHERE status = 'pending' AND lease_owner = ?",
+/// Per webhook, the newest pending delivery with a `seq` in `(after, upto]`
+/// (the worker's look for deliveries that another process stored).
+pub async fn pending_tails(db: &Db, after: i64, upto: i64) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT webhook_id, max(seq) FROM deliveries \
+         WHERE seq > ? AND seq <= ? AND status = 'pending' GROUP BY webhook_id",
     )
-    .bind(worker)
-    .execute(db)
+    .bind(after)
+    .bind(upto)
+    .fetch_all(db)
     .await
-    .map(|r| r.rows_affected())
+}
+
+/// The newest `seq` there is (0 in an empty database).
+pub async fn newest_seq(db: &Db) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM deliveries")
+        .fetch_one(db)
+        .await
 }
 
 /// A delivery's state after an attempt (or a cancellation).
@@ -148,9 +121,10 @@ pub struct DeliveryUpdate {
 
 /// Writes a group of delivery states: one multi-row statement per 128.
 ///
-/// A delivery's state is only written while `worker` holds it: a worker that
-/// stalled past its lease while another took its deliveries over cannot
-/// overwrite what the new holder recorded.
+/// A state is written only while the delivery is pending and `worker` owns
+/// its lane: a worker that stalled past its lease while another took the
+/// lane over cannot overwrite what the new owner recorded, and a cancelled
+/// delivery stays cancelled.
 pub async fn update_states(
     conn: &mut SqliteConnection,
     worker: &str,
@@ -172,12 +146,26 @@ pub async fn update_states(
         q.push(
             ") UPDATE deliveries SET status = v.status, attempts = v.attempts, next_at = v.next_at, \
              last_status = v.last_status, last_error = v.last_error, finished_at = v.finished_at \
-             FROM v WHERE deliveries.seq = v.seq AND deliveries.lease_owner = ",
+             FROM v WHERE deliveries.seq = v.seq AND deliveries.status = 'pending' \
+             AND EXISTS (SELECT 1 FROM lanes l WHERE l.webhook_id = deliveries.webhook_id \
+                         AND l.owner = ",
         );
         q.push_bind(worker);
+        q.push(")");
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Whether a delivery is still pending (a worker asks before a retry, so a
+/// cancel made through another process stops it).
+pub async fn is_pending(db: &Db, seq: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE seq = ? AND status = 'pending')",
+    )
+    .bind(seq)
+    .fetch_one(db)
+    .await
 }
 
 /// A delivery's status, for tests and the test-event button.

@@ -287,12 +287,11 @@ pub struct RepeatSource {
     pub id: String,
     pub event_id: String,
     pub event: String,
-    pub body: Vec<u8>,
     pub webhook_id: String,
     pub ordering: String,
 }
 
-const SOURCE: &str = "SELECT d.id, d.event_id, e.event, e.body, d.webhook_id, w.ordering \
+const SOURCE: &str = "SELECT d.id, d.event_id, e.event, d.webhook_id, w.ordering \
      FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";
 
 pub async fn repeat_source(
@@ -348,8 +347,8 @@ pub async fn replay_count(db: &Db, webhook_id: &str, since: i64) -> sqlx::Result
     .await
 }
 
-/// Cancels a pending delivery: it is no one's any more, so no worker can
-/// write another state over it. Returns its webhook and `seq`, or `None`
+/// Cancels a pending delivery: no worker writes another state over a
+/// delivery that is not pending. Returns its webhook and `seq`, or `None`
 /// when it is not pending (finished meanwhile, or unknown).
 pub async fn cancel(
     db: &Db,
@@ -359,7 +358,7 @@ pub async fn cancel(
     now: i64,
 ) -> sqlx::Result<Option<(String, i64)>> {
     sqlx::query_as(
-        "UPDATE deliveries SET status = 'cancelled', lease_owner = NULL, last_error = ?, \
+        "UPDATE deliveries SET status = 'cancelled', last_error = ?, \
          finished_at = ? WHERE id = ? AND project_id = ? AND status = 'pending' \
          RETURNING webhook_id, seq",
     )
@@ -368,17 +367,6 @@ pub async fn cancel(
     .bind(id)
     .bind(project_id)
     .fetch_optional(db)
-    .await
-}
-
-/// Whether a delivery is still pending (a worker asks before a retry, so a
-/// cancel made through another process stops it).
-pub async fn is_pending(db: &Db, seq: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE seq = ? AND status = 'pending')",
-    )
-    .bind(seq)
-    .fetch_one(db)
     .await
 }
 

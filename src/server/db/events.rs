@@ -42,6 +42,15 @@ pub async fn body(db: &Db, event_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
         .await
 }
 
+/// An event's name and exact bytes, for an attempt whose worker did not
+/// keep them in memory.
+pub async fn get(db: &Db, event_id: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+    sqlx::query_as("SELECT event, body FROM events WHERE id = ?")
+        .bind(event_id)
+        .fetch_optional(db)
+        .await
+}
+
 /// Deletes up to `limit` events created before `before` that no delivery
 /// refers to any more; returns how many went.
 pub async fn delete_unreferenced(

@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod delivery_log;
 pub mod events;
 pub mod idempotency_keys;
+pub mod lanes;
 pub mod login_failures;
 pub mod projects;
 pub mod sign_in_links;
@@ -14,23 +15,44 @@ pub mod webhooks;
 pub mod workers;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Connection, SqlitePool};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub type Db = SqlitePool;
 
-fn options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
+/// How a commit reaches the disk. `Full` (the default) fsyncs the
+/// write-ahead log at every commit, so that what was answered 202 survives
+/// a power cut or an OS crash; `Normal` only at checkpoints, so a power cut
+/// can lose the last commits (a crash of the process alone loses nothing).
+pub use sqlx::sqlite::SqliteSynchronous as Synchronous;
+
+fn options(url: &str, synchronous: Synchronous) -> anyhow::Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(url)
         .with_context(|| format!("invalid database URL {url:?}"))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(synchronous)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5))
         // Read pages through a memory map instead of a read() per page.
         .pragma("mmap_size", "268435456"))
+}
+
+/// A pool whose connections go back only when they are out of any
+/// transaction. When SQLite rolls a transaction back by itself (a full
+/// disk, an I/O error), sqlx's own rollback then fails and the connection
+/// would refuse every later `BEGIN`: such a connection is closed instead,
+/// and the next user gets a fresh one.
+fn pool() -> SqlitePoolOptions {
+    SqlitePoolOptions::new().after_release(|conn, _| {
+        Box::pin(async move {
+            // A rollback queued by a dropped transaction runs before this.
+            conn.ping().await?;
+            Ok(!conn.is_in_transaction())
+        })
+    })
 }
 
 /// The delivery engine's writer: one connection, so that ingest, claims
@@ -38,12 +60,12 @@ fn options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
 /// its page cache stays warm instead of being invalidated by the other
 /// connections' writes. Group sizes vary, hence the larger statement cache.
 /// Opened on first use.
-pub fn writer(url: &str) -> anyhow::Result<Db> {
-    Ok(SqlitePoolOptions::new()
+pub fn writer(url: &str, synchronous: Synchronous) -> anyhow::Result<Db> {
+    Ok(pool()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .connect_lazy_with(
-            options(url)?
+            options(url, synchronous)?
                 .statement_cache_capacity(512)
                 // Its commits never run a checkpoint (and its fsyncs): see
                 // `checkpoint`, which runs them beside the writer.
@@ -61,10 +83,16 @@ pub async fn checkpoint(db: &Db) -> sqlx::Result<()> {
         .map(|_| ())
 }
 
-/// Opens the database (creating the SQLite file if needed) in WAL mode.
+/// Opens the database (creating the SQLite file if needed) in WAL mode,
+/// every commit on disk.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
-    let options = options(url)?;
-    SqlitePoolOptions::new()
+    connect_with(url, Synchronous::Full).await
+}
+
+/// Opens the database with the given durability of commits.
+pub async fn connect_with(url: &str, synchronous: Synchronous) -> anyhow::Result<Db> {
+    let options = options(url, synchronous)?;
+    pool()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
@@ -78,6 +106,22 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
         .run(db)
         .await
         .context("database migration failed")
+}
+
+/// Whether SQLite refused the rows themselves (a constraint, a type, a
+/// size): writing them again can never work. Anything else (disk full,
+/// I/O, locked, a pool timeout) may pass.
+pub fn is_refusal(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(e) => {
+            let code = e.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+            // SQLITE_TOOBIG, SQLITE_CONSTRAINT (with its extended codes),
+            // SQLITE_MISMATCH, SQLITE_RANGE.
+            matches!(code & 0xff, 18 | 19 | 20 | 25)
+        }
+        sqlx::Error::Encode(_) | sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => true,
+        _ => false,
+    }
 }
 
 /// Milliseconds since the Unix epoch, the unit of every stored timestamp.

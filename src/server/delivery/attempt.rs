@@ -1,13 +1,15 @@
 //! One attempt: read the webhook, check the URL, sign, POST, classify, and
 //! hand the record to the writer. The scheduler gets the [`Done`] back.
 
+use super::budget::Budget;
 use super::client::{user_agent, GuardError};
-use super::messages::{Done, Queued, Record, ToWriter, Tracking};
+use super::messages::{Done, EventData, Queued, Record, ToWriter, Tracking};
 use super::policy::{parse_retry_after, Next, Outcome, RetryPolicy};
-use super::targets::Targets;
+use super::targets::{TargetError, Targets};
 use crate::model::Scheme;
 use crate::server::db::{self, attempts::AttemptRow, deliveries::DeliveryUpdate, now_ms, Db};
 use rand::Rng;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -21,9 +23,12 @@ pub(crate) struct Attempts {
     pub client: reqwest::Client,
     pub policy: RetryPolicy,
     pub targets: Targets,
-    /// For reads (is the delivery still pending?).
+    /// For reads (is the delivery still pending? its event, if not in memory).
     pub db: Db,
-    pub to_writer: mpsc::UnboundedSender<ToWriter>,
+    pub budget: Arc<Budget>,
+    /// Bounded: while the writer is behind, an attempt waits here, holding
+    /// its slot, so that no more start.
+    pub to_writer: mpsc::Sender<ToWriter>,
 }
 
 /// What was sent and what came back.
@@ -36,8 +41,21 @@ struct Exchange {
 }
 
 impl Attempts {
-    fn record(&self, record: Record) {
-        let _ = self.to_writer.send(ToWriter::Record(record));
+    async fn record(&self, record: Record) {
+        let _ = self.to_writer.send(ToWriter::Record(record)).await;
+    }
+
+    /// Tried again later without counting an attempt: the database did
+    /// not answer (it will, like a network that comes back).
+    fn later(&self, q: Queued, what: &str, e: impl std::fmt::Display) -> Done {
+        tracing::warn!(webhook = %q.webhook_id, delivery = q.id, "{what}: {e}");
+        let delay = self.policy.delay(q.attempts + 1, jitter(), None);
+        Done {
+            webhook_id: q.webhook_id,
+            seq: q.seq,
+            next: Next::RetryAfter(delay),
+            attempts: q.attempts,
+        }
     }
 }
 
@@ -47,12 +65,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     let number = q.attempts + 1;
     // A retry first makes sure nobody cancelled the delivery meanwhile
     // (through another process, whose scheduler this one cannot reach).
-    if q.attempts > 0
-        && matches!(
-            db::delivery_log::is_pending(&ctx.db, q.seq).await,
-            Ok(false)
-        )
-    {
+    if q.attempts > 0 && matches!(db::deliveries::is_pending(&ctx.db, q.seq).await, Ok(false)) {
         return Done {
             webhook_id: q.webhook_id,
             seq: q.seq,
@@ -62,16 +75,13 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     }
     let target = match ctx.targets.get(&q.webhook_id).await {
         Ok(t) => t,
-        Err(e) => {
-            // The database is unreachable: try again later, like a network error.
-            tracing::warn!(webhook = %q.webhook_id, "reading the webhook: {e}");
-            let delay = ctx.policy.delay(number.max(1), jitter(), None);
-            return Done {
-                webhook_id: q.webhook_id,
-                seq: q.seq,
-                next: Next::RetryAfter(delay),
-                attempts: q.attempts,
-            };
+        Err(TargetError::Database(e)) => return ctx.later(q, "reading the webhook", e),
+        Err(TargetError::Secret(e)) => {
+            // Retrying cannot help until the operator gives the right key.
+            tracing::error!(webhook = %q.webhook_id, delivery = q.id, "{e:#}");
+            let reason = "The webhook's signing secret cannot be opened with this server's \
+                          SIGNPOST_SECRET_KEY (was it changed?): nothing was sent";
+            return end_without_attempt(ctx, q, "failed", reason).await;
         }
     };
     let inactive = match &target {
@@ -79,8 +89,24 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
         Some(t) => t.inactive,
     };
     let (Some(target), None) = (target, inactive) else {
-        return cancel(ctx, q, inactive.unwrap_or("The webhook was deleted"));
+        let reason = inactive.unwrap_or("The webhook was deleted");
+        return end_without_attempt(ctx, q, "cancelled", reason).await;
     };
+    // The event, from memory, or else from the database.
+    let event = match q.event.clone() {
+        Some(event) => event,
+        None => match db::events::get(&ctx.db, &q.event_id).await {
+            Ok(Some((name, body))) => Arc::new(EventData {
+                name,
+                body: ctx.budget.body(body.into()),
+            }),
+            Ok(None) => {
+                return end_without_attempt(ctx, q, "failed", "The event is no longer stored").await
+            }
+            Err(e) => return ctx.later(q, "reading the event", e),
+        },
+    };
+    let body = event.body.bytes();
 
     // Sign now: a fresh timestamp at every attempt.
     let started_at = now_ms();
@@ -88,13 +114,13 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     if target.previous_expires_at.is_some_and(|t| t <= started_at) {
         keys.previous = None;
     }
-    let signed = keys.sign(&q.id, started_at / 1000, &q.event.body);
+    let signed = keys.sign(&q.id, started_at / 1000, body);
     let mut headers: Vec<(&'static str, String)> = vec![
         ("content-type", "application/json".into()),
         ("user-agent", user_agent()),
     ];
     if keys.scheme == Scheme::SpectrumV0 {
-        headers.push(("x-spectrum-event", q.event.name.clone()));
+        headers.push(("x-spectrum-event", event.name.clone()));
         headers.push(("x-spectrum-webhook-id", q.webhook_id.to_string()));
     }
     headers.extend(signed.headers);
@@ -103,7 +129,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
 
     let clock = Instant::now();
     let exchange = match &target.url {
-        Ok(url) => send(ctx, url, &headers, q.event.body.clone()).await,
+        Ok(url) => send(ctx, url, &headers, body.clone()).await,
         Err(refusal) => failed(Outcome::Refused, "guard", refusal.to_string()),
     };
     let duration_ms = clock.elapsed().as_millis() as i64;
@@ -122,6 +148,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     };
     let last_error = exchange.error.as_ref().map(|(_, m)| m.clone());
     let record = Record {
+        delivery_id: q.id.clone(),
         webhook_id: q.webhook_id.clone(),
         tracking,
         update: DeliveryUpdate {
@@ -145,7 +172,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             error_message: exchange.error.map(|(_, m)| m),
         }),
     };
-    ctx.record(record);
+    ctx.record(record).await;
     Done {
         webhook_id: q.webhook_id,
         seq: q.seq,
@@ -154,14 +181,21 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     }
 }
 
-/// The webhook is gone or disabled: the delivery ends without an attempt.
-fn cancel(ctx: &Attempts, q: Queued, reason: &str) -> Done {
+/// The delivery ends without an attempt: `cancelled` (the webhook is gone
+/// or disabled) or `failed` (it can never be sent), with the reason.
+async fn end_without_attempt(
+    ctx: &Attempts,
+    q: Queued,
+    status: &'static str,
+    reason: &str,
+) -> Done {
     let record = Record {
+        delivery_id: q.id.clone(),
         webhook_id: q.webhook_id.clone(),
         tracking: Tracking::None,
         update: DeliveryUpdate {
             seq: q.seq,
-            status: "cancelled",
+            status,
             attempts: q.attempts as i64,
             next_at: now_ms(),
             last_status: None,
@@ -170,7 +204,7 @@ fn cancel(ctx: &Attempts, q: Queued, reason: &str) -> Done {
         },
         attempt: None,
     };
-    ctx.record(record);
+    ctx.record(record).await;
     Done {
         webhook_id: q.webhook_id,
         seq: q.seq,

@@ -1,13 +1,31 @@
 //! What the rest of the server holds to talk to the worker.
 
-use super::messages::{Publish, ToScheduler, ToWriter};
+use super::budget::{Budget, Held};
+use super::messages::{Publish, ToScheduler, ToWriter, WriteError, Written};
 use super::targets::Targets;
+use crate::model::AppError;
+use crate::server::config::DeliveryConfig;
 use crate::server::db::Db;
+use crate::server::errors::internal;
 use crate::server::secrets::SecretBox;
 use crate::server::url_guard::AllowList;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, Notify};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+
+/// Publish calls queued for the writer, at most (they are also held to
+/// their bytes: see `publish_room`).
+const PUBLISH_QUEUE: usize = 1024;
+/// Records of attempts queued for the writer, at most; an attempt waits
+/// (holding its in-flight slot) while the writer is behind.
+const RECORD_QUEUE: usize = 1024;
+/// Messages queued for the scheduler, at most.
+const SCHEDULER_QUEUE: usize = 1024;
+/// What one delivery of a publish call costs in memory until the
+/// scheduler has seen it, roughly, counted against the publish room.
+const DELIVERY_COST: usize = 200;
+/// What a publish call refused for lack of room is told to wait.
+pub const RETRY_AFTER_SECS: u64 = 1;
 
 /// Cheap to clone; made before the worker starts, so that the HTTP side
 /// can be built first.
@@ -15,57 +33,124 @@ use tokio::sync::{mpsc, Notify};
 pub struct Handle {
     /// This process's worker id (its lease in the `workers` table).
     pub worker_id: Arc<str>,
-    pub(crate) to_scheduler: mpsc::UnboundedSender<ToScheduler>,
-    pub(crate) to_writer: mpsc::UnboundedSender<ToWriter>,
+    publishes: mpsc::Sender<Publish>,
+    pub(crate) to_scheduler: mpsc::Sender<ToScheduler>,
+    pub(crate) to_writer: mpsc::Sender<ToWriter>,
+    /// Room, in bytes, for publish calls not yet answered (and their
+    /// deliveries not yet seen by the scheduler): the writer's back-pressure.
+    publish_room: Arc<Semaphore>,
+    publish_room_bytes: usize,
+    publish_wait: Duration,
+    /// What the worker holds in memory.
+    pub budget: Arc<Budget>,
     pub targets: Targets,
     /// Notified after every group of attempts is committed.
     pub recorded: Arc<Notify>,
     /// Ingest, claims and attempts are written through this one connection
     /// ([`crate::server::db::writer`]).
     pub writer: Db,
-    /// Whether pending deliveries may be held by someone else (another or
-    /// a dead worker, or no one): true until a claim round finds that all
-    /// are ours.
-    pub(crate) others_may_hold: Arc<AtomicBool>,
-    /// The scheduler's and the writer's inboxes, taken by `delivery::start`.
+    /// The inboxes of the writer and the scheduler, taken by `delivery::start`.
     pub(crate) inboxes: Arc<Mutex<Option<Inboxes>>>,
 }
 
 pub(crate) struct Inboxes {
-    pub scheduler: mpsc::UnboundedReceiver<ToScheduler>,
-    pub writer: mpsc::UnboundedReceiver<ToWriter>,
+    pub scheduler: mpsc::Receiver<ToScheduler>,
+    pub publishes: mpsc::Receiver<Publish>,
+    pub records: mpsc::Receiver<ToWriter>,
 }
 
 impl Handle {
-    pub fn new(db: Db, writer: Db, secrets: SecretBox, allow: AllowList) -> Handle {
-        let (to_scheduler, scheduler) = mpsc::unbounded_channel();
-        let (to_writer, writer_inbox) = mpsc::unbounded_channel();
+    pub fn new(
+        db: Db,
+        writer: Db,
+        secrets: SecretBox,
+        allow: AllowList,
+        config: &DeliveryConfig,
+    ) -> Handle {
+        let (to_scheduler, scheduler) = mpsc::channel(SCHEDULER_QUEUE);
+        let (publishes, publish_inbox) = mpsc::channel(PUBLISH_QUEUE);
+        let (to_writer, records) = mpsc::channel(RECORD_QUEUE);
+        let room = (config.max_held_bytes / 4) as usize;
         Handle {
             worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
+            publishes,
             to_scheduler,
             to_writer,
+            publish_room: Arc::new(Semaphore::new(room)),
+            publish_room_bytes: room,
+            publish_wait: Duration::from_millis(config.publish_wait_ms),
+            budget: Budget::new(
+                config.max_held_deliveries as usize,
+                config.max_held_bytes as usize,
+            ),
             targets: Targets::new(db, secrets, allow),
             recorded: Arc::new(Notify::new()),
             writer,
-            others_may_hold: Arc::new(AtomicBool::new(true)),
             inboxes: Arc::new(Mutex::new(Some(Inboxes {
                 scheduler,
-                writer: writer_inbox,
+                publishes: publish_inbox,
+                records,
             }))),
         }
     }
 
-    /// Sends a publish call's rows to the writer.
-    pub(crate) fn publish(&self, publish: Publish) {
-        let _ = self.to_writer.send(ToWriter::Publish(publish));
+    /// What the worker holds in memory now, and at most so far.
+    pub fn held(&self) -> Held {
+        self.budget.held()
+    }
+
+    /// Hands a publish call's rows to the writer and waits until they are
+    /// committed. When the writer is behind, waits for room at most
+    /// `--publish-wait-ms`, then gives up with [`AppError::Busy`]: nothing
+    /// was stored, and the caller may try again.
+    pub(crate) async fn publish(
+        &self,
+        mut publish: Publish,
+        written: oneshot::Receiver<Result<Written, WriteError>>,
+    ) -> Result<Written, AppError> {
+        let busy = || AppError::Busy {
+            retry_after_secs: RETRY_AFTER_SECS,
+        };
+        let weight = publish
+            .events
+            .iter()
+            .filter_map(|e| e.data.as_ref())
+            .map(|d| d.body.bytes().len())
+            .sum::<usize>()
+            + publish.deliveries.len() * DELIVERY_COST;
+        // A call larger than the whole room takes all of it, alone.
+        let weight = weight.clamp(1, self.publish_room_bytes) as u32;
+        let deadline = tokio::time::Instant::now() + self.publish_wait;
+        let permit = tokio::time::timeout_at(
+            deadline,
+            self.publish_room.clone().acquire_many_owned(weight),
+        )
+        .await
+        .map_err(|_| busy())?
+        .map_err(internal)?;
+        publish.permit = Some(permit);
+        tokio::time::timeout_at(deadline, self.publishes.send(publish))
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| internal("the writer has stopped"))?;
+        match written.await {
+            Err(_) => Err(internal("the writer dropped a publish call")),
+            Ok(Ok(w)) => Ok(w),
+            Ok(Err(WriteError::Busy(e))) => {
+                tracing::warn!("publishing refused while the database takes no writes: {e}");
+                Err(busy())
+            }
+            Ok(Err(WriteError::Refused(e))) => Err(internal(e)),
+        }
     }
 
     /// Forgets a delivery that was cancelled in the database: no further
     /// attempt (one in flight finishes; its state is not written).
-    pub fn cancelled(&self, webhook_id: &str, seq: i64) {
+    pub async fn cancelled(&self, webhook_id: &str, seq: i64) {
         let _ = self
             .to_scheduler
-            .send(ToScheduler::Cancel(webhook_id.into(), seq));
+            .send(ToScheduler::Cancel(webhook_id.into(), seq))
+            .await;
     }
 
     /// A webhook changed (edited, disabled, rotated, deleted): the next

@@ -1,10 +1,11 @@
 //! Ingest (DESIGN §3, "Durable"): an event and one delivery per matching
-//! enabled webhook are committed in one transaction before the call
-//! returns; then the deliveries go to the worker in memory, so the hot path
-//! never waits for a poll.
+//! enabled webhook are committed in one transaction (by the writer) before
+//! the call returns; then the deliveries go to the scheduler in memory, so
+//! the hot path never waits for a poll. When the writer is behind, a call
+//! waits briefly for room, then is refused with 503 (see `Handle::publish`).
 
 use super::handle::Handle;
-use super::messages::{EventData, NewDelivery, Publish, Written};
+use super::messages::{EventData, NewDelivery, Publish, PublishedEvent, Written};
 use crate::model::{is_event_name, AppError, DeliveryOrigin, MAX_EVENT_NAME};
 use crate::server::db::{self, delivery_log::RepeatSource, Db};
 use crate::server::errors::internal;
@@ -128,21 +129,23 @@ pub async fn publish(
                 });
             }
         }
-        let event = Arc::new(EventData {
-            id: time_ordered_id("evt"),
-            name: event.name,
-            body: event.body,
-        });
+        let id: Arc<str> = time_ordered_id("evt").into();
         stored.push(Stored {
-            id: event.id.clone(),
+            id: id.to_string(),
             deliveries: deliveries.len() - before,
         });
-        data.push(event);
+        data.push(PublishedEvent {
+            id,
+            data: Some(Arc::new(EventData {
+                name: event.name,
+                body: handle.budget.body(event.body),
+            })),
+        });
     }
     let response = answer(&stored);
 
     let (reply, written) = oneshot::channel();
-    handle.publish(Publish {
+    let publish = Publish {
         project_id: project_id.to_string(),
         origin: DeliveryOrigin::Event,
         events: data,
@@ -150,13 +153,12 @@ pub async fn publish(
         idempotency_key: idempotency_key.map(str::to_string),
         answer: response.to_string(),
         reply,
-    });
+        permit: None,
+    };
     // The writer hands the deliveries to the scheduler after the commit.
-    match written.await {
-        Err(_) => Err(AppError::Internal),
-        Ok(Err(e)) => Err(internal(e)),
-        Ok(Ok(Written::Replayed(first))) => serde_json::from_str(&first).map_err(internal),
-        Ok(Ok(Written::Stored(_))) => Ok(response),
+    match handle.publish(publish, written).await? {
+        Written::Replayed(first) => serde_json::from_str(&first).map_err(internal),
+        Written::Stored(_) => Ok(response),
     }
 }
 
@@ -175,11 +177,11 @@ pub async fn repeat(
     let mut events = Vec::with_capacity(sources.len());
     let mut deliveries = Vec::with_capacity(sources.len());
     for (index, s) in sources.into_iter().enumerate() {
-        events.push(Arc::new(EventData {
-            id: s.event_id,
-            name: s.event,
-            body: s.body.into(),
-        }));
+        // The events are stored already; an attempt reads them when due.
+        events.push(PublishedEvent {
+            id: s.event_id.into(),
+            data: None,
+        });
         deliveries.push(NewDelivery {
             id: time_ordered_id("dlv"),
             event: index,
@@ -190,7 +192,7 @@ pub async fn repeat(
     }
     let ids = deliveries.iter().map(|d| d.id.clone()).collect();
     let (reply, written) = oneshot::channel();
-    handle.publish(Publish {
+    let publish = Publish {
         project_id: project_id.to_string(),
         origin,
         events,
@@ -198,12 +200,10 @@ pub async fn repeat(
         idempotency_key: None,
         answer: String::new(),
         reply,
-    });
-    match written.await {
-        Ok(Ok(_)) => Ok(ids),
-        Ok(Err(e)) => Err(internal(e)),
-        Err(_) => Err(AppError::Internal),
-    }
+        permit: None,
+    };
+    handle.publish(publish, written).await?;
+    Ok(ids)
 }
 
 /// `evt_…` and `dlv_…` ids are UUID v7: they grow with time, so new rows

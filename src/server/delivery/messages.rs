@@ -1,34 +1,39 @@
-//! What flows through the engine, in one place. Data goes one way:
+//! What flows through the engine, in one place. Data goes one way, and
+//! every channel is bounded:
 //!
 //! ```text
 //! ingest ──Publish──▶ writer ──Committed──▶ scheduler ──Queued──▶ attempt
-//!                       ▲                      ▲                     │
-//!                       └───────Record─────────┼─────────────────────┤
-//!                                              └────────Done─────────┘
+//!                       ▲                      ▲  ▲                  │
+//! lease ──Claimed/Tails─┼──────────────────────┘  └───────Done───────┤
+//!                       └──────────────────Record────────────────────┘
 //! ```
+//!
+//! (`Done` is the attempt task's return value, joined by the scheduler.)
 
+use super::budget::Body;
 use super::policy::Next;
 use crate::model::DeliveryOrigin;
 use crate::server::db::{attempts::AttemptRow, deliveries::DeliveryUpdate};
-use bytes::Bytes;
 use std::sync::Arc;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
-/// An event as the worker holds it: shared by all its deliveries.
+/// An event's name and bytes, shared by all its deliveries while hot.
 #[derive(Debug)]
 pub struct EventData {
-    pub id: String,
     pub name: String,
-    pub body: Bytes,
+    pub body: Body,
 }
 
-/// A pending delivery handed to the scheduler.
+/// A pending delivery as the scheduler and an attempt see it.
 #[derive(Debug, Clone)]
 pub struct Queued {
     pub seq: i64,
     pub id: String,
     pub webhook_id: Arc<str>,
-    pub event: Arc<EventData>,
+    pub event_id: Arc<str>,
+    /// The event, when the worker has it in memory; an attempt reads it
+    /// from the database otherwise.
+    pub event: Option<Arc<EventData>>,
     /// Attempts made so far.
     pub attempts: u32,
     /// Unix ms when the next attempt is due.
@@ -37,6 +42,7 @@ pub struct Queued {
 }
 
 /// An attempt's result, as the scheduler needs it.
+#[derive(Debug)]
 pub struct Done {
     pub webhook_id: Arc<str>,
     pub seq: i64,
@@ -47,6 +53,8 @@ pub struct Done {
 
 /// An attempt's record (or a delivery that ended without one), for the writer.
 pub struct Record {
+    /// For the log, should the record be impossible to write.
+    pub delivery_id: String,
     pub webhook_id: Arc<str>,
     pub update: DeliveryUpdate,
     pub attempt: Option<AttemptRow>,
@@ -70,12 +78,21 @@ pub(crate) struct Publish {
     /// `Event`: the events are new and stored with the deliveries; a
     /// repeat's events are stored already.
     pub origin: DeliveryOrigin,
-    pub events: Vec<Arc<EventData>>,
+    pub events: Vec<PublishedEvent>,
     pub deliveries: Vec<NewDelivery>,
     pub idempotency_key: Option<String>,
     /// What the idempotency key remembers.
     pub answer: String,
-    pub reply: oneshot::Sender<Result<Written, String>>,
+    pub reply: oneshot::Sender<Result<Written, WriteError>>,
+    /// Its share of the room for publish calls waiting for the writer,
+    /// given back when it is answered.
+    pub permit: Option<OwnedSemaphorePermit>,
+}
+
+pub(crate) struct PublishedEvent {
+    pub id: Arc<str>,
+    /// A new event's name and bytes (`None` for a repeat's, stored already).
+    pub data: Option<Arc<EventData>>,
 }
 
 pub(crate) struct NewDelivery {
@@ -89,56 +106,74 @@ pub(crate) struct NewDelivery {
 }
 
 pub(crate) enum Written {
-    /// Stored: the deliveries' `seq`s, in order, each with whether this
-    /// worker holds it.
-    Stored(Vec<(i64, bool)>),
+    /// Stored: the deliveries' `seq`s, in order.
+    Stored(Vec<i64>),
     /// The idempotency key was seen: the first answer, nothing stored.
     Replayed(String),
 }
 
+/// Why a publish call's rows were not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WriteError {
+    /// The database cannot take writes now (disk full, I/O error, locked):
+    /// try again later.
+    Busy(String),
+    /// These rows can never be written (a constraint refused them).
+    Refused(String),
+}
+
 impl Publish {
-    /// The committed deliveries this worker holds, for the scheduler (the
-    /// others wait to be claimed behind older ones: see `db::deliveries::insert`).
+    /// The committed deliveries, for the scheduler.
     pub(crate) fn queued<'a>(
         &'a self,
-        seqs: &'a [(i64, bool)],
+        seqs: &'a [i64],
         now: i64,
     ) -> impl Iterator<Item = Queued> + 'a {
         self.deliveries
             .iter()
             .zip(seqs)
-            .filter(|(_, (_, ours))| *ours)
-            .map(move |(d, (seq, _))| Queued {
+            .map(move |(d, seq)| Queued {
                 seq: *seq,
                 id: d.id.clone(),
                 webhook_id: d.webhook_id.clone(),
-                event: self.events[d.event].clone(),
+                event_id: self.events[d.event].id.clone(),
+                event: self.events[d.event].data.clone(),
                 attempts: 0,
                 next_at: now,
                 unordered: d.unordered,
             })
     }
 
-    pub(crate) fn answer(self, written: Result<Written, String>) {
+    pub(crate) fn answer(self, written: Result<Written, WriteError>) {
         let _ = self.reply.send(written);
     }
 }
 
 /// To the scheduler.
 pub(crate) enum ToScheduler {
-    Add(Vec<Queued>),
-    Done(Done),
+    /// The writer committed these deliveries (in `seq` order) and took these
+    /// free lanes for this worker in the same transaction.
+    Committed {
+        took: Vec<Arc<str>>,
+        deliveries: Vec<Queued>,
+        /// The publish calls' room, given back once this is seen.
+        permits: Vec<OwnedSemaphorePermit>,
+    },
+    /// A claim round took these lanes (free, or their owner died).
+    Claimed(Vec<Arc<str>>),
+    /// Another process stored deliveries up to these `seq`s in these lanes.
+    Tails(Vec<(Arc<str>, i64)>),
     /// A person cancelled a pending delivery (already `cancelled` in the database).
     Cancel(Arc<str>, i64),
     Shutdown(oneshot::Sender<()>),
 }
 
-/// To the writer. Records are nearly all the traffic; boxing them would
-/// cost an allocation each.
+/// To the writer, from the attempts (publish calls have their own inbox).
+/// Records are nearly all the traffic; boxing them would cost an
+/// allocation each.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum ToWriter {
     Record(Record),
-    Publish(Publish),
     /// Answered once everything sent before it is written.
     Flush(oneshot::Sender<()>),
 }

@@ -2,6 +2,9 @@
 //! deliveries in one transaction and hands them to the worker in memory;
 //! the worker attempts them (in order per webhook), signs, sends through
 //! the URL guard, retries on schedule and records every attempt in groups.
+//! The queue is the database: the worker holds a bounded window of it
+//! (see [`scheduler`] and [`budget`]), and every channel between the parts
+//! is bounded (see [`messages`]).
 //!
 //! - [`messages`]: every type that flows between the parts, in one place.
 //! - [`handle`]: what the HTTP side holds: the inboxes of the writer and the scheduler.
@@ -10,10 +13,12 @@
 //! - [`scheduler`]: what to attempt now (per-webhook order, in-flight caps, retry timers).
 //! - [`attempt`]: one attempt: sign, POST, classify, record.
 //! - [`client`]: the HTTP client and its guarded resolver; [`targets`]: the webhooks it sends to.
-//! - [`lease`]: the worker's lease, claiming deliveries no live worker holds, release.
+//! - [`lease`]: the worker's lease, claiming lanes no live worker owns, release.
+//! - [`budget`]: what the worker holds in memory, against its ceilings.
 //! - [`policy`], [`signer`]: pure rules; [`retention`]: deleting old rows.
 
 pub mod attempt;
+pub mod budget;
 pub mod client;
 pub mod handle;
 pub mod ingest;
@@ -48,10 +53,13 @@ async fn checkpoints(db: Db) {
     }
 }
 
+/// How long a shutdown waits for the writer to write what it was sent.
+const FLUSH_LIMIT: Duration = Duration::from_secs(10);
+
 /// The running worker: stop it with [`Worker::shutdown`].
 pub struct Worker {
-    to_scheduler: mpsc::UnboundedSender<ToScheduler>,
-    to_writer: mpsc::UnboundedSender<messages::ToWriter>,
+    to_scheduler: mpsc::Sender<ToScheduler>,
+    to_writer: mpsc::Sender<messages::ToWriter>,
     lease: Arc<lease::Lease>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     lease_task: tokio::task::JoinHandle<()>,
@@ -82,6 +90,7 @@ pub async fn start(
         policy,
         targets: handle.targets.clone(),
         db: db.clone(),
+        budget: handle.budget.clone(),
         to_writer: handle.to_writer.clone(),
     });
     let lease = Arc::new(lease::Lease {
@@ -90,7 +99,6 @@ pub async fn start(
         db: db.clone(),
         lease_ms: config.lease_ms,
         to_scheduler: handle.to_scheduler.clone(),
-        others_may_hold: handle.others_may_hold.clone(),
     });
     let writer = Arc::new(writer::Writer {
         db: handle.writer.clone(),
@@ -99,19 +107,25 @@ pub async fn start(
         to_scheduler: handle.to_scheduler.clone(),
         recorded: handle.recorded.clone(),
         targets: handle.targets.clone(),
-        others_may_hold: handle.others_may_hold.clone(),
     });
+    let scheduler = scheduler::Scheduler::new(
+        scheduler::Limits {
+            max_in_flight: config.max_in_flight as usize,
+            unordered_concurrency: config.unordered_concurrency as usize,
+            lane_window: config.lane_window as usize,
+            max_event_bytes: config.max_event_bytes as usize,
+            shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
+        },
+        attempts,
+        db,
+        handle.budget.clone(),
+    );
     // Register the lease before anything is claimed or handed over.
     lease::heartbeat(&lease).await?;
-    let writer_task = tokio::spawn(writer::run(writer, inboxes.writer));
+    let writer_task = tokio::spawn(writer::run(writer, inboxes.publishes, inboxes.records));
     let lease_task = tokio::spawn(lease::run(lease.clone()));
     let checkpoints = tokio::spawn(checkpoints(handle.writer.clone()));
-    let scheduler = tokio::spawn(scheduler::run(
-        config,
-        attempts,
-        handle.to_scheduler.clone(),
-        inboxes.scheduler,
-    ));
+    let scheduler = tokio::spawn(scheduler::run(scheduler, inboxes.scheduler));
     Ok(Worker {
         to_scheduler: handle.to_scheduler.clone(),
         to_writer: handle.to_writer.clone(),
@@ -124,13 +138,14 @@ pub async fn start(
 
 impl Worker {
     /// Graceful stop: no new attempts; attempts in flight get until the
-    /// grace deadline; every result so far is written; what this worker
-    /// still holds is released for the next one. Nothing is lost.
+    /// grace deadline; every result so far is written; this worker's lanes
+    /// are released for the next one. Nothing is lost.
     pub async fn shutdown(mut self) {
         let (done_tx, done_rx) = oneshot::channel();
         if self
             .to_scheduler
             .send(ToScheduler::Shutdown(done_tx))
+            .await
             .is_ok()
         {
             let _ = done_rx.await;
@@ -138,15 +153,17 @@ impl Worker {
         if let Some(s) = self.scheduler.take() {
             let _ = s.await;
         }
-        // No more claims; every result written; then let go of the rest.
+        // No more claims; every result written; then let go of the lanes.
         self.lease_task.abort();
-        writer::flush(&self.to_writer).await;
+        if !writer::flush(&self.to_writer, FLUSH_LIMIT).await {
+            tracing::warn!("the writer did not write every result before the shutdown");
+        }
         for t in self.tasks.drain(..) {
             t.abort();
         }
         match lease::release(&self.lease).await {
-            Ok(n) => tracing::info!(released = n, "worker stopped"),
-            Err(e) => tracing::warn!("releasing deliveries at shutdown: {e}"),
+            Ok(n) => tracing::info!(lanes = n, "worker stopped"),
+            Err(e) => tracing::warn!("releasing lanes at shutdown: {e}"),
         }
     }
 }

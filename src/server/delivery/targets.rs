@@ -26,6 +26,15 @@ pub struct Target {
     read_at: Instant,
 }
 
+/// Why a webhook could not be read.
+#[derive(Debug)]
+pub enum TargetError {
+    /// The database did not answer: it may next time.
+    Database(sqlx::Error),
+    /// A signing secret does not open with this key: it never will.
+    Secret(anyhow::Error),
+}
+
 /// Webhooks read from the database, with their secrets opened.
 #[derive(Clone)]
 pub struct Targets {
@@ -49,25 +58,33 @@ impl Targets {
         self.cache.write().expect("not poisoned").remove(webhook_id);
     }
 
-    pub async fn get(&self, webhook_id: &Arc<str>) -> anyhow::Result<Option<Arc<Target>>> {
+    pub async fn get(&self, webhook_id: &Arc<str>) -> Result<Option<Arc<Target>>, TargetError> {
         if let Some(t) = self.cache.read().expect("not poisoned").get(webhook_id) {
             if t.read_at.elapsed() < TARGET_TTL {
                 return Ok(Some(t.clone()));
             }
         }
-        let Some(row) = db::webhooks::target(&self.db, webhook_id).await? else {
+        let Some(row) = db::webhooks::target(&self.db, webhook_id)
+            .await
+            .map_err(TargetError::Database)?
+        else {
             return Ok(None);
         };
         let now = now_ms();
         let previous = match (row.previous_secret, row.previous_expires_at) {
-            (Some(sealed), Some(until)) if until > now => Some(self.secrets.open(&sealed)?),
+            (Some(sealed), Some(until)) if until > now => {
+                Some(self.secrets.open(&sealed).map_err(TargetError::Secret)?)
+            }
             _ => None,
         };
         let target = Arc::new(Target {
             url: url_guard::check_static(&row.url, &self.allow).map(|p| p.url),
             keys: Keys {
                 scheme: Scheme::parse(&row.scheme).unwrap_or_default(),
-                current: self.secrets.open(&row.secret)?,
+                current: self
+                    .secrets
+                    .open(&row.secret)
+                    .map_err(TargetError::Secret)?,
                 previous,
             },
             previous_expires_at: row.previous_expires_at.filter(|t| *t > now),

@@ -2,10 +2,21 @@
 //! attempt with its delivery's new state, are written by this task. Each
 //! transaction takes everything that arrived while the previous one was
 //! being written (group commit): many publish calls and attempts share a
-//! commit, and a publish call waits for at most one transaction ahead of
-//! its own. Also keeps the auto-disable count (DESIGN §3).
+//! commit, and its fsync, and a publish call waits for at most one
+//! transaction ahead of its own. Also keeps the auto-disable count
+//! (DESIGN §3).
+//!
+//! When a write fails:
+//! - the database cannot take writes now (disk full, I/O error, locked):
+//!   the publish calls of the group are refused (503, nothing stored) and
+//!   the attempt records are kept and written again after a pause, so that
+//!   a delivered event does not stay `pending`; while it lasts, attempts
+//!   wait for room in the writer's bounded inbox, and nothing piles up;
+//! - a row can never be written (a constraint refused it): the group is
+//!   written again item by item, each under a savepoint; the rows that
+//!   fail are logged with their delivery and left out, the rest commit.
 
-use super::messages::{Publish, Record, ToScheduler, ToWriter, Tracking, Written};
+use super::messages::{Publish, Record, ToScheduler, ToWriter, Tracking, WriteError, Written};
 use super::targets::Targets;
 use crate::model::DeliveryOrigin;
 use crate::server::config::DeliveryConfig;
@@ -15,7 +26,6 @@ use crate::server::db::{
 };
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -26,6 +36,9 @@ const MAX_RECORDS: usize = 2_000;
 const MAX_PUBLISHES: usize = 256;
 /// An idempotency key is remembered this long.
 pub const IDEMPOTENCY_MS: i64 = 24 * 3600 * 1000;
+/// Pauses between writes that fail because the database takes no writes.
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 /// What the writer task needs.
 pub(crate) struct Writer {
@@ -33,116 +46,143 @@ pub(crate) struct Writer {
     pub db: Db,
     pub worker_id: Arc<str>,
     pub config: DeliveryConfig,
-    pub to_scheduler: mpsc::UnboundedSender<ToScheduler>,
+    pub to_scheduler: mpsc::Sender<ToScheduler>,
     /// Notified after every group of attempts is committed.
     pub recorded: Arc<Notify>,
     /// Told of webhooks disabled automatically.
     pub targets: Targets,
-    pub others_may_hold: Arc<AtomicBool>,
 }
 
-pub(crate) async fn run(ctx: Arc<Writer>, mut rx: mpsc::UnboundedReceiver<ToWriter>) {
-    let mut records = Vec::new();
-    let mut publishes = Vec::new();
-    let mut flushes = Vec::new();
+pub(crate) async fn run(
+    ctx: Arc<Writer>,
+    mut publishes: mpsc::Receiver<Publish>,
+    mut records: mpsc::Receiver<ToWriter>,
+) {
+    // Records not yet written (kept across a failed write), publish calls
+    // of this group, and flushes waiting for the records before them.
+    let mut kept: Vec<Record> = Vec::new();
+    let mut group: Vec<Publish> = Vec::new();
+    let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut pause = FIRST_PAUSE;
+    let (mut publishes_open, mut records_open) = (true, true);
     loop {
-        // Records left over from a failed write go again without waiting
-        // for new work (the failed write already waited before giving up).
-        let mut next = if records.is_empty() {
-            match rx.recv().await {
-                Some(msg) => Some(msg),
-                None => return,
-            }
-        } else {
-            rx.try_recv().ok()
-        };
-        while let Some(msg) = next.take() {
-            match msg {
-                ToWriter::Record(r) => records.push(r),
-                ToWriter::Publish(p) => publishes.push(p),
-                ToWriter::Flush(tx) => flushes.push(tx),
-            }
-            if records.len() < MAX_RECORDS && publishes.len() < MAX_PUBLISHES {
-                next = rx.try_recv().ok();
+        if kept.is_empty() {
+            // Wait for work.
+            tokio::select! {
+                biased;
+                msg = records.recv(), if records_open => match msg {
+                    Some(ToWriter::Record(r)) => kept.push(r),
+                    Some(ToWriter::Flush(tx)) => flushes.push(tx),
+                    None => records_open = false,
+                },
+                p = publishes.recv(), if publishes_open => match p {
+                    Some(p) => group.push(p),
+                    None => publishes_open = false,
+                },
+                else => return,
             }
         }
-        if !records.is_empty() || !publishes.is_empty() {
-            let (written, ok) = write_with_retries(&ctx, &records, &publishes).await;
-            // Committed: the scheduler gets the new deliveries in `seq`
-            // order (this task is the only one that hands them over), then
-            // the publish calls get their answers.
-            let now = now_ms();
-            let mut queued = Vec::new();
-            for (p, w) in publishes.iter().zip(&written) {
-                if let Ok(Written::Stored(seqs)) = w {
-                    queued.extend(p.queued(seqs, now));
+        // Everything else that is there already, up to a group's size.
+        while kept.len() < MAX_RECORDS {
+            match records.try_recv() {
+                Ok(ToWriter::Record(r)) => kept.push(r),
+                Ok(ToWriter::Flush(tx)) => flushes.push(tx),
+                Err(_) => break,
+            }
+        }
+        while group.len() < MAX_PUBLISHES {
+            match publishes.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        if kept.is_empty() && group.is_empty() {
+            for tx in flushes.drain(..) {
+                let _ = tx.send(());
+            }
+            continue;
+        }
+
+        let mut outcome = write(&ctx, &kept, &group, false).await;
+        if let Err(e) = &outcome {
+            if db::is_refusal(e) {
+                tracing::warn!("a group of writes was refused ({e}); writing its items one by one");
+                outcome = write(&ctx, &kept, &group, true).await;
+            }
+        }
+        match outcome {
+            Ok(written) => {
+                pause = FIRST_PAUSE;
+                committed(&ctx, written, &mut group).await;
+                if !kept.is_empty() {
+                    kept.clear();
+                    ctx.recorded.notify_waiters();
+                }
+                for tx in flushes.drain(..) {
+                    let _ = tx.send(());
                 }
             }
-            if !queued.is_empty() {
-                let _ = ctx.to_scheduler.send(ToScheduler::Add(queued));
-            }
-            for (p, w) in publishes.drain(..).zip(written) {
-                p.answer(w);
-            }
-            // Records that could not be written are kept for the next
-            // transaction: the deliveries they finish must not stay pending.
-            if ok && !records.is_empty() {
-                records.clear();
-                ctx.recorded.notify_waiters();
-            }
-        }
-        for tx in flushes.drain(..) {
-            let _ = tx.send(());
-        }
-    }
-}
-
-/// Waits until everything sent to the writer so far is written.
-pub(crate) async fn flush(to_writer: &mpsc::UnboundedSender<ToWriter>) {
-    let (tx, rx) = oneshot::channel();
-    if to_writer.send(ToWriter::Flush(tx)).is_ok() {
-        let _ = rx.await;
-    }
-}
-
-/// Writes a group; on failure tries again a few times. Returns what each
-/// publish call got (an error message if the group could not be written)
-/// and whether the group was written.
-async fn write_with_retries(
-    ctx: &Writer,
-    records: &[Record],
-    publishes: &[Publish],
-) -> (Vec<Result<Written, String>>, bool) {
-    let mut wait = Duration::from_millis(50);
-    let mut attempt = 1;
-    loop {
-        match write(ctx, records, publishes).await {
-            Ok(written) => return (written.into_iter().map(Ok).collect(), true),
-            Err(e) if attempt < 5 => {
-                tracing::warn!(
-                    "writing {} attempts and {} publish calls failed, retrying: {e}",
-                    records.len(),
-                    publishes.len()
-                );
-                tokio::time::sleep(wait).await;
-                wait *= 4;
-                attempt += 1;
-            }
             Err(e) => {
-                // The publish calls fail (nothing of theirs was stored);
-                // the attempts are tried again with the next group.
-                tracing::error!(
-                    "writing {} attempts and {} publish calls failed: {e}",
-                    records.len(),
-                    publishes.len()
+                // The database takes no writes now: refuse the publish
+                // calls (nothing of theirs is stored), keep the records.
+                tracing::warn!(
+                    records = kept.len(),
+                    publishes = group.len(),
+                    "the database takes no writes, trying again in {pause:?}: {e}"
                 );
-                return (
-                    publishes.iter().map(|_| Err(e.to_string())).collect(),
-                    false,
-                );
+                for p in group.drain(..) {
+                    p.answer(Err(WriteError::Busy(e.to_string())));
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
             }
         }
     }
+}
+
+/// Hands what a group committed to the scheduler (in `seq` order: this task
+/// is the only one that hands deliveries over), then answers its publish
+/// calls.
+async fn committed(ctx: &Writer, written: Group, group: &mut Vec<Publish>) {
+    let now = now_ms();
+    let mut deliveries = Vec::new();
+    let mut permits = Vec::new();
+    for (p, answer) in group.iter_mut().zip(&written.answers) {
+        if let Ok(Written::Stored(seqs)) = answer {
+            deliveries.extend(p.queued(seqs, now));
+        }
+        // The room a publish call took is given back once the scheduler
+        // has seen its deliveries.
+        permits.extend(p.permit.take());
+    }
+    if !deliveries.is_empty() || !written.took.is_empty() {
+        let _ = ctx
+            .to_scheduler
+            .send(ToScheduler::Committed {
+                took: written.took.into_iter().map(Arc::from).collect(),
+                deliveries,
+                permits,
+            })
+            .await;
+    }
+    for (p, answer) in group.drain(..).zip(written.answers) {
+        p.answer(answer);
+    }
+}
+
+/// Waits until everything sent to the writer so far is written, or `limit`.
+pub(crate) async fn flush(to_writer: &mpsc::Sender<ToWriter>, limit: Duration) -> bool {
+    let (tx, rx) = oneshot::channel();
+    let flushed = async { to_writer.send(ToWriter::Flush(tx)).await.is_ok() && rx.await.is_ok() };
+    tokio::time::timeout(limit, flushed).await.unwrap_or(false)
+}
+
+/// What a committed group did.
+struct Group {
+    /// Per publish call, in order.
+    answers: Vec<Result<Written, WriteError>>,
+    /// Free lanes this worker took for the new deliveries.
+    took: Vec<String>,
 }
 
 /// Per webhook, from a group in order: was there a success, and how many
@@ -155,13 +195,117 @@ struct Tally {
     gone: bool,
 }
 
+/// Writes a group in one transaction. With `one_by_one`, each publish call
+/// and each record goes under its own savepoint, and those that a
+/// constraint refuses are left out (logged); any other failure fails the
+/// whole group.
 async fn write(
     ctx: &Writer,
-    group: &[Record],
+    records: &[Record],
     publishes: &[Publish],
-) -> sqlx::Result<Vec<Written>> {
+    one_by_one: bool,
+) -> sqlx::Result<Group> {
+    let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut answers = Vec::with_capacity(publishes.len());
+    let mut took = Vec::new();
+    if one_by_one {
+        for p in publishes {
+            savepoint(&mut tx).await?;
+            match store_publishes(&mut tx, &ctx.worker_id, std::slice::from_ref(p)).await {
+                Ok((mut written, lanes)) => {
+                    release(&mut tx).await?;
+                    answers.push(Ok(written.remove(0)));
+                    took.extend(lanes);
+                }
+                Err(e) if db::is_refusal(&e) => {
+                    roll_back(&mut tx).await?;
+                    answers.push(Err(WriteError::Refused(format!(
+                        "a publish call to project {} could not be stored: {e}",
+                        p.project_id
+                    ))));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    } else {
+        let (written, lanes) = store_publishes(&mut tx, &ctx.worker_id, publishes).await?;
+        answers.extend(written.into_iter().map(Ok));
+        took = lanes;
+    }
+    let records: Vec<&Record> = if one_by_one {
+        let mut written = Vec::with_capacity(records.len());
+        for r in records {
+            savepoint(&mut tx).await?;
+            match store_records(&mut tx, &ctx.worker_id, &[r]).await {
+                Ok(()) => {
+                    release(&mut tx).await?;
+                    written.push(r);
+                }
+                Err(e) if db::is_refusal(&e) => {
+                    roll_back(&mut tx).await?;
+                    tracing::error!(
+                        delivery = r.delivery_id,
+                        webhook = %r.webhook_id,
+                        "the record of an attempt could not be written and is left out \
+                         (the delivery stays pending until a restart): {e}"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        written
+    } else {
+        let all: Vec<&Record> = records.iter().collect();
+        store_records(&mut tx, &ctx.worker_id, &all).await?;
+        all
+    };
+    let disabled = track_failures(ctx, &mut tx, &records).await?;
+    tx.commit().await?;
+    for (webhook, reason) in disabled {
+        tracing::warn!(webhook, reason, "webhook disabled automatically");
+        ctx.targets.forget(&webhook);
+    }
+    Ok(Group { answers, took })
+}
+
+async fn savepoint(tx: &mut SqliteConnection) -> sqlx::Result<()> {
+    sqlx::query("SAVEPOINT item").execute(tx).await.map(|_| ())
+}
+
+async fn release(tx: &mut SqliteConnection) -> sqlx::Result<()> {
+    sqlx::query("RELEASE item").execute(tx).await.map(|_| ())
+}
+
+async fn roll_back(tx: &mut SqliteConnection) -> sqlx::Result<()> {
+    sqlx::query("ROLLBACK TO item").execute(&mut *tx).await?;
+    release(tx).await
+}
+
+/// Attempts first, then the deliveries' new states (the trigger that
+/// counts a finished delivery reads its final attempt).
+async fn store_records(
+    tx: &mut SqliteConnection,
+    worker: &str,
+    records: &[&Record],
+) -> sqlx::Result<()> {
+    let attempts: Vec<(i64, &AttemptRow)> = records
+        .iter()
+        .filter_map(|r| r.attempt.as_ref().map(|a| (r.update.seq, a)))
+        .collect();
+    db::attempts::insert(tx, &attempts).await?;
+    let updates: Vec<&DeliveryUpdate> = records.iter().map(|r| &r.update).collect();
+    db::deliveries::update_states(tx, worker, &updates).await
+}
+
+/// Auto-disable bookkeeping for the records of a group; returns the
+/// webhooks it disabled, with the reason.
+async fn track_failures(
+    ctx: &Writer,
+    tx: &mut SqliteConnection,
+    records: &[&Record],
+) -> sqlx::Result<Vec<(String, String)>> {
     let mut tallies: HashMap<&str, Tally> = HashMap::new();
-    for r in group {
+    for r in records {
         let t = tallies.entry(&r.webhook_id).or_default();
         let at = r.update.finished_at.unwrap_or_else(now_ms);
         match r.tracking {
@@ -182,16 +326,6 @@ async fn write(
             }
         }
     }
-    let updates: Vec<&DeliveryUpdate> = group.iter().map(|r| &r.update).collect();
-    let attempts: Vec<(i64, &AttemptRow)> = group
-        .iter()
-        .filter_map(|r| r.attempt.as_ref().map(|a| (r.update.seq, a)))
-        .collect();
-    let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
-    let others = ctx.others_may_hold.load(Ordering::Relaxed);
-    let written = store_publishes(&mut tx, &ctx.worker_id, others, publishes).await?;
-    db::attempts::insert(&mut tx, &attempts).await?;
-    db::deliveries::update_states(&mut tx, &ctx.worker_id, &updates).await?;
     let now = now_ms();
     let window = ctx.config.auto_disable_after_seconds as i64 * 1000;
     let mut disabled = Vec::new();
@@ -201,13 +335,12 @@ async fn write(
         .filter(|(_, t)| t.reset && t.failures == 0)
         .map(|(w, _)| *w)
         .collect();
-    db::webhooks::clear_failures(&mut tx, &only_succeeded).await?;
+    db::webhooks::clear_failures(tx, &only_succeeded).await?;
     for (webhook, t) in &tallies {
         if t.failures == 0 {
             continue;
         }
-        db::webhooks::track_failures(&mut tx, webhook, t.reset, t.failures, t.first_failure_at)
-            .await?;
+        db::webhooks::track_failures(tx, webhook, t.reset, t.failures, t.first_failure_at).await?;
         let reason = if t.gone {
             "The receiver answered 410 Gone".to_string()
         } else {
@@ -218,7 +351,7 @@ async fn write(
             )
         };
         if db::webhooks::auto_disable(
-            &mut tx,
+            tx,
             webhook,
             &reason,
             t.gone,
@@ -229,29 +362,24 @@ async fn write(
         .await?
         {
             // Recorded in the same transaction: the activity trail shows it.
-            db::activity::auto_disabled(&mut tx, webhook, &reason, now).await?;
+            db::activity::auto_disabled(tx, webhook, &reason, now).await?;
             disabled.push((webhook.to_string(), reason));
         }
     }
-    tx.commit().await?;
-    for (webhook, reason) in disabled {
-        tracing::warn!(webhook, reason, "webhook disabled automatically");
-        ctx.targets.forget(&webhook);
-    }
-    Ok(written)
+    Ok(disabled)
 }
 
-/// Writes a group of publish calls in the writer's transaction.
-/// `others_may_hold`: whether deliveries to ordered webhooks must look for
-/// an older holder (see `db::deliveries::insert`).
+/// Writes a group of publish calls in the writer's transaction: their
+/// idempotency keys, events and deliveries, and takes the free lanes of the
+/// webhooks they go to for this worker. Returns what each call got and
+/// the lanes taken.
 async fn store_publishes(
     tx: &mut SqliteConnection,
     worker: &str,
-    others_may_hold: bool,
     group: &[Publish],
-) -> sqlx::Result<Vec<Written>> {
+) -> sqlx::Result<(Vec<Written>, Vec<String>)> {
     if group.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let now = now_ms();
     // Idempotency first: a replay stores nothing.
@@ -272,11 +400,13 @@ async fn store_publishes(
     let events: Vec<NewEvent> = storing()
         .filter(|(p, _)| p.origin == DeliveryOrigin::Event)
         .flat_map(|(p, _)| {
-            p.events.iter().map(|e| NewEvent {
-                id: &e.id,
-                project_id: &p.project_id,
-                name: &e.name,
-                body: &e.body,
+            p.events.iter().filter_map(|e| {
+                e.data.as_ref().map(|d| NewEvent {
+                    id: &e.id,
+                    project_id: &p.project_id,
+                    name: &d.name,
+                    body: d.body.bytes(),
+                })
             })
         })
         .collect();
@@ -288,22 +418,26 @@ async fn store_publishes(
                 project_id: &p.project_id,
                 event_id: &p.events[d.event].id,
                 webhook_id: &d.webhook_id,
-                ordered: !d.unordered && others_may_hold,
                 origin: p.origin.as_str(),
                 repeats: d.repeats.as_deref(),
             })
         })
         .collect();
-    let seqs = db::deliveries::insert(tx, &deliveries, worker, now).await?;
+    let seqs = db::deliveries::insert(tx, &deliveries, now).await?;
+    let mut webhooks: Vec<&str> = deliveries.iter().map(|d| d.webhook_id).collect();
+    webhooks.sort_unstable();
+    webhooks.dedup();
+    let took = db::lanes::take_free(tx, worker, &webhooks).await?;
     let mut seqs = seqs.into_iter();
-    Ok(group
+    let written = group
         .iter()
         .zip(replayed)
         .map(|(p, r)| match r {
             Some(first) => Written::Replayed(first),
             None => Written::Stored(seqs.by_ref().take(p.deliveries.len()).collect()),
         })
-        .collect())
+        .collect();
+    Ok((written, took))
 }
 
 fn human_duration(secs: u64) -> String {

@@ -248,6 +248,7 @@ pub struct RedeliveredEnvelope {
         (status = 202, body = RedeliveredEnvelope, description = "Queued"),
         (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "The webhook is disabled"),
+        (status = 503, body = ErrorEnvelope, description = "Busy: nothing was stored; try again after `Retry-After` seconds"),
     ),
     security(("basic" = []))
 )]
@@ -324,6 +325,7 @@ fn since_ms(v: &serde_json::Value) -> Result<i64, ApiError> {
         (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "The webhook is disabled"),
         (status = 422, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope, description = "Busy: nothing was stored; try again after `Retry-After` seconds"),
     ),
     security(("basic" = []))
 )]

@@ -61,7 +61,11 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError::new(status, e.to_string())
+        let mut err = ApiError::new(status, e.to_string());
+        if let AppError::Busy { retry_after_secs } = e {
+            err.retry_after_secs = Some(retry_after_secs);
+        }
+        err
     }
 }
 

@@ -82,6 +82,7 @@ fn one(stored: &Stored) -> Published {
         (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope, description = "Not an object with a string `event`"),
         (status = 429, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope, description = "Signpost's writer is behind (or its disk is full): nothing was stored; try again after `Retry-After` seconds"),
     ),
     security(("basic" = []))
 )]
@@ -116,6 +117,7 @@ pub async fn publish(
         (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope, description = "Signpost's writer is behind (or its disk is full): nothing was stored; try again after `Retry-After` seconds"),
     ),
     security(("basic" = []))
 )]
@@ -169,6 +171,7 @@ pub struct TestSent {
         (status = 202, body = TestSent, description = "Queued: `{\"succeed\": true, \"data\": {\"eventId\", \"deliveryId\"}}`"),
         (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "The webhook is disabled"),
+        (status = 503, body = ErrorEnvelope, description = "Busy: nothing was stored; try again after `Retry-After` seconds"),
     ),
     security(("basic" = []))
 )]
