@@ -10,9 +10,20 @@
 //!    (2b) the same through `POST /projects/{pid}/events/batch`, 100 events
 //!    a call;
 //! 3. latency from the ingest call's return to the receiver's arrival,
-//!    p50/p99, at a steady 500 events/s to 10 webhooks for 10 s.
+//!    p50/p99, at a steady 500 events/s to 10 webhooks for 10 s;
+//! 4. the machine's real limit: nginx (Debian's, one worker, `return 200`,
+//!    keep-alive) driven by `wrk -t1 -c64` POSTing the same body for 10 s;
+//! 5. Signpost delivering to that nginx: 2,000 events to 50 webhooks, until
+//!    all 100,000 deliveries are recorded `succeeded`, with commits fsynced
+//!    (`synchronous=FULL`, the default) and then without (`NORMAL`): the
+//!    ratios to (4), and what the fsync costs.
 //!
-//!     cargo bench --features ssr --bench delivery
+//! Run it with (nginx and wrk are Debian packages, for (4) and (5)):
+//!
+//! ```text
+//! apt-get install -y nginx wrk
+//! cargo bench --features ssr --bench delivery
+//! ```
 //!
 //! The receiver is this same executable started again with
 //! `SIGNPOST_BENCH_ROLE=receiver`, so that it runs in its own process.
@@ -22,7 +33,7 @@ mod common;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use signpost::server::config::Config;
+use signpost::server::config::{Config, Durability};
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -432,4 +443,157 @@ async fn main() {
         percentile(&from_start, 0.99) as f64 / 1000.0,
         *from_start.last().unwrap() as f64 / 1000.0,
     );
+
+    // 4. The machine's real limit.
+    let nginx = Nginx::start();
+    let body = event_body(1);
+    let limit = wrk(&nginx.url("/hook/0"), &body);
+    println!("4. limit: nginx, one worker, `return 200`; wrk -t1 -c64 -d10s POSTing the same {} bytes: {limit:>9.0} requests/s", body.len());
+
+    // 5. Signpost to nginx, fsynced and not.
+    let mut rates = Vec::new();
+    for durability in [Durability::Full, Durability::Normal] {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let mut config = Config::for_database(&db_url);
+        config.allow_targets = "127.0.0.1".parse().unwrap();
+        config.api_rate_limit = 1_000_000;
+        config.ingest_rate_limit = 1_000_000;
+        config.secret_key_file = Some(dir.path().join("bench.key"));
+        config.sqlite_synchronous = durability;
+        let base = common::serve(config).await;
+        let db = signpost::server::db::connect(&db_url).await.unwrap();
+        let p = signpost::server::projects::create(&db, "nginx")
+            .await
+            .unwrap();
+        for i in 0..WEBHOOKS {
+            let res = client
+                .post(format!("{base}/projects/{}/webhooks", p.id))
+                .basic_auth(&p.id, Some(&p.secret))
+                .json(&serde_json::json!({ "webhookUrl": nginx.url(&format!("/hook/{i}")) }))
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success());
+        }
+        let started = Instant::now();
+        let bodies: Vec<String> = (0..events).map(event_body).collect();
+        let url = format!("{base}/projects/{}/events", p.id);
+        publish_all(&client, &url, (&p.id, &p.secret), bodies, PUBLISHERS).await;
+        let published = started.elapsed();
+        loop {
+            let done: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM deliveries WHERE project_id = ? AND status = 'succeeded'",
+            )
+            .bind(&p.id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            if done as u64 >= DELIVERIES {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let rate = DELIVERIES as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "5. signpost → nginx, synchronous={durability:?}: {DELIVERIES} deliveries recorded succeeded \
+             in {:.2} s: {rate:>9.0} deliveries/s, ratio to (4) {:.3}; published after {:.2} s",
+            started.elapsed().as_secs_f64(),
+            rate / limit,
+            published.as_secs_f64()
+        );
+        rates.push(rate);
+    }
+    println!(
+        "   fsync at every commit costs {:.1}% of the throughput (FULL / NORMAL = {:.2})",
+        (1.0 - rates[0] / rates[1]) * 100.0,
+        rates[0] / rates[1]
+    );
+}
+
+// ---------------------------------------------------------------- nginx and wrk
+
+/// Debian's nginx answering `return 200` on a free port, one worker,
+/// keep-alive, no access log; stopped on drop.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start() -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+                 events {{ worker_connections 4096; }}\n\
+                 http {{ access_log off; keepalive_requests 10000000; keepalive_timeout 120s;\n\
+                   client_body_temp_path {d}/body;\n\
+                   server {{ listen 127.0.0.1:{port}; location / {{ return 200; }} }} }}\n",
+                d = dir.path().display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx is needed for (4) and (5): apt-get install -y nginx wrk");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Nginx {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `wrk -t1 -c64 -d10s` POSTing `body` to `url`; its requests per second.
+fn wrk(url: &str, body: &str) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("post.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = {body:?}\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("wrk")
+        .args(["-t1", "-c64", "-d10s", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("wrk is needed for (4): apt-get install -y nginx wrk");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output: {text}"))
 }

@@ -6,14 +6,18 @@ CREATE TABLE lanes (
     webhook_id TEXT PRIMARY KEY REFERENCES webhooks (id),
     -- The worker (in `workers`) that attempts this webhook's deliveries; NULL,
     -- or a worker whose lease ran out: anyone may claim it.
-    owner      TEXT
+    owner      TEXT,
+    -- The newest `seq` of this webhook's deliveries, kept by every writer in
+    -- the transaction that inserts them: the owner compares it with what it
+    -- has read, so that a delivery stored by another process is never skipped.
+    last_seq   INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX lanes_owner ON lanes (owner);
 
 -- Every webhook with pending deliveries gets a lane that no one owns yet:
 -- the first worker to start claims it and reads its deliveries in order.
-INSERT INTO lanes (webhook_id)
-SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending';
+INSERT INTO lanes (webhook_id, last_seq)
+SELECT webhook_id, max(seq) FROM deliveries WHERE status = 'pending' GROUP BY webhook_id;
 
 -- Deliveries are no longer held one by one: `deliveries.lease_owner` is left
 -- unused (dropping a column would rewrite the whole table) and its index goes.

@@ -420,3 +420,125 @@ async fn commits_reach_the_disk_unless_the_operator_opts_out() {
     .await;
     assert_eq!(synchronous(&normal).await, 1, "NORMAL, as asked");
 }
+
+/// Another process (here: a second server on the same database) stores a
+/// delivery in a lane this one owns: it keeps its place in line, and it is
+/// found even when nothing else comes after it.
+#[tokio::test]
+async fn deliveries_another_process_stores_keep_their_place_in_line() {
+    let rx = Receiver::start().await;
+    rx.otherwise("shared", Reply::After(Duration::from_millis(20), 200));
+    let a = Api::new(|c| c.delivery.lease_ms = 600).await;
+    a.register(&rx.url("shared"), json!({})).await;
+    // The lane is this server's once it has delivered something.
+    a.publish(json!({ "event": "tick", "n": 0 })).await;
+    rx.wait_for("shared", 1, WAIT).await;
+    let b_server = a
+        .server
+        .beside(|c| {
+            c.allow_targets = "127.0.0.1".parse().unwrap();
+            c.delivery.lease_ms = 600;
+        })
+        .await;
+    let b = Api {
+        http: b_server.client(),
+        server: b_server,
+        pid: a.pid.clone(),
+        secret: a.secret.clone(),
+    };
+    // Stored by the other process first, then by the owner.
+    b.publish(json!({ "event": "tick", "n": 1 })).await;
+    a.publish(json!({ "event": "tick", "n": 2 })).await;
+    rx.wait_until(WAIT, |_| first_arrivals(&rx, "shared").len() == 3)
+        .await;
+    assert_eq!(first_arrivals(&rx, "shared"), vec![0, 1, 2]);
+    // Stored by the other process alone: the owner finds it by itself.
+    b.publish(json!({ "event": "tick", "n": 3 })).await;
+    rx.wait_until(WAIT, |_| first_arrivals(&rx, "shared").len() == 4)
+        .await;
+    assert_eq!(first_arrivals(&rx, "shared"), vec![0, 1, 2, 3]);
+}
+
+/// A worker whose lease ran out (it stalled) cannot know which lanes were
+/// taken over meanwhile: it lets all of them go and claims them again
+/// once free, so that nothing it attempted while it was not the owner is
+/// lost, and order holds.
+#[tokio::test]
+async fn a_worker_whose_lease_ran_out_lets_its_lanes_go_and_claims_them_again() {
+    let rx = Receiver::start().await;
+    rx.otherwise("stall", Reply::Status(503));
+    let s = Api::new(|c| {
+        quick_retries(c);
+        c.delivery.lease_ms = 600;
+    })
+    .await;
+    s.register(&rx.url("stall"), json!({})).await;
+    publish_ticks(&s, 0, 50).await;
+    rx.wait_for("stall", 2, WAIT).await;
+    let db = s.server.db().await;
+    // As if the process had stalled past its lease and another worker had
+    // taken its lane over, then died too (its lease ends in a second).
+    let now = signpost::server::db::now_ms();
+    sqlx::query(
+        "UPDATE workers SET lease_until = 0; \
+         INSERT INTO workers (id, started_at, lease_until) VALUES ('wkr_thief', 0, ?); \
+         UPDATE lanes SET owner = 'wkr_thief'",
+    )
+    .bind(now + 1_000)
+    .execute(&db)
+    .await
+    .unwrap();
+    rx.otherwise("stall", Reply::Status(200));
+    rx.wait_until(WAIT, |_| first_arrivals(&rx, "stall").len() == 50)
+        .await;
+    assert_eq!(first_arrivals(&rx, "stall"), (0..50).collect::<Vec<_>>());
+    // Every delivery is recorded: none was left behind as delivered
+    // while another worker owned the lane.
+    wait_number(
+        &db,
+        "SELECT count(*) FROM deliveries WHERE status = 'pending'",
+        0,
+    )
+    .await;
+    let owner: Option<String> = sqlx::query_scalar("SELECT owner FROM lanes")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(owner.as_deref(), Some(&*s.server.state.delivery.worker_id));
+}
+
+/// `seq` is event order and only ever grows, even when retention has
+/// deleted every old delivery: the newest one stays.
+#[tokio::test]
+async fn retention_keeps_the_newest_delivery_so_that_seq_only_grows() {
+    let rx = Receiver::start().await;
+    let s = Api::new(|_| {}).await;
+    s.register(&rx.url("old"), json!({})).await;
+    for n in 0..3 {
+        s.publish(json!({ "event": "tick", "n": n })).await;
+    }
+    rx.wait_for("old", 3, WAIT).await;
+    let db = s.server.db().await;
+    wait_number(
+        &db,
+        "SELECT count(*) FROM deliveries WHERE status = 'succeeded'",
+        3,
+    )
+    .await;
+    let newest = number(&db, "SELECT max(seq) FROM deliveries").await;
+    let old = signpost::server::db::now_ms() - 40 * 86_400_000;
+    sqlx::query("UPDATE deliveries SET created_at = ?; UPDATE events SET created_at = ?")
+        .bind(old)
+        .bind(old)
+        .execute(&db)
+        .await
+        .unwrap();
+    let deleted = signpost::server::delivery::retention::sweep(&db, 30)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2, "every old one but the newest");
+    s.publish(json!({ "event": "tick", "n": 3 })).await;
+    rx.wait_for("old", 4, WAIT).await;
+    assert_eq!(first_arrivals(&rx, "old"), vec![0, 1, 2, 3]);
+    assert!(number(&db, "SELECT max(seq) FROM deliveries").await > newest);
+}

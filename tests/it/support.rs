@@ -15,6 +15,9 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The server's own state (to look at what its worker holds).
     pub state: signpost::server::state::AppState,
+    /// The directory of its database, owned by `dir` unless the server
+    /// shares another's (see [`TestServer::beside`]).
+    root: std::path::PathBuf,
     dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -33,10 +36,23 @@ impl TestServer {
     /// Started on the database in `dir` (a fresh one, or what a stopped
     /// server left), with a configuration adjusted by `adjust`.
     pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let mut config = Config::for_database(format!(
-            "sqlite://{}",
-            dir.path().join("signpost.db").display()
-        ));
+        let root = dir.path().to_path_buf();
+        TestServer::start_at(root, Some(dir), adjust).await
+    }
+
+    /// A second server (a second process, as far as the database can
+    /// tell) on this one's database.
+    pub async fn beside(&self, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_at(self.root.clone(), None, adjust).await
+    }
+
+    async fn start_at(
+        root: std::path::PathBuf,
+        dir: Option<TempDir>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let mut config =
+            Config::for_database(format!("sqlite://{}", root.join("signpost.db").display()));
         // No test ever asks a real DNS server: a few names resolve locally.
         config.resolver = url_guard::ResolverChoice(std::sync::Arc::new(|host: String, _port| {
             Box::pin(async move {
@@ -64,7 +80,8 @@ impl TestServer {
         let server = TestServer {
             addr,
             state,
-            dir: Some(dir),
+            root,
+            dir,
             stop: Some(stop),
             task: Some(task),
         };
@@ -125,7 +142,7 @@ impl TestServer {
     }
 
     pub fn db_path(&self) -> std::path::PathBuf {
-        self.dir.as_ref().unwrap().path().join("signpost.db")
+        self.root.join("signpost.db")
     }
 
     /// Creates a project directly in the server's database; returns its

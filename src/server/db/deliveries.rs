@@ -88,26 +88,6 @@ pub async fn window(
     .await
 }
 
-/// Per webhook, the newest pending delivery with a `seq` in `(after, upto]`
-/// (the worker's look for deliveries that another process stored).
-pub async fn pending_tails(db: &Db, after: i64, upto: i64) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as(
-        "SELECT webhook_id, max(seq) FROM deliveries \
-         WHERE seq > ? AND seq <= ? AND status = 'pending' GROUP BY webhook_id",
-    )
-    .bind(after)
-    .bind(upto)
-    .fetch_all(db)
-    .await
-}
-
-/// The newest `seq` there is (0 in an empty database).
-pub async fn newest_seq(db: &Db) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM deliveries")
-        .fetch_one(db)
-        .await
-}
-
 /// A delivery's state after an attempt (or a cancellation).
 pub struct DeliveryUpdate {
     pub seq: i64,
@@ -185,6 +165,9 @@ pub async fn of_event(db: &Db, event_id: &str) -> sqlx::Result<Option<String>> {
 }
 
 /// Up to `limit` finished deliveries created before `before`, oldest first.
+/// The newest delivery of all is never among them: SQLite gives a new row
+/// the largest `seq` there is plus one, and `seq` must only ever grow (it is
+/// event order, and the lanes' cursors count on it).
 pub async fn finished_before(
     conn: &mut SqliteConnection,
     before: i64,
@@ -192,7 +175,7 @@ pub async fn finished_before(
 ) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT seq FROM deliveries WHERE created_at < ? AND status <> 'pending' \
-         ORDER BY created_at LIMIT ?",
+         AND seq < (SELECT max(seq) FROM deliveries) ORDER BY created_at LIMIT ?",
     )
     .bind(before)
     .bind(limit)

@@ -1,30 +1,51 @@
-//! `lanes`: which worker attempts each webhook's deliveries
-//! (migrations/0007_lanes.sql). A lane is free when it has no owner or its
-//! owner's lease ran out (or the owner is forgotten).
+//! `lanes`: which worker attempts each webhook's deliveries, and the newest
+//! delivery each has (migrations/0007_lanes.sql). A lane is free when it has
+//! no owner or its owner's lease ran out (or the owner is forgotten).
 
 use super::Db;
 use sqlx::SqliteConnection;
 
-/// Takes the lanes of `webhook_ids` that no one owns (creating those that
-/// do not exist yet) for `worker`, in the transaction that stores their new
-/// deliveries; returns the lanes it took.
-pub async fn take_free(
+/// What storing new deliveries did to a lane.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Noted {
+    pub webhook_id: String,
+    /// The lane's newest `seq` before these deliveries (0 for a new lane).
+    pub before: i64,
+    /// No one owned it: it is `worker`'s now.
+    pub taken: bool,
+}
+
+/// In the transaction that inserted deliveries up to `last_seq` for each
+/// webhook of `lanes`: moves each lane's newest `seq` on, and takes for
+/// `worker` the lanes no one owns (creating those that do not exist yet).
+pub async fn note(
     conn: &mut SqliteConnection,
     worker: &str,
-    webhook_ids: &[&str],
-) -> sqlx::Result<Vec<String>> {
-    if webhook_ids.is_empty() {
+    lanes: &[(&str, i64)],
+) -> sqlx::Result<Vec<Noted>> {
+    if lanes.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_scalar(
-        "INSERT INTO lanes (webhook_id, owner) SELECT value, ?1 FROM json_each(?2) WHERE true \
-         ON CONFLICT (webhook_id) DO UPDATE SET owner = excluded.owner WHERE lanes.owner IS NULL \
-         RETURNING webhook_id",
+    let json = serde_json::to_string(lanes).expect("pairs serialize");
+    let noted: Vec<Noted> = sqlx::query_as(
+        "SELECT j.value ->> 0 AS webhook_id, COALESCE(l.last_seq, 0) AS before, \
+                l.owner IS NULL AS taken \
+         FROM json_each(?) j LEFT JOIN lanes l ON l.webhook_id = j.value ->> 0",
+    )
+    .bind(&json)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO lanes (webhook_id, owner, last_seq) \
+         SELECT value ->> 0, ?1, value ->> 1 FROM json_each(?2) WHERE true \
+         ON CONFLICT (webhook_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), \
+           owner = COALESCE(owner, excluded.owner)",
     )
     .bind(worker)
-    .bind(serde_json::to_string(webhook_ids).expect("strings serialize"))
-    .fetch_all(conn)
-    .await
+    .bind(&json)
+    .execute(conn)
+    .await?;
+    Ok(noted)
 }
 
 /// Claims up to `limit` free lanes that have pending deliveries for
@@ -48,7 +69,16 @@ pub async fn claim(db: &Db, worker: &str, now: i64, limit: i64) -> sqlx::Result<
     .await
 }
 
-/// Lets go of every lane `worker` owns (at shutdown); returns how many.
+/// The lanes `worker` owns, each with its newest `seq`.
+pub async fn owned(db: &Db, worker: &str) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT webhook_id, last_seq FROM lanes WHERE owner = ?")
+        .bind(worker)
+        .fetch_all(db)
+        .await
+}
+
+/// Lets go of every lane `worker` owns (at shutdown, or when its lease
+/// ran out); returns how many.
 pub async fn release_all(db: &Db, worker: &str) -> sqlx::Result<u64> {
     sqlx::query("UPDATE lanes SET owner = NULL WHERE owner = ?")
         .bind(worker)

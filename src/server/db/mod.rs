@@ -108,18 +108,22 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
         .context("database migration failed")
 }
 
-/// Whether SQLite refused the rows themselves (a constraint, a type, a
-/// size): writing them again can never work. Anything else (disk full,
-/// I/O, locked, a pool timeout) may pass.
-pub fn is_refusal(e: &sqlx::Error) -> bool {
+/// Whether a failed write may pass if tried again later: the database is
+/// busy or locked, the disk is full, an I/O error, no connection. Anything
+/// else (a constraint, a type, a size, a statement that cannot work) will
+/// fail the same way every time.
+pub fn is_transient(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(e) => {
             let code = e.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
-            // SQLITE_TOOBIG, SQLITE_CONSTRAINT (with its extended codes),
-            // SQLITE_MISMATCH, SQLITE_RANGE.
-            matches!(code & 0xff, 18 | 19 | 20 | 25)
+            // SQLITE_BUSY, _LOCKED, _NOMEM, _IOERR, _FULL, _CANTOPEN,
+            // _PROTOCOL (with their extended codes).
+            matches!(code & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15)
         }
-        sqlx::Error::Encode(_) | sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => true,
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
         _ => false,
     }
 }

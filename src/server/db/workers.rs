@@ -2,8 +2,8 @@
 
 use super::Db;
 
-/// Renews a worker's lease (registering it on first call).
-pub async fn heartbeat(db: &Db, worker: &str, now: i64, lease_until: i64) -> sqlx::Result<()> {
+/// Registers a worker with a lease until `lease_until`.
+pub async fn register(db: &Db, worker: &str, now: i64, lease_until: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO workers (id, started_at, lease_until) VALUES (?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until",
@@ -14,6 +14,18 @@ pub async fn heartbeat(db: &Db, worker: &str, now: i64, lease_until: i64) -> sql
     .execute(db)
     .await
     .map(|_| ())
+}
+
+/// Renews a worker's lease if it has not run out; returns whether it had
+/// not (a worker whose lease ran out may have lost its lanes).
+pub async fn renew(db: &Db, worker: &str, now: i64, lease_until: i64) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE workers SET lease_until = ? WHERE id = ? AND lease_until >= ?")
+        .bind(lease_until)
+        .bind(worker)
+        .bind(now)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
 }
 
 /// Workers whose lease ran out.

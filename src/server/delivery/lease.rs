@@ -25,45 +25,57 @@ pub(crate) struct Lease {
     pub to_scheduler: mpsc::Sender<ToScheduler>,
 }
 
-pub(crate) async fn heartbeat(ctx: &Lease) -> sqlx::Result<()> {
+/// Registers this worker's lease.
+pub(crate) async fn register(ctx: &Lease) -> sqlx::Result<()> {
     let now = now_ms();
-    db::workers::heartbeat(&ctx.writer, &ctx.worker_id, now, now + ctx.lease_ms as i64).await
+    db::workers::register(&ctx.writer, &ctx.worker_id, now, now + ctx.lease_ms as i64).await
 }
 
-/// Renews the lease and claims what needs an owner, every third of the lease.
+/// Renews the lease, claims what needs an owner and looks for deliveries
+/// other processes stored in this worker's lanes, every third of the lease.
 pub(crate) async fn run(ctx: Arc<Lease>) {
     let mut tick = tokio::time::interval(Duration::from_millis(ctx.lease_ms / 3));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Deliveries stored by another process go to the lanes this worker owns
-    // without passing through its writer: the `seq` up to which it looked.
-    let mut seen = match db::deliveries::newest_seq(&ctx.db).await {
-        Ok(seq) => seq,
-        Err(e) => {
-            tracing::warn!("reading the newest delivery: {e}");
-            0
-        }
-    };
     loop {
         tick.tick().await;
-        if let Err(e) = heartbeat(&ctx).await {
-            tracing::warn!("renewing the worker lease: {e}");
-            continue;
-        }
-        match claim_all(&ctx).await {
-            Ok(true) => {
-                if let Err(e) = poll_others(&ctx, &mut seen).await {
-                    tracing::warn!("looking for deliveries stored by other processes: {e}");
+        let now = now_ms();
+        match db::workers::renew(&ctx.writer, &ctx.worker_id, now, now + ctx.lease_ms as i64).await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                // The lease ran out (the process stalled): another worker may
+                // have taken lanes over. Give up every lane and start afresh.
+                tracing::warn!(
+                    "the worker's lease ran out: releasing its lanes to claim them again"
+                );
+                let _ = ctx.to_scheduler.send(ToScheduler::Lapsed).await;
+                if let Err(e) = lapse(&ctx).await {
+                    tracing::warn!("rejoining after the lease ran out: {e}");
+                    continue;
                 }
             }
-            Ok(false) => {}
-            Err(e) => tracing::warn!("claiming lanes: {e}"),
+            Err(e) => {
+                tracing::warn!("renewing the worker lease: {e}");
+                continue;
+            }
+        }
+        if let Err(e) = claim_all(&ctx).await {
+            tracing::warn!("claiming lanes: {e}");
+        }
+        if let Err(e) = look_for_others(&ctx).await {
+            tracing::warn!("looking for deliveries stored by other processes: {e}");
         }
     }
 }
 
+async fn lapse(ctx: &Lease) -> sqlx::Result<()> {
+    db::lanes::release_all(&ctx.writer, &ctx.worker_id).await?;
+    register(ctx).await
+}
+
 /// Claims the lanes that have pending deliveries and no live owner, then
-/// forgets the dead workers. Returns whether another worker is alive.
-async fn claim_all(ctx: &Lease) -> sqlx::Result<bool> {
+/// forgets the dead workers.
+async fn claim_all(ctx: &Lease) -> sqlx::Result<()> {
     let now = now_ms();
     let dead = db::workers::dead(&ctx.db, now).await?;
     loop {
@@ -86,18 +98,15 @@ async fn claim_all(ctx: &Lease) -> sqlx::Result<bool> {
             db::workers::forget(&ctx.writer, worker).await?;
         }
     }
-    Ok(db::workers::others(&ctx.writer, &ctx.worker_id).await? > 0)
+    Ok(())
 }
 
-/// With another worker alive, deliveries to this worker's lanes may have
-/// been stored by it: tells the scheduler where its lanes end now.
-async fn poll_others(ctx: &Lease, seen: &mut i64) -> sqlx::Result<()> {
-    let newest = db::deliveries::newest_seq(&ctx.db).await?;
-    if newest <= *seen {
-        return Ok(());
-    }
-    let tails = db::deliveries::pending_tails(&ctx.db, *seen, newest).await?;
-    *seen = newest;
+/// Another process may have stored deliveries in this worker's lanes (its
+/// writer moves the lane's newest `seq` on, not this one's): tells the
+/// scheduler where each lane ends now. One indexed read of the lanes it
+/// owns, whatever their backlog.
+async fn look_for_others(ctx: &Lease) -> sqlx::Result<()> {
+    let tails = db::lanes::owned(&ctx.db, &ctx.worker_id).await?;
     if !tails.is_empty() {
         let tails = tails.into_iter().map(|(w, seq)| (w.into(), seq)).collect();
         let _ = ctx.to_scheduler.send(ToScheduler::Tails(tails)).await;

@@ -151,10 +151,10 @@ impl Publish {
 
 /// To the scheduler.
 pub(crate) enum ToScheduler {
-    /// The writer committed these deliveries (in `seq` order) and took these
-    /// free lanes for this worker in the same transaction.
+    /// The writer committed these deliveries (in `seq` order) and, in the
+    /// same transaction, noted their lanes.
     Committed {
-        took: Vec<Arc<str>>,
+        lanes: Vec<LaneNote>,
         deliveries: Vec<Queued>,
         /// The publish calls' room, given back once this is seen.
         permits: Vec<OwnedSemaphorePermit>,
@@ -165,7 +165,20 @@ pub(crate) enum ToScheduler {
     Tails(Vec<(Arc<str>, i64)>),
     /// A person cancelled a pending delivery (already `cancelled` in the database).
     Cancel(Arc<str>, i64),
+    /// This worker's lease ran out: every lane may have been taken over, so
+    /// it forgets them all (they are released, then claimed again).
+    Lapsed,
     Shutdown(oneshot::Sender<()>),
+}
+
+/// What a commit did to the lane of one webhook it stored deliveries for.
+pub(crate) struct LaneNote {
+    pub webhook_id: Arc<str>,
+    /// The lane's newest `seq` before this commit: if the scheduler has not
+    /// read that far, older deliveries (another process's) come first.
+    pub before: i64,
+    /// No one owned the lane: this worker does now.
+    pub taken: bool,
 }
 
 /// To the writer, from the attempts (publish calls have their own inbox).

@@ -121,7 +121,7 @@ pub async fn start(
         handle.budget.clone(),
     );
     // Register the lease before anything is claimed or handed over.
-    lease::heartbeat(&lease).await?;
+    lease::register(&lease).await?;
     let writer_task = tokio::spawn(writer::run(writer, inboxes.publishes, inboxes.records));
     let lease_task = tokio::spawn(lease::run(lease.clone()));
     let checkpoints = tokio::spawn(checkpoints(handle.writer.clone()));

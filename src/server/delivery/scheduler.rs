@@ -21,7 +21,7 @@
 
 use super::attempt::{self, Attempts};
 use super::budget::Budget;
-use super::messages::{Done, EventData, Queued, ToScheduler};
+use super::messages::{Done, EventData, LaneNote, Queued, ToScheduler};
 use super::policy::Next;
 use crate::server::db::{self, deliveries::WindowRow, now_ms, Db};
 use std::cmp::Reverse;
@@ -60,6 +60,10 @@ struct Entry {
 
 /// One webhook's deliveries, as far as this worker holds them.
 struct Lane {
+    /// Tells this lane from one that held the same webhook before it (the
+    /// worker's lease ran out in between): an attempt started for the old
+    /// one does not count against this one.
+    id: u64,
     unordered: bool,
     window: BTreeMap<i64, Entry>,
     in_flight: usize,
@@ -81,11 +85,14 @@ struct Lane {
     starved: bool,
     /// The earliest timer set for this lane, if one is pending.
     armed: Option<i64>,
+    /// Cancelled while a refill was being read: not to be taken from it.
+    cancelled_while_reading: Vec<i64>,
 }
 
 impl Lane {
-    fn new() -> Lane {
+    fn new(id: u64) -> Lane {
         Lane {
+            id,
             unordered: false,
             window: BTreeMap::new(),
             in_flight: 0,
@@ -97,6 +104,7 @@ impl Lane {
             blocked: false,
             starved: false,
             armed: None,
+            cancelled_while_reading: Vec::new(),
         }
     }
 
@@ -132,6 +140,7 @@ impl Lane {
 /// A window read from the database.
 struct Refill {
     webhook: Arc<str>,
+    lane: u64,
     generation: u64,
     tail_at_issue: i64,
     asked: usize,
@@ -158,11 +167,25 @@ pub(crate) struct Scheduler {
     reserved: usize,
     reserved_bytes: usize,
     attempts: JoinSet<Done>,
-    /// What each attempt task is about, should it panic.
-    running: HashMap<Id, (Arc<str>, i64, u32)>,
+    /// What each attempt task is about.
+    running: HashMap<Id, Running>,
     refills: JoinSet<Refill>,
-    refilling: HashMap<Id, Arc<str>>,
+    /// Each refill under way: its lane (webhook and id) and the rows and
+    /// bytes it reserved.
+    refilling: HashMap<Id, (Arc<str>, u64, usize, usize)>,
+    /// The id of the next lane made.
+    next_lane: u64,
     draining: bool,
+}
+
+/// An attempt under way.
+struct Running {
+    webhook_id: Arc<str>,
+    seq: i64,
+    attempts: u32,
+    lane: u64,
+    /// Bytes reserved for the event body it reads from the database.
+    reserved_bytes: usize,
 }
 
 impl Scheduler {
@@ -184,6 +207,7 @@ impl Scheduler {
             running: HashMap::new(),
             refills: JoinSet::new(),
             refilling: HashMap::new(),
+            next_lane: 0,
             draining: false,
         }
     }
@@ -205,10 +229,11 @@ pub(crate) async fn run(mut s: Scheduler, mut inbox: mpsc::Receiver<ToScheduler>
         let deadline = stop.as_ref().map(|(_, d)| *d).unwrap_or_else(far);
         tokio::select! {
             msg = inbox.recv() => match msg {
-                Some(ToScheduler::Committed { took, deliveries, permits }) => {
-                    s.committed(took, deliveries);
+                Some(ToScheduler::Committed { lanes, deliveries, permits }) => {
+                    s.committed(lanes, deliveries);
                     drop(permits);
                 }
+                Some(ToScheduler::Lapsed) => s.lapsed(),
                 Some(ToScheduler::Claimed(lanes)) => s.claimed(lanes),
                 Some(ToScheduler::Tails(tails)) => s.tails(tails),
                 Some(ToScheduler::Cancel(webhook, seq)) => s.cancel(&webhook, seq),
@@ -254,12 +279,30 @@ impl Scheduler {
             && self.budget.bytes() <= self.budget.max_bytes
     }
 
-    fn committed(&mut self, took: Vec<Arc<str>>, deliveries: Vec<Queued>) {
+    fn new_lane(&mut self) -> Lane {
+        self.next_lane += 1;
+        Lane::new(self.next_lane)
+    }
+
+    fn committed(&mut self, lanes: Vec<LaneNote>, deliveries: Vec<Queued>) {
         let mut touched: HashSet<Arc<str>> = HashSet::new();
-        for webhook in took {
-            // Taken from no one: what the database holds for it is read first.
-            self.lanes.entry(webhook.clone()).or_insert_with(Lane::new);
-            touched.insert(webhook);
+        for note in lanes {
+            if !self.lanes.contains_key(&note.webhook_id) {
+                if !note.taken {
+                    continue; // another worker's lane
+                }
+                // Taken from no one: what the database holds for it is read first.
+                let lane = self.new_lane();
+                self.lanes.insert(note.webhook_id.clone(), lane);
+            }
+            let lane = self.lanes.get_mut(&note.webhook_id).expect("just made");
+            // Deliveries older than these, stored by another process, come
+            // first: the lane is not complete until it has read them.
+            lane.tail = lane.tail.max(note.before);
+            if note.taken {
+                lane.tail_unknown = true;
+            }
+            touched.insert(note.webhook_id);
         }
         for q in deliveries {
             let room = self.room_for_one();
@@ -277,9 +320,6 @@ impl Scheduler {
                 && lane.window.len() < capacity_of(lane)
                 && room;
             lane.tail = lane.tail.max(q.seq);
-            if !touched.contains(&q.webhook_id) {
-                touched.insert(q.webhook_id.clone());
-            }
             if fits {
                 lane.cursor = q.seq;
                 lane.window.insert(
@@ -299,13 +339,29 @@ impl Scheduler {
         }
     }
 
+    /// The lease ran out: forget every lane (attempts under way finish,
+    /// their records are kept only where this worker still owns the lane).
+    fn lapsed(&mut self) {
+        for lane in self.lanes.values() {
+            self.held -= lane.window.len();
+        }
+        self.lanes.clear();
+        self.blocked.clear();
+        self.starved.clear();
+        self.timers.clear();
+    }
+
     fn claimed(&mut self, lanes: Vec<Arc<str>>) {
         for webhook in lanes {
             // Claimed again while held (this worker's own lease ran out and
             // it took the lane back): look for more all the same.
+            if !self.lanes.contains_key(&webhook) {
+                let lane = self.new_lane();
+                self.lanes.insert(webhook.clone(), lane);
+            }
             self.lanes
-                .entry(webhook.clone())
-                .or_insert_with(Lane::new)
+                .get_mut(&webhook)
+                .expect("just made")
                 .tail_unknown = true;
             self.pump(&webhook);
         }
@@ -323,35 +379,38 @@ impl Scheduler {
     }
 
     fn joined(&mut self, joined: Result<(Id, Done), JoinError>) {
+        let id = match &joined {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        let Some(running) = self.running.remove(&id) else {
+            return;
+        };
+        self.reserved_bytes -= running.reserved_bytes;
         let done = match joined {
-            Ok((id, done)) => {
-                self.running.remove(&id);
-                done
-            }
+            Ok((_, done)) => done,
             Err(e) => {
-                let Some((webhook_id, seq, attempts)) = self.running.remove(&e.id()) else {
-                    return;
-                };
                 if e.is_panic() {
-                    tracing::error!(webhook = %webhook_id, seq, "an attempt panicked: retrying it later");
+                    tracing::error!(webhook = %running.webhook_id, seq = running.seq,
+                        "an attempt panicked: retrying it later");
                 }
                 // Its slot is freed and the delivery retried later, so
                 // that its webhook is not stuck.
                 Done {
-                    webhook_id,
-                    seq,
+                    webhook_id: running.webhook_id,
+                    seq: running.seq,
                     next: Next::RetryAfter(self.attempt.policy.cap),
-                    attempts,
+                    attempts: running.attempts,
                 }
             }
         };
-        self.done(done);
+        self.done(done, running.lane);
     }
 
-    fn done(&mut self, done: Done) {
+    fn done(&mut self, done: Done, lane_id: u64) {
         self.in_flight -= 1;
         let webhook = done.webhook_id.clone();
-        if let Some(lane) = self.lanes.get_mut(&webhook) {
+        if let Some(lane) = self.lanes.get_mut(&webhook).filter(|l| l.id == lane_id) {
             lane.in_flight -= 1;
             let cancelled = lane.window.get(&done.seq).is_some_and(|e| e.cancelled);
             match done.next {
@@ -384,8 +443,12 @@ impl Scheduler {
                 self.pump(&webhook);
             }
         }
-        // A global slot came free: the longest-waiting lane goes first.
-        while self.in_flight < self.limits.max_in_flight {
+        // A slot came free: the longest-waiting lanes go first (each at
+        // most once: one that still finds no room queues again).
+        for _ in 0..self.blocked.len() {
+            if self.in_flight >= self.limits.max_in_flight {
+                break;
+            }
             let Some(w) = self.blocked.pop_front() else {
                 break;
             };
@@ -409,6 +472,8 @@ impl Scheduler {
                 // An ordered lane's later deliveries may go now.
                 self.pump(webhook);
             }
+            // A refill under way may have read it while it was pending.
+            None if lane.refilling => lane.cancelled_while_reading.push(seq),
             None => {}
         }
     }
@@ -450,8 +515,10 @@ impl Scheduler {
         };
         let limit = lane.limit(&self.limits);
         let now = now_ms();
+        let per_row = self.limits.max_event_bytes.max(1);
         let mut earliest_wait: Option<i64> = None;
         let mut to_start = Vec::new();
+        let mut reserving = 0;
         for e in lane.window.values_mut() {
             if lane.in_flight + to_start.len() >= limit {
                 break;
@@ -466,7 +533,14 @@ impl Scheduler {
                 }
                 break; // ordered: nothing after it may go first
             }
-            if self.in_flight + to_start.len() >= cap {
+            // An attempt whose body is not in memory reads it: room for it
+            // under the byte ceiling first (or it goes alone).
+            let reads = e.q.event.is_none();
+            let bytes_room = !reads
+                || self.reserved_bytes + reserving == 0
+                || self.budget.bytes() + self.reserved_bytes + reserving + per_row
+                    <= self.budget.max_bytes;
+            if self.in_flight + to_start.len() >= cap || !bytes_room {
                 if !lane.blocked {
                     lane.blocked = true;
                     self.blocked.push_back(webhook.clone());
@@ -474,23 +548,34 @@ impl Scheduler {
                 break;
             }
             e.running = true;
+            if reads {
+                reserving += per_row;
+            }
             to_start.push(e.q.clone());
             if !lane.unordered {
                 break;
             }
         }
         lane.in_flight += to_start.len();
+        let lane_id = lane.id;
         self.in_flight += to_start.len();
+        self.reserved_bytes += reserving;
         if let Some(at) = earliest_wait {
             self.arm(webhook, at);
         }
         for q in to_start {
             let ctx = self.attempt.clone();
-            let about = (q.webhook_id.clone(), q.seq, q.attempts);
+            let running = Running {
+                webhook_id: q.webhook_id.clone(),
+                seq: q.seq,
+                attempts: q.attempts,
+                lane: lane_id,
+                reserved_bytes: if q.event.is_none() { per_row } else { 0 },
+            };
             let task = self
                 .attempts
                 .spawn(async move { attempt::run(&ctx, q).await });
-            self.running.insert(task.id(), about);
+            self.running.insert(task.id(), running);
         }
         self.maybe_refill(webhook);
     }
@@ -533,12 +618,14 @@ impl Scheduler {
         self.reserved += n;
         self.reserved_bytes += reserved_bytes;
         let (db, w) = (self.db.clone(), webhook.clone());
-        let (after, generation, tail_at_issue) = (lane.cursor, lane.generation, lane.tail);
+        let (lane_id, after, generation, tail_at_issue) =
+            (lane.id, lane.cursor, lane.generation, lane.tail);
         let task = self.refills.spawn(async move {
             let due_by = now_ms() + BODY_AHEAD_MS;
             let rows = db::deliveries::window(&db, &w, after, n as i64, due_by).await;
             Refill {
                 webhook: w,
+                lane: lane_id,
                 generation,
                 tail_at_issue,
                 asked: n,
@@ -546,7 +633,8 @@ impl Scheduler {
                 rows,
             }
         });
-        self.refilling.insert(task.id(), webhook.clone());
+        self.refilling
+            .insert(task.id(), (webhook.clone(), lane_id, n, reserved_bytes));
     }
 
     fn refill_joined(&mut self, joined: Result<(Id, Refill), JoinError>) {
@@ -557,19 +645,18 @@ impl Scheduler {
             }
             Err(e) => {
                 // Aborted at shutdown, or a panic: the lane may read again.
-                if let Some(w) = self.refilling.remove(&e.id()) {
-                    if let Some(lane) = self.lanes.get_mut(&w) {
-                        lane.refilling = false;
-                    }
-                    if !self.draining {
-                        tracing::error!(webhook = %w, "reading a lane's window failed: {e}");
-                        self.arm(&w, now_ms() + REFILL_RETRY_MS);
-                    }
+                let Some((w, lane_id, asked, bytes)) = self.refilling.remove(&e.id()) else {
+                    return;
+                };
+                self.reserved -= asked;
+                self.reserved_bytes -= bytes;
+                if let Some(lane) = self.lanes.get_mut(&w).filter(|l| l.id == lane_id) {
+                    lane.refilling = false;
+                    lane.cancelled_while_reading.clear();
                 }
-                // Its reservation is unknown now; start afresh once idle.
-                if self.refills.is_empty() {
-                    self.reserved = 0;
-                    self.reserved_bytes = 0;
+                if !self.draining {
+                    tracing::error!(webhook = %w, "reading a lane's window failed: {e}");
+                    self.arm(&w, now_ms() + REFILL_RETRY_MS);
                 }
             }
         }
@@ -579,10 +666,12 @@ impl Scheduler {
         self.reserved -= r.asked;
         self.reserved_bytes -= r.reserved_bytes;
         let webhook = r.webhook.clone();
-        let Some(lane) = self.lanes.get_mut(&webhook) else {
+        // Read for a lane this worker has forgotten since (its lease ran out).
+        let Some(lane) = self.lanes.get_mut(&webhook).filter(|l| l.id == r.lane) else {
             return;
         };
         lane.refilling = false;
+        let cancelled = std::mem::take(&mut lane.cancelled_while_reading);
         match r.rows {
             Err(e) => {
                 tracing::warn!(webhook = %webhook, "reading the next deliveries: {e}");
@@ -595,7 +684,7 @@ impl Scheduler {
                 let short = rows.len() < r.asked;
                 let mut last = lane.cursor;
                 for row in rows {
-                    if row.seq <= lane.cursor {
+                    if row.seq <= lane.cursor || cancelled.contains(&row.seq) {
                         continue;
                     }
                     lane.unordered = row.ordering == "unordered";
@@ -652,7 +741,11 @@ impl Scheduler {
             }
             self.maybe_refill(&w);
             if self.lanes.get(&w).is_some_and(|l| l.starved) {
-                break; // no room yet: it is first in line again
+                // No room yet: it stays first in line.
+                if let Some(back) = self.starved.pop_back() {
+                    self.starved.push_front(back);
+                }
+                break;
             }
         }
     }
@@ -698,7 +791,7 @@ mod tests {
 
     #[test]
     fn an_ordered_lane_retrying_its_head_keeps_the_head_alone() {
-        let mut lane = Lane::new();
+        let mut lane = Lane::new(1);
         lane.tail_unknown = false;
         for seq in [3, 5, 8] {
             lane.window
@@ -713,7 +806,7 @@ mod tests {
         assert_eq!((lane.cursor, lane.generation), (3, 1));
         assert!(!lane.complete());
         // Nothing is cut from an unordered lane, or past a running attempt.
-        let mut other = Lane::new();
+        let mut other = Lane::new(1);
         other.unordered = true;
         other.window.insert(1, entry(1, 1, false));
         other.window.insert(2, entry(2, 0, false));
@@ -725,7 +818,7 @@ mod tests {
 
     #[test]
     fn a_lane_is_complete_once_its_window_reaches_its_tail() {
-        let mut lane = Lane::new();
+        let mut lane = Lane::new(1);
         assert!(!lane.complete(), "a new lane reads the database first");
         lane.tail_unknown = false;
         lane.tail = 10;

@@ -12,11 +12,14 @@
 //!   the attempt records are kept and written again after a pause, so that
 //!   a delivered event does not stay `pending`; while it lasts, attempts
 //!   wait for room in the writer's bounded inbox, and nothing piles up;
-//! - a row can never be written (a constraint refused it): the group is
-//!   written again item by item, each under a savepoint; the rows that
-//!   fail are logged with their delivery and left out, the rest commit.
+//! - anything else will fail the same way every time (a constraint refused
+//!   a row): the group is written again item by item, each under a
+//!   savepoint; the items that fail are logged (with their delivery) and
+//!   left out, the rest commit.
 
-use super::messages::{Publish, Record, ToScheduler, ToWriter, Tracking, WriteError, Written};
+use super::messages::{
+    LaneNote, Publish, Record, ToScheduler, ToWriter, Tracking, WriteError, Written,
+};
 use super::targets::Targets;
 use crate::model::DeliveryOrigin;
 use crate::server::config::DeliveryConfig;
@@ -105,7 +108,7 @@ pub(crate) async fn run(
 
         let mut outcome = write(&ctx, &kept, &group, false).await;
         if let Err(e) = &outcome {
-            if db::is_refusal(e) {
+            if !db::is_transient(e) {
                 tracing::warn!("a group of writes was refused ({e}); writing its items one by one");
                 outcome = write(&ctx, &kept, &group, true).await;
             }
@@ -155,11 +158,20 @@ async fn committed(ctx: &Writer, written: Group, group: &mut Vec<Publish>) {
         // has seen its deliveries.
         permits.extend(p.permit.take());
     }
-    if !deliveries.is_empty() || !written.took.is_empty() {
+    if !deliveries.is_empty() {
+        let lanes = written
+            .lanes
+            .into_iter()
+            .map(|n| LaneNote {
+                webhook_id: n.webhook_id.into(),
+                before: n.before,
+                taken: n.taken,
+            })
+            .collect();
         let _ = ctx
             .to_scheduler
             .send(ToScheduler::Committed {
-                took: written.took.into_iter().map(Arc::from).collect(),
+                lanes,
                 deliveries,
                 permits,
             })
@@ -181,8 +193,8 @@ pub(crate) async fn flush(to_writer: &mpsc::Sender<ToWriter>, limit: Duration) -
 struct Group {
     /// Per publish call, in order.
     answers: Vec<Result<Written, WriteError>>,
-    /// Free lanes this worker took for the new deliveries.
-    took: Vec<String>,
+    /// The lanes of the new deliveries.
+    lanes: Vec<db::lanes::Noted>,
 }
 
 /// Per webhook, from a group in order: was there a success, and how many
@@ -207,7 +219,7 @@ async fn write(
 ) -> sqlx::Result<Group> {
     let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
     let mut answers = Vec::with_capacity(publishes.len());
-    let mut took = Vec::new();
+    let mut noted = Vec::new();
     if one_by_one {
         for p in publishes {
             savepoint(&mut tx).await?;
@@ -215,9 +227,9 @@ async fn write(
                 Ok((mut written, lanes)) => {
                     release(&mut tx).await?;
                     answers.push(Ok(written.remove(0)));
-                    took.extend(lanes);
+                    noted.extend(lanes);
                 }
-                Err(e) if db::is_refusal(&e) => {
+                Err(e) if !db::is_transient(&e) => {
                     roll_back(&mut tx).await?;
                     answers.push(Err(WriteError::Refused(format!(
                         "a publish call to project {} could not be stored: {e}",
@@ -230,7 +242,7 @@ async fn write(
     } else {
         let (written, lanes) = store_publishes(&mut tx, &ctx.worker_id, publishes).await?;
         answers.extend(written.into_iter().map(Ok));
-        took = lanes;
+        noted = lanes;
     }
     let records: Vec<&Record> = if one_by_one {
         let mut written = Vec::with_capacity(records.len());
@@ -241,7 +253,7 @@ async fn write(
                     release(&mut tx).await?;
                     written.push(r);
                 }
-                Err(e) if db::is_refusal(&e) => {
+                Err(e) if !db::is_transient(&e) => {
                     roll_back(&mut tx).await?;
                     tracing::error!(
                         delivery = r.delivery_id,
@@ -259,13 +271,33 @@ async fn write(
         store_records(&mut tx, &ctx.worker_id, &all).await?;
         all
     };
-    let disabled = track_failures(ctx, &mut tx, &records).await?;
+    let disabled = if one_by_one {
+        // Bookkeeping that fails for good is left out too, not the records.
+        savepoint(&mut tx).await?;
+        match track_failures(ctx, &mut tx, &records).await {
+            Ok(disabled) => {
+                release(&mut tx).await?;
+                disabled
+            }
+            Err(e) if !db::is_transient(&e) => {
+                roll_back(&mut tx).await?;
+                tracing::error!("auto-disable bookkeeping left out of a group: {e}");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        track_failures(ctx, &mut tx, &records).await?
+    };
     tx.commit().await?;
     for (webhook, reason) in disabled {
         tracing::warn!(webhook, reason, "webhook disabled automatically");
         ctx.targets.forget(&webhook);
     }
-    Ok(Group { answers, took })
+    Ok(Group {
+        answers,
+        lanes: noted,
+    })
 }
 
 async fn savepoint(tx: &mut SqliteConnection) -> sqlx::Result<()> {
@@ -370,14 +402,14 @@ async fn track_failures(
 }
 
 /// Writes a group of publish calls in the writer's transaction: their
-/// idempotency keys, events and deliveries, and takes the free lanes of the
-/// webhooks they go to for this worker. Returns what each call got and
-/// the lanes taken.
+/// idempotency keys, events and deliveries, and notes the lanes of the
+/// webhooks they go to (taking the free ones for this worker). Returns what
+/// each call got and the lanes noted.
 async fn store_publishes(
     tx: &mut SqliteConnection,
     worker: &str,
     group: &[Publish],
-) -> sqlx::Result<(Vec<Written>, Vec<String>)> {
+) -> sqlx::Result<(Vec<Written>, Vec<db::lanes::Noted>)> {
     if group.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -424,10 +456,13 @@ async fn store_publishes(
         })
         .collect();
     let seqs = db::deliveries::insert(tx, &deliveries, now).await?;
-    let mut webhooks: Vec<&str> = deliveries.iter().map(|d| d.webhook_id).collect();
-    webhooks.sort_unstable();
-    webhooks.dedup();
-    let took = db::lanes::take_free(tx, worker, &webhooks).await?;
+    // Per webhook, the newest delivery stored.
+    let mut newest: HashMap<&str, i64> = HashMap::new();
+    for (d, seq) in deliveries.iter().zip(&seqs) {
+        newest.insert(d.webhook_id, *seq);
+    }
+    let lanes: Vec<(&str, i64)> = newest.into_iter().collect();
+    let noted = db::lanes::note(tx, worker, &lanes).await?;
     let mut seqs = seqs.into_iter();
     let written = group
         .iter()
@@ -437,7 +472,7 @@ async fn store_publishes(
             None => Written::Stored(seqs.by_ref().take(p.deliveries.len()).collect()),
         })
         .collect();
-    Ok((written, took))
+    Ok((written, noted))
 }
 
 fn human_duration(secs: u64) -> String {
