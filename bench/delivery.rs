@@ -504,11 +504,13 @@ async fn main() {
         );
         rates.push(rate);
     }
-    println!(
-        "   fsync at every commit costs {:.1}% of the throughput (FULL / NORMAL = {:.2})",
-        (1.0 - rates[0] / rates[1]) * 100.0,
-        rates[0] / rates[1]
-    );
+    if let [full, normal] = rates[..] {
+        println!(
+            "   fsync at every commit costs {:.1}% of the throughput (FULL / NORMAL = {:.2})",
+            (1.0 - full / normal) * 100.0,
+            full / normal
+        );
+    }
 }
 
 // ---------------------------------------------------------------- nginx and wrk
