@@ -25,7 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const EVENTS_A: usize = 20_000;
 const BODY_A: usize = 32 * 1024;
-const BATCH_A: usize = 200;
+/// Events per batch call: under the 1 MiB that every request body is held
+/// to today (issue 13 is to lift batches to the 8 MiB the README promises).
+const BATCH_A: usize = 25;
 const DEAD_B: usize = 10;
 const PER_WEBHOOK_B: i64 = 100_000;
 const HEALTHY_EVENTS: u64 = 1_000;
@@ -152,6 +154,15 @@ impl Server {
             .status()
             .unwrap();
         self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    /// A bench that fails leaves no server behind (after `stop` or
+    /// `kill9` this finds it gone).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -249,6 +249,7 @@ async fn main() {
     config.api_rate_limit = 1_000_000;
     config.ingest_rate_limit = 1_000_000;
     config.secret_key_file = Some(dir.path().join("bench.key"));
+    lane_window_from_env(&mut config);
     let base = common::serve(config).await;
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let register = |prefix: &'static str, count: usize| {
@@ -274,11 +275,13 @@ async fn main() {
     let before = hits(&client, &rx).await;
     let events = DELIVERIES / WEBHOOKS as u64;
     let peak = Arc::new(AtomicU64::new(0));
+    let peak_anon = Arc::new(AtomicU64::new(0));
     let sampling = {
-        let peak = peak.clone();
+        let (peak, peak_anon) = (peak.clone(), peak_anon.clone());
         tokio::spawn(async move {
             loop {
                 peak.fetch_max(rss_kib("VmRSS:"), Ordering::Relaxed);
+                peak_anon.fetch_max(rss_kib("RssAnon:"), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
@@ -304,8 +307,10 @@ async fn main() {
         events as f64 / published.as_secs_f64()
     );
     println!(
-        "   peak RSS of this process during (2): {} MiB (VmHWM since start {} MiB)",
+        "   peak RSS of this process during (2): {} MiB, of which anonymous {} MiB \
+         (the rest is the database file's pages mapped in) (VmHWM since start {} MiB)",
         peak.load(Ordering::Relaxed) / 1024,
+        peak_anon.load(Ordering::Relaxed) / 1024,
         rss_kib("VmHWM:") / 1024
     );
 
@@ -461,6 +466,7 @@ async fn main() {
         config.ingest_rate_limit = 1_000_000;
         config.secret_key_file = Some(dir.path().join("bench.key"));
         config.sqlite_synchronous = durability;
+        lane_window_from_env(&mut config);
         let base = common::serve(config).await;
         let db = signpost::server::db::connect(&db_url).await.unwrap();
         let p = signpost::server::projects::create(&db, "nginx")
@@ -513,6 +519,13 @@ async fn main() {
     }
 }
 
+/// `SIGNPOST_LANE_WINDOW` set for the bench run, to compare windows.
+fn lane_window_from_env(config: &mut Config) {
+    if let Ok(w) = std::env::var("SIGNPOST_LANE_WINDOW") {
+        config.delivery.lane_window = w.parse().expect("SIGNPOST_LANE_WINDOW is a number");
+    }
+}
+
 // ---------------------------------------------------------------- nginx and wrk
 
 /// Debian's nginx answering `return 200` on a free port, one worker,
@@ -549,6 +562,7 @@ impl Nginx {
             .arg(&conf)
             .arg("-p")
             .arg(dir.path())
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("nginx is needed for (4) and (5): apt-get install -y nginx wrk");
@@ -570,8 +584,11 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM: the master stops its worker too (a SIGKILL would leave it).
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
