@@ -21,7 +21,7 @@ use axum::extract::State;
 use axum::routing::post;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const EVENTS_A: usize = 20_000;
 const BODY_A: usize = 32 * 1024;
@@ -33,13 +33,6 @@ const PER_WEBHOOK_B: i64 = 100_000;
 const HEALTHY_EVENTS: u64 = 1_000;
 const HEALTHY_RATE: u64 = 200;
 const WATCH: Duration = Duration::from_secs(20);
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64
-}
 
 // ---------------------------------------------------------------- receiver
 
@@ -59,14 +52,14 @@ async fn receiver() -> (String, Shared) {
         .route(
             "/dead/{i}",
             post(|State(s): State<Shared>| async move {
-                s.lock().unwrap().dead.push(now_us());
+                s.lock().unwrap().dead.push(common::now_us());
                 axum::http::StatusCode::SERVICE_UNAVAILABLE
             }),
         )
         .route(
             "/ok",
             post(|State(s): State<Shared>, body: Bytes| async move {
-                let at = now_us();
+                let at = common::now_us();
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 s.lock().unwrap().ok.push((v["n"].as_u64().unwrap(), at));
             }),
@@ -129,17 +122,7 @@ impl Server {
 
     /// (VmRSS, RssAnon, RssFile) in KiB.
     fn rss(&self) -> (u64, u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("RssAnon:"), field("RssFile:"))
+        rss(&self.child.id().to_string())
     }
 
     fn kill9(mut self) {
@@ -173,25 +156,17 @@ async fn peak_rss<T>(
     work: impl std::future::Future<Output = T>,
 ) -> (T, (u64, u64, u64)) {
     let peak = Arc::new(Mutex::new((0u64, 0u64, 0u64)));
-    let pid_status = format!("/proc/{}/status", server.child.id());
+    let pid = server.child.id().to_string();
     let sampler = {
         let peak = peak.clone();
         tokio::spawn(async move {
             loop {
-                let status = std::fs::read_to_string(&pid_status).unwrap_or_default();
-                let field = |name: &str| -> u64 {
-                    status
-                        .lines()
-                        .find(|l| l.starts_with(name))
-                        .and_then(|l| l.split_whitespace().nth(1))
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0)
-                };
+                let (rss, anon, file) = rss(&pid);
                 {
                     let mut p = peak.lock().unwrap();
-                    p.0 = p.0.max(field("VmRSS:"));
-                    p.1 = p.1.max(field("RssAnon:"));
-                    p.2 = p.2.max(field("RssFile:"));
+                    p.0 = p.0.max(rss);
+                    p.1 = p.1.max(anon);
+                    p.2 = p.2.max(file);
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -201,6 +176,15 @@ async fn peak_rss<T>(
     sampler.abort();
     let p = *peak.lock().unwrap();
     (out, (p.0 / 1024, p.1 / 1024, p.2 / 1024))
+}
+
+/// A process's (VmRSS, RssAnon, RssFile) in KiB.
+fn rss(pid: &str) -> (u64, u64, u64) {
+    (
+        common::proc_kib(pid, "VmRSS:"),
+        common::proc_kib(pid, "RssAnon:"),
+        common::proc_kib(pid, "RssFile:"),
+    )
 }
 
 fn project(dir: &std::path::Path) -> (String, String) {
@@ -258,50 +242,14 @@ async fn main() {
     let filler = "x".repeat(BODY_A - 40);
     let started = Instant::now();
     let ((), peak) = peak_rss(&server, async {
+        let batch = move |b: usize| {
+            let items: Vec<String> = (b * BATCH_A..(b + 1) * BATCH_A)
+                .map(|n| format!(r#"{{"event":"big","n":{n},"filler":"{filler}"}}"#))
+                .collect();
+            format!("[{}]", items.join(","))
+        };
         let client = reqwest::Client::new();
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut publishers = Vec::new();
-        for _ in 0..4 {
-            let (client, url, pid, secret, filler, next) = (
-                client.clone(),
-                url.clone(),
-                pid.clone(),
-                secret.clone(),
-                filler.clone(),
-                next.clone(),
-            );
-            publishers.push(tokio::spawn(async move {
-                loop {
-                    let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if b * BATCH_A >= EVENTS_A {
-                        break;
-                    }
-                    let items: Vec<String> = (b * BATCH_A..(b + 1) * BATCH_A)
-                        .map(|n| format!(r#"{{"event":"big","n":{n},"filler":"{filler}"}}"#))
-                        .collect();
-                    let body = format!("[{}]", items.join(","));
-                    loop {
-                        let res = client
-                            .post(&url)
-                            .basic_auth(&pid, Some(&secret))
-                            .header("content-type", "application/json")
-                            .body(body.clone())
-                            .send()
-                            .await
-                            .unwrap();
-                        match res.status().as_u16() {
-                            202 => break,
-                            // Back-pressure: wait as told, send again.
-                            503 => tokio::time::sleep(Duration::from_secs(1)).await,
-                            s => panic!("publish answered {s}: {}", res.text().await.unwrap()),
-                        }
-                    }
-                }
-            }));
-        }
-        for p in publishers {
-            p.await.unwrap();
-        }
+        common::publish_all(&client, &url, (&pid, &secret), EVENTS_A / BATCH_A, batch, 4).await;
     })
     .await;
     println!(
@@ -320,7 +268,7 @@ async fn main() {
         anon / 1024
     );
     server.kill9();
-    let killed_at = now_us();
+    let killed_at = common::now_us();
     let (server, healthz) = Server::start(dir.path()).await;
     let (first, peak) = peak_rss(&server, async {
         let first = first_dead_hit(&seen, killed_at).await;
@@ -393,44 +341,24 @@ async fn main() {
         DEAD_B as i64 * PER_WEBHOOK_B,
         filled.elapsed().as_secs_f64()
     );
-    let before = now_us();
+    let before = common::now_us();
     let (server, healthz) = Server::start(dir.path()).await;
     let url = format!("{}/projects/{pid}/events", server.base);
     let ((first, returned), peak) = peak_rss(&server, async {
         let first = first_dead_hit(&seen, before).await;
         // A healthy webhook meanwhile, at a steady rate.
-        let client = reqwest::Client::new();
-        let returned: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
-        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / HEALTHY_RATE));
-        let mut calls = Vec::new();
-        for n in 0..HEALTHY_EVENTS {
-            tick.tick().await;
-            let (client, url, pid, secret, returned) = (
-                client.clone(),
-                url.clone(),
-                pid.clone(),
-                secret.clone(),
-                returned.clone(),
-            );
-            calls.push(tokio::spawn(async move {
-                let res = client
-                    .post(&url)
-                    .basic_auth(&pid, Some(&secret))
-                    .json(&serde_json::json!({ "event": "healthy", "n": n }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(res.status(), 202);
-                returned.lock().unwrap().push((n, now_us()));
-            }));
-        }
-        for c in calls {
-            c.await.unwrap();
-        }
+        let returned = common::publish_at_rate(
+            &reqwest::Client::new(),
+            &url,
+            (&pid, &secret),
+            HEALTHY_RATE,
+            HEALTHY_EVENTS,
+            |n| format!(r#"{{"event":"healthy","n":{n}}}"#),
+        )
+        .await;
         while (seen.lock().unwrap().ok.len() as u64) < HEALTHY_EVENTS {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let returned = returned.lock().unwrap().clone();
         (first, returned)
     })
     .await;
@@ -438,7 +366,7 @@ async fn main() {
         seen.lock().unwrap().ok.iter().copied().collect();
     let latencies: Vec<Duration> = returned
         .iter()
-        .map(|(n, back)| Duration::from_micros(arrivals[n].saturating_sub(*back)))
+        .map(|(n, _, back)| Duration::from_micros(arrivals[n].saturating_sub(*back)))
         .collect();
     println!(
         "   restart on it: /healthz in {} ms; first attempt {:.2} s after the start; \

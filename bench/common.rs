@@ -109,3 +109,130 @@ pub async fn insert_webhooks(
         .unwrap();
     }
 }
+
+/// A field of `/proc/{pid}/status` in KiB (`pid` "self" for this process),
+/// e.g. `VmRSS:` or `RssAnon:`; 0 once the process is gone.
+pub fn proc_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Microseconds since the Unix epoch, comparable across processes.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// Publishes `body(n)` for n in 0..count to `url` at a steady `per_second`,
+/// each call on its own task (a late call does not hold back the next);
+/// every answer must be 202. Returns (n, µs the call started, µs it returned).
+pub async fn publish_at_rate(
+    client: &reqwest::Client,
+    url: &str,
+    (pid, secret): (&str, &str),
+    per_second: u64,
+    count: u64,
+    body: fn(u64) -> String,
+) -> Vec<(u64, u64, u64)> {
+    let returned: std::sync::Arc<std::sync::Mutex<Vec<(u64, u64, u64)>>> = Default::default();
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / per_second));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut calls = Vec::new();
+    for n in 0..count {
+        tick.tick().await;
+        let (client, url, pid, secret, returned) = (
+            client.clone(),
+            url.to_string(),
+            pid.to_string(),
+            secret.to_string(),
+            returned.clone(),
+        );
+        calls.push(tokio::spawn(async move {
+            let start = now_us();
+            let res = client
+                .post(&url)
+                .basic_auth(&pid, Some(&secret))
+                .header("content-type", "application/json")
+                .body(body(n))
+                .send()
+                .await
+                .unwrap();
+            let back = now_us();
+            assert_eq!(res.status(), 202);
+            returned.lock().unwrap().push((n, start, back));
+        }));
+    }
+    for c in calls {
+        c.await.unwrap();
+    }
+    let out = returned.lock().unwrap().clone();
+    out
+}
+
+/// POSTs `body(i)` for i in 0..count to `url` from `concurrency` clients,
+/// each taking the next until none is left. A 503 (Signpost's back-pressure)
+/// is waited out as its `Retry-After` says and sent again; any other answer
+/// but 202 fails the bench.
+pub async fn publish_all(
+    client: &reqwest::Client,
+    url: &str,
+    (pid, secret): (&str, &str),
+    count: usize,
+    body: impl Fn(usize) -> String + Send + Sync + 'static,
+    concurrency: usize,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let body = std::sync::Arc::new(body);
+    let next = std::sync::Arc::new(AtomicUsize::new(0));
+    let mut publishers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, pid, secret) = (
+            client.clone(),
+            url.to_string(),
+            pid.to_string(),
+            secret.to_string(),
+        );
+        let (body, next) = (body.clone(), next.clone());
+        publishers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let bytes = body(i);
+                loop {
+                    let res = client
+                        .post(&url)
+                        .basic_auth(&pid, Some(&secret))
+                        .header("content-type", "application/json")
+                        .body(bytes.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    match res.status().as_u16() {
+                        202 => break,
+                        503 => {
+                            let wait = res
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok()?.parse().ok())
+                                .unwrap_or(1);
+                            tokio::time::sleep(Duration::from_secs(wait)).await;
+                        }
+                        s => panic!("publish answered {s}: {}", res.text().await.unwrap()),
+                    }
+                }
+            }
+        }));
+    }
+    for p in publishers {
+        p.await.unwrap();
+    }
+}

@@ -37,7 +37,7 @@ use signpost::server::config::{Config, Durability};
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const CONCURRENCY: usize = 50;
 const WEBHOOKS: usize = 50;
@@ -47,13 +47,6 @@ const BATCH: u64 = 100;
 const LATENCY_WEBHOOKS: usize = 10;
 const LATENCY_RATE: u64 = 500;
 const LATENCY_SECONDS: u64 = 10;
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64
-}
 
 fn event_body(n: u64) -> String {
     // ~200 bytes, like a small real event.
@@ -84,7 +77,7 @@ async fn receiver() {
             "/lat/{i}",
             post(
                 |State(c): State<Arc<Counters>>, Path(_i): Path<u32>, body: Bytes| async move {
-                    let at = now_us();
+                    let at = common::now_us();
                     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
                     let n = v["n"].as_u64().unwrap();
                     c.hits.fetch_add(1, Ordering::Relaxed);
@@ -121,16 +114,6 @@ impl Drop for ReceiverProcess {
     }
 }
 
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
     client
         .get(format!("{rx}/stats"))
@@ -142,45 +125,6 @@ async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
         .unwrap()
         .parse()
         .unwrap()
-}
-
-/// POSTs every body to `url` from `concurrency` clients, each taking the
-/// next body until none is left; every answer must be 202.
-async fn publish_all(
-    client: &reqwest::Client,
-    url: &str,
-    (pid, secret): (&str, &str),
-    bodies: Vec<String>,
-    concurrency: usize,
-) {
-    let bodies = Arc::new(bodies);
-    let next = Arc::new(AtomicU64::new(0));
-    let mut publishers = Vec::new();
-    for _ in 0..concurrency {
-        let (client, url, pid, secret) = (
-            client.clone(),
-            url.to_string(),
-            pid.to_string(),
-            secret.to_string(),
-        );
-        let (bodies, next) = (bodies.clone(), next.clone());
-        publishers.push(tokio::spawn(async move {
-            while let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed) as usize) {
-                let res = client
-                    .post(&url)
-                    .basic_auth(&pid, Some(&secret))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(res.status(), 202);
-            }
-        }));
-    }
-    for p in publishers {
-        p.await.unwrap();
-    }
 }
 
 fn percentile(sorted: &[u64], q: f64) -> u64 {
@@ -243,13 +187,7 @@ async fn main() {
 
     // 2. Signpost end to end.
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let mut config = Config::for_database(&db_url);
-    config.allow_targets = "127.0.0.1".parse().unwrap();
-    config.api_rate_limit = 1_000_000;
-    config.ingest_rate_limit = 1_000_000;
-    config.secret_key_file = Some(dir.path().join("bench.key"));
-    lane_window_from_env(&mut config);
+    let (config, db_url) = bench_config(dir.path(), Durability::Full);
     let base = common::serve(config).await;
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let register = |prefix: &'static str, count: usize| {
@@ -280,16 +218,24 @@ async fn main() {
         let (peak, peak_anon) = (peak.clone(), peak_anon.clone());
         tokio::spawn(async move {
             loop {
-                peak.fetch_max(rss_kib("VmRSS:"), Ordering::Relaxed);
-                peak_anon.fetch_max(rss_kib("RssAnon:"), Ordering::Relaxed);
+                peak.fetch_max(common::proc_kib("self", "VmRSS:"), Ordering::Relaxed);
+                peak_anon.fetch_max(common::proc_kib("self", "RssAnon:"), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
     };
     let started = Instant::now();
-    let bodies: Vec<String> = (0..events).map(event_body).collect();
     let url = format!("{base}/projects/{pid}/events");
-    publish_all(&client, &url, (&pid, &secret), bodies, PUBLISHERS).await;
+    let body = |i: usize| event_body(i as u64);
+    common::publish_all(
+        &client,
+        &url,
+        (&pid, &secret),
+        events as usize,
+        body,
+        PUBLISHERS,
+    )
+    .await;
     let published = started.elapsed();
     while hits(&client, &rx).await - before < DELIVERIES {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -311,21 +257,29 @@ async fn main() {
          (the rest is the database file's pages mapped in) (VmHWM since start {} MiB)",
         peak.load(Ordering::Relaxed) / 1024,
         peak_anon.load(Ordering::Relaxed) / 1024,
-        rss_kib("VmHWM:") / 1024
+        common::proc_kib("self", "VmHWM:") / 1024
     );
 
     // 2b. The same through the batch endpoint, 100 events per call.
     let (pid, secret) = register("hook", WEBHOOKS).await;
     let before = hits(&client, &rx).await;
     let started = Instant::now();
-    let batches: Vec<String> = (0..events / BATCH)
-        .map(|b| {
-            let items: Vec<String> = (b * BATCH..(b + 1) * BATCH).map(event_body).collect();
-            format!("[{}]", items.join(","))
-        })
-        .collect();
+    let batch = |b: usize| {
+        let b = b as u64;
+        let items: Vec<String> = (b * BATCH..(b + 1) * BATCH).map(event_body).collect();
+        format!("[{}]", items.join(","))
+    };
     let url = format!("{base}/projects/{pid}/events/batch");
-    publish_all(&client, &url, (&pid, &secret), batches, PUBLISHERS / 2).await;
+    let batches = (events / BATCH) as usize;
+    common::publish_all(
+        &client,
+        &url,
+        (&pid, &secret),
+        batches,
+        batch,
+        PUBLISHERS / 2,
+    )
+    .await;
     let published = started.elapsed();
     while hits(&client, &rx).await - before < DELIVERIES {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -362,39 +316,16 @@ async fn main() {
     // 3. Latency at a steady rate.
     let (pid, secret) = register("lat", LATENCY_WEBHOOKS).await;
     let total = LATENCY_RATE * LATENCY_SECONDS;
-    // (event n, µs when its call started, µs when it returned)
-    let returned: Arc<Mutex<Vec<(u64, u64, u64)>>> = Arc::default();
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / LATENCY_RATE));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let url = format!("{base}/projects/{pid}/events");
-    let mut calls = Vec::new();
-    for n in 0..total {
-        tick.tick().await;
-        let (client, url, pid, secret, returned) = (
-            client.clone(),
-            url.clone(),
-            pid.clone(),
-            secret.clone(),
-            returned.clone(),
-        );
-        calls.push(tokio::spawn(async move {
-            let start = now_us();
-            let res = client
-                .post(&url)
-                .basic_auth(&pid, Some(&secret))
-                .header("content-type", "application/json")
-                .body(event_body(n))
-                .send()
-                .await
-                .unwrap();
-            let at = now_us();
-            assert_eq!(res.status(), 202);
-            returned.lock().unwrap().push((n, start, at));
-        }));
-    }
-    for c in calls {
-        c.await.unwrap();
-    }
+    let returned = common::publish_at_rate(
+        &client,
+        &url,
+        (&pid, &secret),
+        LATENCY_RATE,
+        total,
+        event_body,
+    )
+    .await;
     let expected = total * LATENCY_WEBHOOKS as u64;
     let arrivals: Vec<(u64, u64)> = loop {
         let a: Vec<(u64, u64)> = client
@@ -411,8 +342,6 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let calls: std::collections::HashMap<u64, (u64, u64)> = returned
-        .lock()
-        .unwrap()
         .iter()
         .map(|&(n, start, back)| (n, (start, back)))
         .collect();
@@ -459,14 +388,7 @@ async fn main() {
     let mut rates = Vec::new();
     for durability in [Durability::Full, Durability::Normal] {
         let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        let mut config = Config::for_database(&db_url);
-        config.allow_targets = "127.0.0.1".parse().unwrap();
-        config.api_rate_limit = 1_000_000;
-        config.ingest_rate_limit = 1_000_000;
-        config.secret_key_file = Some(dir.path().join("bench.key"));
-        config.sqlite_synchronous = durability;
-        lane_window_from_env(&mut config);
+        let (config, db_url) = bench_config(dir.path(), durability);
         let base = common::serve(config).await;
         let db = signpost::server::db::connect(&db_url).await.unwrap();
         let p = signpost::server::projects::create(&db, "nginx")
@@ -483,9 +405,17 @@ async fn main() {
             assert!(res.status().is_success());
         }
         let started = Instant::now();
-        let bodies: Vec<String> = (0..events).map(event_body).collect();
         let url = format!("{base}/projects/{}/events", p.id);
-        publish_all(&client, &url, (&p.id, &p.secret), bodies, PUBLISHERS).await;
+        let body = |i: usize| event_body(i as u64);
+        common::publish_all(
+            &client,
+            &url,
+            (&p.id, &p.secret),
+            events as usize,
+            body,
+            PUBLISHERS,
+        )
+        .await;
         let published = started.elapsed();
         loop {
             let done: i64 = sqlx::query_scalar(
@@ -519,11 +449,22 @@ async fn main() {
     }
 }
 
-/// `SIGNPOST_LANE_WINDOW` set for the bench run, to compare windows.
-fn lane_window_from_env(config: &mut Config) {
+/// A Signpost for the bench with its database in `dir`, no rate limits,
+/// commits as `durability` says, and the lane window from
+/// `SIGNPOST_LANE_WINDOW` if set (to compare windows); returns it and the
+/// database URL.
+fn bench_config(dir: &std::path::Path, durability: Durability) -> (Config, String) {
+    let db_url = format!("sqlite://{}", dir.join("bench.db").display());
+    let mut config = Config::for_database(&db_url);
+    config.allow_targets = "127.0.0.1".parse().unwrap();
+    config.api_rate_limit = 1_000_000;
+    config.ingest_rate_limit = 1_000_000;
+    config.secret_key_file = Some(dir.join("bench.key"));
+    config.sqlite_synchronous = durability;
     if let Ok(w) = std::env::var("SIGNPOST_LANE_WINDOW") {
         config.delivery.lane_window = w.parse().expect("SIGNPOST_LANE_WINDOW is a number");
     }
+    (config, db_url)
 }
 
 // ---------------------------------------------------------------- nginx and wrk
