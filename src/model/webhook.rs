@@ -150,30 +150,36 @@ pub const DEFAULT_GRACE_SECONDS: u64 = 86_400;
 pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
 
 /// Parses the events field of a form: names separated by commas, spaces or
-/// new lines; empty means all (`*`).
+/// new lines; empty means all (`*`). Stops after one more name than a
+/// filter may have, so that a huge field costs no more than a long one
+/// ([`check_events`] then refuses it).
 pub fn parse_event_list(text: &str) -> Vec<String> {
     text.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
+        .take(MAX_EVENTS + 1)
         .map(str::to_string)
         .collect()
 }
 
 /// Checks an event filter: `["*"]` or event names (letters, digits and
-/// `. _ - :`; `*` alone means all). An empty list means all.
+/// `. _ - :`; `*` alone means all). An empty list means all. The size is
+/// checked first, so that no list costs more than `MAX_EVENTS` names.
 pub fn check_events(events: &[String]) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::new();
+    if events.len() > MAX_EVENTS {
+        return Err(format!("List at most {MAX_EVENTS} events"));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    let mut out: Vec<String> = Vec::with_capacity(events.len());
     for e in events.iter().map(|e| e.trim()) {
         if e != "*" && !is_event_name(e) {
+            let shown: String = e.chars().take(MAX_EVENT_NAME + 1).collect();
             return Err(format!(
-                "{e:?} is not an event name (letters, digits and . _ - : only, or * for all)"
+                "{shown:?} is not an event name (letters, digits and . _ - : only, or * for all)"
             ));
         }
-        if !out.iter().any(|o| o == e) {
+        if seen.insert(e) {
             out.push(e.to_string());
         }
-    }
-    if out.len() > MAX_EVENTS {
-        return Err(format!("List at most {MAX_EVENTS} events"));
     }
     if out.is_empty() || out.iter().any(|e| e == "*") {
         return Ok(vec!["*".to_string()]);
@@ -208,6 +214,16 @@ mod tests {
             v(&["messages", "user.created"])
         );
         assert!(check_events(&v(&["bad name"])).is_err());
+        // The size is checked before anything else, and a huge form field
+        // is cut to one name more than allowed before it is checked.
+        let many: Vec<String> = (0..=MAX_EVENTS).map(|i| format!("e{i}")).collect();
+        assert_eq!(check_events(&many).unwrap_err(), "List at most 100 events");
+        let huge = "a,".repeat(500_000);
+        assert_eq!(parse_event_list(&huge).len(), MAX_EVENTS + 1);
+        assert!(check_events(&parse_event_list(&huge)).is_err());
+        // A refused name is shown cut short.
+        let long = format!("x {}", "y".repeat(100_000));
+        assert!(check_events(&[long]).unwrap_err().len() < 300);
         assert!(check_events(&v(&["mess*"])).is_err());
         assert_eq!(parse_event_list("a, b\nc  "), v(&["a", "b", "c"]));
         assert!(parse_event_list("  ").is_empty());

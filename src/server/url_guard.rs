@@ -286,6 +286,7 @@ fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
         (192, 0, 0) => "IETF protocol",
         (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "documentation",
         (198, 18..=19, _) => "benchmarking",
+        (192, 88, 99) => "6to4 relay anycast",
         (224..=239, ..) => "multicast",
         (240..=255, ..) => "reserved",
         _ => return None,
@@ -303,6 +304,10 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
             return non_public_v4(embedded_v4(hi, lo)).or(Some("IPv4-compatible"))
         }
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => return non_public_v4(embedded_v4(hi, lo)),
+        // Stateless translation (RFC 2765) and local-use NAT64 (RFC 8215)
+        // reach IPv4 hosts through the operator's own translator.
+        [0, 0, 0, 0, 0xffff, 0, ..] => "IPv4-translated",
+        [0x64, 0xff9b, 1, ..] => "local-use NAT64",
         [0x2002, hi, lo, ..] => return non_public_v4(embedded_v4(hi, lo)),
         [s0, ..] if s0 & 0xfe00 == 0xfc00 => "unique-local",
         [s0, ..] if s0 & 0xffc0 == 0xfe80 => "link-local",
@@ -381,6 +386,10 @@ mod tests {
             "https://[::127.0.0.1]/",
             "https://[64:ff9b::7f00:1]/",
             "https://[2002:7f00:1::]/",
+            "https://[::ffff:0:7f00:1]/",
+            "https://[::ffff:0:5db8:d70e]/",
+            "https://[64:ff9b:1::5db8:d70e]/",
+            "https://192.88.99.1/",
             "https://[fc00::1]/",
             "https://[fd12:3456::1]/",
             "https://[fe80::1]/",

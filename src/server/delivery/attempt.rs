@@ -17,6 +17,36 @@ use tokio::sync::mpsc;
 pub const BODY_EXCERPT: usize = 4096;
 /// Bytes of a response body read in all, so that the connection can be reused.
 const BODY_DRAIN: usize = 64 * 1024;
+/// Bytes of response headers kept in the attempt record (names and values),
+/// and of any one value.
+pub const HEADERS_KEPT: usize = 8 * 1024;
+const HEADER_VALUE_KEPT: usize = 1024;
+
+/// A response's headers as the attempt record keeps them: JSON pairs, each
+/// value cut at 1 KiB, at most 8 KiB in all; what is left out is counted
+/// in a last pair.
+fn kept_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut kept: Vec<(&str, &str)> = Vec::new();
+    let (mut size, mut left_out) = (0, 0);
+    for (name, value) in headers {
+        let mut end = value.len().min(HEADER_VALUE_KEPT);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        let value = &value[..end];
+        if size + name.len() + value.len() > HEADERS_KEPT {
+            left_out += 1;
+            continue;
+        }
+        size += name.len() + value.len();
+        kept.push((name, value));
+    }
+    let note = format!("{left_out} more headers, not kept");
+    if left_out > 0 {
+        kept.push(("…", &note));
+    }
+    serde_json::to_string(&kept).expect("strings serialize")
+}
 
 /// What every attempt shares.
 pub(crate) struct Attempts {
@@ -237,12 +267,12 @@ async fn send(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, now_ms() / 1000));
-    let response_headers: Vec<(&str, &str)> = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or("<binary>")))
-        .collect();
-    let response_headers = serde_json::to_string(&response_headers).expect("strings serialize");
+    let response_headers = kept_headers(
+        response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or("<binary>"))),
+    );
     let mut excerpt = Vec::new();
     let mut read = 0usize;
     let mut error = None;
@@ -311,4 +341,30 @@ fn transport_error(e: &reqwest::Error) -> Exchange {
         source = err.source();
     }
     failed(Outcome::Connection, kind, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_headers_are_kept_within_their_cap() {
+        let big = "v".repeat(5_000);
+        let many: Vec<(String, String)> =
+            (0..100).map(|i| (format!("x-h{i}"), big.clone())).collect();
+        let json = kept_headers(many.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let kept: Vec<(String, String)> = serde_json::from_str(&json).unwrap();
+        assert!(json.len() < HEADERS_KEPT + 200, "{}", json.len());
+        // Each value is cut at 1 KiB; what did not fit is counted.
+        assert!(kept[0].1.len() == 1024);
+        let last = kept.last().unwrap();
+        assert_eq!(last.0, "…");
+        assert_eq!(
+            last.1,
+            format!("{} more headers, not kept", 100 - (kept.len() - 1))
+        );
+        // Small headers are kept as they are.
+        let json = kept_headers([("content-type", "text/plain")].into_iter());
+        assert_eq!(json, r#"[["content-type","text/plain"]]"#);
+    }
 }

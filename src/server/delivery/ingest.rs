@@ -26,9 +26,18 @@ pub struct Incoming {
     pub name: String,
 }
 
+/// JSON is UTF-8 (RFC 8259): one rule for a single event and a batch, and
+/// receivers get nothing they could not parse.
+fn check_utf8(body: &[u8]) -> Result<(), String> {
+    std::str::from_utf8(body)
+        .map(|_| ())
+        .map_err(|e| format!("The body is not valid UTF-8 (at byte {})", e.valid_up_to()))
+}
+
 /// Checks one event: a JSON object with a string `event` that names it
 /// (letters, digits and `. _ - :`, as webhook filters do).
 pub fn parse_event(body: Bytes) -> Result<Incoming, String> {
+    check_utf8(&body)?;
     #[derive(Deserialize)]
     struct Head {
         event: Option<serde_json::Value>,
@@ -53,6 +62,7 @@ pub fn parse_event(body: Bytes) -> Result<Incoming, String> {
 /// Splits a batch (a JSON array of events) into events, each keeping its
 /// exact bytes.
 pub fn parse_batch(body: Bytes) -> Result<Vec<Incoming>, String> {
+    check_utf8(&body)?;
     let items: Vec<&RawValue> =
         serde_json::from_slice(&body).map_err(|_| "A batch is a JSON array of events")?;
     if items.is_empty() {
@@ -267,6 +277,15 @@ mod tests {
         assert_eq!(&events[0].body[..], b"{\"event\":\"a\",  \"k\" : 1}");
         assert_eq!(events[1].name, "b");
         assert!(parse_batch(Bytes::from_static(b"[]")).is_err());
+        // Invalid UTF-8 inside a string: refused alone and in a batch alike.
+        let bad = b"{\"event\":\"a\",\"text\":\"\xff\"}".to_vec();
+        let alone = parse_event(Bytes::from(bad.clone())).unwrap_err();
+        let mut batch = b"[".to_vec();
+        batch.extend_from_slice(&bad);
+        batch.push(b']');
+        let in_batch = parse_batch(Bytes::from(batch)).unwrap_err();
+        assert!(alone.contains("UTF-8"), "{alone}");
+        assert!(in_batch.contains("UTF-8"), "{in_batch}");
         assert!(parse_batch(Bytes::from_static(b"{\"event\":\"a\"}")).is_err());
         let err = parse_batch(Bytes::from_static(b"[{\"event\":\"a\"},{\"x\":1}]")).unwrap_err();
         assert!(err.starts_with("Event 1 of the batch"), "{err}");
