@@ -18,6 +18,10 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Invalid(String),
+    /// A request that could not be read (a missing or ill-typed argument, a
+    /// broken body): the caller's fault.
+    #[error("{0}")]
+    BadRequest(String),
     #[error("Not found")]
     NotFound,
     #[error("{0}")]
@@ -43,6 +47,7 @@ impl AppError {
             AppError::TooManyAttempts { .. } => 429,
             AppError::Forbidden(_) => 403,
             AppError::Invalid(_) => 422,
+            AppError::BadRequest(_) => 400,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::Gone(_) => 410,
@@ -57,6 +62,18 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
+            // On the server, a call whose arguments cannot be read is the
+            // caller's fault: 400, never a 500.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Args(msg)
+            | ServerFnErrorErr::MissingArg(msg)
+            | ServerFnErrorErr::Deserialization(msg)
+            | ServerFnErrorErr::UnsupportedRequestMethod(msg) => {
+                let e = AppError::BadRequest(format!("The request could not be read: {msg}"));
+                crate::server::context::set_status(&e);
+                e
+            }
+            #[cfg(not(feature = "ssr"))]
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
                 AppError::Invalid(msg)
             }

@@ -6,7 +6,7 @@ use super::state::AppState;
 use crate::model::AppError;
 use axum::extract::ConnectInfo;
 use axum::http::{header, request::Parts, StatusCode};
-use leptos::prelude::{expect_context, use_context};
+use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -36,19 +36,27 @@ pub async fn current() -> Result<RequestContext, AppError> {
 /// page instead, so that the person sees the message, not a bare status.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
-        let plain_form = use_context::<Parts>().is_some_and(|p| {
-            p.headers
-                .get(header::ACCEPT)
-                .and_then(|a| a.to_str().ok())
-                .is_some_and(|a| a.contains("text/html"))
-        });
-        if !plain_form {
-            let status =
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            expect_context::<ResponseOptions>().set_status(status);
-        }
+        set_status(e);
     }
     result
+}
+
+/// The HTTP status of `e`, on the response of the server function being
+/// served (when there is one, and it is not a plain form post).
+pub fn set_status(e: &AppError) {
+    let plain_form = use_context::<Parts>().is_some_and(|p| {
+        p.headers
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+    });
+    if plain_form {
+        return;
+    }
+    if let Some(options) = use_context::<ResponseOptions>() {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        options.set_status(status);
+    }
 }
 
 /// Like [`current`], but refuses (401) when nobody is signed in.

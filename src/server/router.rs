@@ -16,8 +16,8 @@ use tower_sessions::cookie::{time::Duration, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-/// Largest request body anything accepts; the API sets its own, lower limit
-/// so that it can answer in its envelope.
+/// Largest request body a page or a server function accepts (the HTTP API
+/// sets its own limits, so that it can answer in its envelope).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The app's routes, worked out once per process. Working them out runs the
@@ -36,27 +36,34 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
+        // Idle expiry, pushed back by `guard::renew_session` every few
+        // minutes of use rather than written on every request (it would
+        // compete with the delivery engine's writer). Anonymous requests
+        // have empty sessions, which are never saved.
         .with_expiry(Expiry::OnInactivity(Duration::minutes(
             state.config.session_idle_minutes.into(),
-        )))
-        // Idle expiry: every request of a signed-in user pushes it back.
-        // (Anonymous requests have empty sessions, which are never saved.)
-        .with_always_save(true);
+        )));
     let leptos = state.leptos.clone();
 
+    // Pages and server functions (also registered under /api/ here) take
+    // bodies of at most 1 MiB; the HTTP API holds each route to its own
+    // limit (64 KiB, an event, a batch of 8 MiB) and answers 413 in its
+    // envelope.
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes(), || (), move || shell(leptos.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(http_api::openapi::serve))
         .merge(http_api::router(state.clone()))
-        // Also registers every server function under /api/.
-        .leptos_routes_with_context(&state, routes(), || (), move || shell(leptos.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        // Outermost last: body limit, then origin check, then session, then
-        // the page guard that needs the session.
+        .merge(pages)
+        // Outermost last: origin check, then session (and its renewal),
+        // then the page guard that needs the session.
         .layer(from_fn_with_state(state.clone(), guard::dashboard_pages))
+        .layer(from_fn_with_state(state.clone(), guard::renew_session))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::same_origin))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -8,6 +8,7 @@ mod cli;
 mod dashboard_api;
 mod delivery;
 mod delivery_log;
+mod hardening;
 mod health;
 mod receiver;
 mod support;

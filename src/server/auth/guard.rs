@@ -41,6 +41,18 @@ fn is_same_origin(headers: &HeaderMap, public_authority: Option<&str>) -> bool {
         .any(|own| own.eq_ignore_ascii_case(authority))
 }
 
+/// Keeps signed-in sessions alive without writing them on every request
+/// (see [`super::renew_if_due`]).
+pub async fn renew_session(
+    State(state): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    super::renew_if_due(&session, state.config.session_idle_minutes).await;
+    next.run(req).await
+}
+
 /// Sends people who are not signed in to `/login?next=…`, and everyone to
 /// `/setup` while no user exists. Only dashboard pages are guarded; server
 /// functions, the API and static files check (or need) nothing here.

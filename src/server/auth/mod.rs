@@ -13,6 +13,8 @@ use tower_sessions::Session;
 
 /// The session key that marks a signed-in user.
 const SESSION_KEY: &str = "auth";
+/// When (Unix seconds) a signed-in session's idle expiry was last pushed back.
+const RENEWED_KEY: &str = "renewed";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct SessionAuth {
@@ -156,6 +158,10 @@ async fn start_session(session: &Session, user: &UserRow) -> Result<(), AppError
 pub async fn keep_session(session: &Session, user_id: &str, epoch: i64) -> Result<(), AppError> {
     session.cycle_id().await.map_err(internal)?;
     session
+        .insert(RENEWED_KEY, db::now_ms() / 1000)
+        .await
+        .map_err(internal)?;
+    session
         .insert(
             SESSION_KEY,
             SessionAuth {
@@ -165,6 +171,37 @@ pub async fn keep_session(session: &Session, user_id: &str, epoch: i64) -> Resul
         )
         .await
         .map_err(internal)
+}
+
+/// How often a signed-in session's idle expiry is pushed back (which
+/// writes the session): every 5 minutes of use, or a quarter of the idle
+/// time if that is shorter. A session is therefore signed out after
+/// between three quarters of the idle time and all of it without a request.
+pub fn renewal_interval_secs(idle_minutes: u32) -> i64 {
+    (i64::from(idle_minutes) * 60 / 4).clamp(1, 300)
+}
+
+/// Pushes a signed-in session's idle expiry back if it was last pushed
+/// back longer ago than [`renewal_interval_secs`]; anonymous sessions stay
+/// empty (and unsaved).
+pub async fn renew_if_due(session: &Session, idle_minutes: u32) {
+    let signed_in = matches!(session.get::<SessionAuth>(SESSION_KEY).await, Ok(Some(_)));
+    if !signed_in {
+        return;
+    }
+    let now = db::now_ms() / 1000;
+    let last = session
+        .get::<i64>(RENEWED_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    if now - last >= renewal_interval_secs(idle_minutes) {
+        // Changing the session makes the layer save it with a new expiry.
+        if let Err(e) = session.insert(RENEWED_KEY, now).await {
+            tracing::warn!("renewing a session: {e}");
+        }
+    }
 }
 
 /// Refuses (403) anyone but an admin.

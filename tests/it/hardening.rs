@@ -1,0 +1,132 @@
+//! Bad input gets a clear 4xx, never a 500 (issue 13).
+
+use crate::support::{app_error, TestServer};
+use reqwest::StatusCode;
+use signpost::model::AppError;
+
+/// A server function whose arguments cannot be read answers 400 with the
+/// usual error body, whatever is wrong with them.
+#[tokio::test]
+async fn malformed_server_function_calls_are_the_callers_fault() {
+    let (server, client) = TestServer::with_admin_signed_in(|_| {}).await;
+    let form = "application/x-www-form-urlencoded";
+    let calls: [(&str, &str, &[u8]); 5] = [
+        ("an empty body", "projects/create", b""),
+        ("a missing argument", "projects/create", b"other=1"),
+        ("invalid UTF-8", "projects/create", b"name=\xff\xfe"),
+        (
+            "an ill-typed argument",
+            "deliveries/replay",
+            b"project_id=p&webhook_id=w&since=yesterday",
+        ),
+        (
+            "a JSON body to a form endpoint",
+            "projects/create",
+            b"{\"name\":",
+        ),
+    ];
+    for (what, endpoint, body) in calls {
+        let res = client
+            .post(server.url(&format!("/api/{endpoint}")))
+            .header("content-type", form)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{what}");
+        match app_error(res).await {
+            AppError::BadRequest(message) => {
+                assert!(
+                    message.starts_with("The request could not be read"),
+                    "{what}: {message}"
+                )
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // The same call, well formed, still works.
+    let res = client
+        .post(server.url("/api/projects/create"))
+        .header("content-type", form)
+        .body("name=Fine")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// The limits the README gives are the real ones: a batch may be 8 MiB
+/// (each event within `SIGNPOST_MAX_EVENT_BYTES`), and a larger one gets a
+/// 413 in the API's envelope.
+#[tokio::test]
+async fn a_batch_may_be_as_large_as_documented_and_no_larger() {
+    let s = crate::support::Api::new(|_| {}).await;
+    // 450 events of 16 KiB: about 7 MiB.
+    let filler = "x".repeat(16 * 1024);
+    let batch = |n: usize| {
+        let events: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"event":"big","i":{i},"filler":"{filler}"}}"#))
+            .collect();
+        format!("[{}]", events.join(","))
+    };
+    let body = batch(450);
+    assert!(body.len() > 7 * 1024 * 1024 && body.len() < 8 * 1024 * 1024);
+    let res = s
+        .post("/events/batch")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["data"]["events"].as_array().unwrap().len(), 450);
+
+    // Over 8 MiB: refused in the envelope.
+    let res = s
+        .post("/events/batch")
+        .header("content-type", "application/json")
+        .body(batch(520))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["succeed"], false);
+    // Pages and server functions keep their 1 MiB.
+    let res = s
+        .http
+        .post(s.server.url("/api/projects/create"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("name={}", "n".repeat(2 * 1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A signed-in session is not written on every request (each write would
+/// compete with the delivery engine's writer): its idle expiry moves on at
+/// most every few minutes of use.
+#[tokio::test]
+async fn a_session_is_not_written_on_every_request() {
+    let (server, client) = TestServer::with_admin_signed_in(|_| {}).await;
+    let db = server.db().await;
+    let expiry = || async {
+        sqlx::query_scalar::<_, String>("SELECT expiry_date FROM tower_sessions")
+            .fetch_all(&db)
+            .await
+            .unwrap()
+    };
+    let before = expiry().await;
+    assert_eq!(before.len(), 1, "one session: the admin's");
+    // Expiry dates have whole seconds: let one pass, so that a write would show.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    for _ in 0..5 {
+        let res = client.post(server.url("/api/me")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(expiry().await, before, "five requests, no write");
+    assert_eq!(signpost::server::auth::renewal_interval_secs(720), 300);
+    assert_eq!(signpost::server::auth::renewal_interval_secs(2), 30);
+}
