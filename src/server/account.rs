@@ -20,13 +20,13 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     // Wrong guesses count as failed sign-ins: a session left open is no
     // way to try passwords.
-    auth::throttled(state, &me.email, ip).await?;
+    let attempt = auth::reserve_attempt(state, &me.email, ip).await?;
     if !password::verify(current, Some(me.password_hash.clone())).await {
-        auth::failed(state, &me.email, ip).await?;
         return Err(AppError::Invalid(
             "The current password is not right".into(),
         ));
     }
+    attempt.succeeded(state).await?;
     check_new_password(&new_password, Some(confirm)).map_err(AppError::Invalid)?;
     let hash = password::hash(new_password).await.map_err(internal)?;
     let epoch = users::set_password(&state.db, &me.id, &hash)

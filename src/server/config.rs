@@ -68,6 +68,17 @@ pub struct Config {
     )]
     pub allow_targets: crate::server::url_guard::AllowList,
 
+    /// Reverse proxies (addresses, CIDRs) whose `X-Forwarded-For` names the
+    /// client, for the per-address sign-in throttle; from anyone else the
+    /// header is ignored.
+    #[arg(
+        long,
+        env = "SIGNPOST_TRUSTED_PROXIES",
+        global = true,
+        default_value = ""
+    )]
+    pub trusted_proxies: crate::server::auth::address::TrustedProxies,
+
     /// Requests per second per project on the HTTP API (more get 429).
     #[arg(
         long,
@@ -337,6 +348,7 @@ impl Config {
             secret_key: None,
             secret_key_file: None,
             allow_targets: Default::default(),
+            trusted_proxies: Default::default(),
             api_rate_limit: 20,
             ingest_rate_limit: 10_000,
             delivery: DeliveryConfig::default(),

@@ -14,7 +14,8 @@ use tower_sessions::Session;
 pub struct RequestContext {
     pub state: AppState,
     pub session: Session,
-    /// The peer's address, for throttling.
+    /// The client's address, for throttling: the peer's, or what a trusted
+    /// proxy says it was.
     pub ip: String,
 }
 
@@ -24,9 +25,20 @@ pub async fn current() -> Result<RequestContext, AppError> {
     let session = leptos_axum::extract::<Session>()
         .await
         .map_err(|e| internal(format!("session: {e}")))?;
+    let forwarded_for = use_context::<Parts>().and_then(|p| {
+        p.headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    });
     let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| {
+            let proxies = &state.config.trusted_proxies;
+            proxies
+                .client(addr.ip(), forwarded_for.as_deref())
+                .to_string()
+        })
         .unwrap_or_else(|_| "unknown".into());
     Ok(RequestContext { state, session, ip })
 }

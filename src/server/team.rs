@@ -318,6 +318,10 @@ pub async fn redeem(
         _ => "user.password_reset",
     };
     record(&state.db, &Actor::user(&user), action, &user.email, "").await?;
+    // A password set through a link ends a lock-out of the account.
+    db::login_failures::clear_email(&state.db, &user.email)
+        .await
+        .map_err(internal)?;
     auth::keep_session(session, &user.id, epoch).await?;
     Ok(user.info())
 }

@@ -103,6 +103,84 @@ async fn twenty_failures_from_one_address_block_it() {
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// A burst of sign-ins in parallel gets no more password checks than the
+/// limit: each attempt is reserved before the password is checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parallel_burst_gets_no_more_checks_than_the_limit() {
+    let server = TestServer::with_admin().await;
+    let burst = (0..30).map(|_| {
+        let (server, client) = (&server, server.client());
+        async move {
+            server
+                .login(&client, ADMIN_EMAIL, "wrong password!")
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(burst).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (5, 25), "{statuses:?}");
+}
+
+/// Failures from an attacker's address do not lock the owner out from
+/// theirs; addresses come from `X-Forwarded-For` only through a proxy the
+/// operator trusts.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_locked_from_one_address_still_opens_from_another() {
+    let login_from = |server: &TestServer, address: &str, password: &str| {
+        server
+            .client()
+            .post(server.url("/api/login"))
+            .header("x-forwarded-for", address)
+            .form(&[("email", ADMIN_EMAIL), ("password", password)])
+            .send()
+    };
+    let server = TestServer::with_admin_signed_in(|c| {
+        c.trusted_proxies = "127.0.0.1".parse().unwrap();
+    })
+    .await
+    .0;
+    for _ in 0..5 {
+        let res = login_from(&server, "203.0.113.66", "wrong password!")
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_from(&server, "203.0.113.66", ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker's address"
+    );
+    let res = login_from(&server, "198.51.100.1", ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the owner's address");
+
+    // Without a trusted proxy the header is the client's word: ignored.
+    let server = TestServer::with_admin().await;
+    for i in 0..5 {
+        let forged = format!("203.0.113.{i}");
+        let res = login_from(&server, &forged, "wrong password!")
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_from(&server, "198.51.100.1", ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_success_forgives_earlier_failures() {
     let server = TestServer::with_admin().await;

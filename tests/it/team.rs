@@ -661,3 +661,28 @@ async fn reset_password_on_the_command_line_prints_a_working_link() {
         "signpost: no user has the email nobody@example.com"
     );
 }
+
+/// A locked-out account opens again once its owner sets a password through
+/// a reset link (an admin gives one): the lock is no denial of service.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_reset_ends_a_lock_out() {
+    let (server, admin) = TestServer::with_admin_signed_in(|_| {}).await;
+    let (_, id) = teammate(&server, &admin, "locked@example.com", Role::Member).await;
+    let stranger = server.client();
+    for _ in 0..5 {
+        let res = server
+            .login(&stranger, "locked@example.com", "guess!guess!")
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = server
+        .login(&stranger, "locked@example.com", PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let link: SignInLink = ok(&server, &admin, "team/new_link", &[("user_id", &id)]).await;
+    join(&server, &link).await;
+    let res = server
+        .login(&server.client(), "locked@example.com", PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}

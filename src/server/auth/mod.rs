@@ -1,5 +1,6 @@
 //! Who is asking: passwords, sign-in with throttling, and the session.
 
+pub mod address;
 pub mod guard;
 pub mod password;
 pub mod throttle;
@@ -48,7 +49,8 @@ pub async fn require_user(state: &AppState, session: &Session) -> Result<UserRow
         .ok_or(AppError::Unauthenticated)
 }
 
-/// Checks the throttle, then the password; on success starts a fresh session.
+/// Reserves the attempt under the throttle, then checks the password; on
+/// success starts a fresh session.
 pub async fn sign_in(
     state: &AppState,
     session: &Session,
@@ -57,7 +59,7 @@ pub async fn sign_in(
     password: String,
 ) -> Result<UserInfo, AppError> {
     let email = email.trim().to_lowercase();
-    throttled(state, &email, ip).await?;
+    let attempt = reserve_attempt(state, &email, ip).await?;
 
     // An invited user without a password is checked like an unknown one,
     // so the answer takes as long and says as little.
@@ -67,10 +69,11 @@ pub async fn sign_in(
         .filter(|u| !u.invited());
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(password, stored).await {
-        failed(state, &email, ip).await?;
+        // The reservation stays: it is the failure's record.
         return Err(AppError::InvalidCredentials);
     }
     let user = user.ok_or(AppError::InvalidCredentials)?;
+    attempt.succeeded(state).await?;
     login_failures::clear_email(&state.db, &email)
         .await
         .map_err(internal)?;
@@ -81,29 +84,58 @@ pub async fn sign_in(
     Ok(user.info())
 }
 
-/// Refuses (429) while an account or an address has failed too often.
-pub async fn throttled(state: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
+/// A password check reserved under the throttle (counted as a failure
+/// unless it succeeds).
+pub struct Attempt(i64);
+
+impl Attempt {
+    pub async fn succeeded(self, state: &AppState) -> Result<(), AppError> {
+        login_failures::forget(&state.db, self.0)
+            .await
+            .map_err(internal)
+    }
+}
+
+/// Reserves one password check for `email` from `ip`, atomically, or
+/// refuses (429) while the account or the address has failed too often.
+/// Reserving before checking means a burst of attempts in parallel gets
+/// no more checks than the limit.
+pub async fn reserve_attempt(state: &AppState, email: &str, ip: &str) -> Result<Attempt, AppError> {
     let now = db::now_ms();
     let since = now - throttle::WINDOW_MS;
+    let limits = login_failures::Limits {
+        since,
+        per_account_address: throttle::MAX_PER_EMAIL as i64,
+        per_account: throttle::MAX_PER_EMAIL_ALL as i64,
+        per_address: throttle::MAX_PER_IP as i64,
+    };
+    if let Some(id) = login_failures::reserve(&state.db, email, ip, now, &limits)
+        .await
+        .map_err(internal)?
+    {
+        return Ok(Attempt(id));
+    }
+    // Refused: say how long until the first limit it hit lets go.
+    let by_pair = login_failures::for_email_ip_since(&state.db, email, ip, since)
+        .await
+        .map_err(internal)?;
     let by_email = login_failures::for_email_since(&state.db, email, since)
         .await
         .map_err(internal)?;
     let by_ip = login_failures::for_ip_since(&state.db, ip, since)
         .await
         .map_err(internal)?;
-    let wait = throttle::wait_minutes(&by_email, throttle::MAX_PER_EMAIL, now)
-        .max(throttle::wait_minutes(&by_ip, throttle::MAX_PER_IP, now));
-    match wait {
-        Some(minutes) => Err(AppError::TooManyAttempts { minutes }),
-        None => Ok(()),
-    }
-}
-
-/// Counts a wrong password against the account and the address.
-pub async fn failed(state: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
-    login_failures::record(&state.db, email, ip, db::now_ms())
-        .await
-        .map_err(internal)
+    let minutes = [
+        throttle::wait_minutes(&by_pair, throttle::MAX_PER_EMAIL, now),
+        throttle::wait_minutes(&by_email, throttle::MAX_PER_EMAIL_ALL, now),
+        throttle::wait_minutes(&by_ip, throttle::MAX_PER_IP, now),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    // Refused, yet under every limit now: a failure just left the window.
+    .unwrap_or(1);
+    Err(AppError::TooManyAttempts { minutes })
 }
 
 /// First run: creates the first admin and signs them in. Refused (403) once

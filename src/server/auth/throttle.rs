@@ -1,7 +1,14 @@
-//! Sign-in throttling: after 5 failures for one account or 20 from one
-//! address within 15 minutes, further attempts are refused unchecked.
+//! Sign-in throttling, within 15 minutes: after 5 failures for one account
+//! from one address, 100 for one account from all addresses together, or
+//! 20 from one address for any accounts, further attempts are refused
+//! unchecked. An attacker elsewhere cannot lock the owner out of their
+//! account from the owner's own address (short of 100 failures from many
+//! addresses, which a password reset clears).
 
+/// Failures for one account from one address.
 pub const MAX_PER_EMAIL: usize = 5;
+/// Failures for one account from every address together.
+pub const MAX_PER_EMAIL_ALL: usize = 100;
 pub const MAX_PER_IP: usize = 20;
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 
