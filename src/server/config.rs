@@ -79,6 +79,24 @@ pub struct Config {
     )]
     pub trusted_proxies: crate::server::auth::address::TrustedProxies,
 
+    /// Connections served at once; more wait in the listen queue.
+    #[arg(long, env = "SIGNPOST_MAX_CONNECTIONS", default_value_t = 4096, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    /// A client must send a request's headers within this long (ms), from
+    /// the connection's start or the end of the previous response: also the
+    /// idle timeout of a kept-alive connection.
+    #[arg(long, env = "SIGNPOST_HEADER_TIMEOUT_MS", default_value_t = 10_000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    pub header_timeout_ms: u64,
+
+    /// A request (body read and answer written) must be done within this
+    /// long (ms), or it is answered 408.
+    #[arg(long, env = "SIGNPOST_REQUEST_TIMEOUT_MS", default_value_t = 30_000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    pub request_timeout_ms: u64,
+
     /// Requests per second per project on the HTTP API (more get 429).
     #[arg(
         long,
@@ -349,6 +367,9 @@ impl Config {
             secret_key_file: None,
             allow_targets: Default::default(),
             trusted_proxies: Default::default(),
+            max_connections: 4096,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
             api_rate_limit: 20,
             ingest_rate_limit: 10_000,
             delivery: DeliveryConfig::default(),

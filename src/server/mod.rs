@@ -12,6 +12,7 @@ pub mod delivery_log;
 pub mod errors;
 pub mod health;
 pub mod http_api;
+pub mod listener;
 pub mod projects;
 pub mod router;
 pub mod secrets;
@@ -74,15 +75,16 @@ pub async fn serve_prepared(
 ) -> anyhow::Result<()> {
     let worker = start_worker(&state).await?;
     let maintenance = tokio::spawn(maintenance(state.clone(), Some(sessions.clone())));
+    let limits = listener::Limits {
+        max_connections: state.config.max_connections as usize,
+        header_timeout: Duration::from_millis(state.config.header_timeout_ms),
+        shutdown_grace: Duration::from_millis(state.config.delivery.shutdown_grace_ms),
+    };
     let app = router::router(state, sessions);
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("server failed");
+    let served = listener::serve(listener, app, limits, shutdown)
+        .await
+        .context("server failed");
     // No more requests: finish or hand back the deliveries in flight.
     maintenance.abort();
     worker.shutdown().await;

@@ -6,12 +6,14 @@ use super::health;
 use super::http_api;
 use super::state::AppState;
 use crate::app::{shell, App};
+use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::Router;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::OnceLock;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_sessions::cookie::{time::Duration, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -65,5 +67,11 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .layer(from_fn_with_state(state.clone(), guard::renew_session))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::same_origin))
+        // A request that takes too long (a client sending its body slowly,
+        // or a stuck handler) is answered 408 rather than held.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_millis(state.config.request_timeout_ms),
+        ))
         .with_state(state)
 }

@@ -130,3 +130,86 @@ async fn a_session_is_not_written_on_every_request() {
     assert_eq!(signpost::server::auth::renewal_interval_secs(720), 300);
     assert_eq!(signpost::server::auth::renewal_interval_secs(2), 30);
 }
+
+/// Clients that send half a request and wait cannot starve the server:
+/// they are closed after the header timeout, and while they hold every
+/// connection slot a normal request waits its turn instead of failing.
+#[tokio::test]
+async fn half_open_connections_are_closed_and_do_not_stop_others() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(|c| {
+        c.header_timeout_ms = 500;
+        c.max_connections = 32;
+    })
+    .await;
+    let mut slow = Vec::new();
+    for _ in 0..64 {
+        let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: sl")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    let started = Instant::now();
+    let res = server
+        .client()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    // Every one of them is closed by the server (after an answer or not).
+    for (i, mut s) in slow.into_iter().enumerate() {
+        let closed = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut buf = [0u8; 512];
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "connection {i} still open");
+    }
+}
+
+/// A request whose body never finishes is answered 408 once the request
+/// timeout is over, not held for ever.
+#[tokio::test]
+async fn a_request_that_never_finishes_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(|c| c.request_timeout_ms = 300).await;
+    let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 100\r\n\r\nemail=a",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
