@@ -62,11 +62,24 @@ test('an admin adds a teammate, who joins with the link; the admin changes the r
   // The teammate, in a browser of their own.
   const mate = await freshPage(browser);
   await join(mate, link, email);
-  // Members have no Team page.
+  // Members read the team, without a single button that only admins can use:
+  // opened from the menu (client-side) and loaded directly.
   await hydrated(mate);
-  await expect(mate.getByRole('link', { name: 'Team' })).toHaveCount(0);
-  await mate.goto('/team');
-  await expect(mate.getByRole('alert')).toHaveText('Only admins can manage the team');
+  for (const open of [
+    () => mate.getByRole('link', { name: 'Team' }).click(),
+    () => mate.goto('/team'),
+  ]) {
+    await open();
+    await expect(mate).toHaveURL(/\/team$/);
+    await hydrated(mate);
+    await expect(mate.getByRole('note')).toContainText('Only admins add, change or remove teammates');
+    const mine = mate.locator('tbody tr', { hasText: email });
+    await expect(mine.locator('td.role')).toHaveText('Member');
+    await expect(mate.locator('tbody tr', { hasText: ADMIN.email }).locator('td.role')).toHaveText('Admin');
+    await expect(mate.locator('main').getByRole('button')).toHaveCount(0);
+    await expect(mate.getByRole('heading', { name: 'Recent changes' })).toHaveCount(0);
+    await expect(mate.getByRole('alert')).toHaveCount(0);
+  }
 
   // The link worked once: opened again it says so.
   const stranger = await freshPage(browser);

@@ -1,6 +1,7 @@
-//! The Team page (admins only) and one-time sign-in links.
+//! The Team page (a read-only list for members, changes for admins) and
+//! one-time sign-in links.
 
-use crate::model::{ActivityEntry, AppError, LinkInfo, SignInLink, TeamMember};
+use crate::model::{ActivityEntry, AppError, LinkInfo, SignInLink, Team};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -10,11 +11,11 @@ fn parse_role(role: &str) -> Result<crate::model::Role, AppError> {
 }
 
 #[server(endpoint = "team/list")]
-pub async fn list_team() -> Result<Vec<TeamMember>, AppError> {
+pub async fn list_team() -> Result<Team, AppError> {
     use crate::server::{context, team};
     context::respond(
         async {
-            let (cx, me) = context::admin().await?;
+            let (cx, me) = context::user().await?;
             team::list(&cx.state, &me).await
         }
         .await,

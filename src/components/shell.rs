@@ -1,6 +1,5 @@
 use super::project_nav::{ProjectSwitcher, ProjectsChanged};
 use crate::api::auth::{current_user, Logout};
-use crate::model::Role;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
@@ -25,15 +24,8 @@ pub fn Shell() -> impl IntoView {
                         "Projects"
                     </A>
                     <ProjectSwitcher />
-                    <Transition fallback=|| ()>
-                        {move || {
-                            user.get()
-                                .and_then(Result::ok)
-                                .flatten()
-                                .filter(|u| u.role == Role::Admin)
-                                .map(|_| view! { <A href="/team">"Team"</A> })
-                        }}
-                    </Transition>
+                    // Everyone sees the team; only admins change it.
+                    <A href="/team">"Team"</A>
                 </nav>
                 <div class="who">
                     <Transition fallback=|| ()>

@@ -6,6 +6,14 @@ use serde::{Deserialize, Serialize};
 /// How long a one-time sign-in link works.
 pub const SIGN_IN_LINK_HOURS: i64 = 72;
 
+/// The Team page's list: everyone who can sign in, and whether the person
+/// looking may change it (admins) or only read it (members).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub can_manage: bool,
+    pub members: Vec<TeamMember>,
+}
+
 /// A user as the Team page lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamMember {

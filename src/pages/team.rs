@@ -7,7 +7,8 @@ use crate::components::time::LocalTime;
 use crate::model::{Role, SignInLink, TeamMember, SIGN_IN_LINK_HOURS};
 use leptos::prelude::*;
 
-/// `/team` (admins): who can sign in, with which role; add, change, remove.
+/// `/team`: who can sign in, with which role. Admins add, change and remove
+/// teammates; members see the list without any of those buttons.
 #[component]
 pub fn TeamPage() -> impl IntoView {
     let add = ServerAction::<AddTeammate>::new();
@@ -23,7 +24,21 @@ pub fn TeamPage() -> impl IntoView {
         )
     };
     let members = Resource::new(changes, |_| list_team());
-    let activity = Resource::new(changes, |_| team_activity());
+    // Admins only: a member's page never asks for it.
+    let activity = Resource::new(
+        move || {
+            (
+                changes(),
+                members.get().and_then(Result::ok).map(|t| t.can_manage),
+            )
+        },
+        |(_, manage)| async move {
+            match manage {
+                Some(true) => team_activity().await,
+                _ => Ok(Vec::new()),
+            }
+        },
+    );
     let adding = RwSignal::new(false);
     let removing = RwSignal::new(None::<TeamMember>);
     Effect::new(move |_| {
@@ -45,43 +60,72 @@ pub fn TeamPage() -> impl IntoView {
         }
     });
 
+    // Admins change the team; members get the same list, read-only.
+    let can_manage = move || {
+        members
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|t| t.can_manage)
+    };
+
     view! {
         <section class="page">
             <div class="toolbar">
                 <h1>"Team"</h1>
-                <button type="button" class="primary" on:click=move |_| adding.set(true)>"Add teammate"</button>
+                <Transition fallback=|| ()>
+                    <Show when=can_manage>
+                        <button type="button" class="primary" on:click=move |_| adding.set(true)>"Add teammate"</button>
+                    </Show>
+                </Transition>
             </div>
-            <p class="hint">
-                "Everyone here can sign in to this Signpost. Admins also manage the team; "
-                "members manage projects and webhooks."
-            </p>
-            <FormError result=set_role.value() />
-            <FormError result=new_link.value() />
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || members.get().map(|r| match r {
-                    Ok(list) => view! {
-                        <table class="list team">
-                            <thead>
-                                <tr>
-                                    <th>"Email"</th><th>"Role"</th><th>"Added"</th><th>"Last sign-in"</th>
-                                    <th><span class="sr-only">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list.into_iter().map(|m| view! { <MemberRow member=m set_role new_link removing /> }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
+                    Ok(team) => {
+                        let manage = team.can_manage;
+                        view! {
+                            {if manage {
+                                view! {
+                                    <p class="hint">
+                                        "Everyone here can sign in to this Signpost. Admins also manage the team; "
+                                        "members manage projects and webhooks."
+                                    </p>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <p class="hint" role="note">
+                                        "Everyone here can sign in to this Signpost. Only admins add, change or remove "
+                                        "teammates: ask one of them."
+                                    </p>
+                                }.into_any()
+                            }}
+                            <FormError result=set_role.value() />
+                            <FormError result=new_link.value() />
+                            <table class="list team">
+                                <thead>
+                                    <tr>
+                                        <th>"Email"</th><th>"Role"</th><th>"Added"</th><th>"Last sign-in"</th>
+                                        {manage.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {team.members.into_iter().map(|m| view! {
+                                        <MemberRow member=m manage set_role new_link removing />
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                 })}
             </Transition>
-            <h2>"Recent changes"</h2>
             <Transition fallback=|| ()>
-                {move || activity.get().map(|r| match r {
-                    Ok(list) => view! { <ActivityList entries=list /> }.into_any(),
-                    // The list above says why already.
-                    Err(_) => ().into_any(),
-                })}
+                <Show when=can_manage>
+                    <h2>"Recent changes"</h2>
+                    {move || activity.get().map(|r| match r {
+                        Ok(list) => view! { <ActivityList entries=list /> }.into_any(),
+                        Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                    })}
+                </Show>
             </Transition>
             <Show when=move || adding.get()>
                 <Modal title="Add teammate">
@@ -148,6 +192,8 @@ pub fn TeamPage() -> impl IntoView {
 #[component]
 fn MemberRow(
     member: TeamMember,
+    /// Whether the row has the admin actions.
+    manage: bool,
     set_role: ServerAction<SetRole>,
     new_link: ServerAction<NewSignInLink>,
     removing: RwSignal<Option<TeamMember>>,
@@ -182,7 +228,7 @@ fn MemberRow(
                     None => view! { <span class="hint">"Never"</span> }.into_any(),
                 }}
             </td>
-            <td class="row-actions">
+            {manage.then(|| view! { <td class="row-actions">
                 <ActionForm action=set_role attr:class="inline">
                     <input type="hidden" name="user_id" value=member.id.clone() />
                     <input type="hidden" name="role" value=other_role.as_str() />
@@ -196,7 +242,7 @@ fn MemberRow(
                     </ActionForm>
                     <button type="button" class="danger" on:click=move |_| removing.set(Some(to_remove.clone()))>"Remove"</button>
                 })}
-            </td>
+            </td> })}
         </tr>
     }
 }

@@ -14,16 +14,18 @@ use super::secrets::{hash_token, random_hex};
 use super::state::AppState;
 use crate::model::{
     check_new_password, normalize_email, ActivityEntry, AppError, LinkInfo, LinkPurpose, Role,
-    SignInLink, TeamMember, UserInfo, SIGN_IN_LINK_HOURS,
+    SignInLink, Team, TeamMember, UserInfo, SIGN_IN_LINK_HOURS,
 };
 use tower_sessions::Session;
 
 const LAST_ADMIN: &str =
     "Signpost needs an admin who can sign in: make someone else an admin first";
 
-pub async fn list(state: &AppState, me: &UserRow) -> Result<Vec<TeamMember>, AppError> {
+/// Everyone on the team, for anyone signed in: members read it (to know
+/// whom to ask), admins also change it.
+pub async fn list(state: &AppState, me: &UserRow) -> Result<Team, AppError> {
     let rows = users::list(&state.db).await.map_err(internal)?;
-    Ok(rows
+    let members = rows
         .into_iter()
         .map(|r| TeamMember {
             is_you: r.id == me.id,
@@ -34,7 +36,11 @@ pub async fn list(state: &AppState, me: &UserRow) -> Result<Vec<TeamMember>, App
             last_sign_in_at: r.last_sign_in_at,
             invited: r.invited,
         })
-        .collect())
+        .collect();
+    Ok(Team {
+        can_manage: me.info().role == Role::Admin,
+        members,
+    })
 }
 
 /// Creates the account of a new teammate (without a password) and the

@@ -3,7 +3,9 @@
 
 use crate::support::*;
 use reqwest::{Client, StatusCode};
-use signpost::model::{ActivityEntry, AppError, LinkInfo, Role, SignInLink, TeamMember, UserInfo};
+use signpost::model::{
+    ActivityEntry, AppError, LinkInfo, Role, SignInLink, Team, TeamMember, UserInfo,
+};
 
 const PASSWORD: &str = "a teammate's password";
 
@@ -108,15 +110,16 @@ async fn teammate(
 }
 
 async fn members(server: &TestServer, admin: &Client) -> Vec<TeamMember> {
-    ok(server, admin, "team/list", &[]).await
+    let team: Team = ok(server, admin, "team/list", &[]).await;
+    assert!(team.can_manage, "an admin manages the team");
+    team.members
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn members_get_403_from_every_team_function() {
+async fn members_read_the_team_and_get_403_from_every_change() {
     let (server, admin) = TestServer::with_admin_signed_in(|_| {}).await;
     let (member, member_id) = teammate(&server, &admin, "m@example.com", Role::Member).await;
-    let calls: [(&str, Vec<(&str, &str)>); 6] = [
-        ("team/list", vec![]),
+    let calls: [(&str, Vec<(&str, &str)>); 5] = [
         (
             "team/add",
             vec![("email", "x@example.com"), ("role", "admin")],
@@ -147,6 +150,24 @@ async fn members_get_403_from_every_team_function() {
         .await;
         assert_eq!(e, AppError::Unauthenticated, "{endpoint}");
     }
+    // A member reads the list (to know whom to ask), marked read-only; the
+    // anonymous do not.
+    let team: Team = ok(&server, &member, "team/list", &[]).await;
+    assert!(!team.can_manage);
+    let mut emails: Vec<_> = team.members.iter().map(|m| m.email.as_str()).collect();
+    emails.sort();
+    assert_eq!(emails, [ADMIN_EMAIL, "m@example.com"]);
+    assert!(team.members.iter().any(|m| m.is_you && m.id == member_id));
+    let e = refused(
+        &server,
+        &server.client(),
+        "team/list",
+        &[],
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(e, AppError::Unauthenticated);
+
     // Nothing changed: the member is still a member, and nobody was added.
     let list = members(&server, &admin).await;
     assert_eq!(list.len(), 2);
@@ -338,8 +359,10 @@ async fn the_last_admin_cannot_be_removed_or_demoted() {
     let second = join(&server, &link).await;
     let _: () = ok(&server, &admin, "team/set_role", &demote).await;
     assert_eq!(me(&server, &admin).await.unwrap().role, Role::Member);
-    // ...and is a member at once: the team is closed to them.
-    refused(&server, &admin, "team/list", &[], StatusCode::FORBIDDEN).await;
+    // ...and is a member at once: the team is read-only to them.
+    refused(&server, &admin, "team/activity", &[], StatusCode::FORBIDDEN).await;
+    let team: Team = ok(&server, &admin, "team/list", &[]).await;
+    assert!(!team.can_manage);
 
     // Now the second is the last admin: not removable, not demotable.
     let second_id = me(&server, &second).await.unwrap().id;
