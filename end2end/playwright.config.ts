@@ -59,6 +59,8 @@ export default defineConfig({
       SIGNPOST_DATABASE_URL: database,
       LEPTOS_SITE_ROOT: `${root}/target/site`,
       SIGNPOST_LOG: 'warn',
+      // As on a network install: /setup needs the token (tests/helpers.ts).
+      SIGNPOST_SETUP_TOKEN: 'e2e-setup-token',
       // Test receivers run on this machine; everything else stays guarded.
       SIGNPOST_ALLOW_TARGETS: '127.0.0.1',
       // Small retry waits: a delivery that keeps failing ends in seconds.

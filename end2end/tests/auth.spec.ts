@@ -1,12 +1,29 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN, hydrated, signIn } from './helpers';
+import { ADMIN, SETUP_TOKEN, hydrated, signIn } from './helpers';
 
 // These tests share one fresh database: the first one sets Signpost up.
 test.describe.configure({ mode: 'serial' });
 
-test('first run: the first visitor creates the admin and is signed in', async ({ page }) => {
+test('first run: the operator opens the setup link from the log, creates the admin and is signed in', async ({
+  page,
+}) => {
+  // The server runs with a setup token, as a network install does.
   await page.goto('/');
   await expect(page).toHaveURL(/\/setup$/);
+  await expect(page.getByRole('heading', { name: 'Create the first admin' })).toBeVisible();
+  await expect(page.getByRole('status')).toContainText('needs the one-time setup link that its log printed');
+  await expect(page.getByLabel('Email')).toHaveCount(0);
+
+  // A wrong token gets the form, and a refusal that says what is needed.
+  await page.goto('/setup?token=not-the-token');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByLabel('Confirm password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Create admin account' }).click();
+  await expect(page.getByRole('alert')).toContainText('needs its setup token');
+
+  await page.goto(`/setup?token=${SETUP_TOKEN}`);
   await expect(page.getByRole('heading', { name: 'Create the first admin' })).toBeVisible();
   await hydrated(page);
 

@@ -1,4 +1,4 @@
-use crate::model::{AppError, UserInfo};
+use crate::model::{AppError, SetupState, UserInfo};
 use leptos::prelude::*;
 
 /// Signs in and goes to `next` (a local path) or `/`.
@@ -17,13 +17,21 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 }
 
 /// First run only: creates the first admin, signs them in, goes to `/`.
+/// `token` is the one-time setup token, where one is required.
 #[server(endpoint = "setup")]
-pub async fn setup(email: String, password: String, confirm: String) -> Result<(), AppError> {
+pub async fn setup(
+    email: String,
+    password: String,
+    confirm: String,
+    #[server(default)] token: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::{auth, context};
     context::respond(
         async {
             let cx = context::current().await?;
-            auth::create_first_admin(&cx.state, &cx.session, &email, password, &confirm).await?;
+            let token = token.as_deref();
+            auth::create_first_admin(&cx.state, &cx.session, &email, password, &confirm, token)
+                .await?;
             leptos_axum::redirect("/");
             Ok(())
         }
@@ -31,14 +39,19 @@ pub async fn setup(email: String, password: String, confirm: String) -> Result<(
     )
 }
 
-/// Whether Signpost still waits for its first admin.
+/// Whether Signpost still waits for its first admin, and whether setting
+/// it up needs the one-time token.
 #[server(endpoint = "setup_status")]
-pub async fn setup_needed() -> Result<bool, AppError> {
-    use crate::server::{context, errors::internal};
+pub async fn setup_status() -> Result<SetupState, AppError> {
+    use crate::server::{auth::setup_token, context, errors::internal};
     context::respond(
         async {
             let cx = context::current().await?;
-            Ok(!cx.state.has_users().await.map_err(internal)?)
+            let needed = !cx.state.has_users().await.map_err(internal)?;
+            Ok(SetupState {
+                needed,
+                token_required: needed && setup_token::required(&cx.state),
+            })
         }
         .await,
     )

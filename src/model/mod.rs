@@ -18,5 +18,5 @@ pub use project::{check_project_name, Project, ProjectCredentials};
 pub use redirect::safe_next;
 pub use snippets::{snippets, Snippet};
 pub use team::*;
-pub use user::{check_new_password, normalize_email, Role, UserInfo, MIN_PASSWORD_LEN};
+pub use user::{check_new_password, normalize_email, Role, SetupState, UserInfo, MIN_PASSWORD_LEN};
 pub use webhook::*;

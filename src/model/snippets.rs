@@ -1,6 +1,6 @@
 //! Verification snippets shown on a webhook's page: a complete receiver, in
 //! Node, Python, Go and Rust, that checks Signpost's signature for each
-//! scheme (DESIGN §2).
+//! scheme (docs/delivery.md).
 //!
 //! Every snippet reads the raw body before any parsing, rejects a timestamp
 //! more than 5 minutes (300 s) away from now, compares the HMAC-SHA256 in

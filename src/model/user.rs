@@ -99,3 +99,11 @@ mod tests {
         assert!(check_new_password("ééééééééééé", None).is_err());
     }
 }
+
+/// What the setup page shows: the form while no user exists, with the
+/// one-time token from the address bar where one is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupState {
+    pub needed: bool,
+    pub token_required: bool,
+}

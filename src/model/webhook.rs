@@ -1,8 +1,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// How deliveries to a webhook are signed (DESIGN §2).
+/// How deliveries to a webhook are signed (docs/delivery.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Scheme {
     #[default]
     #[serde(rename = "spectrum-v0")]
@@ -34,8 +35,9 @@ impl fmt::Display for Scheme {
     }
 }
 
-/// Whether deliveries to a webhook keep event order (DESIGN §3).
+/// Whether deliveries to a webhook keep event order (docs/delivery.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Ordering {
     /// One attempt at a time, in event order; a retry holds back later events.

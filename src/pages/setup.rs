@@ -1,12 +1,18 @@
-use crate::api::auth::{setup_needed, Setup};
+use crate::api::auth::{setup_status, Setup};
 use crate::components::form::{ErrorMessage, FormError, SubmitButton};
+use crate::model::SetupState;
 use crate::model::MIN_PASSWORD_LEN;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-/// First run: "Create the first admin", only while no user exists.
+/// First run: "Create the first admin", only while no user exists. Where
+/// Signpost asks for its one-time setup token, the link in its log carries
+/// it (`/setup?token=…`).
 #[component]
 pub fn SetupPage() -> impl IntoView {
-    let needed = Resource::new(|| (), |_| setup_needed());
+    let needed = Resource::new(|| (), |_| setup_status());
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
     let action = ServerAction::<Setup>::new();
 
     view! {
@@ -16,11 +22,20 @@ pub fn SetupPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                     {move || {
                         needed.get().map(|needed| match needed {
-                            Ok(true) => view! {
+                            Ok(SetupState { needed: true, token_required: true }) if token().is_empty() => view! {
+                                <p class="notice" role="status">
+                                    "This Signpost is reachable from the network, so creating its first admin "
+                                    "needs the one-time setup link that its log printed at start: "
+                                    <code>"…/setup?token=…"</code> ". Open that link."
+                                </p>
+                            }
+                            .into_any(),
+                            Ok(SetupState { needed: true, .. }) => view! {
                                 <p class="hint">
                                     "Welcome to Signpost. This account manages webhooks and teammates."
                                 </p>
                                 <ActionForm action=action>
+                                    <input type="hidden" name="token" prop:value=token />
                                     <label for="email">"Email"</label>
                                     <input id="email" name="email" type="email" autocomplete="username" required />
                                     <label for="password">"Password"</label>
@@ -51,7 +66,7 @@ pub fn SetupPage() -> impl IntoView {
                                 </ActionForm>
                             }
                             .into_any(),
-                            Ok(false) => view! {
+                            Ok(SetupState { needed: false, .. }) => view! {
                                 <p class="notice" role="status">
                                     "Signpost is already set up. "
                                     <a href="/login">"Sign in"</a>

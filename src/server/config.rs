@@ -33,6 +33,28 @@ pub struct Config {
     #[arg(long, env = "SIGNPOST_PUBLIC_URL", global = true, value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
+    /// Further names Signpost answers to (besides the public URL and the
+    /// address a connection came in on): comma-separated `host` or
+    /// `host:port`; `*` answers to any `Host` (no DNS-rebinding guard).
+    #[arg(
+        long,
+        env = "SIGNPOST_ALLOWED_HOSTS",
+        global = true,
+        default_value = ""
+    )]
+    pub allowed_hosts: crate::server::auth::hosts::AllowedHosts,
+
+    /// The one-time token `/setup` needs while no user exists [default: a
+    /// random one, printed in the log, when listening on a non-loopback
+    /// address; none on loopback].
+    #[arg(
+        long,
+        env = "SIGNPOST_SETUP_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub setup_token: Option<String>,
+
     /// Sign a person out after this many minutes without a request.
     #[arg(
         long,
@@ -158,7 +180,7 @@ impl Durability {
     }
 }
 
-/// The delivery engine's knobs (DESIGN §3); the defaults are Spectrum's.
+/// The delivery engine's knobs (docs/delivery.md); the defaults are Spectrum's.
 #[derive(Debug, Clone, Args)]
 pub struct DeliveryConfig {
     /// Attempts per delivery, the first included.
@@ -352,6 +374,8 @@ fn parse_public_url(s: &str) -> Result<String, String> {
     if rest.is_empty() {
         return Err("has no host".into());
     }
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority.parse::<crate::server::auth::hosts::Authority>()?;
     Ok(s.to_string())
 }
 
@@ -362,6 +386,8 @@ impl Config {
             database_url: database_url.into(),
             addr: None,
             public_url: None,
+            allowed_hosts: Default::default(),
+            setup_token: None,
             session_idle_minutes: 720,
             secret_key: None,
             secret_key_file: None,
@@ -405,11 +431,13 @@ impl Config {
             .is_some_and(|u| u.starts_with("https://"))
     }
 
-    /// `host[:port]` of the public URL, if one is configured.
-    pub fn public_authority(&self) -> Option<&str> {
+    /// `host[:port]` of the public URL, if one is configured, and its
+    /// scheme's default port.
+    pub fn public_authority(&self) -> Option<(&str, u16)> {
         let url = self.public_url.as_deref()?;
-        let rest = url.split_once("://")?.1;
-        Some(rest.split('/').next().unwrap_or(rest))
+        let (scheme, rest) = url.split_once("://")?;
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        Some((rest.split('/').next().unwrap_or(rest), default_port))
     }
 }
 
@@ -421,6 +449,8 @@ mod tests {
     fn public_url_must_be_http() {
         assert!(parse_public_url("ftp://x").is_err());
         assert!(parse_public_url("https://").is_err());
+        assert!(parse_public_url("https://user@hooks.example.com").is_err());
+        assert!(parse_public_url("https://hooks.example.com:x").is_err());
         assert_eq!(
             parse_public_url("https://hooks.example.com/").unwrap(),
             "https://hooks.example.com"
@@ -433,7 +463,9 @@ mod tests {
         assert!(!c.secure_cookies());
         c.public_url = Some("https://hooks.example.com/app".into());
         assert!(c.secure_cookies());
-        assert_eq!(c.public_authority(), Some("hooks.example.com"));
+        assert_eq!(c.public_authority(), Some(("hooks.example.com", 443)));
+        c.public_url = Some("http://10.0.0.5:8080".into());
+        assert_eq!(c.public_authority(), Some(("10.0.0.5:8080", 80)));
     }
 
     #[test]

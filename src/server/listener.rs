@@ -33,6 +33,11 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// The address a connection came in on (a request extension): the
+/// interface's own, also when the listener is bound to `0.0.0.0`.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalAddr(pub SocketAddr);
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
 /// connections finish for at most `limits.shutdown_grace`.
 pub async fn serve(
@@ -73,9 +78,16 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let local = match stream.local_addr() {
+            Ok(local) => Some(LocalAddr(local)),
+            Err(_) => None, // reset already: the request will not come
+        };
         let service = app.clone().map_request(
             move |mut req: axum::extract::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                if let Some(local) = local {
+                    req.extensions_mut().insert(local);
+                }
                 req
             },
         );

@@ -80,8 +80,10 @@ pub async fn serve_prepared(
         header_timeout: Duration::from_millis(state.config.header_timeout_ms),
         shutdown_grace: Duration::from_millis(state.config.delivery.shutdown_grace_ms),
     };
+    let local = listener.local_addr()?;
+    auth::setup_token::arm(&state, local).await?;
     let app = router::router(state, sessions);
-    tracing::info!("listening on http://{}", listener.local_addr()?);
+    tracing::info!("listening on http://{local}");
     let served = listener::serve(listener, app, limits, shutdown)
         .await
         .context("server failed");

@@ -12,8 +12,13 @@ use axum::routing::get;
 use axum::Router;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::OnceLock;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time::Duration, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -67,11 +72,52 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .layer(from_fn_with_state(state.clone(), guard::renew_session))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::same_origin))
+        // Before anything else reads the request: is it for us at all?
+        .layer(from_fn_with_state(state.clone(), guard::known_host))
         // A request that takes too long (a client sending its body slowly,
         // or a stuck handler) is answered 408 rather than held.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_millis(state.config.request_timeout_ms),
         ))
+        // A bug that panics answers 500 and is logged; the process goes on.
+        .layer(CatchPanicLayer::new())
+        // Every request has an id (a proxy's `x-request-id`, else a new
+        // one): in the span of everything logged while it is served, a 5xx
+        // among them, and in the answer, so that a person can quote it.
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_failure(log_failure),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
         .with_state(state)
+}
+
+/// Logs a 5xx answer (in the request's span, so with its id), except the
+/// 503 of back-pressure, which is the engine working as meant.
+fn log_failure(class: ServerErrorsFailureClass, latency: std::time::Duration, _: &tracing::Span) {
+    let ms = latency.as_millis() as u64;
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {}
+        ServerErrorsFailureClass::StatusCode(status) => {
+            tracing::error!(%status, ms, "answered with a server error")
+        }
+        ServerErrorsFailureClass::Error(e) => tracing::error!(ms, "request failed: {e}"),
+    }
+}
+
+/// The span of one request: its id, method and path (never the query,
+/// which may carry a one-time token).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
 }

@@ -20,6 +20,9 @@ pub struct AppState {
     /// Once a user exists one always does (the last admin cannot be removed),
     /// so after the first `true` the database is not asked again.
     has_users: Arc<AtomicBool>,
+    /// What `/setup` needs while no user exists, if anything (decided once,
+    /// when the server starts listening: see [`super::auth::setup_token`]).
+    pub setup_token: Arc<std::sync::OnceLock<String>>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             leptos,
             secrets,
             has_users: Arc::new(AtomicBool::new(false)),
+            setup_token: Default::default(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The URL guard (DESIGN §3): a webhook may only point at `https` URLs whose
+//! The URL guard (docs/security.md): a webhook may only point at `https` URLs whose
 //! host resolves to public addresses, unless the operator allow-listed the
 //! target (`SIGNPOST_ALLOW_TARGETS`). It fails closed: a name that does not
 //! resolve, or resolves to any non-public address, is refused.
@@ -129,7 +129,7 @@ pub struct Checked {
     pub addrs: Vec<IpAddr>,
 }
 
-/// Checks a webhook URL as DESIGN §3 says.
+/// Checks a webhook URL as docs/security.md says.
 pub async fn check(raw: &str, allow: &AllowList, resolve: &Resolver) -> Result<Checked, Refusal> {
     check_within(raw, allow, resolve, RESOLVE_TIMEOUT).await
 }

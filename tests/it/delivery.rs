@@ -488,6 +488,28 @@ async fn nothing_but_failures_for_the_window_disables_the_webhook() {
             .unwrap();
     assert!(!enabled);
     assert!(reason.unwrap().contains("at least 3 failures"));
+
+    // Enabled again by a person, it starts a fresh run: one failure more
+    // is not three.
+    let res = s
+        .req(reqwest::Method::PATCH, &format!("/webhooks/{id}"))
+        .json(&json!({ "enabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let answer = s.publish(json!({ "event": "x" })).await;
+    assert_eq!(answer["deliveries"], 1);
+    settled(&db, answer["id"].as_str().unwrap()).await;
+    let enabled: bool = sqlx::query_scalar("SELECT enabled FROM webhooks WHERE id = ?")
+        .bind(&id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(
+        enabled,
+        "re-enabled, then disabled again by a single failure"
+    );
 }
 
 #[tokio::test]

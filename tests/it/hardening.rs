@@ -187,12 +187,12 @@ async fn a_request_that_never_finishes_gets_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = TestServer::start_with(|c| c.request_timeout_ms = 300).await;
     let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    s.write_all(
-        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-          Content-Length: 100\r\n\r\nemail=a",
-    )
-    .await
-    .unwrap();
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: 100\r\n\r\nemail=a",
+        server.addr
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         let mut buf = [0u8; 1024];
@@ -212,4 +212,121 @@ async fn a_request_that_never_finishes_gets_408() {
     assert!(read.is_ok(), "no answer");
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+/// Every answer names its request, so that a person can quote the id of a
+/// failure and an operator find it in the log; a proxy's id is kept.
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let mut seen = std::collections::HashSet::new();
+    for path in [
+        "/healthz",
+        "/setup",
+        "/openapi.json",
+        "/projects/x/webhooks/",
+        "/nope",
+    ] {
+        let res = client.get(server.url(path)).send().await.unwrap();
+        let id = res
+            .headers()
+            .get("x-request-id")
+            .unwrap_or_else(|| panic!("{path}: no x-request-id"))
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(id.len(), 36, "{path}: {id}");
+        assert!(seen.insert(id), "{path}: an id used twice");
+    }
+    let res = client
+        .get(server.url("/healthz"))
+        .header("x-request-id", "from-the-proxy-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "from-the-proxy-42");
+}
+
+/// What schemathesis found against the API: every refusal is in the
+/// envelope with a documented status, and keys are per endpoint.
+#[tokio::test]
+async fn the_api_answers_in_its_envelope_whatever_the_url_or_method() {
+    use crate::support::Api;
+    use serde_json::{json, Value};
+    let api = Api::new(|_| {}).await;
+    let (id, _) = api.register("http://127.0.0.1:9/x", json!({})).await;
+    let envelope = |res: reqwest::Response| async move {
+        let status = res.status();
+        let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+        let v: Value = res.json().await.unwrap();
+        assert!(ct.starts_with("application/json"), "{status}: {ct}");
+        assert_eq!(v["succeed"], false, "{v}");
+        (status, v["message"].as_str().unwrap().to_string())
+    };
+    // A repeated query parameter: 422, not axum's plain 400.
+    let res = api
+        .req(
+            reqwest::Method::GET,
+            &format!("/webhooks/{id}/deliveries?limit=1&limit=2"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, message) = envelope(res).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+    // A path that is not UTF-8 once decoded names nothing: 404.
+    for path in [
+        "/webhooks/%FF",
+        "/deliveries/%FF",
+        "/webhooks/%FF/deliveries",
+    ] {
+        let res = api.req(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(envelope(res).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    // A method a route does not take: 405 with `Allow`, in the envelope.
+    let res = api
+        .req(reqwest::Method::PUT, "/webhooks/")
+        .send()
+        .await
+        .unwrap();
+    let allow = res
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(envelope(res).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(allow.is_some_and(|a| a.contains("GET") && a.contains("POST")));
+    let res = api
+        .req(reqwest::Method::GET, "/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(envelope(res).await.0, StatusCode::METHOD_NOT_ALLOWED);
+
+    // One key on /events and on /events/batch names two calls: the batch is
+    // stored, with its own answer, and each repeat gets its own first one.
+    let (status, one) = api.publish_raw(r#"{"event":"messages"}"#, Some("k1")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let batch = |body: &'static str| {
+        api.post("/events/batch")
+            .header("content-type", "application/json")
+            .header("idempotency-key", "k1")
+            .body(body)
+    };
+    let res = batch(r#"[{"event":"a"},{"event":"b"}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(
+        first["data"]["events"].as_array().unwrap().len(),
+        2,
+        "{first}"
+    );
+    let res = batch(r#"[{"event":"c"}]"#).send().await.unwrap();
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again, first);
+    let (_, one_again) = api.publish_raw(r#"{"event":"other"}"#, Some("k1")).await;
+    assert_eq!(one_again, one);
 }

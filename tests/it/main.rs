@@ -10,6 +10,8 @@ mod delivery;
 mod delivery_log;
 mod hardening;
 mod health;
+mod hosts;
+mod props;
 mod receiver;
 mod support;
 mod team;

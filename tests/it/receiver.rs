@@ -1,6 +1,6 @@
 //! A webhook receiver for tests: an axum app on 127.0.0.1 that records
 //! every request, answers as a test scripts it, and checks signatures with
-//! its own implementation of DESIGN §2 (not Signpost's signer).
+//! its own implementation of docs/delivery.md (not Signpost's signer).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};

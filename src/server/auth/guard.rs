@@ -1,12 +1,53 @@
 //! Middleware that stands in front of every request.
 
 use super::current_user;
+use super::hosts::{self, OwnHosts};
+use crate::server::listener::LocalAddr;
 use crate::server::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
+
+/// What this request's `Host` and `Origin` are checked against.
+fn own_hosts<'a>(state: &'a AppState, req: &Request) -> OwnHosts<'a> {
+    OwnHosts {
+        public: state.config.public_authority(),
+        allowed: &state.config.allowed_hosts,
+        local: req.extensions().get::<LocalAddr>().map(|a| a.0),
+    }
+}
+
+/// Answers `421 Misdirected Request` to a request for a name that is not
+/// Signpost's own (see [`super::hosts`]): the DNS-rebinding guard. Health
+/// checks answer whatever name a probe uses.
+pub async fn known_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(req.uri().path(), "/healthz" | "/readyz") {
+        return next.run(req).await;
+    }
+    // HTTP/2 carries the authority in the URI, HTTP/1.1 in `Host`.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    match host {
+        Some(host) if own_hosts(&state, &req).knows(host, None) => next.run(req).await,
+        _ => {
+            let host = host.unwrap_or("(none)");
+            tracing::debug!(host, "refused a request for a name that is not ours");
+            (
+                StatusCode::MISDIRECTED_REQUEST,
+                format!(
+                    "Signpost does not answer to the Host {host:?}. Set SIGNPOST_PUBLIC_URL to \
+                     the URL people use, or add the name to SIGNPOST_ALLOWED_HOSTS.\n"
+                ),
+            )
+                .into_response()
+        }
+    }
+}
 
 /// Refuses state-changing requests that a browser sent from another origin
 /// (cross-site request forgery). Requests without `Origin` (machine clients)
@@ -16,29 +57,24 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if changes_state && !is_same_origin(req.headers(), state.config.public_authority()) {
+    if changes_state && !is_same_origin(req.headers(), own_hosts(&state, &req)) {
         return (StatusCode::FORBIDDEN, "Cross-origin request refused").into_response();
     }
     next.run(req).await
 }
 
-fn is_same_origin(headers: &HeaderMap, public_authority: Option<&str>) -> bool {
+fn is_same_origin(headers: &HeaderMap, own: OwnHosts) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return headers
             .get("sec-fetch-site")
             .is_none_or(|v| v.as_bytes() != b"cross-site");
     };
-    let Some(authority) = origin.to_str().ok().and_then(|o| {
-        o.strip_prefix("https://")
-            .or_else(|| o.strip_prefix("http://"))
-    }) else {
-        return false; // "null" and anything else that is not an http(s) origin
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    [host, public_authority]
-        .into_iter()
-        .flatten()
-        .any(|own| own.eq_ignore_ascii_case(authority))
+    // "null" and anything else that is not an http(s) origin is refused.
+    origin
+        .to_str()
+        .ok()
+        .and_then(hosts::origin_authority)
+        .is_some_and(|(authority, default_port)| own.knows(authority, Some(default_port)))
 }
 
 /// Keeps signed-in sessions alive without writing them on every request
@@ -140,37 +176,37 @@ mod tests {
     }
 
     #[test]
-    fn origin_must_match_host_or_public_url() {
-        assert!(is_same_origin(
-            &headers(&[
-                ("host", "127.0.0.1:3000"),
-                ("origin", "http://127.0.0.1:3000")
-            ]),
-            None
-        ));
+    fn origin_must_be_one_of_our_own_hosts() {
+        let none = hosts::AllowedHosts::default();
+        let own = OwnHosts {
+            public: None,
+            allowed: &none,
+            local: Some("127.0.0.1:3000".parse().unwrap()),
+        };
+        let origin = |o: &'static str| headers(&[("host", "127.0.0.1:3000"), ("origin", o)]);
+        assert!(is_same_origin(&origin("http://127.0.0.1:3000"), own));
+        assert!(is_same_origin(&origin("http://localhost:3000"), own));
+        assert!(!is_same_origin(&origin("http://evil.example"), own));
+        assert!(!is_same_origin(&origin("null"), own));
+        // The Host header is not believed: a re-bound name sends its own.
         assert!(!is_same_origin(
             &headers(&[
-                ("host", "127.0.0.1:3000"),
-                ("origin", "http://evil.example")
+                ("host", "rebind.example:3000"),
+                ("origin", "http://rebind.example:3000")
             ]),
-            None
+            own
         ));
-        assert!(!is_same_origin(
-            &headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]),
-            None
-        ));
-        assert!(is_same_origin(
-            &headers(&[
-                ("host", "internal:3000"),
-                ("origin", "https://hooks.example.com")
-            ]),
-            Some("hooks.example.com")
-        ));
+        let public = OwnHosts {
+            public: Some(("hooks.example.com", 443)),
+            ..own
+        };
+        assert!(is_same_origin(&origin("https://hooks.example.com"), public));
+        assert!(!is_same_origin(&origin("http://hooks.example.com"), public));
         // Machine clients send no Origin.
-        assert!(is_same_origin(&headers(&[("host", "x")]), None));
+        assert!(is_same_origin(&headers(&[("host", "x")]), own));
         assert!(!is_same_origin(
             &headers(&[("host", "x"), ("sec-fetch-site", "cross-site")]),
-            None
+            own
         ));
     }
 

@@ -2,7 +2,9 @@
 
 pub mod address;
 pub mod guard;
+pub mod hosts;
 pub mod password;
+pub mod setup_token;
 pub mod throttle;
 
 use super::db::{self, login_failures, users, users::UserRow};
@@ -146,11 +148,13 @@ pub async fn create_first_admin(
     email: &str,
     password: String,
     confirm: &str,
+    token: Option<&str>,
 ) -> Result<UserInfo, AppError> {
     const ALREADY: &str = "Signpost is already set up: sign in instead";
     if state.has_users().await.map_err(internal)? {
         return Err(AppError::Forbidden(ALREADY.into()));
     }
+    setup_token::check(state, token)?;
     let email = normalize_email(email).map_err(AppError::Invalid)?;
     check_new_password(&password, Some(confirm)).map_err(AppError::Invalid)?;
     let hash = password::hash(password).await.map_err(internal)?;

@@ -111,22 +111,24 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Web
     Ok(row.map(Webhook::from))
 }
 
-/// Writes the fields of a webhook that a person may change. Enabling it
-/// clears an automatic disable's reason.
+/// Writes the fields of a webhook that a person may change. Enabling a
+/// disabled one clears an automatic disable's reason and starts a fresh
+/// failure run (the right-hand sides read the row as it was).
 pub async fn update(db: &Db, w: &Webhook) -> sqlx::Result<bool> {
     sqlx::query(
-        "UPDATE webhooks SET enabled = ?, description = ?, events = ?, ordering = ?, updated_at = ?, \
-         disabled_reason = CASE WHEN ? THEN NULL ELSE disabled_reason END, \
-         disabled_at = CASE WHEN ? THEN NULL ELSE disabled_at END \
-         WHERE project_id = ? AND id = ? AND deleted_at IS NULL",
+        "UPDATE webhooks SET enabled = ?1, description = ?2, events = ?3, ordering = ?4, \
+         updated_at = ?5, \
+         disabled_reason = CASE WHEN ?1 THEN NULL ELSE disabled_reason END, \
+         disabled_at = CASE WHEN ?1 THEN NULL ELSE disabled_at END, \
+         failed_deliveries = CASE WHEN ?1 AND NOT enabled THEN 0 ELSE failed_deliveries END, \
+         failing_since = CASE WHEN ?1 AND NOT enabled THEN NULL ELSE failing_since END \
+         WHERE project_id = ?6 AND id = ?7 AND deleted_at IS NULL",
     )
     .bind(w.enabled)
     .bind(&w.description)
     .bind(serde_json::to_string(&w.events).expect("strings serialize"))
     .bind(w.ordering.as_str())
     .bind(now_ms())
-    .bind(w.enabled)
-    .bind(w.enabled)
     .bind(&w.project_id)
     .bind(&w.id)
     .execute(db)

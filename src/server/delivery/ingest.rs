@@ -1,4 +1,4 @@
-//! Ingest (DESIGN §3, "Durable"): an event and one delivery per matching
+//! Ingest (docs/delivery.md, "durable"): an event and one delivery per matching
 //! enabled webhook are committed in one transaction (by the writer) before
 //! the call returns; then the deliveries go to the scheduler in memory, so
 //! the hot path never waits for a poll. When the writer is behind, a call
@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 /// Events per batch call.
 pub const MAX_BATCH: usize = 500;
-const MAX_IDEMPOTENCY_KEY: usize = 255;
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// An event that passed validation: its exact bytes and its name.
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! The delivery engine (DESIGN §2, §3): ingest stores an event and its
+//! The delivery engine (docs/delivery.md): ingest stores an event and its
 //! deliveries in one transaction and hands them to the worker in memory;
 //! the worker attempts them (in order per webhook), signs, sends through
 //! the URL guard, retries on schedule and records every attempt in groups.

@@ -1,4 +1,4 @@
-//! Retry policy (DESIGN §3): what an attempt's result means, and when the
+//! Retry policy (docs/delivery.md): what an attempt's result means, and when the
 //! next attempt is due. Pure functions; the knobs come from the config.
 
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! database as the window drains:
 //! - an `ordered` webhook has at most one attempt in flight, always its
 //!   oldest pending delivery; while that one waits for a retry, the window
-//!   holds it alone (DESIGN §3);
+//!   holds it alone (docs/delivery.md);
 //! - an `unordered` webhook has up to `unordered_concurrency` in flight;
 //! - a window holds what may be in flight plus `lane_window` read ahead;
 //!   all windows together at most `max_held_deliveries`, and event bodies

@@ -1,4 +1,4 @@
-//! Signatures (DESIGN §2). Signed at every attempt, with a fresh timestamp.
+//! Signatures (docs/delivery.md). Signed at every attempt, with a fresh timestamp.
 
 use crate::model::Scheme;
 use base64::{engine::general_purpose::STANDARD as B64, Engine};

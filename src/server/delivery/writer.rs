@@ -4,7 +4,7 @@
 //! being written (group commit): many publish calls and attempts share a
 //! commit, and its fsync, and a publish call waits for at most one
 //! transaction ahead of its own. Also keeps the auto-disable count
-//! (DESIGN §3).
+//! (docs/delivery.md).
 //!
 //! When a write fails:
 //! - the database cannot take writes now (disk full, I/O error, locked):

@@ -2,13 +2,13 @@
 //! one delivery, redeliver, cancel, and replay. The rules are in
 //! `crate::server::delivery_log`.
 
-use super::envelope::{accepted, iso, ok, ApiError, ApiJson};
+use super::envelope::{accepted, iso, ok, ApiError, ApiJson, ApiPath, ApiQuery};
 use super::webhooks::ErrorEnvelope;
 use crate::model::{AttemptInfo, Cursor, DeliveryDetail, DeliveryStatus, LOG_PAGE, LOG_PAGE_MAX};
 use crate::server::db::activity::Actor;
 use crate::server::delivery_log;
 use crate::server::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ pub struct AttemptDto {
     response_headers: Vec<(String, String)>,
     /// The first 4 KiB of the response body.
     response_body: Option<String>,
-    /// `timeout`, `connect`, `tls`, `dns`, `guard`, `http`…
+    /// Why no status came back: `timeout`, `connect`, `network`, `guard` or `body`.
     error_kind: Option<String>,
     error_message: Option<String>,
 }
@@ -118,7 +118,7 @@ impl DeliveryDto {
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryListDto {
     deliveries: Vec<DeliveryDto>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    /// Pass as `cursor` for the next (older) page; null on the last page.
     next_cursor: Option<String>,
 }
 
@@ -137,13 +137,28 @@ pub struct DeliveryEnvelope {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only deliveries with this status.
+    #[param(value_type = Option<StatusParam>, inline)]
     status: Option<String>,
     /// 1 to 200; default 50 (Spectra's "last 50").
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
+}
+
+/// The statuses a list may be filtered by (documentation only).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StatusParam {
+    Pending,
+    Succeeded,
+    Failed,
+    Dropped,
+    Cancelled,
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -152,7 +167,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 /// A webhook's deliveries, newest first, each with its attempts.
 #[utoipa::path(
-    get, path = "/projects/{projectId}/webhooks/{id}/deliveries", tag = "deliveries",
+    get, path = "/projects/{projectId}/webhooks/{id}/deliveries", tag = "deliveries", operation_id = "list_deliveries",
     params(("projectId" = String, Path), ("id" = String, Path), ListQuery),
     responses(
         (status = 200, body = DeliveryListEnvelope),
@@ -163,8 +178,8 @@ fn invalid(message: impl Into<String>) -> ApiError {
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
-    Query(q): Query<ListQuery>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -202,14 +217,14 @@ pub async fn list(
 
 /// One delivery: the event's payload and every attempt.
 #[utoipa::path(
-    get, path = "/projects/{projectId}/deliveries/{id}", tag = "deliveries",
+    get, path = "/projects/{projectId}/deliveries/{id}", tag = "deliveries", operation_id = "get_delivery",
     params(("projectId" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = DeliveryEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let d = delivery_log::detail(&state, &pid, &id).await?;
     // Serialized straight into the answer (not through a `Value`), so the
@@ -254,7 +269,7 @@ pub struct RedeliveredEnvelope {
 )]
 pub async fn redeliver(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let new = delivery_log::redeliver(&state, &pid, &id, &API).await?;
     Ok(accepted(serde_json::json!({ "id": new })))
@@ -273,7 +288,7 @@ pub async fn redeliver(
 )]
 pub async fn cancel(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     delivery_log::cancel(&state, &pid, &id, &API).await?;
     Ok(ok(serde_json::json!({ "id": id, "status": "cancelled" })))
@@ -283,7 +298,7 @@ pub async fn cancel(
 #[serde(rename_all = "camelCase")]
 pub struct ReplayBody {
     /// RFC 3339 time, or Unix milliseconds: replay what was created since.
-    #[schema(value_type = String, example = "2026-11-23T09:00:00Z")]
+    #[schema(schema_with = since_schema, example = "2026-11-23T09:00:00Z")]
     since: serde_json::Value,
     /// Only count what would be replayed.
     #[serde(default)]
@@ -301,6 +316,24 @@ pub struct Replayed {
 pub struct ReplayedEnvelope {
     succeed: bool,
     data: Replayed,
+}
+
+/// `since`: an RFC 3339 time or Unix milliseconds.
+fn since_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        )
+        .build()
+        .into()
 }
 
 fn since_ms(v: &serde_json::Value) -> Result<i64, ApiError> {
@@ -321,7 +354,8 @@ fn since_ms(v: &serde_json::Value) -> Result<i64, ApiError> {
     params(("projectId" = String, Path), ("id" = String, Path)),
     request_body = ReplayBody,
     responses(
-        (status = 202, body = ReplayedEnvelope, description = "Queued (200 with dryRun)"),
+        (status = 200, body = ReplayedEnvelope, description = "With `dryRun`: how many would be queued; nothing is"),
+        (status = 202, body = ReplayedEnvelope, description = "Queued"),
         (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "The webhook is disabled"),
         (status = 422, body = ErrorEnvelope),
@@ -331,7 +365,7 @@ fn since_ms(v: &serde_json::Value) -> Result<i64, ApiError> {
 )]
 pub async fn replay(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ReplayBody>,
 ) -> Result<Response, ApiError> {
     let since = since_ms(&body.since)?;

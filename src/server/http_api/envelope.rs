@@ -4,7 +4,8 @@
 
 use crate::model::AppError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -95,6 +96,42 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         read_body(req, state).await.map(|(_, bytes)| ApiBody(bytes))
+    }
+}
+
+/// Path parameters with the API's errors: one that cannot be read (invalid
+/// UTF-8 after percent-decoding) names nothing that exists, so 404.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(t)) => Ok(ApiPath(t)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("No such resource ({})", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// A query string with the API's errors: 422 in the envelope (a repeated
+/// parameter, say), not axum's plain-text 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(t)) => Ok(ApiQuery(t)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.body_text(),
+            )),
+        }
     }
 }
 

@@ -1,12 +1,12 @@
 //! `POST /projects/{pid}/events` (and `/events/batch`): publish events;
 //! `POST /projects/{pid}/webhooks/{id}/test`: send a test event.
 
-use super::envelope::{accepted, require_json, ApiBody, ApiError};
+use super::envelope::{accepted, require_json, ApiBody, ApiError, ApiPath};
 use super::webhooks::ErrorEnvelope;
 use crate::server::delivery::ingest::{self, Incoming, Stored};
 use crate::server::state::AppState;
 use crate::server::webhooks;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -45,6 +45,24 @@ pub struct PublishedBatchEnvelope {
     data: PublishedBatch,
 }
 
+/// An event (documentation only: the body is read as bytes and delivered
+/// unchanged). Any other fields are the platform's.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Event {
+    /// The event's name: letters, digits and `. _ - :`.
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,100}$", example = "messages")]
+    event: String,
+}
+
+/// The envelope of a test answer (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TestSentEnvelope {
+    succeed: bool,
+    data: TestSent,
+}
+
 /// What both publish calls check first: a JSON body, and the
 /// `Idempotency-Key` if there is one.
 fn publish_headers(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -76,7 +94,7 @@ fn one(stored: &Stored) -> Published {
 #[utoipa::path(
     post, path = "/projects/{projectId}/events", tag = "events",
     params(("projectId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "A repeat within 24 h returns the first answer and stores nothing")),
-    request_body(content = Object, description = "`{\"event\": \"messages\", …}`"),
+    request_body(content = Event, description = "`{\"event\": \"messages\", …}`: any JSON object with a string `event`"),
     responses(
         (status = 202, body = PublishedEnvelope, description = "Stored; deliveries are under way"),
         (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
@@ -88,7 +106,7 @@ fn one(stored: &Stored) -> Published {
 )]
 pub async fn publish(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
     headers: HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
@@ -111,7 +129,7 @@ pub async fn publish(
 #[utoipa::path(
     post, path = "/projects/{projectId}/events/batch", tag = "events",
     params(("projectId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = Vec<Object>, description = "A JSON array of events"),
+    request_body(content = Vec<Event>, description = "A JSON array of 1 to 500 events"),
     responses(
         (status = 202, body = PublishedBatchEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
@@ -123,11 +141,14 @@ pub async fn publish(
 )]
 pub async fn publish_batch(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
     headers: HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
-    let key = publish_headers(&headers)?;
+    // A key is remembered per endpoint: the same key on `/events` and on
+    // `/events/batch` names two different calls. Keys are printable ASCII,
+    // so this prefix cannot be a single event's key.
+    let key = publish_headers(&headers)?.map(|k| format!("batch\u{2192}{k}"));
     let events: Vec<Incoming> = ingest::parse_batch(body).map_err(invalid)?;
     let max = state.config.delivery.max_event_bytes as usize;
     if let Some((i, _)) = events.iter().enumerate().find(|(_, e)| e.body.len() > max) {
@@ -168,7 +189,7 @@ pub struct TestSent {
     post, path = "/projects/{projectId}/webhooks/{id}/test", tag = "webhooks",
     params(("projectId" = String, Path), ("id" = String, Path)),
     responses(
-        (status = 202, body = TestSent, description = "Queued: `{\"succeed\": true, \"data\": {\"eventId\", \"deliveryId\"}}`"),
+        (status = 202, body = TestSentEnvelope, description = "Queued"),
         (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "The webhook is disabled"),
         (status = 503, body = ErrorEnvelope, description = "Busy: nothing was stored; try again after `Retry-After` seconds"),
@@ -177,7 +198,7 @@ pub struct TestSent {
 )]
 pub async fn test(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let sent = webhooks::send_test(&state, &pid, &id).await?;
     let data = TestSent {

@@ -1,4 +1,4 @@
-//! The HTTP API for machine clients (DESIGN §4), compatible with Photon
+//! The HTTP API for machine clients (docs/http-api.md), compatible with Photon
 //! Spectrum's paths and envelope. Every route sits under
 //! `/projects/{projectId}/…`, works with and without a trailing slash, and
 //! needs HTTP Basic `projectId:projectSecret`.
@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     ])
     // Anything else under a project: a JSON 404, not the dashboard's page.
     .route("/projects/{pid}/{*rest}", axum::routing::any(not_found))
+    .method_not_allowed_fallback(method_not_allowed)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(from_fn_with_state(
         (
@@ -111,6 +112,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         "/projects/{pid}/events/batch",
         post(events::publish_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES.max(max_event))),
     )]))
+    .method_not_allowed_fallback(method_not_allowed)
     .layer(from_fn_with_state(
         (
             state.clone(),
@@ -124,6 +126,14 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "No such endpoint")
+}
+
+/// A known path with a method it does not take (axum adds `Allow`).
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This endpoint does not take that method",
+    )
 }
 
 /// Checks Basic credentials against the project in the path, then the

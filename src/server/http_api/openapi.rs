@@ -30,9 +30,65 @@ use utoipa::{Modify, OpenApi};
         deliveries::cancel,
         deliveries::replay
     ),
-    modifiers(&BasicAuth)
+    modifiers(&BasicAuth, &CommonAnswers)
 )]
 struct ApiDoc;
+
+/// The answers every route can give, added to each operation once here
+/// rather than repeated on each handler: 401 and 429 (authentication and
+/// the rate limit run before any handler), 404 where the path names a
+/// resource, and 413, 415 and 422 where there is a body to read.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                        .build(),
+                )
+                .build()
+        };
+        let add = |op: &mut Operation, status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| error(description).into());
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names_resource = path.contains("{id}");
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                add(op, "401", "Missing or wrong credentials");
+                add(
+                    op,
+                    "429",
+                    "Over the project's rate limit: see `Retry-After`",
+                );
+                if names_resource {
+                    add(op, "404", "No such resource in this project");
+                }
+                if op.request_body.is_some() {
+                    add(op, "413", "The body is over the endpoint's limit");
+                    add(op, "415", "The body is not declared JSON");
+                    add(op, "422", "The body cannot be read or is invalid");
+                }
+            }
+        }
+    }
+}
 
 struct BasicAuth;
 

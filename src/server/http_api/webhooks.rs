@@ -1,11 +1,11 @@
 //! `/projects/{pid}/webhooks…` handlers: JSON in and out, the work is in
 //! `crate::server::webhooks`.
 
-use super::envelope::{iso, ok, ApiError, ApiJson, ApiJsonOrDefault};
+use super::envelope::{iso, ok, ApiError, ApiJson, ApiJsonOrDefault, ApiPath};
 use crate::model::{NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookWithSecret};
 use crate::server::db::activity::Actor;
 use crate::server::{state::AppState, webhooks};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,9 +21,7 @@ pub struct WebhookDto {
     /// `["*"]` for every event, or event names.
     events: Vec<String>,
     description: String,
-    #[schema(value_type = String, example = "spectrum-v0")]
     scheme: Scheme,
-    #[schema(value_type = String, example = "ordered")]
     ordering: Ordering,
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,21 +67,29 @@ impl From<WebhookWithSecret> for WebhookDto {
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
     /// https, resolving to public addresses only (unless allow-listed).
+    #[schema(max_length = 2048)]
     webhook_url: String,
-    /// Default `["*"]`.
+    /// Default `["*"]`: `*`, or at most 100 event names.
     #[serde(default)]
-    events: Option<Vec<String>>,
+    #[schema(max_items = 100, inline)]
+    events: Option<Vec<EventName>>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     description: Option<String>,
     /// `spectrum-v0` (default) or `standard-webhooks`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     scheme: Option<Scheme>,
     /// `ordered` (default: one at a time, in event order) or `unordered`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     ordering: Option<Ordering>,
 }
+
+/// An event name in a filter, or `*` for every event (documentation: the
+/// API reads plain strings and checks them itself).
+#[derive(Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, pattern = r"^(\*|[A-Za-z0-9._:-]{1,100})$")]
+pub struct EventName(String);
 
 /// The envelope of an answer with one webhook (documentation only).
 #[derive(ToSchema)]
@@ -113,7 +119,7 @@ pub struct ErrorEnvelope {
 /// Register a webhook; the answer carries its signing secret, the only time
 /// it is shown.
 #[utoipa::path(
-    post, path = "/projects/{projectId}/webhooks/", tag = "webhooks",
+    post, path = "/projects/{projectId}/webhooks/", tag = "webhooks", operation_id = "create_webhook",
     params(("projectId" = String, Path)),
     request_body = CreateBody,
     responses(
@@ -127,13 +133,13 @@ pub struct ErrorEnvelope {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     let new = NewWebhook {
         url: body.webhook_url,
         description: body.description.unwrap_or_default(),
-        events: body.events.unwrap_or_default(),
+        events: names(body.events).unwrap_or_default(),
         scheme: body.scheme.unwrap_or_default(),
         ordering: body.ordering.unwrap_or_default(),
     };
@@ -143,14 +149,14 @@ pub async fn create(
 
 /// Every active webhook of the project, oldest first; never a secret.
 #[utoipa::path(
-    get, path = "/projects/{projectId}/webhooks/", tag = "webhooks",
+    get, path = "/projects/{projectId}/webhooks/", tag = "webhooks", operation_id = "list_webhooks",
     params(("projectId" = String, Path)),
     responses((status = 200, body = WebhookListEnvelope), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)),
     security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let all = webhooks::list(&state, &pid).await?;
     Ok(ok(all
@@ -161,14 +167,14 @@ pub async fn list(
 
 /// One webhook.
 #[utoipa::path(
-    get, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks",
+    get, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks", operation_id = "get_webhook",
     params(("projectId" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     Ok(ok(WebhookDto::from(
         webhooks::get(&state, &pid, &id).await?,
@@ -179,15 +185,16 @@ pub async fn get(
 #[serde(rename_all = "camelCase")]
 pub struct PatchBody {
     enabled: Option<bool>,
-    events: Option<Vec<String>>,
+    #[schema(max_items = 100, inline)]
+    events: Option<Vec<EventName>>,
+    #[schema(max_length = 500)]
     description: Option<String>,
-    #[schema(value_type = Option<String>)]
     ordering: Option<Ordering>,
 }
 
 /// Change `enabled`, `events` or `description`; absent fields stay.
 #[utoipa::path(
-    patch, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks",
+    patch, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks", operation_id = "update_webhook",
     params(("projectId" = String, Path), ("id" = String, Path)),
     request_body = PatchBody,
     responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
@@ -195,13 +202,13 @@ pub struct PatchBody {
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Response, ApiError> {
     let patch = WebhookPatch {
         enabled: body.enabled,
         description: body.description,
-        events: body.events,
+        events: names(body.events),
         ordering: body.ordering,
     };
     Ok(ok(WebhookDto::from(
@@ -211,14 +218,14 @@ pub async fn update(
 
 /// Soft-delete a webhook: deliveries to it stop.
 #[utoipa::path(
-    delete, path = "/projects/{projectId}/webhooks/{id}/", tag = "webhooks",
+    delete, path = "/projects/{projectId}/webhooks/{id}/", tag = "webhooks", operation_id = "delete_webhook",
     params(("projectId" = String, Path), ("id" = String, Path)),
     responses((status = 200, description = "`{\"succeed\": true, \"data\": {\"id\": …}}`"), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "Unknown or already deleted")),
     security(("basic" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     webhooks::delete(&state, &pid, &id, &Actor::API).await?;
     Ok(ok(serde_json::json!({ "id": id })))
@@ -228,6 +235,7 @@ pub async fn delete(
 #[serde(rename_all = "camelCase")]
 pub struct RotateBody {
     /// How long the old secret keeps working: default 86400, at most 604800.
+    #[schema(maximum = 604800)]
     grace_seconds: Option<u64>,
 }
 
@@ -241,7 +249,7 @@ pub struct RotateBody {
 )]
 pub async fn rotate(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<RotateBody>,
 ) -> Result<Response, ApiError> {
     let rotated = webhooks::rotate(&state, &pid, &id, body.grace_seconds, &Actor::API).await?;
@@ -257,9 +265,13 @@ pub async fn rotate(
 )]
 pub async fn finish_rotation(
     State(state): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     Ok(ok(WebhookDto::from(
         webhooks::finish_rotation(&state, &pid, &id, &Actor::API).await?,
     )))
+}
+
+fn names(events: Option<Vec<EventName>>) -> Option<Vec<String>> {
+    events.map(|e| e.into_iter().map(|n| n.0).collect())
 }
