@@ -24,21 +24,8 @@ pub fn TeamPage() -> impl IntoView {
         )
     };
     let members = Resource::new(changes, |_| list_team());
-    // Admins only: a member's page never asks for it.
-    let activity = Resource::new(
-        move || {
-            (
-                changes(),
-                members.get().and_then(Result::ok).map(|t| t.can_manage),
-            )
-        },
-        |(_, manage)| async move {
-            match manage {
-                Some(true) => team_activity().await,
-                _ => Ok(Vec::new()),
-            }
-        },
-    );
+    // Shown to admins only (a member's call is refused, and not shown).
+    let activity = Resource::new(changes, |_| team_activity());
     let adding = RwSignal::new(false);
     let removing = RwSignal::new(None::<TeamMember>);
     Effect::new(move |_| {
