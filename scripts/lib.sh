@@ -90,3 +90,44 @@ leptos_env() {
   export RUSTFLAGS="--cfg erase_components"
   export LEPTOS_OUTPUT_NAME=signpost
 }
+
+# The PostgreSQL server binaries (initdb, pg_ctl) of Debian's package.
+ensure_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    say "Installing Debian's postgresql for the PostgreSQL tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  PG_BIN="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
+}
+
+# Starts a throw-away PostgreSQL on a free port of 127.0.0.1, with its data
+# in a temporary directory, and exports SIGNPOST_TEST_POSTGRES_URL for the
+# tests; `stop_test_postgres` stops it and removes its data. fsync is off:
+# this server is for tests only, never for benchmarks.
+start_test_postgres() {
+  ensure_postgres
+  PG_DIR="$(mktemp -d)"
+  local port run=()
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  # initdb refuses to run as root: as root, the server runs as `postgres`.
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$PG_DIR"
+    run=(runuser -u postgres --)
+  fi
+  say "Starting a throw-away PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port"
+  "${run[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres >"$PG_DIR/initdb.log" 2>&1 ||
+    { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+  "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/data/log" -w -s \
+    -o "-p $port -k $PG_DIR/data -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start || { cat "$PG_DIR/data/log" >&2; die "PostgreSQL did not start"; }
+  export SIGNPOST_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop_test_postgres() {
+  [ -n "${PG_DIR:-}" ] || return 0
+  local run=()
+  [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -s stop >/dev/null 2>&1 || true
+  rm -rf "$PG_DIR"
+}

@@ -14,7 +14,12 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Serve => super::serve(cli.config).await,
         Command::Worker => super::work(cli.config).await,
         Command::Migrate => {
-            open(&cli.config).await?;
+            if db::postgres::is_postgres(&cli.config.database_url) {
+                let pg = db::postgres::connect(&cli.config.database_url).await?;
+                db::postgres::migrate(&pg).await?;
+            } else {
+                open(&cli.config).await?;
+            }
             println!("migrations applied");
             Ok(())
         }

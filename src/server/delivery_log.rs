@@ -420,7 +420,7 @@ fn percentile(histogram: &[(i64, i64)], p: i64) -> Option<i64> {
 }
 
 /// The longest duration (ms) a `webhook_hours` bucket holds: durations keep
-/// two significant digits (migrations/0006_webhook_hours.sql), so 0–99 ms
+/// two significant digits (migrations/sqlite/0006_webhook_hours.sql), so 0–99 ms
 /// are exact and 313 (130–139 ms) answers 139.
 fn bucket_max(bucket: i64) -> i64 {
     if bucket < 100 {

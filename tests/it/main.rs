@@ -11,6 +11,7 @@ mod delivery_log;
 mod hardening;
 mod health;
 mod hosts;
+mod postgres;
 mod props;
 mod receiver;
 mod support;

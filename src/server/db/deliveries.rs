@@ -1,5 +1,5 @@
 //! `deliveries`: one event to one webhook, and its state
-//! (migrations/0003_delivery.sql). The queue is this table: a worker reads
+//! (migrations/sqlite/0003_delivery.sql). The queue is this table: a worker reads
 //! a small window of each lane it owns (see `lanes`) and writes back states.
 
 use super::events::CHUNK;

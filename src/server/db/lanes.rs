@@ -1,5 +1,5 @@
 //! `lanes`: which worker attempts each webhook's deliveries, and the newest
-//! delivery each has (migrations/0007_lanes.sql). A lane is free when it has
+//! delivery each has (migrations/sqlite/0007_lanes.sql). A lane is free when it has
 //! no owner or its owner's lease ran out (or the owner is forgotten).
 
 use super::Db;

@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency_keys;
 pub mod lanes;
 pub mod login_failures;
+pub mod postgres;
 pub mod projects;
 pub mod sign_in_links;
 pub mod users;
@@ -91,6 +92,12 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
 
 /// Opens the database with the given durability of commits.
 pub async fn connect_with(url: &str, synchronous: Synchronous) -> anyhow::Result<Db> {
+    if postgres::is_postgres(url) {
+        anyhow::bail!(
+            "this version of Signpost serves SQLite only: on PostgreSQL it can so far only \
+             create the schema (`signpost migrate`)"
+        );
+    }
     let options = options(url, synchronous)?;
     pool()
         .max_connections(8)
@@ -100,9 +107,9 @@ pub async fn connect_with(url: &str, synchronous: Synchronous) -> anyhow::Result
         .with_context(|| format!("cannot open database {url}"))
 }
 
-/// Applies the migrations in `migrations/` (embedded at build time).
+/// Applies the migrations in `migrations/sqlite/` (embedded at build time).
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations")
+    sqlx::migrate!("./migrations/sqlite")
         .run(db)
         .await
         .context("database migration failed")
