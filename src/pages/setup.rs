@@ -35,7 +35,7 @@ pub fn SetupPage() -> impl IntoView {
                                     "Welcome to Signpost. This account manages webhooks and teammates."
                                 </p>
                                 <ActionForm action=action>
-                                    <input type="hidden" name="token" prop:value=token />
+                                    <input type="hidden" name="token" value=token />
                                     <label for="email">"Email"</label>
                                     <input id="email" name="email" type="email" autocomplete="username" required />
                                     <label for="password">"Password"</label>

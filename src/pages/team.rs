@@ -90,8 +90,12 @@ pub fn TeamPage() -> impl IntoView {
                             <table class="list team">
                                 <thead>
                                     <tr>
-                                        <th>"Email"</th><th>"Role"</th><th>"Added"</th><th>"Last sign-in"</th>
-                                        {manage.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}
+                                        <th>"Email"</th><th>"Role"</th><th>"Added"</th>
+                                        // When others sign in is for admins to see.
+                                        {manage.then(|| view! {
+                                            <th>"Last sign-in"</th>
+                                            <th><span class="sr-only">"Actions"</span></th>
+                                        })}
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -209,12 +213,12 @@ fn MemberRow(
             </td>
             <td class="role">{role_text}</td>
             <td><LocalTime ms=member.created_at /></td>
-            <td>
+            {manage.then(|| view! { <td>
                 {match member.last_sign_in_at {
                     Some(t) => view! { <LocalTime ms=t /> }.into_any(),
                     None => view! { <span class="hint">"Never"</span> }.into_any(),
                 }}
-            </td>
+            </td> })}
             {manage.then(|| view! { <td class="row-actions">
                 <ActionForm action=set_role attr:class="inline">
                     <input type="hidden" name="user_id" value=member.id.clone() />

@@ -6,6 +6,7 @@ use super::health;
 use super::http_api;
 use super::state::AppState;
 use crate::app::{shell, App};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
@@ -87,6 +88,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         // among them, and in the answer, so that a person can quote it.
         .layer(
             ServiceBuilder::new()
+                .map_request(drop_odd_request_id)
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -111,13 +113,37 @@ fn log_failure(class: ServerErrorsFailureClass, latency: std::time::Duration, _:
     }
 }
 
-/// The span of one request: its id, method and path (never the query,
-/// which may carry a one-time token).
-fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+/// The span of one request: its id, method and path, never a secret (the
+/// query may carry a setup token, a `/join/` path is a sign-in link). At
+/// error level, so that it is there whenever an error is logged.
+fn request_span(req: &Request) -> tracing::Span {
     let id = req
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
+    let path = req.uri().path();
+    let path = if path.starts_with("/join/") {
+        "/join/…"
+    } else {
+        path
+    };
+    tracing::error_span!("request", id, method = %req.method(), path)
+}
+
+/// A client's `x-request-id` is kept only if it looks like an id (1 to 64
+/// letters, digits and `-_.:`); otherwise a new one is made.
+fn drop_odd_request_id(mut req: Request) -> Request {
+    let odd = req.headers().get("x-request-id").is_some_and(|v| {
+        let v = v.as_bytes();
+        v.is_empty()
+            || v.len() > 64
+            || !v
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    });
+    if odd {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
 }

@@ -25,20 +25,25 @@ const LAST_ADMIN: &str =
 /// whom to ask), admins also change it.
 pub async fn list(state: &AppState, me: &UserRow) -> Result<Team, AppError> {
     let rows = users::list(&state.db).await.map_err(internal)?;
+    let can_manage = me.info().role == Role::Admin;
     let members = rows
         .into_iter()
-        .map(|r| TeamMember {
-            is_you: r.id == me.id,
-            role: Role::parse(&r.role).unwrap_or(Role::Member),
-            id: r.id,
-            email: r.email,
-            created_at: r.created_at,
-            last_sign_in_at: r.last_sign_in_at,
-            invited: r.invited,
+        .map(|r| {
+            let is_you = r.id == me.id;
+            TeamMember {
+                is_you,
+                role: Role::parse(&r.role).unwrap_or(Role::Member),
+                id: r.id,
+                email: r.email,
+                created_at: r.created_at,
+                // When others sign in is the admins' business.
+                last_sign_in_at: r.last_sign_in_at.filter(|_| can_manage || is_you),
+                invited: r.invited,
+            }
         })
         .collect();
     Ok(Team {
-        can_manage: me.info().role == Role::Admin,
+        can_manage,
         members,
     })
 }

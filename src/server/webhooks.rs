@@ -149,7 +149,7 @@ pub async fn update(
     if let Some(ordering) = patch.ordering {
         webhook.ordering = ordering;
     }
-    if !db::webhooks::update(&state.db, &webhook)
+    if !db::webhooks::update(&state.db, &webhook, patch.enabled)
         .await
         .map_err(internal)?
     {

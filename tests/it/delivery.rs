@@ -512,6 +512,39 @@ async fn nothing_but_failures_for_the_window_disables_the_webhook() {
     );
 }
 
+/// An edit that does not touch `enabled` keeps what the database has, even
+/// when the webhook was read before an automatic disable landed.
+#[tokio::test]
+async fn an_edit_read_before_an_auto_disable_does_not_undo_it() {
+    use signpost::server::db::webhooks;
+    let s = Api::new(|_| {}).await;
+    let (id, _) = s.register("http://127.0.0.1:9/x", json!({})).await;
+    let db = s.server.db().await;
+    let mut stale = webhooks::get(&db, &s.pid, &id).await.unwrap().unwrap();
+    assert!(stale.enabled);
+    sqlx::query(
+        "UPDATE webhooks SET enabled = 0, disabled_reason = 'gone', failed_deliveries = 9 WHERE id = ?",
+    )
+    .bind(&id)
+    .execute(&db)
+    .await
+    .unwrap();
+    stale.description = "edited".into();
+    assert!(webhooks::update(&db, &stale, None).await.unwrap());
+    let (enabled, reason, failed, description): (bool, Option<String>, i64, String) =
+        sqlx::query_as(
+            "SELECT enabled, disabled_reason, failed_deliveries, description FROM webhooks WHERE id = ?",
+        )
+        .bind(&id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        (enabled, reason.as_deref(), failed, description.as_str()),
+        (false, Some("gone"), 9, "edited")
+    );
+}
+
 #[tokio::test]
 async fn a_success_resets_the_failure_count() {
     let rx = Receiver::start().await;

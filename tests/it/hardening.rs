@@ -246,6 +246,16 @@ async fn every_answer_carries_a_request_id() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "from-the-proxy-42");
+    // Anything that does not look like an id is replaced, not logged.
+    for odd in ["has spaces in it", &"x".repeat(65)] {
+        let res = client
+            .get(server.url("/healthz"))
+            .header("x-request-id", odd)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-request-id"].len(), 36, "{odd}");
+    }
 }
 
 /// What schemathesis found against the API: every refusal is in the

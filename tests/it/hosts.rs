@@ -184,6 +184,39 @@ async fn the_first_admin_needs_the_setup_token_when_one_is_set() {
     assert!(server.state.has_users().await.unwrap());
 }
 
+/// Behind a proxy on this machine (a public URL elsewhere, or trusted
+/// proxies), a loopback listener is reachable from the network: a token is
+/// made and asked for; the setup link carries it into the form, also before
+/// the page's script runs.
+#[tokio::test]
+async fn behind_a_proxy_a_loopback_install_needs_the_setup_token() {
+    type Adjust = fn(&mut signpost::server::config::Config);
+    let proxied: [Adjust; 2] = [
+        |c| c.public_url = Some("https://hooks.example.com".into()),
+        |c| c.trusted_proxies = "127.0.0.1".parse().unwrap(),
+    ];
+    for adjust in proxied {
+        let server = TestServer::start_with(adjust).await;
+        assert!(signpost::server::auth::setup_token::required(&server.state));
+        let res = setup_as(&server, &server.client(), &server.addr.to_string()).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+    let server = TestServer::start_with(|c| c.setup_token = Some("t0ken-in-the-link".into())).await;
+    let html = server
+        .client()
+        .get(server.url("/setup?token=t0ken-in-the-link"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"name="token" value="t0ken-in-the-link""#),
+        "the server-rendered form carries the token"
+    );
+}
+
 /// On loopback, with no token configured, none is asked for.
 #[tokio::test]
 async fn a_loopback_install_needs_no_setup_token() {

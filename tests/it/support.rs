@@ -107,12 +107,16 @@ impl TestServer {
     pub async fn with_admin_signed_in(adjust: impl FnOnce(&mut Config)) -> (TestServer, Client) {
         let server = TestServer::start_with(adjust).await;
         let client = server.client();
+        // With the setup token when the configuration asks for one, as the
+        // operator opens the link from the log.
+        let token = server.state.setup_token.get().cloned().unwrap_or_default();
         let res = client
             .post(server.url("/api/setup"))
             .form(&[
                 ("email", ADMIN_EMAIL),
                 ("password", ADMIN_PASSWORD),
                 ("confirm", ADMIN_PASSWORD),
+                ("token", token.as_str()),
             ])
             .send()
             .await

@@ -158,6 +158,15 @@ async fn members_read_the_team_and_get_403_from_every_change() {
     emails.sort();
     assert_eq!(emails, [ADMIN_EMAIL, "m@example.com"]);
     assert!(team.members.iter().any(|m| m.is_you && m.id == member_id));
+    // When others signed in is the admins' to see.
+    assert!(team
+        .members
+        .iter()
+        .all(|m| m.is_you || m.last_sign_in_at.is_none()));
+    assert!(members(&server, &admin)
+        .await
+        .iter()
+        .any(|m| m.email == ADMIN_EMAIL && m.last_sign_in_at.is_some()));
     let e = refused(
         &server,
         &server.client(),

@@ -55,6 +55,11 @@ impl Authority {
     fn ip(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }
+
+    /// The host, lower case, without brackets or a trailing dot.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
 }
 
 /// `--allowed-hosts`: further names Signpost answers to, `host` (any port)
@@ -106,8 +111,9 @@ impl OwnHosts<'_> {
         if let Some(local) = self.local {
             let own_address = asked.ip().is_some_and(|ip| same_ip(ip, local.ip()));
             // `localhost` cannot be re-bound: browsers resolve it locally.
-            let own_name = asked.host == "localhost" && local.ip().is_loopback();
-            if (own_address || own_name) && asked_port == Some(local.port()) {
+            let own_name = asked.host == "localhost" && local.ip().to_canonical().is_loopback();
+            // Signpost itself speaks plain HTTP: no port means 80.
+            if (own_address || own_name) && asked_port.unwrap_or(80) == local.port() {
                 return true;
             }
         }
@@ -184,6 +190,11 @@ mod tests {
         // IPv4 through a dual-stack socket.
         let h = own(None, &none, "[::ffff:10.0.0.5]:3000");
         assert!(h.knows("10.0.0.5:3000", None));
+        let h = own(None, &none, "[::ffff:127.0.0.1]:3000");
+        assert!(h.knows("localhost:3000", None));
+        // No port in Host: port 80.
+        let h = own(None, &none, "127.0.0.1:80");
+        assert!(h.knows("127.0.0.1", None) && h.knows("localhost", None));
     }
 
     #[test]

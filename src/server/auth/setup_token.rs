@@ -5,7 +5,7 @@
 
 use crate::model::AppError;
 use crate::server::state::AppState;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use subtle::ConstantTimeEq;
 
 /// Decides, as the server starts listening on `local`, whether `/setup`
@@ -14,17 +14,28 @@ pub async fn arm(state: &AppState, local: SocketAddr) -> anyhow::Result<()> {
     if state.has_users().await? {
         return Ok(());
     }
-    let (token, generated) = match &state.config.setup_token {
+    let config = &state.config;
+    let (token, generated) = match &config.setup_token {
         Some(token) => (token.clone(), false),
-        None if needs_token(local) => (super::super::secrets::random_hex()[..32].to_string(), true),
+        None if needs_token(
+            local,
+            config.public_authority(),
+            config.trusted_proxies.is_empty(),
+        ) =>
+        {
+            (super::super::secrets::random_hex()[..32].to_string(), true)
+        }
         None => return Ok(()),
     };
     let _ = state.setup_token.set(token.clone());
-    let base = state
-        .config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
+    let base = match &config.public_url {
+        Some(url) => url.clone(),
+        // A wildcard is no address to open: the machine's own is.
+        None if local.ip().is_unspecified() => {
+            format!("http://<this machine's address>:{}", local.port())
+        }
+        None => format!("http://{local}"),
+    };
     // The operator needs to see this line: it is the way in.
     if generated {
         tracing::warn!("no admin yet: create one at {base}/setup?token={token}");
@@ -34,9 +45,22 @@ pub async fn arm(state: &AppState, local: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Only a loopback listener is reachable by nobody but this machine.
-fn needs_token(local: SocketAddr) -> bool {
-    !local.ip().to_canonical().is_loopback()
+/// Only a loopback listener that no proxy forwards to is reachable by
+/// nobody but this machine. A public URL on another host, or trusted
+/// proxies, say that a proxy on this machine passes the network's
+/// requests on.
+fn needs_token(local: SocketAddr, public: Option<(&str, u16)>, no_proxies: bool) -> bool {
+    let public_is_local = public.is_none_or(|(authority, _)| {
+        let host = authority
+            .parse::<super::hosts::Authority>()
+            .map(|a| a.host().to_string())
+            .unwrap_or_default();
+        host == "localhost"
+            || host
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.to_canonical().is_loopback())
+    });
+    !local.ip().to_canonical().is_loopback() || !public_is_local || !no_proxies
 }
 
 /// Whether `/setup` asks for a token.
@@ -50,7 +74,7 @@ pub fn check(state: &AppState, given: Option<&str>) -> Result<(), AppError> {
         return Ok(());
     };
     let given = given.unwrap_or("").trim();
-    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+    if bool::from(given.as_bytes().ct_eq(expected.trim().as_bytes())) {
         return Ok(());
     }
     tracing::warn!("a setup with a wrong or missing setup token was refused");
@@ -65,9 +89,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_loopback_needs_no_token() {
+    fn only_loopback_without_a_proxy_needs_no_token() {
         for addr in ["127.0.0.1:3000", "[::1]:3000", "[::ffff:127.0.0.1]:3000"] {
-            assert!(!needs_token(addr.parse().unwrap()), "{addr}");
+            assert!(!needs_token(addr.parse().unwrap(), None, true), "{addr}");
         }
         for addr in [
             "0.0.0.0:3000",
@@ -75,7 +99,13 @@ mod tests {
             "10.0.0.5:3000",
             "[2001:db8::1]:80",
         ] {
-            assert!(needs_token(addr.parse().unwrap()), "{addr}");
+            assert!(needs_token(addr.parse().unwrap(), None, true), "{addr}");
         }
+        let lo = "127.0.0.1:3000".parse().unwrap();
+        // Behind a proxy on this machine, the network reaches loopback.
+        assert!(needs_token(lo, Some(("hooks.example.com", 443)), true));
+        assert!(needs_token(lo, None, false));
+        assert!(!needs_token(lo, Some(("localhost:3000", 80)), true));
+        assert!(!needs_token(lo, Some(("127.0.0.1:3000", 80)), true));
     }
 }

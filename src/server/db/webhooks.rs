@@ -111,20 +111,23 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Web
     Ok(row.map(Webhook::from))
 }
 
-/// Writes the fields of a webhook that a person may change. Enabling a
-/// disabled one clears an automatic disable's reason and starts a fresh
-/// failure run (the right-hand sides read the row as it was).
-pub async fn update(db: &Db, w: &Webhook) -> sqlx::Result<bool> {
+/// Writes the fields of a webhook that a person may change. `enabled` is
+/// written only when the change sets it (`None` keeps what the row has, so
+/// an edit of the description cannot undo an automatic disable that
+/// happened meanwhile). Enabling clears an automatic disable's reason and,
+/// when the webhook was disabled, starts a fresh failure run (the
+/// right-hand sides read the row as it was).
+pub async fn update(db: &Db, w: &Webhook, enabled: Option<bool>) -> sqlx::Result<bool> {
     sqlx::query(
-        "UPDATE webhooks SET enabled = ?1, description = ?2, events = ?3, ordering = ?4, \
-         updated_at = ?5, \
+        "UPDATE webhooks SET enabled = COALESCE(?1, enabled), description = ?2, events = ?3, \
+         ordering = ?4, updated_at = ?5, \
          disabled_reason = CASE WHEN ?1 THEN NULL ELSE disabled_reason END, \
          disabled_at = CASE WHEN ?1 THEN NULL ELSE disabled_at END, \
          failed_deliveries = CASE WHEN ?1 AND NOT enabled THEN 0 ELSE failed_deliveries END, \
          failing_since = CASE WHEN ?1 AND NOT enabled THEN NULL ELSE failing_since END \
          WHERE project_id = ?6 AND id = ?7 AND deleted_at IS NULL",
     )
-    .bind(w.enabled)
+    .bind(enabled)
     .bind(&w.description)
     .bind(serde_json::to_string(&w.events).expect("strings serialize"))
     .bind(w.ordering.as_str())
