@@ -23,6 +23,17 @@ async fn setup_as(server: &TestServer, client: &Client, host: &str) -> reqwest::
         .unwrap()
 }
 
+/// What `/setup` shows, as its page asks.
+async fn setup_state(server: &TestServer) -> SetupState {
+    let res = server
+        .client()
+        .post(server.url("/api/setup_status"))
+        .send()
+        .await
+        .unwrap();
+    res.json().await.unwrap()
+}
+
 async fn status_as(server: &TestServer, host: &str, path: &str) -> StatusCode {
     server
         .client()
@@ -126,17 +137,7 @@ async fn the_public_url_and_the_allow_list_are_answered() {
 async fn the_first_admin_needs_the_setup_token_when_one_is_set() {
     let server = TestServer::start_with(|c| c.setup_token = Some("one-time-token".into())).await;
     let client = server.client();
-    let status: SetupState = serde_json::from_str(
-        &client
-            .post(server.url("/api/setup_status"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let status = setup_state(&server).await;
     assert_eq!(
         status,
         SetupState {
@@ -221,17 +222,6 @@ async fn behind_a_proxy_a_loopback_install_needs_the_setup_token() {
 #[tokio::test]
 async fn a_loopback_install_needs_no_setup_token() {
     let server = TestServer::start().await;
-    let status: SetupState = serde_json::from_str(
-        &server
-            .client()
-            .post(server.url("/api/setup_status"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let status = setup_state(&server).await;
     assert!(status.needed && !status.token_required);
 }
