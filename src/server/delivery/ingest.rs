@@ -34,9 +34,41 @@ fn check_utf8(body: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("The body is not valid UTF-8 (at byte {})", e.valid_up_to()))
 }
 
-/// Reads a whole JSON document and keeps nothing, so that every number is
-/// converted: serde's `IgnoredAny` skips them unread, and would let a
-/// `1e999` through that receivers' parsers (serde_json's, Go's) refuse.
+/// An event's `event` field, read in the one pass that also converts every
+/// other value (serde's `IgnoredAny` would skip numbers unread, and let a
+/// `1e999` through that receivers' parsers, serde_json's and Go's, refuse).
+struct Head {
+    event: Option<serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for Head {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct HeadVisitor;
+        impl<'de> serde::de::Visitor<'de> for HeadVisitor {
+            type Value = Head;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+                let mut event = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "event" {
+                        if event.is_some() {
+                            return Err(serde::de::Error::duplicate_field("event"));
+                        }
+                        event = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<Checked>()?;
+                    }
+                }
+                Ok(Head { event })
+            }
+        }
+        d.deserialize_map(HeadVisitor)
+    }
+}
+
+/// Any JSON value, read and converted, kept nothing of.
 struct Checked;
 
 impl<'de> Deserialize<'de> for Checked {
@@ -89,15 +121,10 @@ impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
 /// it within what a 64-bit float holds.
 pub fn parse_event(body: Bytes) -> Result<Incoming, String> {
     check_utf8(&body)?;
-    #[derive(Deserialize)]
-    struct Head {
-        event: Option<serde_json::Value>,
-    }
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err("An event is a JSON object with a string field \"event\"".into());
     }
     let head: Head = serde_json::from_slice(&body).map_err(|e| format!("Invalid JSON: {e}"))?;
-    serde_json::from_slice::<Checked>(&body).map_err(|e| format!("Invalid JSON: {e}"))?;
     let name = match head.event {
         Some(serde_json::Value::String(s)) => s,
         Some(_) => return Err("The field \"event\" must be a string".into()),
