@@ -299,11 +299,12 @@ async fn main() {
     server.stop();
     let db_url = format!("sqlite://{}/bench.db", dir.path().display());
     let db = signpost::server::db::connect(&db_url).await.unwrap();
+    let pool = common::sqlite(&db);
     let filled = Instant::now();
     let (pid, secret) = creds.clone();
     let webhooks: Vec<String> =
         sqlx::query_scalar("SELECT id FROM webhooks WHERE url LIKE '%/dead/%' ORDER BY url")
-            .fetch_all(&db)
+            .fetch_all(pool)
             .await
             .unwrap();
     let now = signpost::server::db::now_ms();
@@ -314,7 +315,7 @@ async fn main() {
     ))
     .bind(&pid)
     .bind(now)
-    .execute(&db)
+    .execute(pool)
     .await
     .unwrap();
     for w in &webhooks {
@@ -326,14 +327,14 @@ async fn main() {
         .bind(w)
         .bind(&pid)
         .bind(now)
-        .execute(&db)
+        .execute(pool)
         .await
         .unwrap();
     }
     // Free lanes, as a restart finds them. (A binary from before lanes has
     // no such table, and holds each delivery by itself instead.)
     let _ = sqlx::query("INSERT OR IGNORE INTO lanes (webhook_id) SELECT id FROM webhooks")
-        .execute(&db)
+        .execute(pool)
         .await;
     db.close().await;
     println!(

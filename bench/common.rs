@@ -39,6 +39,15 @@ pub async fn bench_database(
     (db, db_url, project)
 }
 
+/// The SQLite pool of a bench's database (the benches measure SQLite; their
+/// SQL is SQLite's).
+pub fn sqlite(db: &signpost::server::db::Db) -> &sqlx::SqlitePool {
+    match db {
+        signpost::server::db::Db::Sqlite(pool) => pool,
+        signpost::server::db::Db::Postgres(_) => panic!("the benches run on SQLite"),
+    }
+}
+
 /// A `WITH` clause naming `n(i)`, the integers 0 to `count - 1`: the rows
 /// the benches fill their tables from, in one statement each.
 pub fn numbers(count: i64) -> String {

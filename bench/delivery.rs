@@ -298,11 +298,12 @@ async fn main() {
     // (3) measures a steady state, not the tail of (2).
     let recorded = Instant::now();
     loop {
-        let pending: i64 =
+        let pending: i64 = signpost::on_db!(&db, p => {
             sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status = 'pending'")
-                .fetch_one(&db)
+                .fetch_one(p)
                 .await
-                .unwrap();
+        })
+        .unwrap();
         if pending == 0 {
             break;
         }
@@ -418,12 +419,14 @@ async fn main() {
         .await;
         let published = started.elapsed();
         loop {
-            let done: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM deliveries WHERE project_id = ? AND status = 'succeeded'",
-            )
-            .bind(&p.id)
-            .fetch_one(&db)
-            .await
+            let done: i64 = signpost::on_db!(&db, pool => {
+                sqlx::query_scalar(
+                    "SELECT count(*) FROM deliveries WHERE project_id = $1 AND status = 'succeeded'",
+                )
+                .bind(&p.id)
+                .fetch_one(pool)
+                .await
+            })
             .unwrap();
             if done as u64 >= DELIVERIES {
                 break;

@@ -28,7 +28,7 @@ async fn fill(db: &signpost::server::db::Db, project_id: &str) {
     let now = signpost::server::db::now_ms();
     let start = now - 30 * DAY_MS;
     let step = 30 * DAY_MS / DELIVERIES;
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = common::sqlite(db).begin().await.unwrap();
     common::insert_webhooks(&mut tx, project_id, WEBHOOKS, start).await;
     let n = common::numbers(DELIVERIES);
     sqlx::query(&format!(

@@ -28,7 +28,7 @@ async fn fill(db: &signpost::server::db::Db, project_id: &str) {
     // The day ends a minute ago: every delivery is inside the 24 h window.
     let start = now - DAY_MS + 60_000;
     let step = (DAY_MS - 120_000) / DELIVERIES;
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = common::sqlite(db).begin().await.unwrap();
     common::insert_webhooks(&mut tx, project_id, WEBHOOKS, start).await;
     let n = common::numbers(DELIVERIES);
     sqlx::query(&format!(
@@ -81,7 +81,7 @@ async fn fill(db: &signpost::server::db::Db, project_id: &str) {
         )
         .bind(low)
         .bind(high)
-        .execute(db)
+        .execute(common::sqlite(db))
         .await
         .unwrap();
     }

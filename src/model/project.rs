@@ -19,6 +19,9 @@ pub struct ProjectCredentials {
 /// Checks a project name: 1 to 100 characters after trimming.
 pub fn check_project_name(name: &str) -> Result<String, String> {
     let name = name.trim();
+    if name.chars().any(char::is_control) {
+        return Err("A project name is one line of text, without control characters".into());
+    }
     match name.chars().count() {
         0 => Err("Give the project a name".into()),
         1..=100 => Ok(name.to_string()),

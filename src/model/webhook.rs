@@ -196,6 +196,9 @@ pub fn check_description(d: &str) -> Result<String, String> {
             "A description has at most {MAX_DESCRIPTION} characters"
         ));
     }
+    if d.chars().any(char::is_control) {
+        return Err("A description is one line of text, without control characters".into());
+    }
     Ok(d.to_string())
 }
 

@@ -2,8 +2,29 @@
 //! as a plain "something went wrong" that leaks nothing.
 
 use crate::model::AppError;
+use std::any::Any;
 
-pub fn internal(e: impl std::fmt::Display) -> AppError {
+pub fn internal(e: impl std::fmt::Display + 'static) -> AppError {
+    if let Some(e) = (&e as &dyn Any).downcast_ref::<sqlx::Error>() {
+        if holds_nul(e) {
+            return AppError::BadRequest(
+                "Text here cannot hold the NUL character (\\0, %00)".into(),
+            );
+        }
+    }
     tracing::error!("{e}");
     AppError::Internal
+}
+
+/// PostgreSQL refuses text with a NUL character in it (SQLite stores it):
+/// the caller's input, not a fault of the server.
+pub fn holds_nul(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(e) => e
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|e| e.code() == "22021"),
+        // sqlx checks what it binds before sending it.
+        sqlx::Error::Encode(e) => e.to_string().contains("nul"),
+        _ => false,
+    }
 }

@@ -10,7 +10,9 @@ pub async fn healthz() -> &'static str {
 
 /// Readiness: the database answers within two seconds.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    let ping = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db);
+    let ping = async {
+        crate::on_db!(&state.db, c => sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
+    };
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),

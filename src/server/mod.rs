@@ -23,25 +23,23 @@ pub mod webhooks;
 
 use anyhow::Context;
 use config::Config;
+use db::sessions::Sessions;
 use state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// Opens and migrates the database and builds the shared state.
-pub async fn prepare(config: Config) -> anyhow::Result<(AppState, SqliteStore)> {
+pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Sessions)> {
     let db = db::connect_with(
         &config.database_url,
         config.sqlite_synchronous.synchronous(),
     )
     .await?;
     db::migrate(&db).await?;
-    let sessions = SqliteStore::new(db.clone());
-    sessions
-        .migrate()
+    let sessions = Sessions::open(&db)
         .await
         .context("creating the session table")?;
     let mut leptos = leptos::config::get_configuration(None)
@@ -70,7 +68,7 @@ pub async fn serve_on(
 pub async fn serve_prepared(
     listener: TcpListener,
     state: AppState,
-    sessions: SqliteStore,
+    sessions: Sessions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let worker = start_worker(&state).await?;
@@ -141,7 +139,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Periodic clean-up: expired sessions, old sign-in failures, and
 /// deliveries past the retention period.
-async fn maintenance(state: AppState, sessions: Option<SqliteStore>) {
+async fn maintenance(state: AppState, sessions: Option<Sessions>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;

@@ -2,6 +2,7 @@
 //! the layers in front of them.
 
 use super::auth::guard;
+use super::db::sessions::Sessions;
 use super::health;
 use super::http_api;
 use super::state::AppState;
@@ -22,7 +23,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time::Duration, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// Largest request body a page or a server function accepts (the HTTP API
 /// sets its own limits, so that it can answer in its envelope).
@@ -38,7 +38,7 @@ fn routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-pub fn router(state: AppState, sessions: SqliteStore) -> Router {
+pub fn router(state: AppState, sessions: Sessions) -> Router {
     let sessions = SessionManagerLayer::new(sessions)
         .with_name("signpost_session")
         .with_http_only(true)

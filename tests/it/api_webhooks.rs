@@ -135,13 +135,17 @@ async fn register_list_get_patch_rotate_delete() {
         "{text}"
     );
 
-    // The secrets are sealed at rest: their bytes are nowhere in the database.
-    let stored = server.database_bytes();
-    for s in [&secret, &whsec] {
-        assert!(
-            !stored.windows(s.len()).any(|w| w == s.as_bytes()),
-            "secret stored in clear"
-        );
+    // The secrets are sealed at rest: their bytes are nowhere in the database
+    // (its file's bytes: SQLite only, a PostgreSQL server's files are not
+    // the test's to read).
+    if !server.is_postgres() {
+        let stored = server.database_bytes();
+        for s in [&secret, &whsec] {
+            assert!(
+                !stored.windows(s.len()).any(|w| w == s.as_bytes()),
+                "secret stored in clear"
+            );
+        }
     }
 
     // PATCH: disable, change events and description.

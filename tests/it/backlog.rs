@@ -14,7 +14,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn number(db: &Db, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+    signpost::on_db!(db, p => sqlx::query_scalar(sql).fetch_one(p).await).unwrap()
 }
 
 /// Waits until `sql` (one integer) is `want`.
@@ -209,8 +209,11 @@ async fn publishing_gets_503_while_the_writer_is_behind_and_loses_nothing_accept
     let db = s.server.db().await;
     let filler = "x".repeat(12 * 1024);
 
-    // The writer is stuck: a test holds its one connection.
-    let stuck = s.server.state.delivery.writer.acquire().await.unwrap();
+    // The writer is stuck: a test holds its one connection (of either
+    // backend: only holding it matters).
+    let stuck = signpost::on_db!(&s.server.state.delivery.writer, p => {
+        Box::new(p.acquire().await.unwrap()) as Box<dyn std::any::Any + Send>
+    });
     let calls: Vec<_> = (0..10)
         .map(|n| {
             let req = s
@@ -281,14 +284,35 @@ async fn a_record_that_can_never_be_written_does_not_stop_the_writer() {
         .await;
     let (fine, _) = s.register(&rx.url("fine"), json!({})).await;
     let db = s.server.db().await;
-    // Every attempt record with status 299 is refused by a constraint.
-    sqlx::query(
-        "CREATE TRIGGER poison BEFORE INSERT ON attempts WHEN NEW.response_status = 299 \
-         BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
+    // Every attempt record with status 299 is refused by a trigger (each
+    // backend has its own syntax for one).
+    match &db {
+        Db::Sqlite(p) => {
+            sqlx::query(
+                "CREATE TRIGGER poison BEFORE INSERT ON attempts WHEN NEW.response_status = 299 \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+        Db::Postgres(p) => {
+            sqlx::query(
+                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'poisoned by the test'; END $$",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+            sqlx::query(
+                "CREATE TRIGGER poison BEFORE INSERT ON attempts FOR EACH ROW \
+                 WHEN (NEW.response_status = 299) EXECUTE FUNCTION poison()",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    }
     s.publish(json!({ "event": "p" })).await;
     rx.wait_for("poison", 1, WAIT).await;
     // Publishing and recording go on.
@@ -301,27 +325,30 @@ async fn a_record_that_can_never_be_written_does_not_stop_the_writer() {
     );
     wait_number(&db, &done, 6).await;
     // The poisoned one is left pending, without an attempt row.
-    let (status, attempts): (String, i64) = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT d.status, (SELECT count(*) FROM attempts a WHERE a.delivery_seq = d.seq) \
          FROM deliveries d WHERE webhook_id = '{poisoned}'"
-    ))
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    );
+    let (status, attempts): (String, i64) =
+        signpost::on_db!(&db, p => sqlx::query_as(&sql).fetch_one(p).await).unwrap();
     assert_eq!((status.as_str(), attempts), ("pending", 0));
 }
 
+/// SQLite only: the disk is filled with `PRAGMA max_page_count` (the test
+/// PostgreSQL server's disk is not the test's to fill).
 #[tokio::test]
 async fn a_full_disk_refuses_publishing_with_503_and_recovers_by_itself() {
     let rx = Receiver::start().await;
-    let s = Api::new(|_| {}).await;
+    let s = Api::sqlite(|_| {}).await;
     s.register(&rx.url("disk"), json!({})).await;
     let db = s.server.db().await;
     let big = "x".repeat(64 * 1024);
     // The writer's connection may not grow the database file any more. (A
     // write that fails this way may cost the writer its connection: the
     // limit is set again on the one it has before each call.)
-    let writer = &s.server.state.delivery.writer;
+    let Db::Sqlite(writer) = &s.server.state.delivery.writer else {
+        unreachable!("a SQLite server")
+    };
     let disk_full = || async {
         let mut conn = writer.acquire().await.unwrap();
         let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
@@ -383,12 +410,9 @@ async fn a_secret_that_cannot_be_opened_fails_its_deliveries_with_the_reason() {
     let sql =
         format!("SELECT count(*) FROM deliveries WHERE event_id = '{id}' AND status = 'failed'");
     wait_number(&db, &sql, 1).await;
-    let (attempts, error): (i64, String) = sqlx::query_as(&format!(
-        "SELECT attempts, last_error FROM deliveries WHERE event_id = '{id}'"
-    ))
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    let sql = format!("SELECT attempts, last_error FROM deliveries WHERE event_id = '{id}'");
+    let (attempts, error): (i64, String) =
+        signpost::on_db!(&db, p => sqlx::query_as(&sql).fetch_one(p).await).unwrap();
     assert_eq!(attempts, 0);
     assert!(error.contains("SIGNPOST_SECRET_KEY"), "{error}");
     assert!(
@@ -397,10 +421,14 @@ async fn a_secret_that_cannot_be_opened_fails_its_deliveries_with_the_reason() {
     );
 }
 
+/// SQLite only: `PRAGMA synchronous` is SQLite's (PostgreSQL's durability
+/// is its server's setting).
 #[tokio::test]
 async fn commits_reach_the_disk_unless_the_operator_opts_out() {
     let synchronous = |server: &TestServer| {
-        let writer = server.state.delivery.writer.clone();
+        let Db::Sqlite(writer) = server.state.delivery.writer.clone() else {
+            unreachable!("a SQLite server")
+        };
         async move {
             sqlx::query_scalar::<_, i64>("PRAGMA synchronous")
                 .fetch_one(&writer)
@@ -408,13 +436,13 @@ async fn commits_reach_the_disk_unless_the_operator_opts_out() {
                 .unwrap()
         }
     };
-    let full = TestServer::start().await;
+    let full = TestServer::start_sqlite_with(|_| {}).await;
     assert_eq!(
         synchronous(&full).await,
         2,
         "FULL: the WAL is synced at every commit"
     );
-    let normal = TestServer::start_with(|c| {
+    let normal = TestServer::start_sqlite_with(|c| {
         c.sqlite_synchronous = signpost::server::config::Durability::Normal;
     })
     .await;
@@ -479,15 +507,23 @@ async fn a_worker_whose_lease_ran_out_lets_its_lanes_go_and_claims_them_again() 
     // As if the process had stalled past its lease and another worker had
     // taken its lane over, then died too (its lease ends in a second).
     let now = signpost::server::db::now_ms();
-    sqlx::query(
-        "UPDATE workers SET lease_until = 0; \
-         INSERT INTO workers (id, started_at, lease_until) VALUES ('wkr_thief', 0, ?); \
-         UPDATE lanes SET owner = 'wkr_thief'",
-    )
-    .bind(now + 1_000)
-    .execute(&db)
-    .await
-    .unwrap();
+    signpost::on_db!(&db, p => {
+        sqlx::query("UPDATE workers SET lease_until = 0")
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO workers (id, started_at, lease_until) VALUES ('wkr_thief', 0, $1)",
+        )
+        .bind(now + 1_000)
+        .execute(p)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE lanes SET owner = 'wkr_thief'")
+            .execute(p)
+            .await
+            .unwrap();
+    });
     rx.otherwise("stall", Reply::Status(200));
     rx.wait_until(WAIT, |_| first_arrivals(&rx, "stall").len() == 50)
         .await;
@@ -500,10 +536,12 @@ async fn a_worker_whose_lease_ran_out_lets_its_lanes_go_and_claims_them_again() 
         0,
     )
     .await;
-    let owner: Option<String> = sqlx::query_scalar("SELECT owner FROM lanes")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let owner: Option<String> = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT owner FROM lanes")
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
     assert_eq!(owner.as_deref(), Some(&*s.server.state.delivery.worker_id));
 }
 
@@ -527,12 +565,15 @@ async fn retention_keeps_the_newest_delivery_so_that_seq_only_grows() {
     .await;
     let newest = number(&db, "SELECT max(seq) FROM deliveries").await;
     let old = signpost::server::db::now_ms() - 40 * 86_400_000;
-    sqlx::query("UPDATE deliveries SET created_at = ?; UPDATE events SET created_at = ?")
-        .bind(old)
-        .bind(old)
-        .execute(&db)
-        .await
-        .unwrap();
+    signpost::on_db!(&db, p => {
+        for table in ["deliveries", "events"] {
+            sqlx::query(&format!("UPDATE {table} SET created_at = $1"))
+                .bind(old)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    });
     let deleted = signpost::server::delivery::retention::sweep(&db, 30)
         .await
         .unwrap();

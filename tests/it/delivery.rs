@@ -16,12 +16,15 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn settled(db: &Db, event_id: &str) -> Vec<(String, String, i64, Option<String>)> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT webhook_id, status, attempts, last_error FROM deliveries WHERE event_id = ? ORDER BY seq",
-        )
-        .bind(event_id)
-        .fetch_all(db)
-        .await
+        let rows: Vec<(String, String, i64, Option<String>)> = signpost::on_db!(db, p => {
+            sqlx::query_as(
+                "SELECT webhook_id, status, attempts, last_error FROM deliveries \
+                 WHERE event_id = $1 ORDER BY seq",
+            )
+            .bind(event_id)
+            .fetch_all(p)
+            .await
+        })
         .unwrap();
         if !rows.is_empty() && rows.iter().all(|r| r.1 != "pending") {
             return rows;
@@ -37,7 +40,7 @@ async fn settled(db: &Db, event_id: &str) -> Vec<(String, String, i64, Option<St
 
 /// A number the server stored: `sql` selects one integer.
 async fn number(db: &Db, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+    signpost::on_db!(db, p => sqlx::query_scalar(sql).fetch_one(p).await).unwrap()
 }
 
 /// Waits until `sql` (one integer) reaches `at_least`.
@@ -161,13 +164,15 @@ async fn retries_on_503_with_jittered_backoff_then_succeeds() {
     let db = s.server.db().await;
     let rows = settled(&db, answer["id"].as_str().unwrap()).await;
     assert_eq!((rows[0].1.as_str(), rows[0].2), ("succeeded", 3));
-    let statuses: Vec<Option<i64>> = sqlx::query_scalar(
-        "SELECT a.response_status FROM attempts a JOIN deliveries d ON d.seq = a.delivery_seq \
-         WHERE d.event_id = ? ORDER BY a.number",
-    )
-    .bind(answer["id"].as_str().unwrap())
-    .fetch_all(&db)
-    .await
+    let statuses: Vec<Option<i64>> = signpost::on_db!(&db, p => {
+        sqlx::query_scalar(
+            "SELECT a.response_status FROM attempts a JOIN deliveries d ON d.seq = a.delivery_seq \
+             WHERE d.event_id = $1 ORDER BY a.number",
+        )
+        .bind(answer["id"].as_str().unwrap())
+        .fetch_all(p)
+        .await
+    })
     .unwrap();
     assert_eq!(statuses, [Some(503), Some(503), Some(200)]);
 }
@@ -223,11 +228,13 @@ async fn a_timeout_is_retried() {
     let db = s.server.db().await;
     let rows = settled(&db, answer["id"].as_str().unwrap()).await;
     assert_eq!((rows[0].1.as_str(), rows[0].2), ("succeeded", 2));
-    let first: (Option<String>, Option<i64>, i64) = sqlx::query_as(
-        "SELECT error_kind, response_status, duration_ms FROM attempts ORDER BY id LIMIT 1",
-    )
-    .fetch_one(&db)
-    .await
+    let first: (Option<String>, Option<i64>, i64) = signpost::on_db!(&db, p => {
+        sqlx::query_as(
+            "SELECT error_kind, response_status, duration_ms FROM attempts ORDER BY id LIMIT 1",
+        )
+        .fetch_one(p)
+        .await
+    })
     .unwrap();
     assert_eq!(first.0.as_deref(), Some("timeout"));
     assert_eq!(first.1, None);
@@ -328,10 +335,12 @@ async fn the_guard_drops_a_host_that_now_resolves_to_loopback() {
     assert_eq!(rows[0].2, 1);
     let reason = rows[0].3.clone().unwrap();
     assert!(reason.contains("loopback"), "{reason}");
-    let kind: Option<String> = sqlx::query_scalar("SELECT error_kind FROM attempts")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let kind: Option<String> = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT error_kind FROM attempts")
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
     assert_eq!(kind.as_deref(), Some("guard"));
     assert!(rx.all_hits().is_empty());
 }
@@ -480,12 +489,13 @@ async fn nothing_but_failures_for_the_window_disables_the_webhook() {
         assert_eq!(answer["deliveries"], 1, "event {n}");
         settled(&db, answer["id"].as_str().unwrap()).await;
     }
-    let (enabled, reason): (bool, Option<String>) =
-        sqlx::query_as("SELECT enabled, disabled_reason FROM webhooks WHERE id = ?")
+    let (enabled, reason): (bool, Option<String>) = signpost::on_db!(&db, p => {
+        sqlx::query_as("SELECT enabled, disabled_reason FROM webhooks WHERE id = $1")
             .bind(&id)
-            .fetch_one(&db)
+            .fetch_one(p)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert!(!enabled);
     assert!(reason.unwrap().contains("at least 3 failures"));
 
@@ -501,11 +511,13 @@ async fn nothing_but_failures_for_the_window_disables_the_webhook() {
     let answer = s.publish(json!({ "event": "x" })).await;
     assert_eq!(answer["deliveries"], 1);
     settled(&db, answer["id"].as_str().unwrap()).await;
-    let enabled: bool = sqlx::query_scalar("SELECT enabled FROM webhooks WHERE id = ?")
-        .bind(&id)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let enabled: bool = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT enabled FROM webhooks WHERE id = $1")
+            .bind(&id)
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
     assert!(
         enabled,
         "re-enabled, then disabled again by a single failure"
@@ -522,22 +534,28 @@ async fn an_edit_read_before_an_auto_disable_does_not_undo_it() {
     let db = s.server.db().await;
     let mut stale = webhooks::get(&db, &s.pid, &id).await.unwrap().unwrap();
     assert!(stale.enabled);
-    sqlx::query(
-        "UPDATE webhooks SET enabled = 0, disabled_reason = 'gone', failed_deliveries = 9 WHERE id = ?",
-    )
-    .bind(&id)
-    .execute(&db)
-    .await
-    .unwrap();
+    signpost::on_db!(&db, p => {
+        sqlx::query(
+            "UPDATE webhooks SET enabled = FALSE, disabled_reason = 'gone', failed_deliveries = 9 \
+             WHERE id = $1",
+        )
+        .bind(&id)
+        .execute(p)
+        .await
+        .unwrap();
+    });
     stale.description = "edited".into();
     assert!(webhooks::update(&db, &stale, None).await.unwrap());
     let (enabled, reason, failed, description): (bool, Option<String>, i64, String) =
-        sqlx::query_as(
-            "SELECT enabled, disabled_reason, failed_deliveries, description FROM webhooks WHERE id = ?",
-        )
-        .bind(&id)
-        .fetch_one(&db)
-        .await
+        signpost::on_db!(&db, p => {
+            sqlx::query_as(
+                "SELECT enabled, disabled_reason, failed_deliveries, description \
+                 FROM webhooks WHERE id = $1",
+            )
+            .bind(&id)
+            .fetch_one(p)
+            .await
+        })
         .unwrap();
     assert_eq!(
         (enabled, reason.as_deref(), failed, description.as_str()),
@@ -564,11 +582,13 @@ async fn a_success_resets_the_failure_count() {
         let answer = s.publish(json!({ "event": "x" })).await;
         settled(&db, answer["id"].as_str().unwrap()).await;
     }
-    let enabled: bool = sqlx::query_scalar("SELECT enabled FROM webhooks WHERE id = ?")
-        .bind(&id)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let enabled: bool = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT enabled FROM webhooks WHERE id = $1")
+            .bind(&id)
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
     assert!(enabled, "one failure since the last success is not two");
 }
 
@@ -698,19 +718,16 @@ async fn graceful_shutdown_finishes_attempts_in_flight_and_releases_the_rest() {
     // The slow attempt is in flight; the failing one waits a minute to retry.
     rx.wait_for("slow", 1, WAIT).await;
     rx.wait_for("failing", 1, WAIT).await;
-    let dir = s.server.stop().await;
+    let db_url = s.server.database_url.clone();
+    let _dir = s.server.stop().await;
 
-    let db = signpost::server::db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("signpost.db").display()
-    ))
-    .await
-    .unwrap();
-    let rows: Vec<(String, i64)> =
+    let db = signpost::server::db::connect(&db_url).await.unwrap();
+    let rows: Vec<(String, i64)> = signpost::on_db!(&db, p => {
         sqlx::query_as("SELECT status, attempts FROM deliveries ORDER BY seq")
-            .fetch_all(&db)
+            .fetch_all(p)
             .await
-            .unwrap();
+    })
+    .unwrap();
     // The attempt in flight finished and was recorded before the stop.
     assert_eq!(rows[0], ("succeeded".to_string(), 1));
     // The one waiting for its retry is pending, its lane owned by no one.
@@ -775,7 +792,7 @@ async fn a_killed_process_loses_nothing_and_order_survives_the_takeover() {
     // 10 ms a request: the kill lands with most events still to deliver.
     rx.otherwise("crash", Reply::After(Duration::from_millis(10), 200));
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let db_url = crate::support::fresh_database_url(dir.path(), "crash.db").await;
     let (child, base) = spawn_signpost(&db_url).await;
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let project = signpost::server::projects::create(&db, "Crash")
@@ -849,8 +866,8 @@ async fn signpost_worker_delivers_what_a_stopped_server_left() {
     rx.script("later", vec![Reply::After(Duration::from_secs(30), 200)]);
     let answer = s.publish(json!({ "event": "x" })).await;
     rx.wait_for("later", 1, WAIT).await;
-    let dir = s.server.stop().await;
-    let db_url = format!("sqlite://{}", dir.path().join("signpost.db").display());
+    let db_url = s.server.database_url.clone();
+    let _dir = s.server.stop().await;
 
     // `signpost worker` alone (no dashboard, no API) takes it over.
     let _worker = Proc(
@@ -885,33 +902,37 @@ async fn retention_deletes_old_finished_deliveries_only() {
     }
     // Age the first two by 40 days, and make the second pending again.
     let old = signpost::server::db::now_ms() - 40 * 86_400_000;
-    for id in &ids[..2] {
-        sqlx::query("UPDATE deliveries SET created_at = ? WHERE event_id = ?")
-            .bind(old)
-            .bind(id)
-            .execute(&db)
+    signpost::on_db!(&db, p => {
+        for id in &ids[..2] {
+            sqlx::query("UPDATE deliveries SET created_at = $1 WHERE event_id = $2")
+                .bind(old)
+                .bind(id)
+                .execute(p)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE events SET created_at = $1 WHERE id = $2")
+                .bind(old)
+                .bind(id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE deliveries SET status = 'pending' WHERE event_id = $1")
+            .bind(&ids[1])
+            .execute(p)
             .await
             .unwrap();
-        sqlx::query("UPDATE events SET created_at = ? WHERE id = ?")
-            .bind(old)
-            .bind(id)
-            .execute(&db)
-            .await
-            .unwrap();
-    }
-    sqlx::query("UPDATE deliveries SET status = 'pending' WHERE event_id = ?")
-        .bind(&ids[1])
-        .execute(&db)
-        .await
-        .unwrap();
+    });
     let deleted = signpost::server::delivery::retention::sweep(&db, 30)
         .await
         .unwrap();
     assert_eq!(deleted, 1);
-    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM events ORDER BY id")
-        .fetch_all(&db)
-        .await
-        .unwrap();
+    let left: Vec<String> = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT id FROM events ORDER BY id")
+            .fetch_all(p)
+            .await
+    })
+    .unwrap();
     assert_eq!(
         left,
         ids[1..].to_vec(),
@@ -935,10 +956,13 @@ async fn concurrent_publishers_still_get_event_order_per_webhook() {
         .iter()
         .map(|h| h.header("x-signpost-delivery-id").to_string())
         .collect();
-    let committed: Vec<String> = sqlx::query_scalar("SELECT id FROM deliveries ORDER BY seq")
-        .fetch_all(&s.server.db().await)
-        .await
-        .unwrap();
+    let db = s.server.db().await;
+    let committed: Vec<String> = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT id FROM deliveries ORDER BY seq")
+            .fetch_all(p)
+            .await
+    })
+    .unwrap();
     assert_eq!(received, committed);
 }
 
@@ -971,11 +995,12 @@ async fn a_name_that_fails_to_resolve_is_retried_not_dropped() {
     let db = s.server.db().await;
     let rows = settled(&db, answer["id"].as_str().unwrap()).await;
     assert_eq!((rows[0].1.as_str(), rows[0].2), ("succeeded", 2));
-    let first: (Option<String>, Option<String>) =
+    let first: (Option<String>, Option<String>) = signpost::on_db!(&db, p => {
         sqlx::query_as("SELECT error_kind, error_message FROM attempts ORDER BY id LIMIT 1")
-            .fetch_one(&db)
+            .fetch_one(p)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!(first.0.as_deref(), Some("connect"), "{first:?}");
     assert_eq!(rx.hits("dns").len(), 1);
 }
@@ -996,21 +1021,28 @@ async fn a_worker_that_lost_a_delivery_cannot_overwrite_its_state() {
     // Once the first attempt is recorded, another live worker "takes the
     // lane over".
     wait_number(&db, "SELECT attempts FROM deliveries", 1).await;
-    sqlx::query(
-        "INSERT INTO workers (id, started_at, lease_until) VALUES ('wkr_someone_else', 0, 1e15); \
-         UPDATE lanes SET owner = 'wkr_someone_else'",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
+    signpost::on_db!(&db, p => {
+        sqlx::query(
+            "INSERT INTO workers (id, started_at, lease_until) \
+             VALUES ('wkr_someone_else', 0, 1000000000000000)",
+        )
+        .execute(p)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE lanes SET owner = 'wkr_someone_else'")
+            .execute(p)
+            .await
+            .unwrap();
+    });
     // This server still retries it (it cannot know yet): the attempt is
     // recorded, but the delivery's state stays the new holder's.
     rx.wait_for("fenced", 2, WAIT).await;
     wait_number(&db, "SELECT count(*) FROM attempts", 2).await;
-    let (status, attempts): (String, i64) =
+    let (status, attempts): (String, i64) = signpost::on_db!(&db, p => {
         sqlx::query_as("SELECT status, attempts FROM deliveries")
-            .fetch_one(&db)
+            .fetch_one(p)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!((status.as_str(), attempts), ("pending", 1));
 }

@@ -31,7 +31,8 @@ async fn settle(db: &Db) {
 async fn wait_for(db: &Db, sql: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let done: bool = sqlx::query_scalar(sql).fetch_one(db).await.unwrap();
+        let done: bool =
+            signpost::on_db!(db, p => sqlx::query_scalar(sql).fetch_one(p).await).unwrap();
         if done {
             return;
         }
@@ -163,11 +164,15 @@ async fn cursors_neither_repeat_nor_skip_while_new_deliveries_arrive() {
         cursor = next["data"]["nextCursor"].as_str().map(str::to_string);
     }
     // Exactly the 7 that existed when paging began, each once, newest first.
-    let expected: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE event = 'tick') ORDER BY seq DESC")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+    let expected: Vec<String> = signpost::on_db!(&db, p => {
+        sqlx::query_scalar(
+            "SELECT id FROM deliveries \
+             WHERE event_id IN (SELECT id FROM events WHERE event = 'tick') ORDER BY seq DESC",
+        )
+        .fetch_all(p)
+        .await
+    })
+    .unwrap();
     assert_eq!(seen, expected);
 }
 
@@ -192,10 +197,12 @@ async fn one_delivery_has_the_exact_payload_and_every_attempt() {
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let db = s.server.db().await;
     settle(&db).await;
-    let id: String = sqlx::query_scalar("SELECT id FROM deliveries")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let id: String = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT id FROM deliveries")
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
 
     let res = s
         .req(reqwest::Method::GET, &format!("/deliveries/{id}"))
@@ -239,10 +246,12 @@ async fn redeliver_makes_a_new_delivery_and_keeps_the_original() {
     let event = publish(&s, json!({ "event": "x" })).await;
     let db = s.server.db().await;
     settle(&db).await;
-    let original: String = sqlx::query_scalar("SELECT id FROM deliveries")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let original: String = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT id FROM deliveries")
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
 
     let (status, v) = s
         .call(&format!("/deliveries/{original}/redeliver"), json!({}))
@@ -281,10 +290,12 @@ async fn cancel_stops_a_retrying_delivery() {
     rx.wait_for("down", 1, WAIT).await;
     let db = s.server.db().await;
     wait_for(&db, "SELECT attempts = 1 FROM deliveries").await;
-    let id: String = sqlx::query_scalar("SELECT id FROM deliveries")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let id: String = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT id FROM deliveries")
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
     let (_, d) = s.get(&format!("/deliveries/{id}")).await;
     assert_eq!(d["data"]["status"], "pending");
     assert!(d["data"]["nextAttemptAt"].is_string());
@@ -328,11 +339,12 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
         publish(&s, json!({ "event": "x", "n": n })).await;
         settle(&db).await;
     }
-    let failed: Vec<String> =
+    let failed: Vec<String> = signpost::on_db!(&db, p => {
         sqlx::query_scalar("SELECT id FROM deliveries WHERE status = 'failed' ORDER BY seq")
-            .fetch_all(&db)
+            .fetch_all(p)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!(failed.len(), 3);
 
     // The count first, then the replay; a bad time is refused.
@@ -363,10 +375,10 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
         (StatusCode::ACCEPTED, Some(3))
     );
     rx.wait_for("flaky", 6, WAIT).await;
-    let dir = s.server.stop().await;
+    let db_url = s.server.database_url.clone();
+    let _dir = s.server.stop().await;
 
     // Another process finds the replayed deliveries and delivers them.
-    let db_url = format!("sqlite://{}", dir.path().join("signpost.db").display());
     let _worker = Worker::start(&db_url);
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     wait_for(
@@ -374,18 +386,21 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
         "SELECT count(*) = 3 FROM deliveries WHERE origin = 'replay' AND status = 'succeeded'",
     )
     .await;
-    let repeats: Vec<String> =
+    let repeats: Vec<String> = signpost::on_db!(&db, p => {
         sqlx::query_scalar("SELECT repeats FROM deliveries WHERE origin = 'replay' ORDER BY seq")
-            .fetch_all(&db)
+            .fetch_all(p)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!(repeats, failed, "exactly the failed ones, in order");
     // The originals are untouched.
-    let still_failed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM deliveries WHERE origin = 'event' AND status = 'failed'",
-    )
-    .fetch_one(&db)
-    .await
+    let still_failed: i64 = signpost::on_db!(&db, p => {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM deliveries WHERE origin = 'event' AND status = 'failed'",
+        )
+        .fetch_one(p)
+        .await
+    })
     .unwrap();
     assert_eq!(still_failed, 3);
     // The replayed events are the failed ones: 0, 2 and 4.
@@ -495,11 +510,13 @@ async fn the_dashboard_log_filters_and_pages_both_ways() {
     let by_id = list(vec![("filter[search]", one.clone())]).await;
     assert_eq!(by_id.deliveries.len(), 1);
     // A time range: everything since the 11th event (of 60) is 100 deliveries.
-    let since: i64 = sqlx::query_scalar("SELECT created_at FROM events WHERE id = ?")
-        .bind(&events[10])
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let since: i64 = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT created_at FROM events WHERE id = $1")
+            .bind(&events[10])
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
     let ranged = list(vec![("filter[since]", since.to_string())]).await;
     let mut count = ranged.deliveries.len();
     let mut next = ranged.older.clone();
@@ -508,11 +525,13 @@ async fn the_dashboard_log_filters_and_pages_both_ways() {
         count += p.deliveries.len();
         next = p.older;
     }
-    let expected: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE created_at >= ?")
-        .bind(since)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let expected: i64 = signpost::on_db!(&db, p => {
+        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE created_at >= $1")
+            .bind(since)
+            .fetch_one(p)
+            .await
+    })
+    .unwrap();
     assert_eq!(count as i64, expected);
     assert!(expected >= 100);
 
@@ -571,7 +590,7 @@ async fn project_changes_are_recorded_in_its_activity() {
     rx.otherwise("gone", Reply::Status(410));
     publish(&s, json!({ "event": "a" })).await;
     let db = s.server.db().await;
-    wait_for(&db, "SELECT enabled = 0 FROM webhooks").await;
+    wait_for(&db, "SELECT NOT enabled FROM webhooks").await;
     // ...and in the dashboard.
     let form = |pairs: &[(&str, &str)]| {
         let mut v: Vec<(String, String)> = pairs
@@ -685,13 +704,15 @@ async fn a_common_event_name_filters_the_same_as_a_rare_one() {
                 None => break,
             }
         }
-        let expected: Vec<String> = sqlx::query_scalar(
-            "SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id \
-             WHERE e.event = ? ORDER BY d.seq DESC",
-        )
-        .bind(name)
-        .fetch_all(&db)
-        .await
+        let expected: Vec<String> = signpost::on_db!(&db, p => {
+            sqlx::query_scalar(
+                "SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id \
+                 WHERE e.event = $1 ORDER BY d.seq DESC",
+            )
+            .bind(name)
+            .fetch_all(p)
+            .await
+        })
         .unwrap();
         assert_eq!(expected.len(), 60);
         assert_eq!(seen, expected, "{name}");
@@ -710,27 +731,50 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
     };
     const HOUR: i64 = 3_600_000;
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hours.db").display());
+    let db_url = crate::support::fresh_database_url(dir.path(), "hours.db").await;
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     signpost::server::db::migrate(&db).await.unwrap();
     let project = signpost::server::projects::create(&db, "Hours")
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
-         VALUES ('wh', ?1, 'https://example.com/h', 'spectrum-v0', x'00', 0, 0), \
-                ('wh2', ?1, 'https://example.com/h2', 'spectrum-v0', x'00', 0, 0); \
-         INSERT INTO lanes (webhook_id, owner) VALUES ('wh', 'w1'), ('wh2', 'w2'); \
-         INSERT INTO events (id, project_id, event, body, created_at) \
-         VALUES ('evt_1', ?1, 'e', '{}', 0); \
-         INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, created_at) \
-         SELECT value, 'dlv_' || value, ?1, 'evt_1', CASE value WHEN 6 THEN 'wh2' ELSE 'wh' END, \
-           0, 0 FROM json_each('[1,2,3,4,5,6]')",
-    )
-    .bind(&project.id)
-    .execute(&db)
-    .await
-    .unwrap();
+    signpost::on_db!(&db, p => {
+        sqlx::query(
+            "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
+             VALUES ('wh', $1, 'https://example.com/h', 'spectrum-v0', $2, 0, 0), \
+                    ('wh2', $1, 'https://example.com/h2', 'spectrum-v0', $2, 0, 0)",
+        )
+        .bind(&project.id)
+        .bind(vec![0u8])
+        .execute(p)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO lanes (webhook_id, owner) VALUES ('wh', 'w1'), ('wh2', 'w2')")
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO events (id, project_id, event, body, created_at) \
+             VALUES ('evt_1', $1, 'e', $2, 0)",
+        )
+        .bind(&project.id)
+        .bind(b"{}".to_vec())
+        .execute(p)
+        .await
+        .unwrap();
+        for seq in 1..=6_i64 {
+            sqlx::query(
+                "INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, \
+                 created_at) VALUES ($1, $2, $3, 'evt_1', $4, 0, 0)",
+            )
+            .bind(seq)
+            .bind(format!("dlv_{seq}"))
+            .bind(&project.id)
+            .bind(if seq == 6 { "wh2" } else { "wh" })
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    });
 
     let h = 1_000 * HOUR;
     let attempt = |number, duration_ms| AttemptRow {
@@ -776,11 +820,14 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
     // A failed first attempt that will be retried: nothing is counted yet.
     write("w1", vec![update(1, "pending", None, Some(attempt(1, 50)))]).await;
     let rows = || async {
-        sqlx::query_as::<_, (i64, bool, i64, i64)>(
-            "SELECT hour, succeeded, bucket, count FROM webhook_hours ORDER BY hour, succeeded, bucket",
-        )
-        .fetch_all(&db)
-        .await
+        signpost::on_db!(&db, p => {
+            sqlx::query_as::<_, (i64, bool, i64, i64)>(
+                "SELECT hour, succeeded, bucket, count FROM webhook_hours \
+                 ORDER BY hour, succeeded, bucket",
+            )
+            .fetch_all(p)
+            .await
+        })
         .unwrap()
     };
     assert_eq!(rows().await, vec![]);
@@ -799,11 +846,13 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
     .await;
     // The same success written again (a retried group) changes nothing.
     write("w1", vec![update(1, "succeeded", Some(h + 9), None)]).await;
-    sqlx::query("UPDATE deliveries SET status = 'cancelled', finished_at = ? WHERE seq = 5")
-        .bind(h + 10)
-        .execute(&db)
-        .await
-        .unwrap();
+    signpost::on_db!(&db, p => {
+        sqlx::query("UPDATE deliveries SET status = 'cancelled', finished_at = $1 WHERE seq = 5")
+            .bind(h + 10)
+            .execute(p)
+            .await
+            .unwrap();
+    });
     assert_eq!(
         rows().await,
         vec![

@@ -112,11 +112,15 @@ async fn a_batch_may_be_as_large_as_documented_and_no_larger() {
 async fn a_session_is_not_written_on_every_request() {
     let (server, client) = TestServer::with_admin_signed_in(|_| {}).await;
     let db = server.db().await;
+    // As text: SQLite's store keeps it as text already, PostgreSQL's column
+    // is a TIMESTAMPTZ (whose text keeps every digit it has).
     let expiry = || async {
-        sqlx::query_scalar::<_, String>("SELECT expiry_date FROM tower_sessions")
-            .fetch_all(&db)
-            .await
-            .unwrap()
+        signpost::on_db!(&db, p => {
+            sqlx::query_scalar::<_, String>("SELECT CAST(expiry_date AS TEXT) FROM tower_sessions")
+                .fetch_all(p)
+                .await
+        })
+        .unwrap()
     };
     let before = expiry().await;
     assert_eq!(before.len(), 1, "one session: the admin's");
@@ -339,4 +343,65 @@ async fn the_api_answers_in_its_envelope_whatever_the_url_or_method() {
     assert_eq!(again, first);
     let (_, one_again) = api.publish_raw(r#"{"event":"other"}"#, Some("k1")).await;
     assert_eq!(one_again, one);
+}
+
+/// A NUL character (which PostgreSQL's text cannot hold, and SQLite's can)
+/// gets the same 4xx on both backends: refused where it is text a person
+/// writes, "not found" or "cannot be read" where it is an id, never a 500.
+#[tokio::test]
+async fn a_nul_character_is_refused_alike_on_both_backends() {
+    let (api, admin) = crate::support::Api::with_admin(|_| {}).await;
+    let server = &api.server;
+    let form = "application/x-www-form-urlencoded";
+    let pid = api.pid.as_str();
+    let calls = [
+        (
+            "a project name",
+            "projects/create",
+            "name=a%00b".to_string(),
+        ),
+        (
+            "a delivery id",
+            "deliveries/get",
+            format!("project_id={pid}&delivery_id=dlv_%00"),
+        ),
+        (
+            "a project id",
+            "deliveries/get",
+            "project_id=%00&delivery_id=x".into(),
+        ),
+        (
+            "an email",
+            "team/add",
+            "email=a%00@example.com&role=member".into(),
+        ),
+    ];
+    for (what, endpoint, body) in calls {
+        let res = admin
+            .post(server.url(&format!("/api/{endpoint}")))
+            .header("content-type", form)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        assert!(
+            status.is_client_error(),
+            "{what}: {status}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    // Through the HTTP API: a description, and a webhook id in the path.
+    let res = api
+        .post("/webhooks")
+        .json(&serde_json::json!({
+            "webhookUrl": "http://127.0.0.1:9/nul",
+            "description": "a\u{0}b",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = api.get("/webhooks/wh_%00").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

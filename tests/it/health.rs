@@ -19,7 +19,7 @@ async fn readyz_is_503_when_the_database_does_not_answer() {
     use signpost::server::{config::Config, db, health, state::AppState};
 
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let url = crate::support::fresh_database_url(dir.path(), "r.db").await;
     let pool = db::connect(&url).await.unwrap();
     let options = leptos::config::LeptosOptions::builder()
         .output_name("signpost")

@@ -1,53 +1,41 @@
-//! PostgreSQL (issue 12, first step): its schema says what SQLite's says,
-//! migrations are safe with several processes starting at once, and the
-//! hourly counts' trigger counts alike. `scripts/test` starts a throw-away
-//! server and sets `SIGNPOST_TEST_POSTGRES_URL`; without one these tests
-//! fail, they do not skip.
+//! PostgreSQL's schema and migrations, beside SQLite's: the schema says
+//! what SQLite's says, migrations are safe with several processes starting
+//! at once, and the hourly counts' trigger counts alike. These run in every
+//! run of the suite, whichever backend the servers of the other tests use.
+//! `scripts/test` starts a throw-away server and sets
+//! `SIGNPOST_TEST_POSTGRES_URL`; without one these tests fail, they do not
+//! skip.
 
+use crate::support::fresh_postgres_database;
 use signpost::server::db;
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, SqlitePool};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The test server's URL (its `postgres` database).
-fn server_url() -> String {
-    std::env::var("SIGNPOST_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!(
-            "SIGNPOST_TEST_POSTGRES_URL is not set: these tests need a PostgreSQL server. \
-             scripts/test starts one; by hand, see start_test_postgres in scripts/lib.sh"
-        )
-    })
-}
-
-/// A new, empty database on the test server; its URL.
-async fn fresh_database() -> String {
-    let url = server_url();
-    let admin = PgPool::connect(&url)
-        .await
-        .expect("the test PostgreSQL answers");
-    let name = format!("signpost_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
-
 async fn migrated_postgres() -> PgPool {
-    let pg = db::postgres::connect(&fresh_database().await)
+    let pg = db::postgres::connect(&fresh_postgres_database().await)
         .await
         .unwrap();
     db::postgres::migrate(&pg).await.unwrap();
     pg
 }
 
-async fn migrated_sqlite(dir: &tempfile::TempDir) -> db::Db {
+async fn migrated_sqlite(dir: &tempfile::TempDir) -> SqlitePool {
     let sqlite = db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
     db::migrate(&sqlite).await.unwrap();
+    let db::Db::Sqlite(sqlite) = sqlite else {
+        unreachable!("a sqlite:// URL opens SQLite")
+    };
     sqlite
+}
+
+/// The migrations in `migrations/postgres/`.
+fn postgres_migrations() -> i64 {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .filter(|f| f.as_ref().unwrap().path().extension() == Some(std::ffi::OsStr::new("sql")))
+        .count() as i64
 }
 
 type Tables = BTreeMap<String, BTreeSet<String>>;
@@ -74,9 +62,12 @@ async fn the_schema_has_the_same_tables_columns_and_indexes_as_sqlites() {
     .fetch_all(&sqlite)
     .await
     .unwrap();
+    // Not `tower_sessions`: on PostgreSQL it comes with the migrations
+    // (0002_sessions.sql), on SQLite the session store creates it at start.
     let pg_columns: Vec<(String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text FROM information_schema.columns \
-         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%'",
+         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%' \
+         AND table_name <> 'tower_sessions'",
     )
     .fetch_all(&pg)
     .await
@@ -94,7 +85,7 @@ async fn the_schema_has_the_same_tables_columns_and_indexes_as_sqlites() {
     .unwrap();
     let pg_indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT i.tablename::text, i.indexname::text FROM pg_indexes i \
-         WHERE i.schemaname = 'public' AND NOT EXISTS ( \
+         WHERE i.schemaname = 'public' AND i.tablename <> 'tower_sessions' AND NOT EXISTS ( \
            SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
     )
     .fetch_all(&pg)
@@ -115,7 +106,7 @@ async fn the_schema_has_the_same_tables_columns_and_indexes_as_sqlites() {
 /// on sqlx's advisory lock and find it done), and a second start is a no-op.
 #[tokio::test]
 async fn several_processes_migrating_at_once_all_succeed() {
-    let url = fresh_database().await;
+    let url = fresh_postgres_database().await;
     let starts: Vec<_> = (0..4)
         .map(|_| {
             let url = url.clone();
@@ -134,7 +125,7 @@ async fn several_processes_migrating_at_once_all_succeed() {
         .fetch_one(&pg)
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, postgres_migrations());
 }
 
 /// The same finished deliveries make the same rows of `webhook_hours` on
@@ -234,11 +225,11 @@ fn signpost(db: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// `signpost migrate` creates the schema on PostgreSQL; serving on it is
-/// not there yet, and says so instead of failing somewhere inside.
+/// `signpost migrate` creates the schema on PostgreSQL, and the other
+/// commands work on it.
 #[tokio::test]
-async fn migrate_works_on_postgres_and_serve_says_it_does_not_yet() {
-    let url = fresh_database().await;
+async fn migrate_works_on_postgres_and_so_do_the_other_commands() {
+    let url = fresh_postgres_database().await;
     let out = signpost(&url, &["migrate"]);
     assert!(
         out.status.success(),
@@ -256,14 +247,26 @@ async fn migrate_works_on_postgres_and_serve_says_it_does_not_yet() {
         .unwrap();
     assert_eq!(n, 0);
 
-    for args in [
-        &["serve"][..],
-        &["worker"],
-        &["project", "create", "--name", "x"],
-    ] {
-        let out = signpost(&url, args);
-        assert!(!out.status.success(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("serves SQLite only"), "{args:?}: {err}");
-    }
+    let out = signpost(&url, &["project", "create", "--name", "x", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["id"].as_str().unwrap();
+    let stored: String = sqlx::query_scalar("SELECT name FROM projects WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pg)
+        .await
+        .unwrap();
+    assert_eq!(stored, "x");
+    // Migrating again is a no-op.
+    let out = signpost(&url, &["migrate"]);
+    assert!(out.status.success());
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pg)
+        .await
+        .unwrap();
+    assert_eq!(applied, postgres_migrations());
 }

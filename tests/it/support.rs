@@ -10,9 +10,56 @@ use tokio::sync::oneshot;
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
+/// The database the tests run on: SQLite unless `SIGNPOST_TEST_DATABASE`
+/// says `postgres` (scripts/test runs the suite once on each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_this_run() -> Backend {
+        match std::env::var("SIGNPOST_TEST_DATABASE").as_deref() {
+            Ok("postgres") => Backend::Postgres,
+            Ok("sqlite") | Err(_) => Backend::Sqlite,
+            Ok(other) => panic!("SIGNPOST_TEST_DATABASE is {other:?}: say sqlite or postgres"),
+        }
+    }
+}
+
+/// The test PostgreSQL server's URL (its `postgres` database).
+pub fn postgres_server_url() -> String {
+    std::env::var("SIGNPOST_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "SIGNPOST_TEST_POSTGRES_URL is not set: these tests need a PostgreSQL server. \
+             scripts/test starts one; by hand, see start_test_postgres in scripts/lib.sh"
+        )
+    })
+}
+
+/// A new, empty database on the test PostgreSQL server; its URL.
+pub async fn fresh_postgres_database() -> String {
+    let url = postgres_server_url();
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .expect("the test PostgreSQL answers");
+    let name = format!("signpost_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
 /// A running Signpost with a throw-away database; stopped on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Its database (SQLite in `root`, or a database of its own on the
+    /// test PostgreSQL server).
+    pub database_url: String,
     /// The server's own state (to look at what its worker holds).
     pub state: signpost::server::state::AppState,
     /// The directory of its database, owned by `dir` unless the server
@@ -33,26 +80,54 @@ impl TestServer {
         TestServer::start_in(tempfile::tempdir().unwrap(), adjust).await
     }
 
-    /// Started on the database in `dir` (a fresh one, or what a stopped
+    /// Started on SQLite whatever the run's backend, for what only SQLite
+    /// has (its file's bytes, its pragmas, a disk that fills up).
+    pub async fn start_sqlite_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        TestServer::start_at(root, Some(dir), Backend::Sqlite, adjust).await
+    }
+
+    /// Started on the database of `dir` (a fresh one, or what a stopped
     /// server left), with a configuration adjusted by `adjust`.
     pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let root = dir.path().to_path_buf();
-        TestServer::start_at(root, Some(dir), adjust).await
+        TestServer::start_at(root, Some(dir), Backend::of_this_run(), adjust).await
     }
 
     /// A second server (a second process, as far as the database can
     /// tell) on this one's database.
     pub async fn beside(&self, adjust: impl FnOnce(&mut Config)) -> TestServer {
-        TestServer::start_at(self.root.clone(), None, adjust).await
+        TestServer::start_at(self.root.clone(), None, Backend::of_this_run(), adjust).await
+    }
+
+    /// The database of `root`: written in `root/database-url` when the
+    /// first server there starts, so that a restart finds it again.
+    async fn database_url_of(root: &std::path::Path, backend: Backend) -> String {
+        let file = root.join("database-url");
+        if let Ok(url) = std::fs::read_to_string(&file) {
+            return url;
+        }
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", root.join("signpost.db").display()),
+            Backend::Postgres => fresh_postgres_database().await,
+        };
+        std::fs::write(&file, &url).unwrap();
+        url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        signpost::server::db::postgres::is_postgres(&self.database_url)
     }
 
     async fn start_at(
         root: std::path::PathBuf,
         dir: Option<TempDir>,
+        backend: Backend,
         adjust: impl FnOnce(&mut Config),
     ) -> TestServer {
-        let mut config =
-            Config::for_database(format!("sqlite://{}", root.join("signpost.db").display()));
+        let database_url = TestServer::database_url_of(&root, backend).await;
+        let mut config = Config::for_database(database_url.clone());
         // No test ever asks a real DNS server: a few names resolve locally.
         config.resolver = url_guard::ResolverChoice(std::sync::Arc::new(|host: String, _port| {
             Box::pin(async move {
@@ -79,6 +154,7 @@ impl TestServer {
         });
         let server = TestServer {
             addr,
+            database_url,
             state,
             root,
             dir,
@@ -138,23 +214,27 @@ impl TestServer {
         self.dir.take().unwrap()
     }
 
-    /// A connection pool to the server's database, to check what it stored.
+    /// A connection pool to the server's database, to check what it stored
+    /// (queries on it go through `signpost::on_db!`).
     pub async fn db(&self) -> signpost::server::db::Db {
-        signpost::server::db::connect(&format!("sqlite://{}", self.db_path().display()))
+        signpost::server::db::connect(&self.database_url)
             .await
             .unwrap()
     }
 
+    /// The SQLite file (a server started with [`TestServer::start_sqlite_with`]).
     pub fn db_path(&self) -> std::path::PathBuf {
+        assert!(
+            !self.is_postgres(),
+            "a SQLite file was asked of a PostgreSQL server"
+        );
         self.root.join("signpost.db")
     }
 
     /// Creates a project directly in the server's database; returns its
     /// credentials.
     pub async fn project(&self, name: &str) -> (String, String) {
-        let db = signpost::server::db::connect(&format!("sqlite://{}", self.db_path().display()))
-            .await
-            .unwrap();
+        let db = self.db().await;
         let p = signpost::server::projects::create(&db, name).await.unwrap();
         db.close().await;
         (p.id, p.secret)
@@ -346,5 +426,35 @@ impl Api {
         let (status, answer) = self.publish_raw(&event.to_string(), None).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
         answer["data"].clone()
+    }
+}
+
+impl Api {
+    /// Like [`Api::new`], on SQLite whatever the run's backend (for what
+    /// only SQLite has).
+    pub async fn sqlite(adjust: impl FnOnce(&mut Config)) -> Api {
+        let server = TestServer::start_sqlite_with(|c| {
+            c.allow_targets = "127.0.0.1".parse().unwrap();
+            c.api_rate_limit = 1000;
+            adjust(c)
+        })
+        .await;
+        let (pid, secret) = server.project("Deliveries").await;
+        Api {
+            http: server.client(),
+            server,
+            pid,
+            secret,
+        }
+    }
+}
+
+/// A new, empty database of this run's backend, for a test that opens it
+/// itself or hands it to a `signpost` process: the SQLite file `file` in
+/// `dir`, or a database of its own on the test PostgreSQL server.
+pub async fn fresh_database_url(dir: &std::path::Path, file: &str) -> String {
+    match Backend::of_this_run() {
+        Backend::Sqlite => format!("sqlite://{}", dir.join(file).display()),
+        Backend::Postgres => fresh_postgres_database().await,
     }
 }

@@ -1,5 +1,5 @@
 use super::users::UserRow;
-use super::{now_ms, Db};
+use super::{now_ms, Db, Tx};
 use crate::model::ActivityEntry;
 
 /// Who made a change, as the record keeps it.
@@ -38,9 +38,9 @@ pub async fn record(
     subject: &str,
     detail: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    crate::on_db!(db, c => sqlx::query(
         "INSERT INTO activity (at, project_id, actor_id, actor_email, action, subject, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(now_ms())
     .bind(project_id)
@@ -49,29 +49,29 @@ pub async fn record(
     .bind(action)
     .bind(subject)
     .bind(detail)
-    .execute(db)
+    .execute(c)
     .await
-    .map(|_| ())
+    .map(|_| ()))
 }
 
 /// Records, inside the engine's transaction, that Signpost disabled a
 /// webhook by itself.
 pub async fn auto_disabled(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     webhook_id: &str,
     reason: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    crate::on_tx!(tx, c => sqlx::query(
         "INSERT INTO activity (at, project_id, action, subject, detail) \
-         SELECT ?, project_id, 'webhook.auto_disabled', url, ? FROM webhooks WHERE id = ?",
+         SELECT $1, project_id, 'webhook.auto_disabled', url, $2 FROM webhooks WHERE id = $3",
     )
     .bind(now)
     .bind(reason)
     .bind(webhook_id)
-    .execute(conn)
+    .execute(&mut *c)
     .await
-    .map(|_| ())
+    .map(|_| ()))
 }
 
 /// The newest `limit` lines about the team (no project), newest first.
@@ -85,14 +85,14 @@ pub async fn project(db: &Db, project_id: &str, limit: i64) -> sqlx::Result<Vec<
 }
 
 async fn lines(db: &Db, project_id: Option<&str>, limit: i64) -> sqlx::Result<Vec<ActivityEntry>> {
-    let rows: Vec<(i64, Option<String>, String, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, Option<String>, String, String, String)> = crate::on_db!(db, c => sqlx::query_as(
         "SELECT at, actor_email, action, subject, detail FROM activity \
-         WHERE project_id IS ? ORDER BY id DESC LIMIT ?",
+         WHERE project_id IS NOT DISTINCT FROM $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(project_id)
     .bind(limit)
-    .fetch_all(db)
-    .await?;
+    .fetch_all(c)
+    .await?);
     Ok(rows
         .into_iter()
         .map(|(at, actor, action, subject, detail)| ActivityEntry {

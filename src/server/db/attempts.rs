@@ -1,8 +1,8 @@
 //! `attempts`: every HTTP attempt of a delivery (or the reason there was none).
 
 use super::events::CHUNK;
-use super::Db;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use super::{Db, Tx};
+use sqlx::QueryBuilder;
 
 /// One attempt's record.
 pub struct AttemptRow {
@@ -19,9 +19,10 @@ pub struct AttemptRow {
 
 /// Inserts attempts, each with its delivery's `seq`: one multi-row
 /// statement per 128 of them.
-pub async fn insert(conn: &mut SqliteConnection, rows: &[(i64, &AttemptRow)]) -> sqlx::Result<()> {
+pub async fn insert(tx: &mut Tx, rows: &[(i64, &AttemptRow)]) -> sqlx::Result<()> {
     for chunk in rows.chunks(CHUNK) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        crate::on_tx!(tx, c, DB => {
+        let mut q: QueryBuilder<DB> = QueryBuilder::new(
             "INSERT INTO attempts (delivery_seq, number, started_at, duration_ms, request_headers, \
              response_status, response_headers, response_body, error_kind, error_message) ",
         );
@@ -37,7 +38,8 @@ pub async fn insert(conn: &mut SqliteConnection, rows: &[(i64, &AttemptRow)]) ->
                 .push_bind(a.error_kind)
                 .push_bind(&a.error_message);
         });
-        q.build().execute(&mut *conn).await?;
+        q.build().execute(&mut *c).await?;
+        });
     }
     Ok(())
 }
@@ -47,20 +49,29 @@ pub async fn first(
     db: &Db,
     delivery_id: &str,
 ) -> sqlx::Result<Option<(Option<i64>, Option<String>, i64)>> {
-    sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(
         "SELECT a.response_status, a.error_message, a.duration_ms FROM attempts a \
-         JOIN deliveries d ON d.seq = a.delivery_seq WHERE d.id = ? AND a.number = 1",
+         JOIN deliveries d ON d.seq = a.delivery_seq WHERE d.id = $1 AND a.number = 1",
     )
     .bind(delivery_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
-/// Deletes the attempts of the deliveries `seqs` (a JSON array).
-pub async fn delete_of(conn: &mut SqliteConnection, seqs_json: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM attempts WHERE delivery_seq IN (SELECT value FROM json_each(?))")
-        .bind(seqs_json)
-        .execute(conn)
+/// Deletes the attempts of the deliveries `seqs`.
+pub async fn delete_of(tx: &mut Tx, seqs: &[i64]) -> sqlx::Result<()> {
+    match tx {
+        Tx::Sqlite(t) => sqlx::query(
+            "DELETE FROM attempts WHERE delivery_seq IN (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::to_string(seqs).expect("integers serialize"))
+        .execute(&mut **t)
         .await
-        .map(|_| ())
+        .map(|_| ()),
+        Tx::Postgres(t) => sqlx::query("DELETE FROM attempts WHERE delivery_seq = ANY($1)")
+            .bind(seqs)
+            .execute(&mut **t)
+            .await
+            .map(|_| ()),
+    }
 }

@@ -3,8 +3,8 @@
 //! a small window of each lane it owns (see `lanes`) and writes back states.
 
 use super::events::CHUNK;
-use super::Db;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use super::{Db, Tx};
+use sqlx::QueryBuilder;
 
 pub struct NewDelivery<'a> {
     pub id: &'a str,
@@ -18,15 +18,16 @@ pub struct NewDelivery<'a> {
 }
 
 /// Inserts pending deliveries, due now; returns their `seq`s in the order
-/// given (SQLite hands out rowids in insertion order).
+/// given (both backends hand them out in insertion order).
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     deliveries: &[NewDelivery<'_>],
     now: i64,
 ) -> sqlx::Result<Vec<i64>> {
     let mut seqs = Vec::with_capacity(deliveries.len());
     for chunk in deliveries.chunks(CHUNK) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        crate::on_tx!(tx, c, DB => {
+        let mut q: QueryBuilder<DB> = QueryBuilder::new(
             "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, created_at, origin, repeats) ",
         );
         q.push_values(chunk, |mut row, d| {
@@ -40,10 +41,11 @@ pub async fn insert(
                 .push_bind(d.repeats);
         });
         q.push(" RETURNING seq");
-        let mut got: Vec<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?;
-        // RETURNING's order is not promised; rowids are increasing.
+        let mut got: Vec<i64> = q.build_query_scalar().fetch_all(&mut *c).await?;
+        // RETURNING's order is not promised; `seq`s are increasing.
         got.sort_unstable();
         seqs.extend(got);
+        });
     }
     Ok(seqs)
 }
@@ -72,20 +74,22 @@ pub async fn window(
     limit: i64,
     body_due_by: i64,
 ) -> sqlx::Result<Vec<WindowRow>> {
-    sqlx::query_as(
+    let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
+    let sql = format!(
         "SELECT d.seq, d.id, d.event_id, e.event, d.attempts, d.next_at, \
-                CASE WHEN d.next_at <= ?4 THEN e.body END AS body, w.ordering \
-         FROM deliveries d INDEXED BY deliveries_pending_webhook \
+                CASE WHEN d.next_at <= $4 THEN e.body END AS body, w.ordering \
+         FROM deliveries d {hint} \
            JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.webhook_id = ?1 AND d.status = 'pending' AND d.seq > ?2 \
-         ORDER BY d.seq LIMIT ?3",
-    )
+         WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.seq > $2 \
+         ORDER BY d.seq LIMIT $3"
+    );
+    crate::on_db!(db, c => sqlx::query_as(&sql)
     .bind(webhook_id)
     .bind(after)
     .bind(limit)
     .bind(body_due_by)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// A delivery's state after an attempt (or a cancellation).
@@ -106,12 +110,13 @@ pub struct DeliveryUpdate {
 /// lane over cannot overwrite what the new owner recorded, and a cancelled
 /// delivery stays cancelled.
 pub async fn update_states(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     worker: &str,
     updates: &[&DeliveryUpdate],
 ) -> sqlx::Result<()> {
     for chunk in updates.chunks(CHUNK) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        crate::on_tx!(tx, c, DB => {
+        let mut q: QueryBuilder<DB> = QueryBuilder::new(
             "WITH v (seq, status, attempts, next_at, last_status, last_error, finished_at) AS (",
         );
         q.push_values(chunk, |mut row, u| {
@@ -132,7 +137,8 @@ pub async fn update_states(
         );
         q.push_bind(worker);
         q.push(")");
-        q.build().execute(&mut *conn).await?;
+        q.build().execute(&mut *c).await?;
+        });
     }
     Ok(())
 }
@@ -140,54 +146,59 @@ pub async fn update_states(
 /// Whether a delivery is still pending (a worker asks before a retry, so a
 /// cancel made through another process stops it).
 pub async fn is_pending(db: &Db, seq: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE seq = ? AND status = 'pending')",
+    crate::on_db!(db, c => sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE seq = $1 AND status = 'pending')",
     )
     .bind(seq)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+    .await)
 }
 
 /// A delivery's status, for tests and the test-event button.
 pub async fn status(db: &Db, delivery_id: &str) -> sqlx::Result<Option<(String, Option<String>)>> {
-    sqlx::query_as("SELECT status, last_error FROM deliveries WHERE id = ?")
+    crate::on_db!(db, c => sqlx::query_as("SELECT status, last_error FROM deliveries WHERE id = $1")
         .bind(delivery_id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(c)
+        .await)
 }
 
 /// The (first) delivery of an event.
 pub async fn of_event(db: &Db, event_id: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = ? ORDER BY seq LIMIT 1")
+    crate::on_db!(db, c => sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = $1 ORDER BY seq LIMIT 1")
         .bind(event_id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(c)
+        .await)
 }
 
 /// Up to `limit` finished deliveries created before `before`, oldest first.
 /// The newest delivery of all is never among them: SQLite gives a new row
 /// the largest `seq` there is plus one, and `seq` must only ever grow (it is
 /// event order, and the lanes' cursors count on it).
-pub async fn finished_before(
-    conn: &mut SqliteConnection,
-    before: i64,
-    limit: i64,
-) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT seq FROM deliveries WHERE created_at < ? AND status <> 'pending' \
-         AND seq < (SELECT max(seq) FROM deliveries) ORDER BY created_at LIMIT ?",
+pub async fn finished_before(tx: &mut Tx, before: i64, limit: i64) -> sqlx::Result<Vec<i64>> {
+    crate::on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT seq FROM deliveries WHERE created_at < $1 AND status <> 'pending' \
+         AND seq < (SELECT max(seq) FROM deliveries) ORDER BY created_at LIMIT $2",
     )
     .bind(before)
     .bind(limit)
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *c)
+    .await)
 }
 
-/// Deletes the deliveries `seqs` (a JSON array).
-pub async fn delete(conn: &mut SqliteConnection, seqs_json: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))")
-        .bind(seqs_json)
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Deletes the deliveries `seqs`.
+pub async fn delete(tx: &mut Tx, seqs: &[i64]) -> sqlx::Result<()> {
+    match tx {
+        Tx::Sqlite(t) => {
+            sqlx::query("DELETE FROM deliveries WHERE seq IN (SELECT value FROM json_each($1))")
+                .bind(serde_json::to_string(seqs).expect("integers serialize"))
+                .execute(&mut **t)
+                .await
+                .map(|_| ())
+        }
+        Tx::Postgres(t) => sqlx::query("DELETE FROM deliveries WHERE seq = ANY($1)")
+            .bind(seqs)
+            .execute(&mut **t)
+            .await
+            .map(|_| ()),
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::Db;
 use crate::model::{Cursor, LogFilter};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct LogRow {
@@ -34,33 +34,45 @@ const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, d.
 /// The first `seq` created at or after `at` (creation order is `seq`
 /// order: one writer stamps both). `None` when nothing is that new.
 async fn seq_at(db: &Db, at: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT seq FROM deliveries WHERE created_at >= ? ORDER BY created_at LIMIT 1",
+    crate::on_db!(db, c => sqlx::query_scalar(
+        "SELECT seq FROM deliveries WHERE created_at >= $1 ORDER BY created_at LIMIT 1",
     )
     .bind(at)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// The statement of one page: `SELECT` (or `EXPLAIN QUERY PLAN SELECT`)
 /// of up to `limit` + 1 rows from `cursor`, given the `seq` bounds of the
 /// filter's time range. Returns it and whether it reads newest first.
-fn statement<'a>(
+/// The same text on both backends but for the joins.
+fn statement<'a, DB>(
+    db: &Db,
     prefix: &str,
     project_id: &'a str,
     filter: &'a LogFilter,
     plan: Plan,
     cursor: Cursor,
     limit: u32,
-) -> (QueryBuilder<'a, Sqlite>, bool) {
-    // `CROSS JOIN` fixes SQLite's join order: the left table drives.
-    let from = match plan.by_event {
-        false => "deliveries d CROSS JOIN events e ON e.id = d.event_id",
+) -> (QueryBuilder<'a, DB>, bool)
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let from = match (db, plan.by_event) {
+        // `CROSS JOIN` fixes SQLite's join order: the left table drives.
+        (Db::Sqlite(_), false) => "deliveries d CROSS JOIN events e ON e.id = d.event_id",
         // Each event's deliveries by `deliveries_event`, whatever else the
         // filter says (without statistics SQLite might walk a wider index).
-        true => "events e CROSS JOIN deliveries d INDEXED BY deliveries_event ON d.event_id = e.id",
+        (Db::Sqlite(_), true) => {
+            "events e CROSS JOIN deliveries d INDEXED BY deliveries_event ON d.event_id = e.id"
+        }
+        // PostgreSQL's planner picks the order from its statistics.
+        (Db::Postgres(_), false) => "deliveries d JOIN events e ON e.id = d.event_id",
+        (Db::Postgres(_), true) => "events e JOIN deliveries d ON d.event_id = e.id",
     };
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+    let mut q: QueryBuilder<DB> = QueryBuilder::new(format!(
         "{prefix}SELECT {COLUMNS} FROM {from} JOIN webhooks w ON w.id = d.webhook_id WHERE "
     ));
     let bounds = plan.bounds;
@@ -77,7 +89,7 @@ fn statement<'a>(
             q.push("w.project_id = ")
                 .push_bind(project_id)
                 .push(" AND d.webhook_id = ")
-                .push_bind(webhook);
+                .push_bind(webhook.as_str());
         }
         // From the events, the project is checked on them (their index
         // starts with it).
@@ -92,13 +104,13 @@ fn statement<'a>(
         q.push(" AND d.status = ").push_bind(status.as_str());
     }
     if let Some(event) = &filter.event {
-        q.push(" AND e.event = ").push_bind(event);
+        q.push(" AND e.event = ").push_bind(event.as_str());
     }
     if let Some(search) = &filter.search {
         q.push(" AND d.seq IN (SELECT seq FROM deliveries WHERE id = ")
-            .push_bind(search)
+            .push_bind(search.as_str())
             .push(" UNION ALL SELECT seq FROM deliveries WHERE event_id = ")
-            .push_bind(search)
+            .push_bind(search.as_str())
             .push(")");
     }
     if let Some(low) = bounds.0 {
@@ -147,14 +159,14 @@ async fn plan(db: &Db, project_id: &str, filter: &LogFilter) -> sqlx::Result<Opt
     };
     let by_event = match &filter.event {
         Some(event) if filter.search.is_none() => {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE project_id = ? AND event = ? LIMIT ?)",
+            let n: i64 = crate::on_db!(db, c => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE project_id = $1 AND event = $2 LIMIT $3) AS few",
             )
             .bind(project_id)
             .bind(event)
             .bind(FEW_EVENTS)
-            .fetch_one(db)
-            .await?;
+            .fetch_one(c)
+            .await?);
             n < FEW_EVENTS
         }
         _ => false,
@@ -191,8 +203,11 @@ pub async fn page(
     let Some(plan) = plan(db, project_id, filter).await? else {
         return Ok((Vec::new(), false));
     };
-    let (mut q, newest_first) = statement("", project_id, filter, plan, cursor, limit);
-    let mut rows: Vec<LogRow> = q.build_query_as().fetch_all(db).await?;
+    let (mut rows, newest_first): (Vec<LogRow>, bool) = crate::on_db!(db, c, DB => {
+        let (mut q, newest_first) =
+            statement::<DB>(db, "", project_id, filter, plan, cursor, limit);
+        (q.build_query_as().fetch_all(c).await?, newest_first)
+    });
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     if !newest_first {
@@ -201,7 +216,7 @@ pub async fn page(
     Ok((rows, more))
 }
 
-/// SQLite's plan for a page (for the benchmark and docs/benchmarks.md).
+/// The database's plan for a page (for the benchmark and docs/benchmarks.md).
 pub async fn explain(
     db: &Db,
     project_id: &str,
@@ -213,16 +228,18 @@ pub async fn explain(
         bounds: (None, None),
         by_event: false,
     });
-    let (mut q, _) = statement(
-        "EXPLAIN QUERY PLAN ",
-        project_id,
-        filter,
-        plan,
-        cursor,
-        limit,
-    );
-    let rows: Vec<(i64, i64, i64, String)> = q.build_query_as().fetch_all(db).await?;
-    Ok(rows.into_iter().map(|r| r.3).collect())
+    Ok(match db {
+        Db::Sqlite(c) => {
+            let prefix = "EXPLAIN QUERY PLAN ";
+            let (mut q, _) = statement(db, prefix, project_id, filter, plan, cursor, limit);
+            let rows: Vec<(i64, i64, i64, String)> = q.build_query_as().fetch_all(c).await?;
+            rows.into_iter().map(|r| r.3).collect()
+        }
+        Db::Postgres(c) => {
+            let (mut q, _) = statement(db, "EXPLAIN ", project_id, filter, plan, cursor, limit);
+            q.build_query_scalar().fetch_all(c).await?
+        }
+    })
 }
 
 /// Whether any row of the filtered log is newer than `seq` (for "Newer").
@@ -237,15 +254,15 @@ pub async fn newer_exists(
 }
 
 pub async fn one(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<LogRow>> {
-    sqlx::query_as(&format!(
+    crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM deliveries d \
          JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.id = ? AND d.project_id = ?"
+         WHERE d.id = $1 AND d.project_id = $2"
     ))
     .bind(id)
     .bind(project_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -268,17 +285,19 @@ pub async fn attempts(db: &Db, seqs: &[i64]) -> sqlx::Result<Vec<AttemptRecord>>
     if seqs.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT delivery_seq, number, started_at, duration_ms, request_headers, response_status, \
-         response_headers, response_body, error_kind, error_message \
-         FROM attempts WHERE delivery_seq IN (",
-    );
-    let mut list = q.separated(", ");
-    for seq in seqs {
-        list.push_bind(*seq);
-    }
-    q.push(") ORDER BY delivery_seq, number, id");
-    q.build_query_as().fetch_all(db).await
+    crate::on_db!(db, c, DB => {
+        let mut q: QueryBuilder<DB> = QueryBuilder::new(
+            "SELECT delivery_seq, number, started_at, duration_ms, request_headers, \
+             response_status, response_headers, response_body, error_kind, error_message \
+             FROM attempts WHERE delivery_seq IN (",
+        );
+        let mut list = q.separated(", ");
+        for seq in seqs {
+            list.push_bind(*seq);
+        }
+        q.push(") ORDER BY delivery_seq, number, id");
+        q.build_query_as().fetch_all(c).await
+    })
 }
 
 /// What a repeat of a delivery needs: its event and its webhook.
@@ -299,13 +318,13 @@ pub async fn repeat_source(
     project_id: &str,
     id: &str,
 ) -> sqlx::Result<Option<RepeatSource>> {
-    sqlx::query_as(&format!(
-        "{SOURCE} WHERE d.id = ? AND d.project_id = ? AND w.deleted_at IS NULL"
+    crate::on_db!(db, c => sqlx::query_as(&format!(
+        "{SOURCE} WHERE d.id = $1 AND d.project_id = $2 AND w.deleted_at IS NULL"
     ))
     .bind(id)
     .bind(project_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// A webhook's failed and dropped deliveries created since `since`, oldest
@@ -319,16 +338,16 @@ pub async fn replay_sources(
     let Some(low) = seq_at(db, since).await? else {
         return Ok(Vec::new());
     };
-    sqlx::query_as(&format!(
-        "{SOURCE} WHERE d.webhook_id = ?1 AND d.status IN ('failed', 'dropped') \
-         AND d.seq >= ?2 AND d.created_at >= ?3 ORDER BY d.seq LIMIT ?4"
+    crate::on_db!(db, c => sqlx::query_as(&format!(
+        "{SOURCE} WHERE d.webhook_id = $1 AND d.status IN ('failed', 'dropped') \
+         AND d.seq >= $2 AND d.created_at >= $3 ORDER BY d.seq LIMIT $4"
     ))
     .bind(webhook_id)
     .bind(low)
     .bind(since)
     .bind(limit + 1)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// How many deliveries a replay since `since` would repeat.
@@ -336,15 +355,15 @@ pub async fn replay_count(db: &Db, webhook_id: &str, since: i64) -> sqlx::Result
     let Some(low) = seq_at(db, since).await? else {
         return Ok(0);
     };
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 \
-         AND status IN ('failed', 'dropped') AND seq >= ?2 AND created_at >= ?3",
+    crate::on_db!(db, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 \
+         AND status IN ('failed', 'dropped') AND seq >= $2 AND created_at >= $3",
     )
     .bind(webhook_id)
     .bind(low)
     .bind(since)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+    .await)
 }
 
 /// Cancels a pending delivery: no worker writes another state over a
@@ -357,17 +376,17 @@ pub async fn cancel(
     reason: &str,
     now: i64,
 ) -> sqlx::Result<Option<(String, i64)>> {
-    sqlx::query_as(
-        "UPDATE deliveries SET status = 'cancelled', last_error = ?, \
-         finished_at = ? WHERE id = ? AND project_id = ? AND status = 'pending' \
+    crate::on_db!(db, c => sqlx::query_as(
+        "UPDATE deliveries SET status = 'cancelled', last_error = $1, \
+         finished_at = $2 WHERE id = $3 AND project_id = $4 AND status = 'pending' \
          RETURNING webhook_id, seq",
     )
     .bind(reason)
     .bind(now)
     .bind(id)
     .bind(project_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// One `webhook_hours` row: a webhook's deliveries that finished in an hour
@@ -382,23 +401,23 @@ pub struct HourRow {
 
 /// A webhook's hourly outcome counts and latency histograms since `first_hour`.
 pub async fn hours(db: &Db, webhook_id: &str, first_hour: i64) -> sqlx::Result<Vec<HourRow>> {
-    sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(
         "SELECT hour, succeeded, bucket, count FROM webhook_hours \
-         WHERE webhook_id = ? AND hour >= ?",
+         WHERE webhook_id = $1 AND hour >= $2",
     )
     .bind(webhook_id)
     .bind(first_hour)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// Deletes the hourly counts of hours that began before `before`.
 pub async fn forget_hours(db: &Db, before: i64) -> sqlx::Result<u64> {
-    sqlx::query("DELETE FROM webhook_hours WHERE hour < ?")
+    crate::on_db!(db, c => sqlx::query("DELETE FROM webhook_hours WHERE hour < $1")
         .bind(before / 3_600_000 * 3_600_000)
-        .execute(db)
+        .execute(c)
         .await
-        .map(|r| r.rows_affected())
+        .map(|r| r.rows_affected()))
 }
 
 /// Per webhook of a project: its newest delivery's status, HTTP status and
@@ -415,19 +434,19 @@ pub struct HealthRow {
 }
 
 pub async fn health(db: &Db, project_id: &str, first_hour: i64) -> sqlx::Result<Vec<HealthRow>> {
-    sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(
         "SELECT w.id AS webhook_id, \
            l.status AS last_status, l.last_status AS last_http, l.created_at AS last_at, \
-           (SELECT COALESCE(SUM(h.count), 0) FROM webhook_hours h \
-              WHERE h.webhook_id = w.id AND h.hour >= ?2) AS finished, \
-           (SELECT COALESCE(SUM(h.count), 0) FROM webhook_hours h \
-              WHERE h.webhook_id = w.id AND h.hour >= ?2 AND h.succeeded = 1) AS succeeded \
+           (SELECT CAST(COALESCE(SUM(h.count), 0) AS BIGINT) FROM webhook_hours h \
+              WHERE h.webhook_id = w.id AND h.hour >= $2) AS finished, \
+           (SELECT CAST(COALESCE(SUM(h.count), 0) AS BIGINT) FROM webhook_hours h \
+              WHERE h.webhook_id = w.id AND h.hour >= $2 AND h.succeeded = TRUE) AS succeeded \
          FROM webhooks w LEFT JOIN deliveries l ON l.seq = \
            (SELECT MAX(seq) FROM deliveries m WHERE m.webhook_id = w.id) \
-         WHERE w.project_id = ?1 AND w.deleted_at IS NULL",
+         WHERE w.project_id = $1 AND w.deleted_at IS NULL",
     )
     .bind(project_id)
     .bind(first_hour)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }

@@ -1,7 +1,7 @@
 //! `events`: what the platform published, its exact bytes.
 
-use super::Db;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use super::{Db, Tx};
+use sqlx::QueryBuilder;
 
 pub struct NewEvent<'a> {
     pub id: &'a str,
@@ -14,13 +14,10 @@ pub struct NewEvent<'a> {
 /// stay in the connection's statement cache.
 pub(super) const CHUNK: usize = 128;
 
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    events: &[NewEvent<'_>],
-    now: i64,
-) -> sqlx::Result<()> {
+pub async fn insert(tx: &mut Tx, events: &[NewEvent<'_>], now: i64) -> sqlx::Result<()> {
     for chunk in events.chunks(CHUNK) {
-        let mut q: QueryBuilder<Sqlite> =
+        crate::on_tx!(tx, c, DB => {
+        let mut q: QueryBuilder<DB> =
             QueryBuilder::new("INSERT INTO events (id, project_id, event, body, created_at) ");
         q.push_values(chunk, |mut row, e| {
             row.push_bind(e.id)
@@ -29,42 +26,39 @@ pub async fn insert(
                 .push_bind(e.body)
                 .push_bind(now);
         });
-        q.build().execute(&mut *conn).await?;
+        q.build().execute(&mut *c).await?;
+        });
     }
     Ok(())
 }
 
 /// An event's exact bytes.
 pub async fn body(db: &Db, event_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT body FROM events WHERE id = ?")
+    crate::on_db!(db, c => sqlx::query_scalar("SELECT body FROM events WHERE id = $1")
         .bind(event_id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(c)
+        .await)
 }
 
 /// An event's name and exact bytes, for an attempt whose worker did not
 /// keep them in memory.
 pub async fn get(db: &Db, event_id: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
-    sqlx::query_as("SELECT event, body FROM events WHERE id = ?")
+    crate::on_db!(db, c => sqlx::query_as("SELECT event, body FROM events WHERE id = $1")
         .bind(event_id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(c)
+        .await)
 }
 
 /// Deletes up to `limit` events created before `before` that no delivery
 /// refers to any more; returns how many went.
-pub async fn delete_unreferenced(
-    conn: &mut SqliteConnection,
-    before: i64,
-    limit: i64,
-) -> sqlx::Result<u64> {
-    sqlx::query(
-        "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < ? \
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)",
+pub async fn delete_unreferenced(tx: &mut Tx, before: i64, limit: i64) -> sqlx::Result<u64> {
+    crate::on_tx!(tx, c => sqlx::query(
+        "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT $2)",
     )
     .bind(before)
     .bind(limit)
-    .execute(conn)
+    .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected())
+    .map(|r| r.rows_affected()))
 }

@@ -2,8 +2,7 @@
 //! delivery each has (migrations/sqlite/0007_lanes.sql). A lane is free when it has
 //! no owner or its owner's lease ran out (or the owner is forgotten).
 
-use super::Db;
-use sqlx::SqliteConnection;
+use super::{Db, Tx};
 
 /// What storing new deliveries did to a lane.
 #[derive(Debug, sqlx::FromRow)]
@@ -18,71 +17,105 @@ pub struct Noted {
 /// In the transaction that inserted deliveries up to `last_seq` for each
 /// webhook of `lanes`: moves each lane's newest `seq` on, and takes for
 /// `worker` the lanes no one owns (creating those that do not exist yet).
-pub async fn note(
-    conn: &mut SqliteConnection,
-    worker: &str,
-    lanes: &[(&str, i64)],
-) -> sqlx::Result<Vec<Noted>> {
+pub async fn note(tx: &mut Tx, worker: &str, lanes: &[(&str, i64)]) -> sqlx::Result<Vec<Noted>> {
     if lanes.is_empty() {
         return Ok(Vec::new());
     }
-    let json = serde_json::to_string(lanes).expect("pairs serialize");
-    let noted: Vec<Noted> = sqlx::query_as(
-        "SELECT j.value ->> 0 AS webhook_id, COALESCE(l.last_seq, 0) AS before, \
-                l.owner IS NULL AS taken \
-         FROM json_each(?) j LEFT JOIN lanes l ON l.webhook_id = j.value ->> 0",
-    )
-    .bind(&json)
-    .fetch_all(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO lanes (webhook_id, owner, last_seq) \
-         SELECT value ->> 0, ?1, value ->> 1 FROM json_each(?2) WHERE true \
-         ON CONFLICT (webhook_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), \
-           owner = COALESCE(owner, excluded.owner)",
-    )
-    .bind(worker)
-    .bind(&json)
-    .execute(conn)
-    .await?;
-    Ok(noted)
+    match tx {
+        Tx::Sqlite(t) => {
+            let json = serde_json::to_string(lanes).expect("pairs serialize");
+            let noted: Vec<Noted> = sqlx::query_as(
+                "SELECT j.value ->> 0 AS webhook_id, COALESCE(l.last_seq, 0) AS before, \
+                        l.owner IS NULL AS taken \
+                 FROM json_each($1) j LEFT JOIN lanes l ON l.webhook_id = j.value ->> 0",
+            )
+            .bind(&json)
+            .fetch_all(&mut **t)
+            .await?;
+            sqlx::query(
+                "INSERT INTO lanes (webhook_id, owner, last_seq) \
+                 SELECT value ->> 0, $1, value ->> 1 FROM json_each($2) WHERE true \
+                 ON CONFLICT (webhook_id) DO UPDATE \
+                   SET last_seq = max(lanes.last_seq, excluded.last_seq), \
+                       owner = COALESCE(lanes.owner, excluded.owner)",
+            )
+            .bind(worker)
+            .bind(&json)
+            .execute(&mut **t)
+            .await?;
+            Ok(noted)
+        }
+        Tx::Postgres(t) => {
+            let ids: Vec<&str> = lanes.iter().map(|l| l.0).collect();
+            let seqs: Vec<i64> = lanes.iter().map(|l| l.1).collect();
+            let noted: Vec<Noted> = sqlx::query_as(
+                "SELECT j.webhook_id, COALESCE(l.last_seq, 0) AS before, \
+                        l.owner IS NULL AS taken \
+                 FROM unnest($1::text[]) AS j (webhook_id) \
+                   LEFT JOIN lanes l ON l.webhook_id = j.webhook_id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut **t)
+            .await?;
+            sqlx::query(
+                "INSERT INTO lanes (webhook_id, owner, last_seq) \
+                 SELECT j.webhook_id, $1, j.last_seq \
+                 FROM unnest($2::text[], $3::bigint[]) AS j (webhook_id, last_seq) \
+                 ON CONFLICT (webhook_id) DO UPDATE \
+                   SET last_seq = GREATEST(lanes.last_seq, excluded.last_seq), \
+                       owner = COALESCE(lanes.owner, excluded.owner)",
+            )
+            .bind(worker)
+            .bind(&ids)
+            .bind(&seqs)
+            .execute(&mut **t)
+            .await?;
+            Ok(noted)
+        }
+    }
 }
 
 /// Claims up to `limit` free lanes that have pending deliveries for
-/// `worker`; returns them. SQLite has one writer at a time, so the
-/// statement alone is atomic.
+/// `worker`; returns them. On SQLite (one writer at a time) the statement
+/// alone is atomic; on PostgreSQL the lanes another process is claiming at
+/// the same moment are skipped, not waited for.
 pub async fn claim(db: &Db, worker: &str, now: i64, limit: i64) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "UPDATE lanes SET owner = ?1 WHERE webhook_id IN ( \
+    let lock = match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => "FOR UPDATE OF l SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE lanes SET owner = $1 WHERE webhook_id IN ( \
            SELECT l.webhook_id FROM lanes l \
            WHERE (l.owner IS NULL OR NOT EXISTS \
-                   (SELECT 1 FROM workers w WHERE w.id = l.owner AND w.lease_until >= ?2)) \
+                   (SELECT 1 FROM workers w WHERE w.id = l.owner AND w.lease_until >= $2)) \
              AND EXISTS (SELECT 1 FROM deliveries d \
                    WHERE d.webhook_id = l.webhook_id AND d.status = 'pending') \
-           LIMIT ?3) \
-         RETURNING webhook_id",
-    )
-    .bind(worker)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+           LIMIT $3 {lock}) \
+         RETURNING webhook_id"
+    );
+    crate::on_db!(db, c => sqlx::query_scalar(&sql)
+        .bind(worker)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
 }
 
 /// The lanes `worker` owns, each with its newest `seq`.
 pub async fn owned(db: &Db, worker: &str) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT webhook_id, last_seq FROM lanes WHERE owner = ?")
+    crate::on_db!(db, c => sqlx::query_as("SELECT webhook_id, last_seq FROM lanes WHERE owner = $1")
         .bind(worker)
-        .fetch_all(db)
-        .await
+        .fetch_all(c)
+        .await)
 }
 
 /// Lets go of every lane `worker` owns (at shutdown, or when its lease
 /// ran out); returns how many.
 pub async fn release_all(db: &Db, worker: &str) -> sqlx::Result<u64> {
-    sqlx::query("UPDATE lanes SET owner = NULL WHERE owner = ?")
+    crate::on_db!(db, c => sqlx::query("UPDATE lanes SET owner = NULL WHERE owner = $1")
         .bind(worker)
-        .execute(db)
+        .execute(c)
         .await
-        .map(|r| r.rows_affected())
+        .map(|r| r.rows_affected()))
 }

@@ -1,6 +1,6 @@
-//! PostgreSQL, for several Signpost processes on one database (issue 12).
-//! This step has the schema (`migrations/postgres/`) and its migrations;
-//! serving on PostgreSQL comes with the per-dialect storage modules.
+//! PostgreSQL, for several Signpost processes on one database: its pools,
+//! its migrations (`migrations/postgres/`), and how its URLs are told apart
+//! and shown.
 
 use anyhow::Context;
 use sqlx::postgres::PgPoolOptions;
@@ -19,6 +19,16 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
         .connect(url)
         .await
         .with_context(|| format!("cannot open database {}", redact(url)))
+}
+
+/// The delivery engine's writer: one connection, as on SQLite, so that the
+/// writer's groups commit in the order they were made. Opened on first use.
+pub fn writer(url: &str) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_lazy(url)
+        .with_context(|| format!("invalid database URL {}", redact(url)))
 }
 
 /// Applies `migrations/postgres/` (embedded at build time). Several

@@ -13,13 +13,14 @@ pub async fn replace(
     expires_at: i64,
 ) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM sign_in_links WHERE user_id = ? AND used_at IS NULL")
+    crate::on_tx!(&mut tx, c => sqlx::query("DELETE FROM sign_in_links WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+    crate::on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO sign_in_links (token_hash, user_id, purpose, created_by, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(token_hash)
     .bind(user_id)
@@ -27,8 +28,9 @@ pub async fn replace(
     .bind(created_by)
     .bind(now)
     .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))?;
     tx.commit().await
 }
 
@@ -42,13 +44,13 @@ pub struct LinkRow {
 }
 
 pub async fn find(db: &Db, token_hash: &[u8]) -> sqlx::Result<Option<LinkRow>> {
-    sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(
         "SELECT l.user_id, u.email, l.purpose, l.expires_at, l.used_at \
-         FROM sign_in_links l JOIN users u ON u.id = l.user_id WHERE l.token_hash = ?",
+         FROM sign_in_links l JOIN users u ON u.id = l.user_id WHERE l.token_hash = $1",
     )
     .bind(token_hash)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// Uses the link and sets the user's password in one transaction: of two
@@ -62,29 +64,29 @@ pub async fn redeem(
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
     let mut tx = db.begin().await?;
-    let used = sqlx::query(
-        "UPDATE sign_in_links SET used_at = ? \
-         WHERE token_hash = ? AND user_id = ? AND used_at IS NULL AND expires_at > ?",
+    let used = crate::on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE sign_in_links SET used_at = $1 \
+         WHERE token_hash = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $4",
     )
     .bind(now)
     .bind(token_hash)
     .bind(user_id)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut *c)
     .await?
-    .rows_affected();
+    .rows_affected());
     if used != 1 {
         return Ok(None);
     }
-    let epoch: Option<i64> = sqlx::query_scalar(
-        "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1, \
-         last_sign_in_at = ? WHERE id = ? RETURNING session_epoch",
+    let epoch: Option<i64> = crate::on_tx!(&mut tx, c => sqlx::query_scalar(
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1, \
+         last_sign_in_at = $2 WHERE id = $3 RETURNING session_epoch",
     )
     .bind(password_hash)
     .bind(now)
     .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(&mut *c)
+    .await?);
     tx.commit().await?;
     Ok(epoch)
 }

@@ -1,4 +1,4 @@
-use super::{now_ms, Db};
+use super::{now_ms, Db, Guard};
 use crate::model::{Role, UserInfo};
 
 /// A user row, with the password hash (never leaves the server).
@@ -50,28 +50,28 @@ pub enum Guarded {
 
 /// An admin other than `id` who has chosen a password.
 const ANOTHER_ADMIN: &str = "EXISTS (SELECT 1 FROM users o \
-     WHERE o.role = 'admin' AND o.id <> ?1 AND o.password_hash <> '')";
+     WHERE o.role = 'admin' AND o.id <> $1 AND o.password_hash <> '')";
 
 const COLUMNS: &str = "id, email, password_hash, role, session_epoch";
 
 pub async fn any_exist(db: &Db) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
-        .fetch_one(db)
-        .await
+    crate::on_db!(db, c => sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+        .fetch_one(c)
+        .await)
 }
 
 pub async fn by_email(db: &Db, email: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
+    crate::on_db!(db, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
         .bind(email)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(c)
+        .await)
 }
 
 pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
+    crate::on_db!(db, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(c)
+        .await)
 }
 
 pub enum Created {
@@ -82,7 +82,8 @@ pub enum Created {
 }
 
 /// Inserts a user. With `only_if_first`, the insert happens only while the
-/// table is empty, atomically, so two first-run setups cannot both win.
+/// table is empty, atomically (under [`Guard::Users`] on PostgreSQL), so
+/// two first-run setups cannot both win, on one process or several.
 pub async fn create(
     db: &Db,
     email: &str,
@@ -96,19 +97,26 @@ pub async fn create(
     } else {
         ""
     };
-    let result = sqlx::query(&format!(
+    let mut tx = db.begin().await?;
+    tx.guard(Guard::Users).await?;
+    let result = crate::on_tx!(&mut tx, c => sqlx::query(&format!(
         "INSERT INTO users (id, email, password_hash, role, created_at) \
-         SELECT ?, ?, ?, ?, ? {guard}"
+         SELECT $1, $2, $3, $4, $5 {guard}"
     ))
     .bind(&id)
     .bind(email)
     .bind(password_hash)
     .bind(role.as_str())
     .bind(now_ms())
-    .execute(db)
-    .await;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()));
+    let result = match result {
+        Ok(n) => tx.commit().await.map(|_| n),
+        Err(e) => Err(e),
+    };
     match result {
-        Ok(r) if r.rows_affected() == 1 => Ok(Created::Yes(id)),
+        Ok(1) => Ok(Created::Yes(id)),
         Ok(_) => Ok(Created::NotFirst),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Created::EmailTaken),
         Err(e) => Err(e),
@@ -116,51 +124,59 @@ pub async fn create(
 }
 
 pub async fn touch_sign_in(db: &Db, id: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET last_sign_in_at = ? WHERE id = ?")
+    crate::on_db!(db, c => sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(id)
-        .execute(db)
+        .execute(c)
         .await
-        .map(|_| ())
+        .map(|_| ()))
 }
 
 pub async fn list(db: &Db) -> sqlx::Result<Vec<MemberRow>> {
-    sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(
         "SELECT id, email, role, created_at, last_sign_in_at, password_hash = '' AS invited \
          FROM users ORDER BY email",
     )
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// Changes a user's role. Demoting is refused when it would leave no admin
-/// who can sign in; the check and the change are one statement.
+/// who can sign in; the check and the change are one statement (and, on
+/// PostgreSQL, under [`Guard::Users`], so that two demotions on two
+/// processes cannot each count the other as the admin who stays).
 pub async fn set_role(db: &Db, id: &str, role: Role) -> sqlx::Result<Guarded> {
     let guard = match role {
-        Role::Admin => "1",
+        Role::Admin => "TRUE",
         Role::Member => ANOTHER_ADMIN,
     };
-    let done = sqlx::query(&format!(
-        "UPDATE users SET role = ?2 WHERE id = ?1 AND (role = ?2 OR {guard})"
+    let mut tx = db.begin().await?;
+    tx.guard(Guard::Users).await?;
+    let done = crate::on_tx!(&mut tx, c => sqlx::query(&format!(
+        "UPDATE users SET role = $2 WHERE id = $1 AND (role = $2 OR {guard})"
     ))
     .bind(id)
     .bind(role.as_str())
-    .execute(db)
+    .execute(&mut *c)
     .await?
-    .rows_affected();
+    .rows_affected());
+    tx.commit().await?;
     guarded(db, id, done).await
 }
 
 /// Deletes a user (their sessions stop matching anyone at once), unless
 /// they are the last admin who can sign in.
 pub async fn remove(db: &Db, id: &str) -> sqlx::Result<Guarded> {
-    let done = sqlx::query(&format!(
-        "DELETE FROM users WHERE id = ?1 AND (role <> 'admin' OR {ANOTHER_ADMIN})"
+    let mut tx = db.begin().await?;
+    tx.guard(Guard::Users).await?;
+    let done = crate::on_tx!(&mut tx, c => sqlx::query(&format!(
+        "DELETE FROM users WHERE id = $1 AND (role <> 'admin' OR {ANOTHER_ADMIN})"
     ))
     .bind(id)
-    .execute(db)
+    .execute(&mut *c)
     .await?
-    .rows_affected();
+    .rows_affected());
+    tx.commit().await?;
     guarded(db, id, done).await
 }
 
@@ -175,22 +191,22 @@ async fn guarded(db: &Db, id: &str, done: u64) -> sqlx::Result<Guarded> {
 /// Sets a new password hash and ends every session of the user; returns the
 /// new session epoch (for the session that stays, if any).
 pub async fn set_password(db: &Db, id: &str, password_hash: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 \
-         WHERE id = ? RETURNING session_epoch",
+    crate::on_db!(db, c => sqlx::query_scalar(
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 \
+         WHERE id = $2 RETURNING session_epoch",
     )
     .bind(password_hash)
     .bind(id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// Ends every session of the user; returns the new epoch.
 pub async fn bump_epoch(db: &Db, id: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ? RETURNING session_epoch",
+    crate::on_db!(db, c => sqlx::query_scalar(
+        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
     )
     .bind(id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }

@@ -1,6 +1,5 @@
-use super::{now_ms, Db};
+use super::{now_ms, Db, Tx};
 use crate::model::{Ordering, Scheme, Webhook};
-use sqlx::SqliteConnection;
 
 /// Every column but the secrets.
 const COLUMNS: &str = "id, project_id, url, description, events, enabled, scheme, \
@@ -60,9 +59,9 @@ pub enum Inserted {
 
 pub async fn insert(db: &Db, w: Insert<'_>) -> sqlx::Result<Inserted> {
     let now = now_ms();
-    let result = sqlx::query(
+    let result = crate::on_db!(db, c => sqlx::query(
         "INSERT INTO webhooks (id, project_id, url, description, events, scheme, ordering, secret, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(w.id)
     .bind(w.project_id)
@@ -74,8 +73,9 @@ pub async fn insert(db: &Db, w: Insert<'_>) -> sqlx::Result<Inserted> {
     .bind(w.sealed_secret)
     .bind(now)
     .bind(now)
-    .execute(db)
-    .await;
+    .execute(c)
+    .await
+    .map(|_| ()));
     match result {
         Ok(_) => Ok(Inserted::Yes(
             get(db, w.project_id, w.id)
@@ -89,25 +89,25 @@ pub async fn insert(db: &Db, w: Insert<'_>) -> sqlx::Result<Inserted> {
 
 /// Active (not deleted) webhooks of a project, oldest first.
 pub async fn list(db: &Db, project_id: &str) -> sqlx::Result<Vec<Webhook>> {
-    let rows: Vec<WebhookRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE project_id = ? AND deleted_at IS NULL \
+    let rows: Vec<WebhookRow> = crate::on_db!(db, c => sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND deleted_at IS NULL \
          ORDER BY created_at, id"
     ))
     .bind(project_id)
-    .fetch_all(db)
-    .await?;
+    .fetch_all(c)
+    .await?);
     Ok(rows.into_iter().map(Webhook::from).collect())
 }
 
 /// One active webhook of the project (another project's id finds nothing).
 pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Webhook>> {
-    let row: Option<WebhookRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE project_id = ? AND id = ? AND deleted_at IS NULL"
+    let row: Option<WebhookRow> = crate::on_db!(db, c => sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL"
     ))
     .bind(project_id)
     .bind(id)
-    .fetch_optional(db)
-    .await?;
+    .fetch_optional(c)
+    .await?);
     Ok(row.map(Webhook::from))
 }
 
@@ -118,14 +118,14 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Web
 /// when the webhook was disabled, starts a fresh failure run (the
 /// right-hand sides read the row as it was).
 pub async fn update(db: &Db, w: &Webhook, enabled: Option<bool>) -> sqlx::Result<bool> {
-    sqlx::query(
-        "UPDATE webhooks SET enabled = COALESCE(?1, enabled), description = ?2, events = ?3, \
-         ordering = ?4, updated_at = ?5, \
-         disabled_reason = CASE WHEN ?1 THEN NULL ELSE disabled_reason END, \
-         disabled_at = CASE WHEN ?1 THEN NULL ELSE disabled_at END, \
-         failed_deliveries = CASE WHEN ?1 AND NOT enabled THEN 0 ELSE failed_deliveries END, \
-         failing_since = CASE WHEN ?1 AND NOT enabled THEN NULL ELSE failing_since END \
-         WHERE project_id = ?6 AND id = ?7 AND deleted_at IS NULL",
+    crate::on_db!(db, c => sqlx::query(
+        "UPDATE webhooks SET enabled = COALESCE($1, enabled), description = $2, events = $3, \
+         ordering = $4, updated_at = $5, \
+         disabled_reason = CASE WHEN $1 THEN NULL ELSE disabled_reason END, \
+         disabled_at = CASE WHEN $1 THEN NULL ELSE disabled_at END, \
+         failed_deliveries = CASE WHEN $1 AND NOT enabled THEN 0 ELSE failed_deliveries END, \
+         failing_since = CASE WHEN $1 AND NOT enabled THEN NULL ELSE failing_since END \
+         WHERE project_id = $6 AND id = $7 AND deleted_at IS NULL",
     )
     .bind(enabled)
     .bind(&w.description)
@@ -134,25 +134,25 @@ pub async fn update(db: &Db, w: &Webhook, enabled: Option<bool>) -> sqlx::Result
     .bind(now_ms())
     .bind(&w.project_id)
     .bind(&w.id)
-    .execute(db)
+    .execute(c)
     .await
-    .map(|r| r.rows_affected() == 1)
+    .map(|r| r.rows_affected() == 1))
 }
 
 /// Soft delete; returns whether an active webhook was deleted.
 pub async fn soft_delete(db: &Db, project_id: &str, id: &str) -> sqlx::Result<bool> {
     let now = now_ms();
-    sqlx::query(
-        "UPDATE webhooks SET deleted_at = ?, updated_at = ?, enabled = 0 \
-         WHERE project_id = ? AND id = ? AND deleted_at IS NULL",
+    crate::on_db!(db, c => sqlx::query(
+        "UPDATE webhooks SET deleted_at = $1, updated_at = $2, enabled = FALSE \
+         WHERE project_id = $3 AND id = $4 AND deleted_at IS NULL",
     )
     .bind(now)
     .bind(now)
     .bind(project_id)
     .bind(id)
-    .execute(db)
+    .execute(c)
     .await
-    .map(|r| r.rows_affected() == 1)
+    .map(|r| r.rows_affected() == 1))
 }
 
 /// Replaces the secret; the old one stays valid until `previous_expires_at`
@@ -164,11 +164,11 @@ pub async fn rotate(
     sealed_secret: &[u8],
     previous_expires_at: Option<i64>,
 ) -> sqlx::Result<bool> {
-    sqlx::query(
+    crate::on_db!(db, c => sqlx::query(
         "UPDATE webhooks SET \
-           previous_secret = CASE WHEN ? IS NULL THEN NULL ELSE secret END, \
-           previous_expires_at = ?, secret = ?, updated_at = ? \
-         WHERE project_id = ? AND id = ? AND deleted_at IS NULL",
+           previous_secret = CASE WHEN $1 IS NULL THEN NULL ELSE secret END, \
+           previous_expires_at = $2, secret = $3, updated_at = $4 \
+         WHERE project_id = $5 AND id = $6 AND deleted_at IS NULL",
     )
     .bind(previous_expires_at)
     .bind(previous_expires_at)
@@ -176,23 +176,23 @@ pub async fn rotate(
     .bind(now_ms())
     .bind(project_id)
     .bind(id)
-    .execute(db)
+    .execute(c)
     .await
-    .map(|r| r.rows_affected() == 1)
+    .map(|r| r.rows_affected() == 1))
 }
 
 /// Ends a rotation's grace period now: only the new secret signs.
 pub async fn finish_rotation(db: &Db, project_id: &str, id: &str) -> sqlx::Result<bool> {
-    sqlx::query(
-        "UPDATE webhooks SET previous_secret = NULL, previous_expires_at = NULL, updated_at = ? \
-         WHERE project_id = ? AND id = ? AND deleted_at IS NULL",
+    crate::on_db!(db, c => sqlx::query(
+        "UPDATE webhooks SET previous_secret = NULL, previous_expires_at = NULL, updated_at = $1 \
+         WHERE project_id = $2 AND id = $3 AND deleted_at IS NULL",
     )
     .bind(now_ms())
     .bind(project_id)
     .bind(id)
-    .execute(db)
+    .execute(c)
     .await
-    .map(|r| r.rows_affected() == 1)
+    .map(|r| r.rows_affected() == 1))
 }
 
 // ---------------------------------------------------------------- the delivery engine's reads and writes
@@ -207,13 +207,13 @@ pub struct Subscriber {
 
 /// A project's enabled webhooks, oldest first.
 pub async fn subscribers(db: &Db, project_id: &str) -> sqlx::Result<Vec<Subscriber>> {
-    sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(
         "SELECT id, events, ordering FROM webhooks \
-         WHERE project_id = ? AND enabled = 1 AND deleted_at IS NULL ORDER BY created_at, id",
+         WHERE project_id = $1 AND enabled = TRUE AND deleted_at IS NULL ORDER BY created_at, id",
     )
     .bind(project_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// The signing material and state of one webhook, for the worker.
@@ -230,61 +230,71 @@ pub struct TargetRow {
 }
 
 pub async fn target(db: &Db, webhook_id: &str) -> sqlx::Result<Option<TargetRow>> {
-    sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(
         "SELECT url, scheme, secret, previous_secret, previous_expires_at, enabled, deleted_at, \
-         ordering FROM webhooks WHERE id = ?",
+         ordering FROM webhooks WHERE id = $1",
     )
     .bind(webhook_id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// Webhooks whose deliveries in a group all succeeded: no failure run.
-pub async fn clear_failures(conn: &mut SqliteConnection, webhook_ids: &[&str]) -> sqlx::Result<()> {
+pub async fn clear_failures(tx: &mut Tx, webhook_ids: &[&str]) -> sqlx::Result<()> {
     if webhook_ids.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE webhooks SET failed_deliveries = 0, failing_since = NULL \
-         WHERE id IN (SELECT value FROM json_each(?)) \
-           AND (failed_deliveries <> 0 OR failing_since IS NOT NULL)",
-    )
-    .bind(serde_json::to_string(webhook_ids).expect("strings serialize"))
-    .execute(conn)
-    .await
-    .map(|_| ())
+    const SET: &str = "UPDATE webhooks SET failed_deliveries = 0, failing_since = NULL WHERE";
+    const RUN: &str = "AND (failed_deliveries <> 0 OR failing_since IS NOT NULL)";
+    match tx {
+        Tx::Sqlite(t) => {
+            sqlx::query(&format!(
+                "{SET} id IN (SELECT value FROM json_each($1)) {RUN}"
+            ))
+            .bind(serde_json::to_string(webhook_ids).expect("strings serialize"))
+            .execute(&mut **t)
+            .await?;
+        }
+        Tx::Postgres(t) => {
+            sqlx::query(&format!("{SET} id = ANY($1) {RUN}"))
+                .bind(webhook_ids)
+                .execute(&mut **t)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Auto-disable bookkeeping for one webhook after a group of finished
 /// deliveries: `reset` when one of them succeeded, then `failures` failed
 /// deliveries after it, the first at `first_failure_at`.
 pub async fn track_failures(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     webhook_id: &str,
     reset: bool,
     failures: i64,
     first_failure_at: i64,
 ) -> sqlx::Result<()> {
     let sql = if reset {
-        "UPDATE webhooks SET failed_deliveries = ?1, \
-         failing_since = CASE WHEN ?1 > 0 THEN ?2 ELSE NULL END WHERE id = ?3"
+        "UPDATE webhooks SET failed_deliveries = $1, \
+         failing_since = CASE WHEN $1 > 0 THEN $2 ELSE NULL END WHERE id = $3"
     } else {
-        "UPDATE webhooks SET failed_deliveries = failed_deliveries + ?1, \
-         failing_since = COALESCE(failing_since, ?2) WHERE id = ?3"
+        "UPDATE webhooks SET failed_deliveries = failed_deliveries + $1, \
+         failing_since = COALESCE(failing_since, $2) WHERE id = $3"
     };
-    sqlx::query(sql)
+    crate::on_tx!(tx, c => sqlx::query(sql)
         .bind(failures)
         .bind(first_failure_at)
         .bind(webhook_id)
-        .execute(conn)
+        .execute(&mut *c)
         .await
-        .map(|_| ())
+        .map(|_| ()))
 }
 
 /// Disables the webhook, with a reason, if it is still enabled and (unless
 /// `at_once`) has failed long and often enough. Returns whether it did.
 pub async fn auto_disable(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     webhook_id: &str,
     reason: &str,
     at_once: bool,
@@ -292,10 +302,10 @@ pub async fn auto_disable(
     min_failures: i64,
     now: i64,
 ) -> sqlx::Result<bool> {
-    sqlx::query(
-        "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? \
-         WHERE id = ? AND enabled = 1 AND deleted_at IS NULL \
-           AND (? OR (failing_since <= ? AND failed_deliveries >= ?))",
+    crate::on_tx!(tx, c => sqlx::query(
+        "UPDATE webhooks SET enabled = FALSE, disabled_reason = $1, disabled_at = $2, updated_at = $3 \
+         WHERE id = $4 AND enabled = TRUE AND deleted_at IS NULL \
+           AND ($5 OR (failing_since <= $6 AND failed_deliveries >= $7))",
     )
     .bind(reason)
     .bind(now)
@@ -304,7 +314,7 @@ pub async fn auto_disable(
     .bind(at_once)
     .bind(failing_before)
     .bind(min_failures)
-    .execute(conn)
+    .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected() == 1)
+    .map(|r| r.rows_affected() == 1))
 }

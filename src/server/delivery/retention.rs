@@ -28,11 +28,10 @@ pub async fn sweep(writer: &Db, days: u64) -> sqlx::Result<u64> {
 /// and idempotency keys past their day. Returns how many deliveries and
 /// events went.
 async fn delete_batch(writer: &Db, before: i64) -> sqlx::Result<(u64, u64)> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = writer.begin_write().await?;
     let seqs = db::deliveries::finished_before(&mut tx, before, BATCH).await?;
-    let list = serde_json::to_string(&seqs).expect("integers serialize");
-    db::attempts::delete_of(&mut tx, &list).await?;
-    db::deliveries::delete(&mut tx, &list).await?;
+    db::attempts::delete_of(&mut tx, &seqs).await?;
+    db::deliveries::delete(&mut tx, &seqs).await?;
     let events = db::events::delete_unreferenced(&mut tx, before, BATCH).await?;
     db::idempotency_keys::delete_older_than(&mut tx, now_ms() - super::writer::IDEMPOTENCY_MS)
         .await?;

@@ -25,9 +25,8 @@ use crate::model::DeliveryOrigin;
 use crate::server::config::DeliveryConfig;
 use crate::server::db::{
     self, attempts::AttemptRow, deliveries::DeliveryUpdate, deliveries::NewDelivery,
-    events::NewEvent, now_ms, Db,
+    events::NewEvent, now_ms, Db, Tx,
 };
-use sqlx::SqliteConnection;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,20 +216,20 @@ async fn write(
     publishes: &[Publish],
     one_by_one: bool,
 ) -> sqlx::Result<Group> {
-    let mut tx = ctx.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = ctx.db.begin_write().await?;
     let mut answers = Vec::with_capacity(publishes.len());
     let mut noted = Vec::new();
     if one_by_one {
         for p in publishes {
-            savepoint(&mut tx).await?;
+            tx.savepoint().await?;
             match store_publishes(&mut tx, &ctx.worker_id, std::slice::from_ref(p)).await {
                 Ok((mut written, lanes)) => {
-                    release(&mut tx).await?;
+                    tx.release().await?;
                     answers.push(Ok(written.remove(0)));
                     noted.extend(lanes);
                 }
                 Err(e) if !db::is_transient(&e) => {
-                    roll_back(&mut tx).await?;
+                    tx.roll_back_to_savepoint().await?;
                     answers.push(Err(WriteError::Refused(format!(
                         "a publish call to project {} could not be stored: {e}",
                         p.project_id
@@ -247,14 +246,14 @@ async fn write(
     let records: Vec<&Record> = if one_by_one {
         let mut written = Vec::with_capacity(records.len());
         for r in records {
-            savepoint(&mut tx).await?;
+            tx.savepoint().await?;
             match store_records(&mut tx, &ctx.worker_id, &[r]).await {
                 Ok(()) => {
-                    release(&mut tx).await?;
+                    tx.release().await?;
                     written.push(r);
                 }
                 Err(e) if !db::is_transient(&e) => {
-                    roll_back(&mut tx).await?;
+                    tx.roll_back_to_savepoint().await?;
                     tracing::error!(
                         delivery = r.delivery_id,
                         webhook = %r.webhook_id,
@@ -273,14 +272,14 @@ async fn write(
     };
     let disabled = if one_by_one {
         // Bookkeeping that fails for good is left out too, not the records.
-        savepoint(&mut tx).await?;
+        tx.savepoint().await?;
         match track_failures(ctx, &mut tx, &records).await {
             Ok(disabled) => {
-                release(&mut tx).await?;
+                tx.release().await?;
                 disabled
             }
             Err(e) if !db::is_transient(&e) => {
-                roll_back(&mut tx).await?;
+                tx.roll_back_to_savepoint().await?;
                 tracing::error!("auto-disable bookkeeping left out of a group: {e}");
                 Vec::new()
             }
@@ -300,26 +299,9 @@ async fn write(
     })
 }
 
-async fn savepoint(tx: &mut SqliteConnection) -> sqlx::Result<()> {
-    sqlx::query("SAVEPOINT item").execute(tx).await.map(|_| ())
-}
-
-async fn release(tx: &mut SqliteConnection) -> sqlx::Result<()> {
-    sqlx::query("RELEASE item").execute(tx).await.map(|_| ())
-}
-
-async fn roll_back(tx: &mut SqliteConnection) -> sqlx::Result<()> {
-    sqlx::query("ROLLBACK TO item").execute(&mut *tx).await?;
-    release(tx).await
-}
-
 /// Attempts first, then the deliveries' new states (the trigger that
 /// counts a finished delivery reads its final attempt).
-async fn store_records(
-    tx: &mut SqliteConnection,
-    worker: &str,
-    records: &[&Record],
-) -> sqlx::Result<()> {
+async fn store_records(tx: &mut Tx, worker: &str, records: &[&Record]) -> sqlx::Result<()> {
     let attempts: Vec<(i64, &AttemptRow)> = records
         .iter()
         .filter_map(|r| r.attempt.as_ref().map(|a| (r.update.seq, a)))
@@ -333,7 +315,7 @@ async fn store_records(
 /// webhooks it disabled, with the reason.
 async fn track_failures(
     ctx: &Writer,
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     records: &[&Record],
 ) -> sqlx::Result<Vec<(String, String)>> {
     let mut tallies: HashMap<&str, Tally> = HashMap::new();
@@ -406,7 +388,7 @@ async fn track_failures(
 /// webhooks they go to (taking the free ones for this worker). Returns what
 /// each call got and the lanes noted.
 async fn store_publishes(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     worker: &str,
     group: &[Publish],
 ) -> sqlx::Result<(Vec<Written>, Vec<db::lanes::Noted>)> {
@@ -417,15 +399,13 @@ async fn store_publishes(
     // Idempotency first: a replay stores nothing.
     let mut replayed: Vec<Option<String>> = Vec::with_capacity(group.len());
     for p in group {
-        let mut first = None;
-        if let Some(key) = &p.idempotency_key {
-            first =
-                db::idempotency_keys::answer(&mut *tx, &p.project_id, key, now - IDEMPOTENCY_MS)
-                    .await?;
-            if first.is_none() {
-                db::idempotency_keys::remember(tx, &p.project_id, key, &p.answer, now).await?;
+        let first = match &p.idempotency_key {
+            Some(key) => {
+                let since = now - IDEMPOTENCY_MS;
+                db::idempotency_keys::take(tx, &p.project_id, key, &p.answer, now, since).await?
             }
-        }
+            None => None,
+        };
         replayed.push(first);
     }
     let storing = || group.iter().zip(&replayed).filter(|(_, r)| r.is_none());

@@ -107,6 +107,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // No id holds a NUL character (PostgreSQL could not even look one up).
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "No such resource (a NUL character in the path)".to_string(),
+            ));
+        }
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(t)) => Ok(ApiPath(t)),
             Err(e) => Err(ApiError::new(
