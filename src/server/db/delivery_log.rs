@@ -35,7 +35,7 @@ const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, d.
 /// order: one writer stamps both). `None` when nothing is that new.
 async fn seq_at(db: &Db, at: i64) -> sqlx::Result<Option<i64>> {
     crate::on_db!(db, c => sqlx::query_scalar(
-        "SELECT seq FROM deliveries WHERE created_at >= $1 ORDER BY created_at LIMIT 1",
+        "SELECT seq FROM deliveries WHERE created_at >= $1 ORDER BY created_at, seq LIMIT 1",
     )
     .bind(at)
     .fetch_optional(c)

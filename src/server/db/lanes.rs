@@ -14,6 +14,57 @@ pub struct Noted {
     pub taken: bool,
 }
 
+/// The channel on which ingest tells a lane's owner that another process
+/// stored deliveries in it (the payload is the owner's id).
+pub const CHANNEL: &str = "signpost_lanes";
+
+/// Before a transaction draws `seq`s for deliveries of `webhook_ids`
+/// (sorted): on PostgreSQL, locks their lane rows (making those that do
+/// not exist yet), in that order. Per webhook, `seq` order is then commit
+/// order across processes: a second ingest to the same webhook waits here
+/// until the first commits, so it draws a larger `seq` and commits after
+/// it, and an owner that has read up to some `seq` can never see a smaller
+/// one commit later. Nothing on SQLite, which has one writer.
+pub async fn lock(tx: &mut Tx, webhook_ids: &[&str]) -> sqlx::Result<()> {
+    let Tx::Postgres(t) = tx else {
+        return Ok(());
+    };
+    if webhook_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO lanes (webhook_id) SELECT w FROM unnest($1::text[]) AS j (w) ORDER BY w \
+         ON CONFLICT (webhook_id) DO UPDATE SET last_seq = lanes.last_seq",
+    )
+    .bind(webhook_ids)
+    .execute(&mut **t)
+    .await
+    .map(|_| ())
+}
+
+/// On PostgreSQL, in the transaction that stored deliveries for
+/// `webhook_ids`: one notification for each other worker that owns some of
+/// their lanes (sent when the transaction commits), so that it reads them
+/// now rather than at its next poll. Nothing on SQLite.
+pub async fn notify_owners(tx: &mut Tx, worker: &str, webhook_ids: &[&str]) -> sqlx::Result<()> {
+    let Tx::Postgres(t) = tx else {
+        return Ok(());
+    };
+    if webhook_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT pg_notify($1, o.owner) FROM (SELECT DISTINCT owner FROM lanes \
+         WHERE webhook_id = ANY($2) AND owner IS NOT NULL AND owner <> $3) AS o",
+    )
+    .bind(CHANNEL)
+    .bind(webhook_ids)
+    .bind(worker)
+    .execute(&mut **t)
+    .await
+    .map(|_| ())
+}
+
 /// In the transaction that inserted deliveries up to `last_seq` for each
 /// webhook of `lanes`: moves each lane's newest `seq` on, and takes for
 /// `worker` the lanes no one owns (creating those that do not exist yet).
@@ -79,24 +130,24 @@ pub async fn note(tx: &mut Tx, worker: &str, lanes: &[(&str, i64)]) -> sqlx::Res
 /// `worker`; returns them. On SQLite (one writer at a time) the statement
 /// alone is atomic; on PostgreSQL the lanes another process is claiming at
 /// the same moment are skipped, not waited for.
-pub async fn claim(db: &Db, worker: &str, now: i64, limit: i64) -> sqlx::Result<Vec<String>> {
+pub async fn claim(db: &Db, worker: &str, limit: i64) -> sqlx::Result<Vec<String>> {
     let lock = match db {
         Db::Sqlite(_) => "",
         Db::Postgres(_) => "FOR UPDATE OF l SKIP LOCKED",
     };
+    let now = db.clock();
     let sql = format!(
         "UPDATE lanes SET owner = $1 WHERE webhook_id IN ( \
            SELECT l.webhook_id FROM lanes l \
            WHERE (l.owner IS NULL OR NOT EXISTS \
-                   (SELECT 1 FROM workers w WHERE w.id = l.owner AND w.lease_until >= $2)) \
+                   (SELECT 1 FROM workers w WHERE w.id = l.owner AND w.lease_until >= {now})) \
              AND EXISTS (SELECT 1 FROM deliveries d \
                    WHERE d.webhook_id = l.webhook_id AND d.status = 'pending') \
-           LIMIT $3 {lock}) \
+           LIMIT $2 {lock}) \
          RETURNING webhook_id"
     );
     crate::on_db!(db, c => sqlx::query_scalar(&sql)
         .bind(worker)
-        .bind(now)
         .bind(limit)
         .fetch_all(c)
         .await)

@@ -120,6 +120,16 @@ impl Db {
         matches!(self, Db::Postgres(_))
     }
 
+    /// The database's clock in milliseconds since the Unix epoch, as an SQL
+    /// expression: leases are compared on it, so that several machines'
+    /// clocks never are. (SQLite's is this machine's clock.)
+    pub fn clock(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+            Db::Postgres(_) => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
+
     /// `sql` on SQLite, nothing on PostgreSQL: for SQLite's planner hints
     /// (`INDEXED BY`), which PostgreSQL's planner, with its statistics,
     /// does not need.

@@ -7,9 +7,10 @@
 //! so a takeover costs the same whatever the backlog.
 
 use super::messages::ToScheduler;
-use crate::server::db::{self, now_ms, Db};
+use crate::server::db::{self, Db};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Lanes claimed per statement.
@@ -23,28 +24,136 @@ pub(crate) struct Lease {
     pub db: Db,
     pub lease_ms: u64,
     pub to_scheduler: mpsc::Sender<ToScheduler>,
+    /// Until when this worker may start attempts.
+    pub validity: Arc<Validity>,
 }
 
-/// Registers this worker's lease.
+/// Until when the worker may start attempts, on this process's monotonic
+/// clock: a renewal that began at `t` and found the lease live makes it
+/// `t` + the lease − a fifth of it (the database's lease, on its own
+/// clock, runs at least as long). The scheduler starts no attempt past it,
+/// so a process that stalled (a SIGSTOP, a frozen VM) stops at once when it
+/// wakes, before its lease task has run; the lease task then gives up its
+/// lanes and rejoins. Attempts already on the wire finish (at-least-once).
+pub(crate) struct Validity {
+    base: Instant,
+    until_ms: AtomicU64,
+}
+
+impl Validity {
+    pub(crate) fn new() -> Validity {
+        Validity {
+            base: Instant::now(),
+            until_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn valid(&self) -> bool {
+        (self.base.elapsed().as_millis() as u64) < self.until_ms.load(Ordering::Acquire)
+    }
+
+    fn extend(&self, began: Instant, lease_ms: u64) {
+        let at = began.duration_since(self.base).as_millis() as u64 + lease_ms - lease_ms / 5;
+        self.until_ms.store(at, Ordering::Release);
+    }
+
+    fn void(&self) {
+        self.until_ms.store(0, Ordering::Release);
+    }
+}
+
+/// Registers this worker's lease (on the database's clock).
 pub(crate) async fn register(ctx: &Lease) -> sqlx::Result<()> {
-    let now = now_ms();
-    db::workers::register(&ctx.writer, &ctx.worker_id, now, now + ctx.lease_ms as i64).await
+    let began = Instant::now();
+    db::workers::register(&ctx.writer, &ctx.worker_id, ctx.lease_ms as i64).await?;
+    ctx.validity.extend(began, ctx.lease_ms);
+    Ok(())
+}
+
+/// On PostgreSQL: listens for the notifications of other processes that
+/// stored deliveries in this worker's lanes, and reads where those lanes
+/// end now at once (the lease tick's poll is the backstop, for a lost
+/// notification or a reconnect).
+async fn listen(ctx: Arc<Lease>) {
+    let Db::Postgres(pool) = &ctx.db else {
+        return;
+    };
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("listening for other processes' deliveries: {e}");
+                tokio::time::sleep(Duration::from_millis(ctx.lease_ms / 3)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(db::lanes::CHANNEL).await {
+            tracing::warn!("listening for other processes' deliveries: {e}");
+            tokio::time::sleep(Duration::from_millis(ctx.lease_ms / 3)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(n) if n.payload() == &*ctx.worker_id => {
+                    if let Err(e) = look_for_others(&ctx).await {
+                        tracing::warn!("reading deliveries stored by other processes: {e}");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("listening for other processes' deliveries: {e}");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Renews the lease, claims what needs an owner and looks for deliveries
 /// other processes stored in this worker's lanes, every third of the lease.
 pub(crate) async fn run(ctx: Arc<Lease>) {
+    // Ends with this task (aborted at shutdown).
+    struct AbortOnDrop(tokio::task::JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _listener = AbortOnDrop(tokio::spawn(listen(ctx.clone())));
     let mut tick = tokio::time::interval(Duration::from_millis(ctx.lease_ms / 3));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = now_ms();
-        match db::workers::renew(&ctx.writer, &ctx.worker_id, now, now + ctx.lease_ms as i64).await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                // The lease ran out (the process stalled): another worker may
-                // have taken lanes over. Give up every lane and start afresh.
+        let began = Instant::now();
+        let renewed = if ctx.validity.valid() {
+            // A renewal that takes longer than the lease has left is no renewal.
+            let left = Duration::from_millis(ctx.lease_ms / 2);
+            match tokio::time::timeout(
+                left,
+                db::workers::renew(&ctx.writer, &ctx.worker_id, ctx.lease_ms as i64),
+            )
+            .await
+            {
+                Ok(Ok(live)) => Some(live),
+                Ok(Err(e)) => {
+                    tracing::warn!("renewing the worker lease: {e}");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!("renewing the worker lease took too long");
+                    None
+                }
+            }
+        } else {
+            Some(false)
+        };
+        match renewed {
+            Some(true) => ctx.validity.extend(began, ctx.lease_ms),
+            Some(false) => {
+                // The lease ran out (the process stalled, or could not renew
+                // in time): another worker may have taken lanes over. Stop
+                // attempting, give up every lane and start afresh.
+                ctx.validity.void();
                 tracing::warn!(
                     "the worker's lease ran out: releasing its lanes to claim them again"
                 );
@@ -54,10 +163,7 @@ pub(crate) async fn run(ctx: Arc<Lease>) {
                     continue;
                 }
             }
-            Err(e) => {
-                tracing::warn!("renewing the worker lease: {e}");
-                continue;
-            }
+            None => continue,
         }
         if let Err(e) = claim_all(&ctx).await {
             tracing::warn!("claiming lanes: {e}");
@@ -76,10 +182,9 @@ async fn lapse(ctx: &Lease) -> sqlx::Result<()> {
 /// Claims the lanes that have pending deliveries and no live owner, then
 /// forgets the dead workers.
 async fn claim_all(ctx: &Lease) -> sqlx::Result<()> {
-    let now = now_ms();
-    let dead = db::workers::dead(&ctx.db, now).await?;
+    let dead = db::workers::dead(&ctx.db).await?;
     loop {
-        let claimed = db::lanes::claim(&ctx.writer, &ctx.worker_id, now, CLAIM_BATCH).await?;
+        let claimed = db::lanes::claim(&ctx.writer, &ctx.worker_id, CLAIM_BATCH).await?;
         let n = claimed.len();
         if n > 0 {
             if !dead.is_empty() {

@@ -93,12 +93,14 @@ pub async fn start(
         budget: handle.budget.clone(),
         to_writer: handle.to_writer.clone(),
     });
+    let validity = Arc::new(lease::Validity::new());
     let lease = Arc::new(lease::Lease {
         worker_id: handle.worker_id.clone(),
         writer: handle.writer.clone(),
         db: db.clone(),
         lease_ms: config.lease_ms,
         to_scheduler: handle.to_scheduler.clone(),
+        validity: validity.clone(),
     });
     let writer = Arc::new(writer::Writer {
         db: handle.writer.clone(),
@@ -119,6 +121,7 @@ pub async fn start(
         attempts,
         db,
         handle.budget.clone(),
+        validity,
     );
     // Register the lease before anything is claimed or handed over.
     lease::register(&lease).await?;

@@ -21,6 +21,7 @@
 
 use super::attempt::{self, Attempts};
 use super::budget::Budget;
+use super::lease::Validity;
 use super::messages::{Done, EventData, LaneNote, Queued, ToScheduler};
 use super::policy::Next;
 use crate::server::db::{self, deliveries::WindowRow, now_ms, Db};
@@ -149,6 +150,8 @@ struct Refill {
 }
 
 pub(crate) struct Scheduler {
+    /// Until when attempts may start ([`Validity`]).
+    validity: Arc<Validity>,
     limits: Limits,
     attempt: Arc<Attempts>,
     db: Db,
@@ -189,8 +192,15 @@ struct Running {
 }
 
 impl Scheduler {
-    pub(crate) fn new(limits: Limits, attempt: Arc<Attempts>, db: Db, budget: Arc<Budget>) -> Self {
+    pub(crate) fn new(
+        limits: Limits,
+        attempt: Arc<Attempts>,
+        db: Db,
+        budget: Arc<Budget>,
+        validity: Arc<Validity>,
+    ) -> Self {
         Scheduler {
+            validity,
             limits,
             attempt,
             db,
@@ -506,7 +516,9 @@ impl Scheduler {
     /// Starts every attempt of `webhook` that may start now, then refills
     /// its window if it runs low.
     fn pump(&mut self, webhook: &Arc<str>) {
-        if self.draining {
+        // Past the lease (a stall): nothing starts; the lease task is about
+        // to give every lane up (`lapsed`), and another worker takes them.
+        if self.draining || !self.validity.valid() {
             return;
         }
         let cap = self.limits.max_in_flight;

@@ -435,6 +435,10 @@ async fn store_publishes(
             })
         })
         .collect();
+    let mut webhooks: Vec<&str> = deliveries.iter().map(|d| d.webhook_id).collect();
+    webhooks.sort_unstable();
+    webhooks.dedup();
+    db::lanes::lock(tx, &webhooks).await?;
     let seqs = db::deliveries::insert(tx, &deliveries, now).await?;
     // Per webhook, the newest delivery stored.
     let mut newest: HashMap<&str, i64> = HashMap::new();
@@ -443,6 +447,7 @@ async fn store_publishes(
     }
     let lanes: Vec<(&str, i64)> = newest.into_iter().collect();
     let noted = db::lanes::note(tx, worker, &lanes).await?;
+    db::lanes::notify_owners(tx, worker, &webhooks).await?;
     let mut seqs = seqs.into_iter();
     let written = group
         .iter()
