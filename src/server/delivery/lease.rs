@@ -226,3 +226,31 @@ pub(crate) async fn release(ctx: &Lease) -> sqlx::Result<u64> {
     db::workers::forget(&ctx.writer, &ctx.worker_id).await?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_may_start_only_within_the_lease_less_a_fifth() {
+        assert!(
+            !Validity::new().valid(),
+            "nothing before the first registration"
+        );
+        // A worker that started a while ago.
+        let v = Validity {
+            base: Instant::now() - Duration::from_secs(5),
+            until_ms: AtomicU64::new(0),
+        };
+        let began = Instant::now();
+        v.extend(began, 1_000);
+        assert!(v.valid());
+        // As if the renewal had begun 900 ms ago (the process stalled
+        // since): past 800 ms of a 1 s lease, nothing starts.
+        v.extend(began - Duration::from_millis(900), 1_000);
+        assert!(!v.valid());
+        v.extend(Instant::now(), 1_000);
+        v.void();
+        assert!(!v.valid(), "a lapse stops attempts at once");
+    }
+}
