@@ -57,6 +57,9 @@ export default defineConfig({
     env: {
       SIGNPOST_ADDR: `127.0.0.1:${port}`,
       SIGNPOST_DATABASE_URL: database,
+      // Its own key, beside nothing else (on PostgreSQL the default would be
+      // a file in the working directory).
+      SIGNPOST_SECRET_KEY_FILE: join(mkdtempSync(join(tmpdir(), 'signpost-e2e-key-')), 'signpost.key'),
       LEPTOS_SITE_ROOT: `${root}/target/site`,
       SIGNPOST_LOG: 'warn',
       // As on a network install: /setup needs the token (tests/helpers.ts).

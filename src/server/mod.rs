@@ -49,6 +49,21 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Sessions)> {
         leptos.site_addr = addr;
     }
     let secrets = secrets::SecretBox::load(config.secret_key.as_deref(), &config.key_file())?;
+    // Every process must seal and open webhook secrets with one key.
+    let first = db::settings::agree(
+        &db,
+        db::settings::SECRET_KEY_FINGERPRINT,
+        secrets.fingerprint(),
+    )
+    .await
+    .context("reading the secret key's fingerprint")?;
+    if first != secrets.fingerprint() {
+        anyhow::bail!(
+            "this database's webhook secrets were sealed with another secret key: give this \
+             process the same SIGNPOST_SECRET_KEY (or key file) as the first process that \
+             used the database"
+        );
+    }
     Ok((AppState::new(db, config, leptos, secrets), sessions))
 }
 
@@ -138,33 +153,40 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Periodic clean-up: expired sessions, old sign-in failures, and
-/// deliveries past the retention period.
+/// deliveries past the retention period; one process at a time on a
+/// shared database.
 async fn maintenance(state: AppState, sessions: Option<Sessions>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Some(sessions) = &sessions {
-            if let Err(e) = sessions.delete_expired().await {
-                tracing::warn!("deleting expired sessions: {e}");
-            }
+        let sweep = sweep(&state, sessions.as_ref());
+        match state.db.exclusive(db::Exclusive::Maintenance, sweep).await {
+            Ok(Some(())) => {}
+            Ok(None) => tracing::debug!("another process is sweeping"),
+            Err(e) => tracing::warn!("maintenance: {e}"),
         }
-        match delivery::retention::sweep(
-            &state.delivery.writer,
-            state.config.delivery.retention_days,
-        )
+    }
+}
+
+async fn sweep(state: &AppState, sessions: Option<&Sessions>) {
+    if let Some(sessions) = sessions {
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!("deleting expired sessions: {e}");
+        }
+    }
+    match delivery::retention::sweep(&state.delivery.writer, state.config.delivery.retention_days)
         .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                deliveries = n,
-                "deleted deliveries past the retention period"
-            ),
-            Err(e) => tracing::warn!("retention: {e}"),
-        }
-        let before = db::now_ms() - auth::throttle::WINDOW_MS;
-        if let Err(e) = db::login_failures::delete_older_than(&state.db, before).await {
-            tracing::warn!("deleting old sign-in failures: {e}");
-        }
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            deliveries = n,
+            "deleted deliveries past the retention period"
+        ),
+        Err(e) => tracing::warn!("retention: {e}"),
+    }
+    let before = db::now_ms() - auth::throttle::WINDOW_MS;
+    if let Err(e) = db::login_failures::delete_older_than(&state.db, before).await {
+        tracing::warn!("deleting old sign-in failures: {e}");
     }
 }
 

@@ -11,12 +11,16 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 const NONCE_LEN: usize = 12;
 
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// SHA-256 of a fixed label and the key, hex: tells keys apart
+    /// without saying anything about them.
+    fingerprint: Arc<str>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -27,9 +31,18 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn from_key(key: &[u8; 32]) -> Self {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"signpost secret key fingerprint\0");
+        h.update(key);
         SecretBox {
             cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            fingerprint: hex::encode(h.finalize()).into(),
         }
+    }
+
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The key from `base64` if given, else from `key_file` (created if absent).

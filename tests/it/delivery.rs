@@ -760,6 +760,7 @@ async fn spawn_signpost(db_url: &str) -> (Proc, String) {
         std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
             .env("SIGNPOST_DATABASE_URL", db_url)
             .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
+            .env("SIGNPOST_SECRET_KEY", crate::support::TEST_SECRET_KEY)
             .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
             .env("SIGNPOST_LEASE_MS", "500")
             .env("SIGNPOST_API_RATE_LIMIT", "1000")
@@ -867,13 +868,15 @@ async fn signpost_worker_delivers_what_a_stopped_server_left() {
     let answer = s.publish(json!({ "event": "x" })).await;
     rx.wait_for("later", 1, WAIT).await;
     let db_url = s.server.database_url.clone();
-    let _dir = s.server.stop().await;
+    let dir = s.server.stop().await;
 
-    // `signpost worker` alone (no dashboard, no API) takes it over.
+    // `signpost worker` alone (no dashboard, no API) takes it over, with
+    // the server's key.
     let _worker = Proc(
         std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
             .arg("worker")
             .env("SIGNPOST_DATABASE_URL", &db_url)
+            .env("SIGNPOST_SECRET_KEY_FILE", dir.path().join("signpost.key"))
             .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
             .env("SIGNPOST_LOG", "warn")
             .spawn()

@@ -376,10 +376,10 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
     );
     rx.wait_for("flaky", 6, WAIT).await;
     let db_url = s.server.database_url.clone();
-    let _dir = s.server.stop().await;
+    let dir = s.server.stop().await;
 
     // Another process finds the replayed deliveries and delivers them.
-    let _worker = Worker::start(&db_url);
+    let _worker = Worker::start(&db_url, &dir.path().join("signpost.key"));
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     wait_for(
         &db,
@@ -417,11 +417,13 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
 struct Worker(std::process::Child);
 
 impl Worker {
-    fn start(db_url: &str) -> Worker {
+    /// With the key the server's data was sealed with (its key file).
+    fn start(db_url: &str, key_file: &std::path::Path) -> Worker {
         Worker(
             std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
                 .arg("worker")
                 .env("SIGNPOST_DATABASE_URL", db_url)
+                .env("SIGNPOST_SECRET_KEY_FILE", key_file)
                 .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
                 .env("SIGNPOST_LOG", "warn")
                 .spawn()

@@ -12,6 +12,7 @@ mod hardening;
 mod health;
 mod hosts;
 mod postgres;
+mod processes;
 mod props;
 mod receiver;
 mod support;

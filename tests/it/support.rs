@@ -7,6 +7,10 @@ use std::net::SocketAddr;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+/// The secret key the tests give the `signpost` processes they start
+/// (every process on one database needs the same one).
+pub const TEST_SECRET_KEY: &str = "c2lnbnBvc3QgdGVzdHM6IGEgMzItYnl0ZSBrZXkhISE=";
+
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
@@ -128,6 +132,9 @@ impl TestServer {
     ) -> TestServer {
         let database_url = TestServer::database_url_of(&root, backend).await;
         let mut config = Config::for_database(database_url.clone());
+        // The key file beside the test's data, whatever the backend (on
+        // PostgreSQL it would otherwise be made in the working directory).
+        config.secret_key_file = Some(root.join("signpost.key"));
         // No test ever asks a real DNS server: a few names resolve locally.
         config.resolver = url_guard::ResolverChoice(std::sync::Arc::new(|host: String, _port| {
             Box::pin(async move {

@@ -163,8 +163,18 @@ pub async fn owned(db: &Db, worker: &str) -> sqlx::Result<Vec<(String, i64)>> {
 
 /// Lets go of every lane `worker` owns (at shutdown, or when its lease
 /// ran out); returns how many.
+/// On PostgreSQL the rows are locked in `webhook_id` order, as ingest locks
+/// them ([`lock`]), so that the two never wait for each other in a circle.
 pub async fn release_all(db: &Db, worker: &str) -> sqlx::Result<u64> {
-    crate::on_db!(db, c => sqlx::query("UPDATE lanes SET owner = NULL WHERE owner = $1")
+    let in_order = match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => "ORDER BY webhook_id FOR UPDATE",
+    };
+    let sql = format!(
+        "UPDATE lanes SET owner = NULL WHERE webhook_id IN \
+         (SELECT webhook_id FROM lanes WHERE owner = $1 {in_order})"
+    );
+    crate::on_db!(db, c => sqlx::query(&sql)
         .bind(worker)
         .execute(c)
         .await

@@ -11,6 +11,7 @@ pub mod login_failures;
 pub mod postgres;
 pub mod projects;
 pub mod sessions;
+pub mod settings;
 pub mod sign_in_links;
 pub mod users;
 pub mod webhooks;
@@ -115,6 +116,13 @@ pub enum Guard {
     SignInThrottle,
 }
 
+/// The periodic work one process at a time does (see [`Db::exclusive`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Exclusive {
+    /// Retention, expired sessions and old sign-in failures.
+    Maintenance = 0x5167_0010,
+}
+
 impl Db {
     pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
@@ -155,6 +163,36 @@ impl Db {
             Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Runs `work` unless another process on this database is running work
+    /// under the same `key` (the periodic sweeps: one process does each).
+    /// On PostgreSQL a session-level advisory lock on a connection held for
+    /// the while (freed with the session if the process dies); on SQLite,
+    /// `work` just runs. Returns `None` when another process had it.
+    pub async fn exclusive<T>(
+        &self,
+        key: Exclusive,
+        work: impl std::future::Future<Output = T>,
+    ) -> sqlx::Result<Option<T>> {
+        let Db::Postgres(pool) = self else {
+            return Ok(Some(work.await));
+        };
+        let key = key as i64;
+        let mut conn = pool.acquire().await?;
+        let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !mine {
+            return Ok(None);
+        }
+        let out = work.await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(out))
     }
 
     pub async fn close(&self) {

@@ -3,8 +3,9 @@
 //! and shown.
 
 use anyhow::Context;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Whether a database URL names PostgreSQL.
@@ -12,11 +13,26 @@ pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// A transaction left open this long is ended by the server, with its
+/// session: a process frozen in the middle of one (a SIGSTOP, a paused VM)
+/// would otherwise hold its row locks, and stall every other process that
+/// needs those rows, for as long as it stays frozen.
+const IDLE_IN_TRANSACTION_MS: u64 = 2_000;
+
+fn options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(url)
+        .with_context(|| format!("invalid database URL {}", redact(url)))?
+        .options([(
+            "idle_in_transaction_session_timeout",
+            IDLE_IN_TRANSACTION_MS.to_string(),
+        )]))
+}
+
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(url)
+        .connect_with(options(url)?)
         .await
         .with_context(|| format!("cannot open database {}", redact(url)))
 }
@@ -24,11 +40,10 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
 /// The delivery engine's writer: one connection, as on SQLite, so that the
 /// writer's groups commit in the order they were made. Opened on first use.
 pub fn writer(url: &str) -> anyhow::Result<PgPool> {
-    PgPoolOptions::new()
+    Ok(PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_lazy(url)
-        .with_context(|| format!("invalid database URL {}", redact(url)))
+        .connect_lazy_with(options(url)?))
 }
 
 /// Applies `migrations/postgres/` (embedded at build time). Several

@@ -59,6 +59,9 @@ pub(crate) struct Attempts {
     /// Bounded: while the writer is behind, an attempt waits here, holding
     /// its slot, so that no more start.
     pub to_writer: mpsc::Sender<ToWriter>,
+    pub worker_id: Arc<super::handle::WorkerId>,
+    /// Until when this worker may send ([`super::lease::Validity`]).
+    pub validity: Arc<super::lease::Validity>,
 }
 
 /// What was sent and what came back.
@@ -92,6 +95,7 @@ impl Attempts {
 /// Makes one attempt of `q` and reports it. Never fails: every problem is
 /// an outcome that the policy classifies.
 pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
+    let worker = ctx.worker_id.get();
     let number = q.attempts + 1;
     // A retry first makes sure nobody cancelled the delivery meanwhile
     // (through another process, whose scheduler this one cannot reach).
@@ -157,6 +161,17 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     headers.push(("x-signpost-delivery-id", q.id.clone()));
     headers.push(("x-signpost-attempt", number.to_string()));
 
+    // The last moment to find that the lease lapsed (the process stalled
+    // since the attempt began): then nothing is sent; the delivery stays
+    // pending for the lane's next owner.
+    if !ctx.validity.valid() {
+        return Done {
+            webhook_id: q.webhook_id,
+            seq: q.seq,
+            next: Next::Dropped,
+            attempts: q.attempts,
+        };
+    }
     let clock = Instant::now();
     let exchange = match &target.url {
         Ok(url) => send(ctx, url, &headers, body.clone()).await,
@@ -178,6 +193,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     };
     let last_error = exchange.error.as_ref().map(|(_, m)| m.clone());
     let record = Record {
+        worker: worker.clone(),
         delivery_id: q.id.clone(),
         webhook_id: q.webhook_id.clone(),
         tracking,
@@ -220,6 +236,7 @@ async fn end_without_attempt(
     reason: &str,
 ) -> Done {
     let record = Record {
+        worker: ctx.worker_id.get(),
         delivery_id: q.id.clone(),
         webhook_id: q.webhook_id.clone(),
         tracking: Tracking::None,

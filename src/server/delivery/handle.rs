@@ -27,12 +27,52 @@ const DELIVERY_COST: usize = 200;
 /// What a publish call refused for lack of room is told to wait.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
+/// The id under which this process's worker holds its lease and its
+/// lanes. A new one each time the worker rejoins after its lease ran out,
+/// so that nothing it recorded under the old id (an attempt that was on the
+/// wire when it stalled) passes for the new owner's.
+pub struct WorkerId(std::sync::RwLock<Arc<str>>);
+
+impl WorkerId {
+    fn fresh() -> Arc<str> {
+        format!("wkr_{}", uuid::Uuid::new_v4().simple()).into()
+    }
+
+    pub fn new() -> WorkerId {
+        WorkerId(std::sync::RwLock::new(WorkerId::fresh()))
+    }
+
+    /// The current id.
+    pub fn get(&self) -> Arc<str> {
+        self.0.read().expect("not poisoned").clone()
+    }
+
+    /// Takes a new id; returns it.
+    pub(crate) fn renew(&self) -> Arc<str> {
+        let id = WorkerId::fresh();
+        *self.0.write().expect("not poisoned") = id.clone();
+        id
+    }
+}
+
+impl Default for WorkerId {
+    fn default() -> Self {
+        WorkerId::new()
+    }
+}
+
+impl std::fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.get())
+    }
+}
+
 /// Cheap to clone; made before the worker starts, so that the HTTP side
 /// can be built first.
 #[derive(Clone)]
 pub struct Handle {
     /// This process's worker id (its lease in the `workers` table).
-    pub worker_id: Arc<str>,
+    pub worker_id: Arc<WorkerId>,
     publishes: mpsc::Sender<Publish>,
     pub(crate) to_scheduler: mpsc::Sender<ToScheduler>,
     pub(crate) to_writer: mpsc::Sender<ToWriter>,
@@ -72,7 +112,7 @@ impl Handle {
         let (to_writer, records) = mpsc::channel(RECORD_QUEUE);
         let room = (config.max_held_bytes / 4) as usize;
         Handle {
-            worker_id: format!("wkr_{}", uuid::Uuid::new_v4().simple()).into(),
+            worker_id: Arc::new(WorkerId::new()),
             publishes,
             to_scheduler,
             to_writer,

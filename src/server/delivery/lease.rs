@@ -6,6 +6,7 @@
 //! (released at a graceful shutdown). A claim moves lanes, not deliveries,
 //! so a takeover costs the same whatever the backlog.
 
+use super::handle::WorkerId;
 use super::messages::ToScheduler;
 use crate::server::db::{self, Db};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,14 +19,28 @@ const CLAIM_BATCH: i64 = 500;
 
 /// What the lease task needs.
 pub(crate) struct Lease {
-    pub worker_id: Arc<str>,
-    /// The writer's connection: claims and heartbeats are writes.
+    pub worker_id: Arc<WorkerId>,
+    /// The writer's connection: on SQLite, claims and heartbeats go through it ([`Lease::writes`]).
     pub writer: Db,
     pub db: Db,
     pub lease_ms: u64,
     pub to_scheduler: mpsc::Sender<ToScheduler>,
     /// Until when this worker may start attempts.
     pub validity: Arc<Validity>,
+}
+
+impl Lease {
+    /// Where the lease's own writes go. On SQLite, through the writer's one
+    /// connection (SQLite has one writer anyway). On PostgreSQL, through
+    /// the pool: a renewal must never wait behind the writer, which may
+    /// itself be waiting for rows another process holds.
+    fn writes(&self) -> &Db {
+        if self.db.is_postgres() {
+            &self.db
+        } else {
+            &self.writer
+        }
+    }
 }
 
 /// Until when the worker may start attempts, on this process's monotonic
@@ -65,7 +80,7 @@ impl Validity {
 /// Registers this worker's lease (on the database's clock).
 pub(crate) async fn register(ctx: &Lease) -> sqlx::Result<()> {
     let began = Instant::now();
-    db::workers::register(&ctx.writer, &ctx.worker_id, ctx.lease_ms as i64).await?;
+    db::workers::register(ctx.writes(), &ctx.worker_id.get(), ctx.lease_ms as i64).await?;
     ctx.validity.extend(began, ctx.lease_ms);
     Ok(())
 }
@@ -94,7 +109,7 @@ async fn listen(ctx: Arc<Lease>) {
         }
         loop {
             match listener.recv().await {
-                Ok(n) if n.payload() == &*ctx.worker_id => {
+                Ok(n) if n.payload() == &*ctx.worker_id.get() => {
                     if let Err(e) = look_for_others(&ctx).await {
                         tracing::warn!("reading deliveries stored by other processes: {e}");
                     }
@@ -130,7 +145,7 @@ pub(crate) async fn run(ctx: Arc<Lease>) {
             let left = Duration::from_millis(ctx.lease_ms / 2);
             match tokio::time::timeout(
                 left,
-                db::workers::renew(&ctx.writer, &ctx.worker_id, ctx.lease_ms as i64),
+                db::workers::renew(ctx.writes(), &ctx.worker_id.get(), ctx.lease_ms as i64),
             )
             .await
             {
@@ -174,8 +189,13 @@ pub(crate) async fn run(ctx: Arc<Lease>) {
     }
 }
 
+/// Gives up every lane of the old id and rejoins under a new one.
 async fn lapse(ctx: &Lease) -> sqlx::Result<()> {
-    db::lanes::release_all(&ctx.writer, &ctx.worker_id).await?;
+    let old = ctx.worker_id.get();
+    db::lanes::release_all(ctx.writes(), &old).await?;
+    db::workers::forget(ctx.writes(), &old).await?;
+    let new = ctx.worker_id.renew();
+    tracing::warn!(old = %old, new = %new, "the worker rejoins under a new id");
     register(ctx).await
 }
 
@@ -184,7 +204,7 @@ async fn lapse(ctx: &Lease) -> sqlx::Result<()> {
 async fn claim_all(ctx: &Lease) -> sqlx::Result<()> {
     let dead = db::workers::dead(&ctx.db).await?;
     loop {
-        let claimed = db::lanes::claim(&ctx.writer, &ctx.worker_id, CLAIM_BATCH).await?;
+        let claimed = db::lanes::claim(ctx.writes(), &ctx.worker_id.get(), CLAIM_BATCH).await?;
         let n = claimed.len();
         if n > 0 {
             if !dead.is_empty() {
@@ -199,8 +219,8 @@ async fn claim_all(ctx: &Lease) -> sqlx::Result<()> {
     }
     // A lane whose owner is not in `workers` is free: the dead can go.
     for worker in &dead {
-        if worker.as_str() != &*ctx.worker_id {
-            db::workers::forget(&ctx.writer, worker).await?;
+        if worker.as_str() != &*ctx.worker_id.get() {
+            db::workers::forget(ctx.writes(), worker).await?;
         }
     }
     Ok(())
@@ -211,7 +231,7 @@ async fn claim_all(ctx: &Lease) -> sqlx::Result<()> {
 /// scheduler where each lane ends now. One indexed read of the lanes it
 /// owns, whatever their backlog.
 async fn look_for_others(ctx: &Lease) -> sqlx::Result<()> {
-    let tails = db::lanes::owned(&ctx.db, &ctx.worker_id).await?;
+    let tails = db::lanes::owned(&ctx.db, &ctx.worker_id.get()).await?;
     if !tails.is_empty() {
         let tails = tails.into_iter().map(|(w, seq)| (w.into(), seq)).collect();
         let _ = ctx.to_scheduler.send(ToScheduler::Tails(tails)).await;
@@ -222,8 +242,9 @@ async fn look_for_others(ctx: &Lease) -> sqlx::Result<()> {
 /// Lets go of this worker's lanes and its lease (at shutdown): the next
 /// worker claims them at once.
 pub(crate) async fn release(ctx: &Lease) -> sqlx::Result<u64> {
-    let n = db::lanes::release_all(&ctx.writer, &ctx.worker_id).await?;
-    db::workers::forget(&ctx.writer, &ctx.worker_id).await?;
+    let me = ctx.worker_id.get();
+    let n = db::lanes::release_all(ctx.writes(), &me).await?;
+    db::workers::forget(ctx.writes(), &me).await?;
     Ok(n)
 }
 

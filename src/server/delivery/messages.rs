@@ -53,6 +53,9 @@ pub struct Done {
 
 /// An attempt's record (or a delivery that ended without one), for the writer.
 pub struct Record {
+    /// The worker id under which the attempt started: its state is written
+    /// only while that id owns the lane.
+    pub worker: Arc<str>,
     /// For the log, should the record be impossible to write.
     pub delivery_id: String,
     pub webhook_id: Arc<str>,

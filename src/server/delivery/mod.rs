@@ -85,6 +85,7 @@ pub async fn start(
         base: Duration::from_millis(config.retry_base_ms),
         cap: Duration::from_millis(config.retry_max_ms),
     };
+    let validity = Arc::new(lease::Validity::new());
     let attempts = Arc::new(attempt::Attempts {
         client: client::client(&config, allow, resolver)?,
         policy,
@@ -92,8 +93,9 @@ pub async fn start(
         db: db.clone(),
         budget: handle.budget.clone(),
         to_writer: handle.to_writer.clone(),
+        worker_id: handle.worker_id.clone(),
+        validity: validity.clone(),
     });
-    let validity = Arc::new(lease::Validity::new());
     let lease = Arc::new(lease::Lease {
         worker_id: handle.worker_id.clone(),
         writer: handle.writer.clone(),

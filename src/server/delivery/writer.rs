@@ -46,7 +46,7 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 pub(crate) struct Writer {
     /// The one write connection ([`crate::server::db::writer`]).
     pub db: Db,
-    pub worker_id: Arc<str>,
+    pub worker_id: Arc<super::handle::WorkerId>,
     pub config: DeliveryConfig,
     pub to_scheduler: mpsc::Sender<ToScheduler>,
     /// Notified after every group of attempts is committed.
@@ -216,13 +216,15 @@ async fn write(
     publishes: &[Publish],
     one_by_one: bool,
 ) -> sqlx::Result<Group> {
+    // New lanes are taken for the worker's current id.
+    let me = ctx.worker_id.get();
     let mut tx = ctx.db.begin_write().await?;
     let mut answers = Vec::with_capacity(publishes.len());
     let mut noted = Vec::new();
     if one_by_one {
         for p in publishes {
             tx.savepoint().await?;
-            match store_publishes(&mut tx, &ctx.worker_id, std::slice::from_ref(p)).await {
+            match store_publishes(&mut tx, &me, std::slice::from_ref(p)).await {
                 Ok((mut written, lanes)) => {
                     tx.release().await?;
                     answers.push(Ok(written.remove(0)));
@@ -239,7 +241,7 @@ async fn write(
             }
         }
     } else {
-        let (written, lanes) = store_publishes(&mut tx, &ctx.worker_id, publishes).await?;
+        let (written, lanes) = store_publishes(&mut tx, &me, publishes).await?;
         answers.extend(written.into_iter().map(Ok));
         noted = lanes;
     }
@@ -247,7 +249,7 @@ async fn write(
         let mut written = Vec::with_capacity(records.len());
         for r in records {
             tx.savepoint().await?;
-            match store_records(&mut tx, &ctx.worker_id, &[r]).await {
+            match store_records(&mut tx, &[r]).await {
                 Ok(()) => {
                     tx.release().await?;
                     written.push(r);
@@ -267,7 +269,7 @@ async fn write(
         written
     } else {
         let all: Vec<&Record> = records.iter().collect();
-        store_records(&mut tx, &ctx.worker_id, &all).await?;
+        store_records(&mut tx, &all).await?;
         all
     };
     let disabled = if one_by_one {
@@ -301,14 +303,25 @@ async fn write(
 
 /// Attempts first, then the deliveries' new states (the trigger that
 /// counts a finished delivery reads its final attempt).
-async fn store_records(tx: &mut Tx, worker: &str, records: &[&Record]) -> sqlx::Result<()> {
+async fn store_records(tx: &mut Tx, records: &[&Record]) -> sqlx::Result<()> {
     let attempts: Vec<(i64, &AttemptRow)> = records
         .iter()
         .filter_map(|r| r.attempt.as_ref().map(|a| (r.update.seq, a)))
         .collect();
     db::attempts::insert(tx, &attempts).await?;
-    let updates: Vec<&DeliveryUpdate> = records.iter().map(|r| &r.update).collect();
-    db::deliveries::update_states(tx, worker, &updates).await
+    // Each state under the id its attempt started with (one id, but for
+    // attempts that were on the wire when the worker rejoined).
+    let mut by_worker: Vec<(&str, Vec<&DeliveryUpdate>)> = Vec::new();
+    for r in records {
+        match by_worker.iter_mut().find(|(w, _)| *w == &*r.worker) {
+            Some((_, updates)) => updates.push(&r.update),
+            None => by_worker.push((&r.worker, vec![&r.update])),
+        }
+    }
+    for (worker, updates) in by_worker {
+        db::deliveries::update_states(tx, worker, &updates).await?;
+    }
+    Ok(())
 }
 
 /// Auto-disable bookkeeping for the records of a group; returns the
