@@ -245,3 +245,107 @@ pub async fn publish_all(
         p.await.unwrap();
     }
 }
+
+// ---------------------------------------------------------------- the receiver
+
+/// What the receiver counts.
+#[derive(Default)]
+struct Counters {
+    hits: std::sync::atomic::AtomicU64,
+    /// (event n, arrival µs) of requests to /lat/…
+    arrivals: std::sync::Mutex<Vec<(u64, u64)>>,
+}
+
+/// The benches' webhook receiver, run as its own process (the bench's own
+/// executable with `SIGNPOST_BENCH_ROLE=receiver`; see [`start_receiver`]):
+/// `/hook/{i}` and `/now/{i}` answer 200 at once, `/slow/{i}` after 20 ms,
+/// `/lat/{i}` keeps (event `n`, arrival µs) for `/arrivals`; `/stats` is
+/// the count of requests so far. Prints its port, then serves.
+pub async fn receiver() {
+    use axum::extract::State;
+    use axum::routing::{get, post};
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    let counters = Arc::new(Counters::default());
+    let now = post(|State(c): State<Arc<Counters>>| async move {
+        c.hits.fetch_add(1, Ordering::Relaxed);
+    });
+    let app = axum::Router::new()
+        .route("/hook/{i}", now.clone())
+        .route("/now/{i}", now)
+        .route(
+            "/slow/{i}",
+            post(|State(c): State<Arc<Counters>>| async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                c.hits.fetch_add(1, Ordering::Relaxed);
+            }),
+        )
+        .route(
+            "/lat/{i}",
+            post(
+                |State(c): State<Arc<Counters>>, body: axum::body::Bytes| async move {
+                    let at = now_us();
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    let n = v["n"].as_u64().unwrap();
+                    c.hits.fetch_add(1, Ordering::Relaxed);
+                    c.arrivals.lock().unwrap().push((n, at));
+                },
+            ),
+        )
+        .route(
+            "/stats",
+            get(|State(c): State<Arc<Counters>>| async move {
+                c.hits.load(Ordering::Relaxed).to_string()
+            }),
+        )
+        .route(
+            "/arrivals",
+            get(|State(c): State<Arc<Counters>>| async move {
+                serde_json::to_string(&*c.arrivals.lock().unwrap()).unwrap()
+            }),
+        )
+        .with_state(counters);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("{}", listener.local_addr().unwrap().port());
+    axum::serve(listener, app).await.unwrap();
+}
+
+/// The receiver process, killed when dropped.
+pub struct ReceiverProcess(std::process::Child);
+
+impl Drop for ReceiverProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts [`receiver`] in its own process; returns it and its base URL.
+pub fn start_receiver() -> (ReceiverProcess, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("SIGNPOST_BENCH_ROLE", "receiver")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let rx = format!("http://127.0.0.1:{}", port.trim());
+    (ReceiverProcess(child), rx)
+}
+
+/// How many requests the receiver has had.
+pub async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
+    client
+        .get(format!("{rx}/stats"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse()
+        .unwrap()
+}

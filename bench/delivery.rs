@@ -25,18 +25,16 @@
 //! cargo bench --features ssr --bench delivery
 //! ```
 //!
-//! The receiver is this same executable started again with
-//! `SIGNPOST_BENCH_ROLE=receiver`, so that it runs in its own process.
+//! The receiver is the benches' own (`common::receiver`): this same
+//! executable started again with `SIGNPOST_BENCH_ROLE=receiver`, so that it
+//! runs in its own process.
 
 #[path = "common.rs"]
 mod common;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::routing::{get, post};
 use signpost::server::config::{Config, Durability};
-use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONCURRENCY: usize = 50;
@@ -55,77 +53,7 @@ fn event_body(n: u64) -> String {
     )
 }
 
-// ---------------------------------------------------------------- receiver
-
-#[derive(Default)]
-struct Counters {
-    hits: AtomicU64,
-    /// (event n, arrival µs) of requests to /lat/…
-    arrivals: Mutex<Vec<(u64, u64)>>,
-}
-
-async fn receiver() {
-    let counters = Arc::new(Counters::default());
-    let app = axum::Router::new()
-        .route(
-            "/hook/{i}",
-            post(|State(c): State<Arc<Counters>>| async move {
-                c.hits.fetch_add(1, Ordering::Relaxed);
-            }),
-        )
-        .route(
-            "/lat/{i}",
-            post(
-                |State(c): State<Arc<Counters>>, Path(_i): Path<u32>, body: Bytes| async move {
-                    let at = common::now_us();
-                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                    let n = v["n"].as_u64().unwrap();
-                    c.hits.fetch_add(1, Ordering::Relaxed);
-                    c.arrivals.lock().unwrap().push((n, at));
-                },
-            ),
-        )
-        .route(
-            "/stats",
-            get(|State(c): State<Arc<Counters>>| async move {
-                c.hits.load(Ordering::Relaxed).to_string()
-            }),
-        )
-        .route(
-            "/arrivals",
-            get(|State(c): State<Arc<Counters>>| async move {
-                serde_json::to_string(&*c.arrivals.lock().unwrap()).unwrap()
-            }),
-        )
-        .with_state(counters);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    println!("{}", listener.local_addr().unwrap().port());
-    axum::serve(listener, app).await.unwrap();
-}
-
 // ---------------------------------------------------------------- driver
-
-struct ReceiverProcess(std::process::Child);
-
-impl Drop for ReceiverProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
-    client
-        .get(format!("{rx}/stats"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
@@ -134,19 +62,9 @@ fn percentile(sorted: &[u64], q: f64) -> u64 {
 #[tokio::main]
 async fn main() {
     if std::env::var("SIGNPOST_BENCH_ROLE").as_deref() == Ok("receiver") {
-        return receiver().await;
+        return common::receiver().await;
     }
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("SIGNPOST_BENCH_ROLE", "receiver")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
-    let _receiver = ReceiverProcess(child);
-    let rx = format!("http://127.0.0.1:{}", port.trim());
+    let (_receiver, rx) = common::start_receiver();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -210,7 +128,7 @@ async fn main() {
         }
     };
     let (pid, secret) = register("hook", WEBHOOKS).await;
-    let before = hits(&client, &rx).await;
+    let before = common::hits(&client, &rx).await;
     let events = DELIVERIES / WEBHOOKS as u64;
     let peak = Arc::new(AtomicU64::new(0));
     let peak_anon = Arc::new(AtomicU64::new(0));
@@ -237,7 +155,7 @@ async fn main() {
     )
     .await;
     let published = started.elapsed();
-    while hits(&client, &rx).await - before < DELIVERIES {
+    while common::hits(&client, &rx).await - before < DELIVERIES {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = started.elapsed();
@@ -262,7 +180,7 @@ async fn main() {
 
     // 2b. The same through the batch endpoint, 100 events per call.
     let (pid, secret) = register("hook", WEBHOOKS).await;
-    let before = hits(&client, &rx).await;
+    let before = common::hits(&client, &rx).await;
     let started = Instant::now();
     let batch = |b: usize| {
         let b = b as u64;
@@ -281,7 +199,7 @@ async fn main() {
     )
     .await;
     let published = started.elapsed();
-    while hits(&client, &rx).await - before < DELIVERIES {
+    while common::hits(&client, &rx).await - before < DELIVERIES {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = started.elapsed();

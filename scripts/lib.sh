@@ -106,6 +106,16 @@ ensure_postgres() {
 # tests; `stop_test_postgres` stops it and removes its data. fsync is off:
 # this server is for tests only, never for benchmarks.
 start_test_postgres() {
+  start_postgres "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+}
+
+# The same server with its defaults (fsync on): for benchmarks.
+start_bench_postgres() {
+  start_postgres ""
+}
+
+start_postgres() {
+  local durability="$1"
   ensure_postgres
   PG_DIR="$(mktemp -d)"
   local port run=()
@@ -119,7 +129,7 @@ start_test_postgres() {
   "${run[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres >"$PG_DIR/initdb.log" 2>&1 ||
     { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
   "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/data/log" -w -s \
-    -o "-p $port -k $PG_DIR/data -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p $port -k $PG_DIR/data -c listen_addresses=127.0.0.1 $durability -c max_connections=300" \
     start || { cat "$PG_DIR/data/log" >&2; die "PostgreSQL did not start"; }
   export SIGNPOST_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }

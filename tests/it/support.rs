@@ -338,14 +338,25 @@ pub struct Api {
     pub http: Client,
 }
 
+/// What every [`Api`] server allows: delivering to 127.0.0.1, and many
+/// calls a second.
+fn api_config(c: &mut Config) {
+    c.allow_targets = "127.0.0.1".parse().unwrap();
+    c.api_rate_limit = 1000;
+}
+
 impl Api {
     pub async fn new(adjust: impl FnOnce(&mut Config)) -> Api {
         let server = TestServer::start_with(|c| {
-            c.allow_targets = "127.0.0.1".parse().unwrap();
-            c.api_rate_limit = 1000;
+            api_config(c);
             adjust(c)
         })
         .await;
+        Api::on(server).await
+    }
+
+    /// `server`, with a project and a client of its HTTP API.
+    async fn on(server: TestServer) -> Api {
         let (pid, secret) = server.project("Deliveries").await;
         Api {
             http: server.client(),
@@ -359,19 +370,11 @@ impl Api {
     /// returned client (for the dashboard's server functions).
     pub async fn with_admin(adjust: impl FnOnce(&mut Config)) -> (Api, Client) {
         let (server, admin) = TestServer::with_admin_signed_in(|c| {
-            c.allow_targets = "127.0.0.1".parse().unwrap();
-            c.api_rate_limit = 1000;
+            api_config(c);
             adjust(c)
         })
         .await;
-        let (pid, secret) = server.project("Deliveries").await;
-        let api = Api {
-            http: server.client(),
-            server,
-            pid,
-            secret,
-        };
-        (api, admin)
+        (Api::on(server).await, admin)
     }
 
     /// A request to `/projects/{pid}{path}` with the project's credentials.
@@ -441,18 +444,11 @@ impl Api {
     /// only SQLite has).
     pub async fn sqlite(adjust: impl FnOnce(&mut Config)) -> Api {
         let server = TestServer::start_sqlite_with(|c| {
-            c.allow_targets = "127.0.0.1".parse().unwrap();
-            c.api_rate_limit = 1000;
+            api_config(c);
             adjust(c)
         })
         .await;
-        let (pid, secret) = server.project("Deliveries").await;
-        Api {
-            http: server.client(),
-            server,
-            pid,
-            secret,
-        }
+        Api::on(server).await
     }
 }
 

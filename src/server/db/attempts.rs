@@ -20,6 +20,48 @@ pub struct AttemptRow {
 /// Inserts attempts, each with its delivery's `seq`: one multi-row
 /// statement per 128 of them.
 pub async fn insert(tx: &mut Tx, rows: &[(i64, &AttemptRow)]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(t) = tx {
+        // One statement of arrays: the same text whatever the count.
+        let col = |f: fn(&(i64, &AttemptRow)) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+        let seqs = col(|r| r.0);
+        let numbers = col(|r| r.1.number);
+        let started = col(|r| r.1.started_at);
+        let durations = col(|r| r.1.duration_ms);
+        let request_headers: Vec<&str> =
+            rows.iter().map(|r| r.1.request_headers.as_str()).collect();
+        let statuses: Vec<Option<i64>> = rows.iter().map(|r| r.1.response_status).collect();
+        let response_headers: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| r.1.response_headers.as_deref())
+            .collect();
+        let bodies: Vec<Option<&[u8]>> =
+            rows.iter().map(|r| r.1.response_body.as_deref()).collect();
+        let kinds: Vec<Option<&str>> = rows.iter().map(|r| r.1.error_kind).collect();
+        let messages: Vec<Option<&str>> =
+            rows.iter().map(|r| r.1.error_message.as_deref()).collect();
+        return sqlx::query(
+            "INSERT INTO attempts (delivery_seq, number, started_at, duration_ms, request_headers, \
+             response_status, response_headers, response_body, error_kind, error_message) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], \
+               $5::text[], $6::bigint[], $7::text[], $8::bytea[], $9::text[], $10::text[])",
+        )
+        .bind(&seqs)
+        .bind(&numbers)
+        .bind(&started)
+        .bind(&durations)
+        .bind(&request_headers)
+        .bind(&statuses)
+        .bind(&response_headers)
+        .bind(&bodies)
+        .bind(&kinds)
+        .bind(&messages)
+        .execute(&mut **t)
+        .await
+        .map(|_| ());
+    }
     for chunk in rows.chunks(CHUNK) {
         crate::on_tx!(tx, c, DB => {
         let mut q: QueryBuilder<DB> = QueryBuilder::new(

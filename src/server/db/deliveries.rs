@@ -24,6 +24,33 @@ pub async fn insert(
     deliveries: &[NewDelivery<'_>],
     now: i64,
 ) -> sqlx::Result<Vec<i64>> {
+    if let Tx::Postgres(t) = tx {
+        // One statement of arrays, rows inserted in the order given.
+        let ids: Vec<&str> = deliveries.iter().map(|d| d.id).collect();
+        let projects: Vec<&str> = deliveries.iter().map(|d| d.project_id).collect();
+        let events: Vec<&str> = deliveries.iter().map(|d| d.event_id).collect();
+        let webhooks: Vec<&str> = deliveries.iter().map(|d| d.webhook_id).collect();
+        let origins: Vec<&str> = deliveries.iter().map(|d| d.origin).collect();
+        let repeats: Vec<Option<&str>> = deliveries.iter().map(|d| d.repeats).collect();
+        let mut seqs: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, created_at, \
+               origin, repeats) \
+             SELECT i, p, e, w, $7, $7, o, r FROM unnest($1::text[], $2::text[], $3::text[], \
+               $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t (i, p, e, w, o, r, k) \
+             ORDER BY k RETURNING seq",
+        )
+        .bind(&ids)
+        .bind(&projects)
+        .bind(&events)
+        .bind(&webhooks)
+        .bind(&origins)
+        .bind(&repeats)
+        .bind(now)
+        .fetch_all(&mut **t)
+        .await?;
+        seqs.sort_unstable();
+        return Ok(seqs);
+    }
     let mut seqs = Vec::with_capacity(deliveries.len());
     for chunk in deliveries.chunks(CHUNK) {
         crate::on_tx!(tx, c, DB => {
@@ -114,6 +141,42 @@ pub async fn update_states(
     worker: &str,
     updates: &[&DeliveryUpdate],
 ) -> sqlx::Result<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(t) = tx {
+        // One statement of arrays: the same text whatever the count.
+        let seqs: Vec<i64> = updates.iter().map(|u| u.seq).collect();
+        let statuses: Vec<&str> = updates.iter().map(|u| u.status).collect();
+        let attempts: Vec<i64> = updates.iter().map(|u| u.attempts).collect();
+        let next_at: Vec<i64> = updates.iter().map(|u| u.next_at).collect();
+        let last_status: Vec<Option<i64>> = updates.iter().map(|u| u.last_status).collect();
+        let last_error: Vec<Option<&str>> =
+            updates.iter().map(|u| u.last_error.as_deref()).collect();
+        let finished_at: Vec<Option<i64>> = updates.iter().map(|u| u.finished_at).collect();
+        return sqlx::query(
+            "UPDATE deliveries d SET status = v.status, attempts = v.attempts, \
+               next_at = v.next_at, last_status = v.last_status, last_error = v.last_error, \
+               finished_at = v.finished_at \
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], \
+               $6::text[], $7::bigint[]) \
+               AS v (seq, status, attempts, next_at, last_status, last_error, finished_at) \
+             WHERE d.seq = v.seq AND d.status = 'pending' \
+               AND EXISTS (SELECT 1 FROM lanes l WHERE l.webhook_id = d.webhook_id \
+                           AND l.owner = $8)",
+        )
+        .bind(&seqs)
+        .bind(&statuses)
+        .bind(&attempts)
+        .bind(&next_at)
+        .bind(&last_status)
+        .bind(&last_error)
+        .bind(&finished_at)
+        .bind(worker)
+        .execute(&mut **t)
+        .await
+        .map(|_| ());
+    }
     for chunk in updates.chunks(CHUNK) {
         crate::on_tx!(tx, c, DB => {
         let mut q: QueryBuilder<DB> = QueryBuilder::new(

@@ -14,7 +14,31 @@ pub struct NewEvent<'a> {
 /// stay in the connection's statement cache.
 pub(super) const CHUNK: usize = 128;
 
+/// One statement per `CHUNK` rows on SQLite; one of arrays on PostgreSQL
+/// (the same text whatever the count, so it stays prepared).
 pub async fn insert(tx: &mut Tx, events: &[NewEvent<'_>], now: i64) -> sqlx::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(t) = tx {
+        let ids: Vec<&str> = events.iter().map(|e| e.id).collect();
+        let projects: Vec<&str> = events.iter().map(|e| e.project_id).collect();
+        let names: Vec<&str> = events.iter().map(|e| e.name).collect();
+        let bodies: Vec<&[u8]> = events.iter().map(|e| e.body).collect();
+        return sqlx::query(
+            "INSERT INTO events (id, project_id, event, body, created_at) \
+             SELECT i, p, e, b, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) \
+               AS t (i, p, e, b)",
+        )
+        .bind(&ids)
+        .bind(&projects)
+        .bind(&names)
+        .bind(&bodies)
+        .bind(now)
+        .execute(&mut **t)
+        .await
+        .map(|_| ());
+    }
     for chunk in events.chunks(CHUNK) {
         crate::on_tx!(tx, c, DB => {
         let mut q: QueryBuilder<DB> =

@@ -12,6 +12,8 @@ pub struct Noted {
     pub before: i64,
     /// No one owned it: it is `worker`'s now.
     pub taken: bool,
+    /// Who owned it before (`None` for a lane no one owned).
+    pub owner: Option<String>,
 }
 
 /// The channel on which ingest tells a lane's owner that another process
@@ -42,27 +44,23 @@ pub async fn lock(tx: &mut Tx, webhook_ids: &[&str]) -> sqlx::Result<()> {
     .map(|_| ())
 }
 
-/// On PostgreSQL, in the transaction that stored deliveries for
-/// `webhook_ids`: one notification for each other worker that owns some of
-/// their lanes (sent when the transaction commits), so that it reads them
-/// now rather than at its next poll. Nothing on SQLite.
-pub async fn notify_owners(tx: &mut Tx, worker: &str, webhook_ids: &[&str]) -> sqlx::Result<()> {
+/// On PostgreSQL, in the transaction that stored deliveries in lanes of
+/// `owners` (other workers, each once): one notification for each (sent
+/// when the transaction commits), so that it reads them now rather than at
+/// its next poll. Nothing on SQLite, or when there is no other owner.
+pub async fn notify(tx: &mut Tx, owners: &[&str]) -> sqlx::Result<()> {
     let Tx::Postgres(t) = tx else {
         return Ok(());
     };
-    if webhook_ids.is_empty() {
+    if owners.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "SELECT pg_notify($1, o.owner) FROM (SELECT DISTINCT owner FROM lanes \
-         WHERE webhook_id = ANY($2) AND owner IS NOT NULL AND owner <> $3) AS o",
-    )
-    .bind(CHANNEL)
-    .bind(webhook_ids)
-    .bind(worker)
-    .execute(&mut **t)
-    .await
-    .map(|_| ())
+    sqlx::query("SELECT pg_notify($1, o) FROM unnest($2::text[]) AS o")
+        .bind(CHANNEL)
+        .bind(owners)
+        .execute(&mut **t)
+        .await
+        .map(|_| ())
 }
 
 /// In the transaction that inserted deliveries up to `last_seq` for each
@@ -77,7 +75,7 @@ pub async fn note(tx: &mut Tx, worker: &str, lanes: &[(&str, i64)]) -> sqlx::Res
             let json = serde_json::to_string(lanes).expect("pairs serialize");
             let noted: Vec<Noted> = sqlx::query_as(
                 "SELECT j.value ->> 0 AS webhook_id, COALESCE(l.last_seq, 0) AS before, \
-                        l.owner IS NULL AS taken \
+                        l.owner IS NULL AS taken, l.owner \
                  FROM json_each($1) j LEFT JOIN lanes l ON l.webhook_id = j.value ->> 0",
             )
             .bind(&json)
@@ -101,7 +99,7 @@ pub async fn note(tx: &mut Tx, worker: &str, lanes: &[(&str, i64)]) -> sqlx::Res
             let seqs: Vec<i64> = lanes.iter().map(|l| l.1).collect();
             let noted: Vec<Noted> = sqlx::query_as(
                 "SELECT j.webhook_id, COALESCE(l.last_seq, 0) AS before, \
-                        l.owner IS NULL AS taken \
+                        l.owner IS NULL AS taken, l.owner \
                  FROM unnest($1::text[]) AS j (webhook_id) \
                    LEFT JOIN lanes l ON l.webhook_id = j.webhook_id",
             )

@@ -43,7 +43,7 @@ pub fn writer(url: &str) -> anyhow::Result<PgPool> {
     Ok(PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_lazy_with(options(url)?))
+        .connect_lazy_with(options(url)?.statement_cache_capacity(512)))
 }
 
 /// Applies `migrations/postgres/` (embedded at build time). Several

@@ -460,7 +460,14 @@ async fn store_publishes(
     }
     let lanes: Vec<(&str, i64)> = newest.into_iter().collect();
     let noted = db::lanes::note(tx, worker, &lanes).await?;
-    db::lanes::notify_owners(tx, worker, &webhooks).await?;
+    let mut others: Vec<&str> = noted
+        .iter()
+        .filter_map(|n| n.owner.as_deref())
+        .filter(|o| *o != worker)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    db::lanes::notify(tx, &others).await?;
     let mut seqs = seqs.into_iter();
     let written = group
         .iter()

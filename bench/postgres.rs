@@ -1,0 +1,280 @@
+//! PostgreSQL beside SQLite, in one run (`scripts/bench-postgres` starts a
+//! throw-away PostgreSQL with fsync on and sets `SIGNPOST_BENCH_POSTGRES_URL`):
+//!
+//! 1. one `signpost serve` process on each backend: 400 events × 50
+//!    webhooks (20,000 deliveries) to a receiver answering at once:
+//!    deliveries/s, and the ratio of PostgreSQL's to SQLite's;
+//! 2. latency from the publish call's return to the receiver's arrival,
+//!    p50/p99, at 500 events/s × 10 webhooks for 10 s, then at 250, on
+//!    each backend;
+//! 3. scaling with processes on one PostgreSQL: 1, 2 and 3 processes, each
+//!    with `SIGNPOST_MAX_IN_FLIGHT=8` against a receiver that takes 20 ms
+//!    (so each process's concurrency is the limit, not this machine's two
+//!    cores): each process gets its own project of 8 ordered webhooks and
+//!    its events are published through it (a lane belongs to the process
+//!    that first stores a delivery in it).
+//!
+//! ```text
+//! scripts/bench-postgres
+//! ```
+//!
+//! The processes are the release binary; the receiver is the benches' own
+//! (`common::receiver`), in its own process.
+
+#[path = "common.rs"]
+mod common;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "c2lnbnBvc3QgYmVuY2g6IGEgMzItYnl0ZSBrZXkhISE=";
+
+/// A child process, killed when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `signpost serve` on a free port with `env`; waits until it answers.
+async fn serve(db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"));
+    cmd.arg("serve")
+        .env("SIGNPOST_DATABASE_URL", db_url)
+        .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
+        .env("SIGNPOST_SECRET_KEY", KEY)
+        .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
+        .env("SIGNPOST_API_RATE_LIMIT", "1000000")
+        .env("SIGNPOST_INGEST_RATE_LIMIT", "1000000")
+        .env("SIGNPOST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = Child(cmd.spawn().unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..1000 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return (child, base);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("signpost did not start");
+}
+
+/// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database.
+async fn fresh(postgres: Option<&str>, dir: &std::path::Path, name: &str) -> String {
+    match postgres {
+        None => format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+        Some(admin) => {
+            let pool = sqlx::PgPool::connect(admin).await.unwrap();
+            let db = format!("bench_{name}_{}", std::process::id());
+            sqlx::query(&format!("CREATE DATABASE {db}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            format!("{}/{db}", admin.rsplit_once('/').unwrap().0)
+        }
+    }
+}
+
+/// A project with `count` webhooks to `{rx}/{path}/{i}`, made through
+/// `base`; returns its credentials.
+async fn project(
+    client: &reqwest::Client,
+    db_url: &str,
+    base: &str,
+    rx: &str,
+    path: &str,
+    count: usize,
+) -> (String, String) {
+    let db = signpost::server::db::connect(db_url).await.unwrap();
+    let p = signpost::server::projects::create(&db, path).await.unwrap();
+    db.close().await;
+    for i in 0..count {
+        let res = client
+            .post(format!("{base}/projects/{}/webhooks", p.id))
+            .basic_auth(&p.id, Some(&p.secret))
+            .json(&serde_json::json!({ "webhookUrl": format!("{rx}/{path}/{i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+    (p.id, p.secret)
+}
+
+fn event_body(n: u64) -> String {
+    format!(
+        r#"{{"event":"order.paid","n":{n},"order":{{"id":"ord_{n:012}","amount":4200,"currency":"EUR","customer":"cus_0000000000000001","items":3}}}}"#
+    )
+}
+
+async fn wait_for(client: &reqwest::Client, rx: &str, n: u64) {
+    while common::hits(client, rx).await < n {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::var("SIGNPOST_BENCH_ROLE").as_deref() == Ok("receiver") {
+        return common::receiver().await;
+    }
+    let postgres = std::env::var("SIGNPOST_BENCH_POSTGRES_URL").expect(
+        "SIGNPOST_BENCH_POSTGRES_URL (a PostgreSQL server's admin URL): run scripts/bench-postgres",
+    );
+    let (_receiver, rx) = common::start_receiver();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    // 1 and 2, on each backend.
+    let mut rates = Vec::new();
+    for (run, (name, backend)) in [("sqlite", None), ("postgres", Some(postgres.as_str()))]
+        .into_iter()
+        .enumerate()
+    {
+        let db_url = fresh(backend, dir.path(), &format!("one_{name}")).await;
+        let (_p, base) = serve(&db_url, &[]).await;
+        let (pid, secret) = project(&client, &db_url, &base, &rx, "now", 50).await;
+        let before = common::hits(&client, &rx).await;
+        let started = Instant::now();
+        let url = format!("{base}/projects/{pid}/events");
+        common::publish_all(
+            &client,
+            &url,
+            (&pid, &secret),
+            400,
+            |i| event_body(i as u64),
+            8,
+        )
+        .await;
+        wait_for(&client, &rx, before + 20_000).await;
+        let rate = 20_000.0 / started.elapsed().as_secs_f64();
+        println!("1. {name:<8} one process: 20000 deliveries: {rate:>7.0} deliveries/s");
+        rates.push(rate);
+
+        for (k, rate) in [500u64, 250].into_iter().enumerate() {
+            let (pid, secret) = project(&client, &db_url, &base, &rx, "lat", 10).await;
+            let url = format!("{base}/projects/{pid}/events");
+            // The receiver keeps every run's arrivals: this run's events are
+            // numbered from `first`.
+            let first = (run * 2 + k) as u64 * 1_000_000;
+            let body: fn(u64) -> String = match run * 2 + k {
+                0 => event_body,
+                1 => |n| event_body(n + 1_000_000),
+                2 => |n| event_body(n + 2_000_000),
+                _ => |n| event_body(n + 3_000_000),
+            };
+            let returned =
+                common::publish_at_rate(&client, &url, (&pid, &secret), rate, rate * 10, body)
+                    .await;
+            // When each publish call returned.
+            let back: std::collections::HashMap<u64, u64> = returned
+                .iter()
+                .map(|(n, _, back)| (first + *n, *back))
+                .collect();
+            let expected = returned.len() * 10;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let arrivals = loop {
+                let all: Vec<(u64, u64)> = client
+                    .get(format!("{rx}/arrivals"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let mine: Vec<(u64, u64)> = all
+                    .into_iter()
+                    .filter(|(n, _)| (first..first + 1_000_000).contains(n))
+                    .collect();
+                if mine.len() >= expected || Instant::now() > deadline {
+                    break mine;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            let mut lat: Vec<u64> = arrivals
+                .iter()
+                .filter_map(|(n, at)| back.get(n).map(|b| at.saturating_sub(*b)))
+                .collect();
+            lat.sort_unstable();
+            let pct =
+                |q: f64| lat[((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1];
+            println!(
+                "2. {name:<8} publish→arrival at {rate} events/s × 10 webhooks for 10 s, {} arrivals: \
+                 p50 {:.1} ms, p99 {:.1} ms",
+                lat.len(),
+                pct(0.50) as f64 / 1000.0,
+                pct(0.99) as f64 / 1000.0
+            );
+        }
+    }
+    println!(
+        "   PostgreSQL's throughput is {:.2} × SQLite's",
+        rates[1] / rates[0]
+    );
+
+    // 3. Scaling with processes.
+    let mut first = 0.0;
+    for procs in 1..=3usize {
+        let db_url = fresh(Some(&postgres), dir.path(), &format!("scale_{procs}")).await;
+        let mut servers = Vec::new();
+        for _ in 0..procs {
+            servers.push(serve(&db_url, &[("SIGNPOST_MAX_IN_FLIGHT", "8")]).await);
+        }
+        let mut projects = Vec::new();
+        for (_, base) in &servers {
+            projects.push(project(&client, &db_url, base, &rx, "slow", 8).await);
+        }
+        const EVENTS: usize = 300; // × 8 webhooks, per process
+        let before = common::hits(&client, &rx).await;
+        let started = Instant::now();
+        let mut publishing = Vec::new();
+        for ((_, base), (pid, secret)) in servers.iter().zip(&projects) {
+            let (client, url, pid, secret) = (
+                client.clone(),
+                format!("{base}/projects/{pid}/events"),
+                pid.clone(),
+                secret.clone(),
+            );
+            publishing.push(tokio::spawn(async move {
+                common::publish_all(
+                    &client,
+                    &url,
+                    (&pid, &secret),
+                    EVENTS,
+                    |i| event_body(i as u64),
+                    4,
+                )
+                .await
+            }));
+        }
+        for p in publishing {
+            p.await.unwrap();
+        }
+        let total = (procs * EVENTS * 8) as u64;
+        wait_for(&client, &rx, before + total).await;
+        let rate = total as f64 / started.elapsed().as_secs_f64();
+        if procs == 1 {
+            first = rate;
+        }
+        println!(
+            "3. {procs} process(es), 8 in flight each, receiver 20 ms: {total} deliveries: \
+             {rate:>6.0} deliveries/s, {:.2} × one process",
+            rate / first
+        );
+    }
+}
