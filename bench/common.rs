@@ -349,3 +349,24 @@ pub async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// Registers `count` webhooks through the API of `base` on the project
+/// `(pid, secret)`, the i-th to `{prefix}/{i}`.
+pub async fn add_webhooks(
+    client: &reqwest::Client,
+    base: &str,
+    (pid, secret): (&str, &str),
+    prefix: &str,
+    count: usize,
+) {
+    for i in 0..count {
+        let res = client
+            .post(format!("{base}/projects/{pid}/webhooks"))
+            .basic_auth(pid, Some(secret))
+            .json(&serde_json::json!({ "webhookUrl": format!("{prefix}/{i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+}

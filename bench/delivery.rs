@@ -114,16 +114,8 @@ async fn main() {
             let p = signpost::server::projects::create(&db, prefix)
                 .await
                 .unwrap();
-            for i in 0..count {
-                let res = client
-                    .post(format!("{base}/projects/{}/webhooks", p.id))
-                    .basic_auth(&p.id, Some(&p.secret))
-                    .json(&serde_json::json!({ "webhookUrl": format!("{rx}/{prefix}/{i}") }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(res.status().is_success());
-            }
+            let urls = format!("{rx}/{prefix}");
+            common::add_webhooks(&client, &base, (&p.id, &p.secret), &urls, count).await;
             (p.id, p.secret)
         }
     };

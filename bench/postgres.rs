@@ -100,16 +100,8 @@ async fn project(
     let db = signpost::server::db::connect(db_url).await.unwrap();
     let p = signpost::server::projects::create(&db, path).await.unwrap();
     db.close().await;
-    for i in 0..count {
-        let res = client
-            .post(format!("{base}/projects/{}/webhooks", p.id))
-            .basic_auth(&p.id, Some(&p.secret))
-            .json(&serde_json::json!({ "webhookUrl": format!("{rx}/{path}/{i}") }))
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    }
+    let prefix = format!("{rx}/{path}");
+    common::add_webhooks(client, base, (&p.id, &p.secret), &prefix, count).await;
     (p.id, p.secret)
 }
 

@@ -23,8 +23,6 @@ pub fn holds_nul(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(e) => e
             .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
             .is_some_and(|e| e.code() == "22021"),
-        // sqlx checks what it binds before sending it.
-        sqlx::Error::Encode(e) => e.to_string().contains("nul"),
         _ => false,
     }
 }

@@ -463,19 +463,7 @@ async fn deliveries_another_process_stores_keep_their_place_in_line() {
     // The lane is this server's once it has delivered something.
     a.publish(json!({ "event": "tick", "n": 0 })).await;
     rx.wait_for("shared", 1, WAIT).await;
-    let b_server = a
-        .server
-        .beside(|c| {
-            c.allow_targets = "127.0.0.1".parse().unwrap();
-            c.delivery.lease_ms = 600;
-        })
-        .await;
-    let b = Api {
-        http: b_server.client(),
-        server: b_server,
-        pid: a.pid.clone(),
-        secret: a.secret.clone(),
-    };
+    let b = a.beside(|c| c.delivery.lease_ms = 600).await;
     // Stored by the other process first, then by the owner.
     b.publish(json!({ "event": "tick", "n": 1 })).await;
     a.publish(json!({ "event": "tick", "n": 2 })).await;
@@ -606,20 +594,7 @@ async fn concurrent_ingests_through_two_processes_keep_each_webhooks_order() {
     for h in hooks {
         ids.push(a.register(&rx.url(h), json!({})).await.0);
     }
-    let b_server = a
-        .server
-        .beside(|c| {
-            c.allow_targets = "127.0.0.1".parse().unwrap();
-            c.api_rate_limit = 1000;
-            c.delivery.lease_ms = 900;
-        })
-        .await;
-    let b = Api {
-        http: b_server.client(),
-        server: b_server,
-        pid: a.pid.clone(),
-        secret: a.secret.clone(),
-    };
+    let b = a.beside(|c| c.delivery.lease_ms = 900).await;
     const EACH: i64 = 40;
     async fn publish_all(api: &Api, from: &str) {
         for n in 0..EACH {

@@ -355,6 +355,24 @@ impl Api {
         Api::on(server).await
     }
 
+    /// A second server (a second process, as far as the database can tell)
+    /// on this one's database, for the same project.
+    pub async fn beside(&self, adjust: impl FnOnce(&mut Config)) -> Api {
+        let server = self
+            .server
+            .beside(|c| {
+                api_config(c);
+                adjust(c)
+            })
+            .await;
+        Api {
+            http: server.client(),
+            server,
+            pid: self.pid.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+
     /// `server`, with a project and a client of its HTTP API.
     async fn on(server: TestServer) -> Api {
         let (pid, secret) = server.project("Deliveries").await;
