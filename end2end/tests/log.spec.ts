@@ -1,6 +1,6 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -380,29 +380,35 @@ for (const scheme of ['spectrum-v0', 'standard-webhooks']) {
       await hydrated(page);
       await page.getByRole('tab', { name: language }).click();
       const code = await page.getByRole('tabpanel', { name: language }).locator('pre').textContent();
-      const [command, ...args] = await prepare(language, code!, mkdtempSync(join(tmpdir(), 'signpost-snippet-')));
+      // A Go build leaves a 6 MB binary in it: removed however the test ends.
+      const dir = mkdtempSync(join(tmpdir(), 'signpost-snippet-'));
+      try {
+        const [command, ...args] = await prepare(language, code!, dir);
 
-      // With the right secret the handler accepts; with another it refuses.
-      for (const [secret, expected] of [
-        [hook.secret, /Delivered HTTP 20\d/],
-        [scheme === 'spectrum-v0' ? 'f'.repeat(64) : 'whsec_' + Buffer.alloc(32, 7).toString('base64'), /Failed HTTP 40\d/],
-      ] as const) {
-        const child: ChildProcess = spawn(command, args, {
-          env: { ...process.env, PORT: String(port), SIGNPOST_WEBHOOK_SECRET: secret },
-          stdio: 'ignore',
-        });
-        try {
-          await listening(port);
-          await page.getByRole('button', { name: 'Send test event' }).click();
-          await expect(page.locator('.test-result')).toContainText(expected);
-        } finally {
-          // Wait for the exit unless it already happened (then 'exit' will not fire again).
-          if (child.exitCode === null && child.signalCode === null) {
-            const exited = new Promise((resolve) => child.once('exit', resolve));
-            child.kill();
-            await exited;
+        // With the right secret the handler accepts; with another it refuses.
+        for (const [secret, expected] of [
+          [hook.secret, /Delivered HTTP 20\d/],
+          [scheme === 'spectrum-v0' ? 'f'.repeat(64) : 'whsec_' + Buffer.alloc(32, 7).toString('base64'), /Failed HTTP 40\d/],
+        ] as const) {
+          const child: ChildProcess = spawn(command, args, {
+            env: { ...process.env, PORT: String(port), SIGNPOST_WEBHOOK_SECRET: secret },
+            stdio: 'ignore',
+          });
+          try {
+            await listening(port);
+            await page.getByRole('button', { name: 'Send test event' }).click();
+            await expect(page.locator('.test-result')).toContainText(expected);
+          } finally {
+            // Wait for the exit unless it already happened (then 'exit' will not fire again).
+            if (child.exitCode === null && child.signalCode === null) {
+              const exited = new Promise((resolve) => child.once('exit', resolve));
+              child.kill();
+              await exited;
+            }
           }
         }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   }
