@@ -14,6 +14,7 @@ mod hosts;
 mod postgres;
 mod processes;
 mod props;
+mod rebalance;
 mod receiver;
 mod support;
 mod team;

@@ -159,6 +159,46 @@ pub async fn owned(db: &Db, worker: &str) -> sqlx::Result<Vec<(String, i64)>> {
         .await)
 }
 
+/// Lets go of the idle lanes of `worker` whose newest `seq` is still the
+/// one given (nothing was stored in them since the scheduler saw them
+/// idle); returns those it let go. A delivery stored at the same moment
+/// either commits first (the lane's `seq` moved: it stays) or after (it
+/// finds the lane free and its writer takes it). Rows are locked in
+/// `webhook_id` order on PostgreSQL, as [`lock`] does.
+pub async fn release_idle(
+    db: &Db,
+    worker: &str,
+    lanes: &[(&str, i64)],
+) -> sqlx::Result<Vec<String>> {
+    if lanes.is_empty() {
+        return Ok(Vec::new());
+    }
+    match db {
+        Db::Sqlite(p) => {
+            let json = serde_json::to_string(lanes).expect("pairs serialize");
+            sqlx::query_scalar(
+                "UPDATE lanes SET owner = NULL WHERE owner = $1 AND webhook_id IN                  (SELECT l.webhook_id FROM json_each($2) j                     JOIN lanes l ON l.webhook_id = j.value ->> 0 AND l.last_seq = j.value ->> 1)                  RETURNING webhook_id",
+            )
+            .bind(worker)
+            .bind(&json)
+            .fetch_all(p)
+            .await
+        }
+        Db::Postgres(p) => {
+            let ids: Vec<&str> = lanes.iter().map(|l| l.0).collect();
+            let seqs: Vec<i64> = lanes.iter().map(|l| l.1).collect();
+            sqlx::query_scalar(
+                "UPDATE lanes SET owner = NULL WHERE webhook_id IN                  (SELECT l.webhook_id FROM lanes l                     JOIN unnest($2::text[], $3::bigint[]) AS j (webhook_id, last_seq)                       ON l.webhook_id = j.webhook_id AND l.last_seq = j.last_seq                   WHERE l.owner = $1 ORDER BY l.webhook_id FOR UPDATE OF l)                    AND owner = $1                  RETURNING webhook_id",
+            )
+            .bind(worker)
+            .bind(&ids)
+            .bind(&seqs)
+            .fetch_all(p)
+            .await
+        }
+    }
+}
+
 /// Lets go of every lane `worker` owns (at shutdown, or when its lease
 /// ran out); returns how many.
 /// On PostgreSQL the rows are locked in `webhook_id` order, as ingest locks

@@ -7,7 +7,7 @@
 //! so a takeover costs the same whatever the backlog.
 
 use super::handle::WorkerId;
-use super::messages::ToScheduler;
+use super::messages::{ToScheduler, ToWriter};
 use crate::server::db::{self, Db};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,6 +25,8 @@ pub(crate) struct Lease {
     pub db: Db,
     pub lease_ms: u64,
     pub to_scheduler: mpsc::Sender<ToScheduler>,
+    /// The writer's record inbox: flushed before idle lanes are released.
+    pub to_writer: mpsc::Sender<ToWriter>,
     /// Until when this worker may start attempts.
     pub validity: Arc<Validity>,
 }
@@ -186,7 +188,45 @@ pub(crate) async fn run(ctx: Arc<Lease>) {
         if let Err(e) = look_for_others(&ctx).await {
             tracing::warn!("looking for deliveries stored by other processes: {e}");
         }
+        if let Err(e) = release_idle(&ctx).await {
+            tracing::warn!("releasing idle lanes: {e}");
+        }
     }
+}
+
+/// While other workers are live, lets go of the lanes that sat idle for a
+/// whole tick, so that load spreads as processes join: a free lane is
+/// taken by the next process that stores a delivery in it (or claims it).
+/// Alone, a worker keeps its lanes (releasing them would cost each new
+/// delivery a read). A busy lane never moves while its owner lives.
+async fn release_idle(ctx: &Lease) -> sqlx::Result<()> {
+    let me = ctx.worker_id.get();
+    if !ctx.validity.valid() || db::workers::others(&ctx.db, &me).await? == 0 {
+        return Ok(());
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if ctx.to_scheduler.send(ToScheduler::Idle(tx)).await.is_err() {
+        return Ok(());
+    }
+    let Ok(idle) = rx.await else {
+        return Ok(());
+    };
+    if idle.is_empty() {
+        return Ok(());
+    }
+    // Through the writer, after the records before it and in line with its
+    // commits (see `ToScheduler::Released`). Waited for, so that this
+    // task's next claim comes after it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let released = async {
+        ctx.to_writer
+            .send(ToWriter::Release(idle, tx))
+            .await
+            .is_ok()
+            && rx.await.is_ok()
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(ctx.lease_ms / 3), released).await;
+    Ok(())
 }
 
 /// Gives up every lane of the old id and rejoins under a new one.

@@ -8,7 +8,9 @@
 //!                       └──────────────────Record────────────────────┘
 //! ```
 //!
-//! (`Done` is the attempt task's return value, joined by the scheduler.)
+//! (`Done` is the attempt task's return value, joined by the scheduler.
+//! The lease also asks the scheduler for its `Idle` lanes and has the
+//! writer `Release` them; the writer tells the scheduler they were `Released`.)
 
 use super::budget::Body;
 use super::policy::Next;
@@ -168,6 +170,14 @@ pub(crate) enum ToScheduler {
     Tails(Vec<(Arc<str>, i64)>),
     /// A person cancelled a pending delivery (already `cancelled` in the database).
     Cancel(Arc<str>, i64),
+    /// Other workers are live: which lanes sat idle (nothing held, nothing
+    /// in flight, nothing left in the database) since the last ask, each
+    /// with its newest `seq`? The lease has the writer release them.
+    Idle(oneshot::Sender<Vec<(Arc<str>, i64)>>),
+    /// The writer released these idle lanes (their newest `seq` had not
+    /// moved): they are no longer this worker's. Sent by the writer between
+    /// its commits, so a later `Committed` that takes one back comes after.
+    Released(Vec<Arc<str>>),
     /// This worker's lease ran out: every lane may have been taken over, so
     /// it forgets them all (they are released, then claimed again).
     Lapsed,
@@ -192,4 +202,9 @@ pub(crate) enum ToWriter {
     Record(Record),
     /// Answered once everything sent before it is written.
     Flush(oneshot::Sender<()>),
+    /// Once everything sent before it is written (the lanes' last outcomes
+    /// are kept only while this worker owns them): lets go of these idle
+    /// lanes whose newest `seq` has not moved, tells the scheduler which
+    /// (in line with the writer's commits), then answers.
+    Release(Vec<(Arc<str>, i64)>, oneshot::Sender<()>),
 }

@@ -102,6 +102,7 @@ pub async fn start(
         db: db.clone(),
         lease_ms: config.lease_ms,
         to_scheduler: handle.to_scheduler.clone(),
+        to_writer: handle.to_writer.clone(),
         validity: validity.clone(),
     });
     let writer = Arc::new(writer::Writer {

@@ -88,6 +88,8 @@ struct Lane {
     armed: Option<i64>,
     /// Cancelled while a refill was being read: not to be taken from it.
     cancelled_while_reading: Vec<i64>,
+    /// Touched since the last [`ToScheduler::Idle`] ask.
+    active: bool,
 }
 
 impl Lane {
@@ -106,7 +108,18 @@ impl Lane {
             starved: false,
             armed: None,
             cancelled_while_reading: Vec::new(),
+            active: true,
         }
+    }
+
+    /// Something happened to the lane: it is not idle.
+    fn touch(&mut self) {
+        self.active = true;
+    }
+
+    /// Nothing held, in flight, being read, or left in the database.
+    fn idle(&self) -> bool {
+        self.window.is_empty() && self.in_flight == 0 && !self.refilling && self.complete()
     }
 
     /// Nothing of this lane is left in the database that is not in the window.
@@ -247,6 +260,10 @@ pub(crate) async fn run(mut s: Scheduler, mut inbox: mpsc::Receiver<ToScheduler>
                 Some(ToScheduler::Claimed(lanes)) => s.claimed(lanes),
                 Some(ToScheduler::Tails(tails)) => s.tails(tails),
                 Some(ToScheduler::Cancel(webhook, seq)) => s.cancel(&webhook, seq),
+                Some(ToScheduler::Idle(reply)) => {
+                    let _ = reply.send(s.idle());
+                }
+                Some(ToScheduler::Released(lanes)) => s.released(lanes),
                 Some(ToScheduler::Shutdown(tx)) => {
                     s.draining = true;
                     s.refills.abort_all();
@@ -361,6 +378,36 @@ impl Scheduler {
         self.timers.clear();
     }
 
+    /// The lanes idle since the last ask, each with its newest `seq`;
+    /// every lane's activity starts afresh.
+    fn idle(&mut self) -> Vec<(Arc<str>, i64)> {
+        if self.draining {
+            return Vec::new();
+        }
+        let mut idle = Vec::new();
+        for (webhook, lane) in &mut self.lanes {
+            if !lane.active && lane.idle() {
+                idle.push((webhook.clone(), lane.tail));
+            }
+            lane.active = false;
+        }
+        idle
+    }
+
+    /// Forgets the lanes the writer released. Each is still idle: anything
+    /// stored in it before the release moved its newest `seq` (so it was
+    /// not released), and a commit after it comes after this message.
+    fn released(&mut self, lanes: Vec<Arc<str>>) {
+        for webhook in lanes {
+            if let Some(lane) = self.lanes.remove(&webhook) {
+                if !lane.idle() {
+                    tracing::warn!(webhook = %webhook, "a released lane was not idle");
+                }
+                self.held -= lane.window.len();
+            }
+        }
+    }
+
     fn claimed(&mut self, lanes: Vec<Arc<str>>) {
         for webhook in lanes {
             // Claimed again while held (this worker's own lease ran out and
@@ -421,6 +468,7 @@ impl Scheduler {
         self.in_flight -= 1;
         let webhook = done.webhook_id.clone();
         if let Some(lane) = self.lanes.get_mut(&webhook).filter(|l| l.id == lane_id) {
+            lane.touch();
             lane.in_flight -= 1;
             let cancelled = lane.window.get(&done.seq).is_some_and(|e| e.cancelled);
             match done.next {
@@ -525,6 +573,7 @@ impl Scheduler {
         let Some(lane) = self.lanes.get_mut(webhook) else {
             return;
         };
+        lane.touch();
         let limit = lane.limit(&self.limits);
         let now = now_ms();
         let per_row = self.limits.max_event_bytes.max(1);

@@ -65,6 +65,7 @@ pub(crate) async fn run(
     let mut kept: Vec<Record> = Vec::new();
     let mut group: Vec<Publish> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut releases: Vec<Release> = Vec::new();
     let mut pause = FIRST_PAUSE;
     let (mut publishes_open, mut records_open) = (true, true);
     loop {
@@ -75,6 +76,7 @@ pub(crate) async fn run(
                 msg = records.recv(), if records_open => match msg {
                     Some(ToWriter::Record(r)) => kept.push(r),
                     Some(ToWriter::Flush(tx)) => flushes.push(tx),
+                    Some(ToWriter::Release(lanes, tx)) => releases.push((lanes, tx)),
                     None => records_open = false,
                 },
                 p = publishes.recv(), if publishes_open => match p {
@@ -89,6 +91,7 @@ pub(crate) async fn run(
             match records.try_recv() {
                 Ok(ToWriter::Record(r)) => kept.push(r),
                 Ok(ToWriter::Flush(tx)) => flushes.push(tx),
+                Ok(ToWriter::Release(lanes, tx)) => releases.push((lanes, tx)),
                 Err(_) => break,
             }
         }
@@ -102,6 +105,7 @@ pub(crate) async fn run(
             for tx in flushes.drain(..) {
                 let _ = tx.send(());
             }
+            release(&ctx, &mut releases).await;
             continue;
         }
 
@@ -123,6 +127,7 @@ pub(crate) async fn run(
                 for tx in flushes.drain(..) {
                     let _ = tx.send(());
                 }
+                release(&ctx, &mut releases).await;
             }
             Err(e) => {
                 // The database takes no writes now: refuse the publish
@@ -139,6 +144,28 @@ pub(crate) async fn run(
                 pause = (pause * 2).min(LONGEST_PAUSE);
             }
         }
+    }
+}
+
+/// Idle lanes to let go of, and who waits for it.
+type Release = (Vec<(Arc<str>, i64)>, oneshot::Sender<()>);
+
+/// Lets go of idle lanes (see [`ToWriter::Release`]), after the records
+/// sent before and before the next commit, so that the scheduler hears of
+/// it in line with the commits that might take a lane back.
+async fn release(ctx: &Writer, releases: &mut Vec<Release>) {
+    for (lanes, tx) in releases.drain(..) {
+        let pairs: Vec<(&str, i64)> = lanes.iter().map(|(w, seq)| (&**w, *seq)).collect();
+        match db::lanes::release_idle(&ctx.db, &ctx.worker_id.get(), &pairs).await {
+            Ok(released) if !released.is_empty() => {
+                tracing::debug!(lanes = released.len(), "released idle lanes");
+                let released = released.into_iter().map(Arc::from).collect();
+                let _ = ctx.to_scheduler.send(ToScheduler::Released(released)).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("releasing idle lanes: {e}"),
+        }
+        let _ = tx.send(());
     }
 }
 

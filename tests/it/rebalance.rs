@@ -1,0 +1,151 @@
+//! Load spreads as processes join (issue 12): a worker that is not alone
+//! lets go of the lanes that sat idle, and the next process to store a
+//! delivery in a free lane takes it. Alone, a worker keeps its lanes. Two
+//! servers on one database stand for two processes.
+
+use crate::receiver::{Receiver, Reply};
+use crate::support::Api;
+use serde_json::json;
+use signpost::server::db::Db;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn owner(db: &Db, webhook: &str) -> Option<String> {
+    signpost::on_db!(db, p => sqlx::query_scalar("SELECT owner FROM lanes WHERE webhook_id = $1")
+        .bind(webhook)
+        .fetch_one(p)
+        .await)
+    .unwrap()
+}
+
+async fn lease_until(db: &Db, worker: &str) -> i64 {
+    signpost::on_db!(db, p => sqlx::query_scalar("SELECT lease_until FROM workers WHERE id = $1")
+        .bind(worker)
+        .fetch_one(p)
+        .await)
+    .unwrap()
+}
+
+/// Waits until `worker` has renewed its lease `n` more times: each renewal
+/// begins a lease tick, and a tick looks for idle lanes after it renews.
+async fn renewals(db: &Db, worker: &str, n: usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = lease_until(db, worker).await;
+    let mut seen = 0;
+    while seen < n {
+        assert!(tokio::time::Instant::now() < deadline, "no renewal");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = lease_until(db, worker).await;
+        if now != last {
+            seen += 1;
+            last = now;
+        }
+    }
+}
+
+async fn wait_owner(db: &Db, webhook: &str, want: impl Fn(Option<&str>) -> bool) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let o = owner(db, webhook).await;
+        if want(o.as_deref()) {
+            return o;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lane's owner stayed {o:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn arrivals(rx: &Receiver, path: &str) -> Vec<i64> {
+    rx.hits(path)
+        .iter()
+        .map(|h| h.json()["n"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_idle_lane_goes_to_the_next_process_that_stores_in_it_once_another_worker_is_live() {
+    let rx = Receiver::start().await;
+    let a = Api::new(|c| c.delivery.lease_ms = 600).await;
+    let (hook, _) = a.register(&rx.url("spread"), json!({})).await;
+    a.publish(json!({ "event": "tick", "n": 0 })).await;
+    rx.wait_for("spread", 1, WAIT).await;
+    let db = a.server.db().await;
+    let first = owner(&db, &hook)
+        .await
+        .expect("the first to store takes the lane");
+
+    // Alone, the worker keeps its idle lane: three ticks pass (a lane is
+    // let go after one whole tick idle, looked at after the next renewal).
+    renewals(&db, &first, 3).await;
+    assert_eq!(owner(&db, &hook).await.as_deref(), Some(first.as_str()));
+
+    // With a second worker live, the idle lane goes back to no one…
+    let b = a.beside(|c| c.delivery.lease_ms = 600).await;
+    wait_owner(&db, &hook, |o| o.is_none()).await;
+    // …and the next process to store a delivery in it takes it.
+    b.publish(json!({ "event": "tick", "n": 1 })).await;
+    let second = owner(&db, &hook)
+        .await
+        .expect("taken by the one that stored");
+    assert_ne!(second, first);
+    rx.wait_for("spread", 2, WAIT).await;
+    // A delivery the first stores now goes to the lane's new owner.
+    a.publish(json!({ "event": "tick", "n": 2 })).await;
+    rx.wait_for("spread", 3, WAIT).await;
+    assert_eq!(
+        arrivals(&rx, "spread"),
+        vec![0, 1, 2],
+        "each once, in order"
+    );
+}
+
+/// Lanes going idle, let go and taken again by whichever process stores
+/// next, while both store in them: every event arrives once, in order.
+#[tokio::test]
+async fn lanes_handed_back_and_forth_lose_nothing_and_keep_order() {
+    let rx = Receiver::start().await;
+    // Ticks of 100 ms: a lane idle for 100–200 ms is let go.
+    let a = Api::new(|c| c.delivery.lease_ms = 300).await;
+    let b = a.beside(|c| c.delivery.lease_ms = 300).await;
+    let hooks = ["h0", "h1", "h2", "h3"];
+    for h in hooks {
+        rx.otherwise(h, Reply::After(Duration::from_millis(5), 200));
+        a.register(&rx.url(h), json!({})).await;
+    }
+    const ROUNDS: i64 = 12;
+    let mut n = 0;
+    let mut owners = std::collections::HashSet::new();
+    let db = a.server.db().await;
+    for round in 0..ROUNDS {
+        // A burst from both, then a pause around the idle threshold.
+        for _ in 0..3 {
+            let via = if n % 2 == 0 { &a } else { &b };
+            via.publish(json!({ "event": "tick", "n": n })).await;
+            n += 1;
+        }
+        let owned: Vec<Option<String>> = signpost::on_db!(&db, p => sqlx::query_scalar(
+            "SELECT owner FROM lanes",
+        )
+        .fetch_all(p)
+        .await)
+        .unwrap();
+        owners.extend(owned.into_iter().flatten());
+        // Shaping the load, not waiting for a condition: some pauses are
+        // shorter than a lane needs to be let go, some longer.
+        tokio::time::sleep(Duration::from_millis(60 + 80 * (round % 4) as u64)).await;
+    }
+    rx.wait_until(WAIT, |_| hooks.iter().all(|h| rx.hits(h).len() as i64 >= n))
+        .await;
+    for h in hooks {
+        assert_eq!(
+            arrivals(&rx, h),
+            (0..n).collect::<Vec<_>>(),
+            "{h}: every event once, in order"
+        );
+    }
+    assert_eq!(owners.len(), 2, "both processes owned lanes: {owners:?}");
+}
