@@ -209,10 +209,14 @@ async fn publishing_gets_503_while_the_writer_is_behind_and_loses_nothing_accept
     let db = s.server.db().await;
     let filler = "x".repeat(12 * 1024);
 
-    // The writer is stuck: a test holds its one connection (of either
-    // backend: only holding it matters).
+    // The writer is stuck: a test holds its connections (one on SQLite,
+    // one per writer task on PostgreSQL; only holding them matters).
     let stuck = signpost::on_db!(&s.server.state.delivery.writer, p => {
-        Box::new(p.acquire().await.unwrap()) as Box<dyn std::any::Any + Send>
+        let mut held = Vec::new();
+        for _ in 0..p.options().get_max_connections() {
+            held.push(p.acquire().await.unwrap());
+        }
+        Box::new(held) as Box<dyn std::any::Any + Send>
     });
     let calls: Vec<_> = (0..10)
         .map(|n| {

@@ -37,11 +37,12 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
         .with_context(|| format!("cannot open database {}", redact(url)))
 }
 
-/// The delivery engine's writer: one connection, as on SQLite, so that the
-/// writer's groups commit in the order they were made. Opened on first use.
+/// The delivery engine's writer: two connections, one for each writer
+/// task (publish calls, records), each of which commits its groups in the
+/// order it made them. Opened on first use.
 pub fn writer(url: &str) -> anyhow::Result<PgPool> {
     Ok(PgPoolOptions::new()
-        .max_connections(1)
+        .max_connections(2)
         .acquire_timeout(Duration::from_secs(30))
         .connect_lazy_with(options(url)?.statement_cache_capacity(512)))
 }

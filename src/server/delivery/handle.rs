@@ -1,7 +1,7 @@
 //! What the rest of the server holds to talk to the worker.
 
 use super::budget::{Budget, Held};
-use super::messages::{Publish, ToScheduler, ToWriter, WriteError, Written};
+use super::messages::{Publish, ReleaseIdle, ToScheduler, ToWriter, WriteError, Written};
 use super::targets::Targets;
 use crate::model::AppError;
 use crate::server::config::DeliveryConfig;
@@ -76,6 +76,8 @@ pub struct Handle {
     publishes: mpsc::Sender<Publish>,
     pub(crate) to_scheduler: mpsc::Sender<ToScheduler>,
     pub(crate) to_writer: mpsc::Sender<ToWriter>,
+    /// Idle lanes to release, for the writer of publish calls.
+    pub(crate) to_releases: mpsc::Sender<ReleaseIdle>,
     /// Room, in bytes, for publish calls not yet answered (and their
     /// deliveries not yet seen by the scheduler): the writer's back-pressure.
     publish_room: Arc<Semaphore>,
@@ -86,8 +88,9 @@ pub struct Handle {
     pub targets: Targets,
     /// Notified after every group of attempts is committed.
     pub recorded: Arc<Notify>,
-    /// Ingest, claims and attempts are written through this one connection
-    /// ([`crate::server::db::writer`]).
+    /// Ingest and attempts are written through this pool
+    /// ([`crate::server::db::writer`]: one connection on SQLite, one per
+    /// writer task on PostgreSQL).
     pub writer: Db,
     /// The inboxes of the writer and the scheduler, taken by `delivery::start`.
     pub(crate) inboxes: Arc<Mutex<Option<Inboxes>>>,
@@ -96,6 +99,7 @@ pub struct Handle {
 pub(crate) struct Inboxes {
     pub scheduler: mpsc::Receiver<ToScheduler>,
     pub publishes: mpsc::Receiver<Publish>,
+    pub releases: mpsc::Receiver<ReleaseIdle>,
     pub records: mpsc::Receiver<ToWriter>,
 }
 
@@ -110,12 +114,15 @@ impl Handle {
         let (to_scheduler, scheduler) = mpsc::channel(SCHEDULER_QUEUE);
         let (publishes, publish_inbox) = mpsc::channel(PUBLISH_QUEUE);
         let (to_writer, records) = mpsc::channel(RECORD_QUEUE);
+        // One ask at a time comes from the lease task.
+        let (to_releases, releases) = mpsc::channel(4);
         let room = (config.max_held_bytes / 4) as usize;
         Handle {
             worker_id: Arc::new(WorkerId::new()),
             publishes,
             to_scheduler,
             to_writer,
+            to_releases,
             publish_room: Arc::new(Semaphore::new(room)),
             publish_room_bytes: room,
             publish_wait: Duration::from_millis(config.publish_wait_ms),
@@ -129,6 +136,7 @@ impl Handle {
             inboxes: Arc::new(Mutex::new(Some(Inboxes {
                 scheduler,
                 publishes: publish_inbox,
+                releases,
                 records,
             }))),
         }

@@ -7,7 +7,8 @@
 //! so a takeover costs the same whatever the backlog.
 
 use super::handle::WorkerId;
-use super::messages::{ToScheduler, ToWriter};
+use super::messages::{ReleaseIdle, ToScheduler, ToWriter};
+use super::writer;
 use crate::server::db::{self, Db};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub(crate) struct Lease {
     pub to_scheduler: mpsc::Sender<ToScheduler>,
     /// The writer's record inbox: flushed before idle lanes are released.
     pub to_writer: mpsc::Sender<ToWriter>,
+    /// Where idle lanes go to be released (the writer of publish calls).
+    pub to_releases: mpsc::Sender<ReleaseIdle>,
     /// Until when this worker may start attempts.
     pub validity: Arc<Validity>,
 }
@@ -214,18 +217,21 @@ async fn release_idle(ctx: &Lease) -> sqlx::Result<()> {
     if idle.is_empty() {
         return Ok(());
     }
-    // Through the writer, after the records before it and in line with its
-    // commits (see `ToScheduler::Released`). Waited for, so that this
-    // task's next claim comes after it.
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    // The records before are written first (a lane's last outcomes are
+    // kept only while this worker owns it); then the writer of publish
+    // calls releases them between two of its commits (see
+    // `ToScheduler::Released`). Waited for, so that this task's next claim
+    // comes after it.
+    let limit = Duration::from_millis(ctx.lease_ms / 3);
+    if !writer::flush(&ctx.to_writer, limit).await {
+        return Ok(());
+    }
+    let (reply, rx) = tokio::sync::oneshot::channel();
     let released = async {
-        ctx.to_writer
-            .send(ToWriter::Release(idle, tx))
-            .await
-            .is_ok()
-            && rx.await.is_ok()
+        let ask = ReleaseIdle { lanes: idle, reply };
+        ctx.to_releases.send(ask).await.is_ok() && rx.await.is_ok()
     };
-    let _ = tokio::time::timeout(Duration::from_millis(ctx.lease_ms / 3), released).await;
+    let _ = tokio::time::timeout(limit, released).await;
     Ok(())
 }
 

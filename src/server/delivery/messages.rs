@@ -10,7 +10,10 @@
 //!
 //! (`Done` is the attempt task's return value, joined by the scheduler.
 //! The lease also asks the scheduler for its `Idle` lanes and has the
-//! writer `Release` them; the writer tells the scheduler they were `Released`.)
+//! writer release them (`ReleaseIdle`); the writer tells the scheduler
+//! they were `Released`. On PostgreSQL the writer is two tasks, each with
+//! a connection of its own: one for publish calls and releases, one for
+//! records.)
 
 use super::budget::Body;
 use super::policy::Next;
@@ -175,8 +178,9 @@ pub(crate) enum ToScheduler {
     /// with its newest `seq`? The lease has the writer release them.
     Idle(oneshot::Sender<Vec<(Arc<str>, i64)>>),
     /// The writer released these idle lanes (their newest `seq` had not
-    /// moved): they are no longer this worker's. Sent by the writer between
-    /// its commits, so a later `Committed` that takes one back comes after.
+    /// moved): they are no longer this worker's. Sent by the writer of
+    /// publish calls between its commits, so a later `Committed` that takes
+    /// one back comes after.
     Released(Vec<Arc<str>>),
     /// This worker's lease ran out: every lane may have been taken over, so
     /// it forgets them all (they are released, then claimed again).
@@ -202,9 +206,14 @@ pub(crate) enum ToWriter {
     Record(Record),
     /// Answered once everything sent before it is written.
     Flush(oneshot::Sender<()>),
-    /// Once everything sent before it is written (the lanes' last outcomes
-    /// are kept only while this worker owns them): lets go of these idle
-    /// lanes whose newest `seq` has not moved, tells the scheduler which
-    /// (in line with the writer's commits), then answers.
-    Release(Vec<(Arc<str>, i64)>, oneshot::Sender<()>),
+}
+
+/// To the writer that stores publish calls, from the lease, once the
+/// records are flushed (the lanes' last outcomes are kept only while this
+/// worker owns them): let go of these idle lanes whose newest `seq` has
+/// not moved, tell the scheduler which between two commits (so that a
+/// commit taking one back comes after), then answer.
+pub(crate) struct ReleaseIdle {
+    pub lanes: Vec<(Arc<str>, i64)>,
+    pub reply: oneshot::Sender<()>,
 }

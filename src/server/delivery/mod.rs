@@ -103,6 +103,7 @@ pub async fn start(
         lease_ms: config.lease_ms,
         to_scheduler: handle.to_scheduler.clone(),
         to_writer: handle.to_writer.clone(),
+        to_releases: handle.to_releases.clone(),
         validity: validity.clone(),
     });
     let writer = Arc::new(writer::Writer {
@@ -128,7 +129,36 @@ pub async fn start(
     );
     // Register the lease before anything is claimed or handed over.
     lease::register(&lease).await?;
-    let writer_task = tokio::spawn(writer::run(writer, inboxes.publishes, inboxes.records));
+    // One writer task on SQLite; on PostgreSQL ingest's and the records'
+    // commits run side by side, each task on a connection of its own.
+    let mut writer_tasks = Vec::new();
+    if writer.db.is_postgres() {
+        writer_tasks.push(tokio::spawn(writer::run(
+            writer.clone(),
+            writer::Inboxes {
+                publishes: Some(inboxes.publishes),
+                releases: Some(inboxes.releases),
+                records: None,
+            },
+        )));
+        writer_tasks.push(tokio::spawn(writer::run(
+            writer,
+            writer::Inboxes {
+                publishes: None,
+                releases: None,
+                records: Some(inboxes.records),
+            },
+        )));
+    } else {
+        writer_tasks.push(tokio::spawn(writer::run(
+            writer,
+            writer::Inboxes {
+                publishes: Some(inboxes.publishes),
+                releases: Some(inboxes.releases),
+                records: Some(inboxes.records),
+            },
+        )));
+    }
     let lease_task = tokio::spawn(lease::run(lease.clone()));
     let checkpoints = tokio::spawn(checkpoints(handle.writer.clone()));
     let scheduler = tokio::spawn(scheduler::run(scheduler, inboxes.scheduler));
@@ -136,7 +166,7 @@ pub async fn start(
         to_scheduler: handle.to_scheduler.clone(),
         to_writer: handle.to_writer.clone(),
         lease,
-        tasks: vec![writer_task, checkpoints],
+        tasks: writer_tasks.into_iter().chain([checkpoints]).collect(),
         lease_task,
         scheduler: Some(scheduler),
     })

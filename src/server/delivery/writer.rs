@@ -1,5 +1,6 @@
-//! The engine's one writer: ingest's events and deliveries, and every
-//! attempt with its delivery's new state, are written by this task. Each
+//! The engine's writer: ingest's events and deliveries, and every attempt
+//! with its delivery's new state, are written by this task (on PostgreSQL,
+//! by two: one for publish calls, one for records; see [`Inboxes`]). Each
 //! transaction takes everything that arrived while the previous one was
 //! being written (group commit): many publish calls and attempts share a
 //! commit, and its fsync, and a publish call waits for at most one
@@ -18,7 +19,7 @@
 //!   left out, the rest commit.
 
 use super::messages::{
-    LaneNote, Publish, Record, ToScheduler, ToWriter, Tracking, WriteError, Written,
+    LaneNote, Publish, Record, ReleaseIdle, ToScheduler, ToWriter, Tracking, WriteError, Written,
 };
 use super::targets::Targets;
 use crate::model::DeliveryOrigin;
@@ -44,7 +45,7 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 /// What the writer task needs.
 pub(crate) struct Writer {
-    /// The one write connection ([`crate::server::db::writer`]).
+    /// The write connection(s) ([`crate::server::db::writer`]).
     pub db: Db,
     pub worker_id: Arc<super::handle::WorkerId>,
     pub config: DeliveryConfig,
@@ -55,51 +56,79 @@ pub(crate) struct Writer {
     pub targets: Targets,
 }
 
-pub(crate) async fn run(
-    ctx: Arc<Writer>,
-    mut publishes: mpsc::Receiver<Publish>,
-    mut records: mpsc::Receiver<ToWriter>,
-) {
+/// What one writer task reads. On SQLite one task reads all three (SQLite
+/// has one writer anyway); on PostgreSQL one task takes publish calls and
+/// releases, another records, each on a connection of its own, so that
+/// ingest's commits and the records' run side by side. Each side's groups
+/// still commit in the order they were made; the two sides touch no row
+/// in an order that could make them wait for each other in a circle.
+pub(crate) struct Inboxes {
+    pub publishes: Option<mpsc::Receiver<Publish>>,
+    pub releases: Option<mpsc::Receiver<ReleaseIdle>>,
+    pub records: Option<mpsc::Receiver<ToWriter>>,
+}
+
+/// The next message of an inbox this task may not have.
+async fn next<T>(inbox: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match inbox {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn try_next<T>(inbox: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    inbox.as_mut().and_then(|rx| rx.try_recv().ok())
+}
+
+pub(crate) async fn run(ctx: Arc<Writer>, mut inboxes: Inboxes) {
     // Records not yet written (kept across a failed write), publish calls
-    // of this group, and flushes waiting for the records before them.
+    // of this group, flushes waiting for the records before them, and
+    // idle lanes to release after the group.
     let mut kept: Vec<Record> = Vec::new();
     let mut group: Vec<Publish> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
-    let mut releases: Vec<Release> = Vec::new();
+    let mut releases: Vec<ReleaseIdle> = Vec::new();
     let mut pause = FIRST_PAUSE;
-    let (mut publishes_open, mut records_open) = (true, true);
+    let mut publishes_open = inboxes.publishes.is_some();
+    let mut records_open = inboxes.records.is_some();
+    let mut releases_open = inboxes.releases.is_some();
     loop {
         if kept.is_empty() {
             // Wait for work.
             tokio::select! {
                 biased;
-                msg = records.recv(), if records_open => match msg {
+                msg = next(&mut inboxes.records), if records_open => match msg {
                     Some(ToWriter::Record(r)) => kept.push(r),
                     Some(ToWriter::Flush(tx)) => flushes.push(tx),
-                    Some(ToWriter::Release(lanes, tx)) => releases.push((lanes, tx)),
                     None => records_open = false,
                 },
-                p = publishes.recv(), if publishes_open => match p {
+                p = next(&mut inboxes.publishes), if publishes_open => match p {
                     Some(p) => group.push(p),
                     None => publishes_open = false,
+                },
+                r = next(&mut inboxes.releases), if releases_open => match r {
+                    Some(r) => releases.push(r),
+                    None => releases_open = false,
                 },
                 else => return,
             }
         }
         // Everything else that is there already, up to a group's size.
         while kept.len() < MAX_RECORDS {
-            match records.try_recv() {
-                Ok(ToWriter::Record(r)) => kept.push(r),
-                Ok(ToWriter::Flush(tx)) => flushes.push(tx),
-                Ok(ToWriter::Release(lanes, tx)) => releases.push((lanes, tx)),
-                Err(_) => break,
+            match try_next(&mut inboxes.records) {
+                Some(ToWriter::Record(r)) => kept.push(r),
+                Some(ToWriter::Flush(tx)) => flushes.push(tx),
+                None => break,
             }
         }
         while group.len() < MAX_PUBLISHES {
-            match publishes.try_recv() {
-                Ok(p) => group.push(p),
-                Err(_) => break,
+            match try_next(&mut inboxes.publishes) {
+                Some(p) => group.push(p),
+                None => break,
             }
+        }
+        while let Some(r) = try_next(&mut inboxes.releases) {
+            releases.push(r);
         }
         if kept.is_empty() && group.is_empty() {
             for tx in flushes.drain(..) {
@@ -147,15 +176,12 @@ pub(crate) async fn run(
     }
 }
 
-/// Idle lanes to let go of, and who waits for it.
-type Release = (Vec<(Arc<str>, i64)>, oneshot::Sender<()>);
-
-/// Lets go of idle lanes (see [`ToWriter::Release`]), after the records
-/// sent before and before the next commit, so that the scheduler hears of
-/// it in line with the commits that might take a lane back.
-async fn release(ctx: &Writer, releases: &mut Vec<Release>) {
-    for (lanes, tx) in releases.drain(..) {
-        let pairs: Vec<(&str, i64)> = lanes.iter().map(|(w, seq)| (&**w, *seq)).collect();
+/// Lets go of idle lanes (see [`ReleaseIdle`]) between two commits, so
+/// that the scheduler hears of it in line with the commits that might
+/// take a lane back.
+async fn release(ctx: &Writer, releases: &mut Vec<ReleaseIdle>) {
+    for r in releases.drain(..) {
+        let pairs: Vec<(&str, i64)> = r.lanes.iter().map(|(w, seq)| (&**w, *seq)).collect();
         match db::lanes::release_idle(&ctx.db, &ctx.worker_id.get(), &pairs).await {
             Ok(released) if !released.is_empty() => {
                 tracing::debug!(lanes = released.len(), "released idle lanes");
@@ -165,7 +191,7 @@ async fn release(ctx: &Writer, releases: &mut Vec<Release>) {
             Ok(_) => {}
             Err(e) => tracing::warn!("releasing idle lanes: {e}"),
         }
-        let _ = tx.send(());
+        let _ = r.reply.send(());
     }
 }
 
