@@ -174,9 +174,15 @@ async fn sweep(state: &AppState, sessions: Option<&Sessions>) {
             tracing::warn!("deleting expired sessions: {e}");
         }
     }
-    match delivery::retention::sweep(&state.delivery.writer, state.config.delivery.retention_days)
-        .await
-    {
+    // On SQLite beside the writer's commits, through its connection (one
+    // writer anyway); on PostgreSQL through the pool, not taking one of the
+    // writer tasks' two connections.
+    let retention_db = if state.db.is_postgres() {
+        &state.db
+    } else {
+        &state.delivery.writer
+    };
+    match delivery::retention::sweep(retention_db, state.config.delivery.retention_days).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             deliveries = n,

@@ -149,3 +149,40 @@ async fn lanes_handed_back_and_forth_lose_nothing_and_keep_order() {
     }
     assert_eq!(owners.len(), 2, "both processes owned lanes: {owners:?}");
 }
+
+/// The safety net under the hand-overs: should this worker ever hold a
+/// lane the database gives to another worker (here made so by hand), the
+/// next commit to that lane makes it let go, so it does not send; it gets
+/// the lane back only by claiming it once that worker's lease runs out.
+#[tokio::test]
+async fn a_lane_held_here_but_owned_by_another_worker_is_let_go_at_the_next_commit() {
+    let rx = Receiver::start().await;
+    let a = Api::new(|c| c.delivery.lease_ms = 600).await;
+    let (hook, _) = a.register(&rx.url("net"), json!({})).await;
+    a.publish(json!({ "event": "tick", "n": 0 })).await;
+    rx.wait_for("net", 1, WAIT).await;
+    let db = a.server.db().await;
+    const OTHERS_LEASE_MS: i64 = 1_500;
+    let until = signpost::server::db::now_ms() + OTHERS_LEASE_MS;
+    signpost::on_db!(&db, p => {
+        sqlx::query("INSERT INTO workers (id, started_at, lease_until) VALUES ('wkr_other', 0, $1)")
+            .bind(until)
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE lanes SET owner = 'wkr_other' WHERE webhook_id = $1")
+            .bind(&hook)
+            .execute(p)
+            .await
+            .unwrap();
+    });
+    let published = std::time::Instant::now();
+    a.publish(json!({ "event": "tick", "n": 1 })).await;
+    let hits = rx.wait_for("net", 2, WAIT).await;
+    let after = hits[1].at.duration_since(published);
+    assert!(
+        after >= Duration::from_millis(1_000),
+        "sent {after:?} after the publish, while another worker owned the lane"
+    );
+    assert_eq!(arrivals(&rx, "net"), vec![0, 1]);
+}

@@ -177,7 +177,10 @@ pub async fn release_idle(
         Db::Sqlite(p) => {
             let json = serde_json::to_string(lanes).expect("pairs serialize");
             sqlx::query_scalar(
-                "UPDATE lanes SET owner = NULL WHERE owner = $1 AND webhook_id IN                  (SELECT l.webhook_id FROM json_each($2) j                     JOIN lanes l ON l.webhook_id = j.value ->> 0 AND l.last_seq = j.value ->> 1)                  RETURNING webhook_id",
+                "UPDATE lanes SET owner = NULL WHERE owner = $1 AND webhook_id IN \
+                 (SELECT l.webhook_id FROM json_each($2) j \
+                    JOIN lanes l ON l.webhook_id = j.value ->> 0 AND l.last_seq = j.value ->> 1) \
+                 RETURNING webhook_id",
             )
             .bind(worker)
             .bind(&json)
@@ -188,7 +191,13 @@ pub async fn release_idle(
             let ids: Vec<&str> = lanes.iter().map(|l| l.0).collect();
             let seqs: Vec<i64> = lanes.iter().map(|l| l.1).collect();
             sqlx::query_scalar(
-                "UPDATE lanes SET owner = NULL WHERE webhook_id IN                  (SELECT l.webhook_id FROM lanes l                     JOIN unnest($2::text[], $3::bigint[]) AS j (webhook_id, last_seq)                       ON l.webhook_id = j.webhook_id AND l.last_seq = j.last_seq                   WHERE l.owner = $1 ORDER BY l.webhook_id FOR UPDATE OF l)                    AND owner = $1                  RETURNING webhook_id",
+                "UPDATE lanes SET owner = NULL WHERE webhook_id IN \
+                 (SELECT l.webhook_id FROM lanes l \
+                    JOIN unnest($2::text[], $3::bigint[]) AS j (webhook_id, last_seq) \
+                      ON l.webhook_id = j.webhook_id AND l.last_seq = j.last_seq \
+                  WHERE l.owner = $1 ORDER BY l.webhook_id FOR UPDATE OF l) \
+                   AND owner = $1 \
+                 RETURNING webhook_id",
             )
             .bind(worker)
             .bind(&ids)

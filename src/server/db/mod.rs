@@ -274,11 +274,12 @@ fn pool() -> SqlitePoolOptions {
     })
 }
 
-/// The delivery engine's writer: one connection, so that ingest, claims
-/// and the recorder take turns in order (SQLite has one writer anyway) and
+/// The delivery engine's writer. On SQLite one connection, so that ingest
+/// and the records take turns in order (SQLite has one writer anyway) and
 /// its page cache stays warm instead of being invalidated by the other
-/// connections' writes. Group sizes vary, hence the larger statement cache.
-/// Opened on first use.
+/// connections' writes; on PostgreSQL one per writer task
+/// ([`postgres::writer`]). Group sizes vary, hence the larger statement
+/// cache. Opened on first use.
 pub fn writer(url: &str, synchronous: Synchronous) -> anyhow::Result<Db> {
     if postgres::is_postgres(url) {
         return postgres::writer(url).map(Db::Postgres);

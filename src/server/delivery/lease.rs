@@ -222,16 +222,23 @@ async fn release_idle(ctx: &Lease) -> sqlx::Result<()> {
     // calls releases them between two of its commits (see
     // `ToScheduler::Released`). Waited for, so that this task's next claim
     // comes after it.
-    let limit = Duration::from_millis(ctx.lease_ms / 3);
-    if !writer::flush(&ctx.to_writer, limit).await {
-        return Ok(());
-    }
+    // Both within a sixth of the lease, so that the next renewal is on time.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ctx.lease_ms / 6);
     let (reply, rx) = tokio::sync::oneshot::channel();
     let released = async {
-        let ask = ReleaseIdle { lanes: idle, reply };
-        ctx.to_releases.send(ask).await.is_ok() && rx.await.is_ok()
+        if !writer::flush(&ctx.to_writer, Duration::from_millis(ctx.lease_ms / 6)).await {
+            return;
+        }
+        let ask = ReleaseIdle {
+            worker: me,
+            lanes: idle,
+            reply,
+        };
+        if ctx.to_releases.send(ask).await.is_ok() {
+            let _ = rx.await;
+        }
     };
-    let _ = tokio::time::timeout(limit, released).await;
+    let _ = tokio::time::timeout_at(deadline, released).await;
     Ok(())
 }
 

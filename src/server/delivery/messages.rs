@@ -196,6 +196,10 @@ pub(crate) struct LaneNote {
     pub before: i64,
     /// No one owned the lane: this worker does now.
     pub taken: bool,
+    /// After the commit the lane is this worker's (it was, or was taken).
+    /// The scheduler holds exactly the lanes that are: one it holds that
+    /// another worker owns is dropped, one it does not hold is read.
+    pub mine: bool,
 }
 
 /// To the writer, from the attempts (publish calls have their own inbox).
@@ -214,6 +218,11 @@ pub(crate) enum ToWriter {
 /// not moved, tell the scheduler which between two commits (so that a
 /// commit taking one back comes after), then answer.
 pub(crate) struct ReleaseIdle {
+    /// The worker id the scheduler held them under: nothing is released
+    /// if the worker rejoined under another since.
+    pub worker: Arc<str>,
     pub lanes: Vec<(Arc<str>, i64)>,
+    /// Dropped by a lease task that stopped waiting: then nothing is
+    /// released (its next claim may already be under way).
     pub reply: oneshot::Sender<()>,
 }

@@ -9,7 +9,7 @@
 //! - [`messages`]: every type that flows between the parts, in one place.
 //! - [`handle`]: what the HTTP side holds: the inboxes of the writer and the scheduler.
 //! - [`ingest`]: validation, and a publish call's rows on their way to the writer.
-//! - [`writer`]: one task group-commits ingest's rows, attempts and delivery states; auto-disable.
+//! - [`writer`]: group-commits ingest's rows, attempts and delivery states (one task on SQLite, two on PostgreSQL); auto-disable.
 //! - [`scheduler`]: what to attempt now (per-webhook order, in-flight caps, retry timers).
 //! - [`attempt`]: one attempt: sign, POST, classify, record.
 //! - [`client`]: the HTTP client and its guarded resolver; [`targets`]: the webhooks it sends to.

@@ -314,11 +314,20 @@ impl Scheduler {
     fn committed(&mut self, lanes: Vec<LaneNote>, deliveries: Vec<Queued>) {
         let mut touched: HashSet<Arc<str>> = HashSet::new();
         for note in lanes {
-            if !self.lanes.contains_key(&note.webhook_id) {
-                if !note.taken {
-                    continue; // another worker's lane
+            if !note.mine {
+                // Another worker's lane. Held here only if this worker lost
+                // track (a release whose answer was lost): the database is
+                // right, so it is let go of; attempts under way finish.
+                if let Some(lane) = self.lanes.remove(&note.webhook_id) {
+                    tracing::warn!(webhook = %note.webhook_id,
+                        "a lane held here belongs to another worker: letting it go");
+                    self.held -= lane.window.len();
                 }
-                // Taken from no one: what the database holds for it is read first.
+                continue;
+            }
+            if !self.lanes.contains_key(&note.webhook_id) {
+                // Taken from no one (or this worker's but not held): what
+                // the database holds for it is read first.
                 let lane = self.new_lane();
                 self.lanes.insert(note.webhook_id.clone(), lane);
             }
@@ -394,9 +403,11 @@ impl Scheduler {
         idle
     }
 
-    /// Forgets the lanes the writer released. Each is still idle: anything
-    /// stored in it before the release moved its newest `seq` (so it was
-    /// not released), and a commit after it comes after this message.
+    /// Forgets the lanes the writer released, whatever happened to them
+    /// since they were offered (the database says they are free). Each is
+    /// still idle: anything stored in it before the release moved its
+    /// newest `seq` (so it was not released), and a commit after it comes
+    /// after this message.
     fn released(&mut self, lanes: Vec<Arc<str>>) {
         for webhook in lanes {
             if let Some(lane) = self.lanes.remove(&webhook) {

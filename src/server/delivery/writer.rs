@@ -169,6 +169,8 @@ pub(crate) async fn run(ctx: Arc<Writer>, mut inboxes: Inboxes) {
                 for p in group.drain(..) {
                     p.answer(Err(WriteError::Busy(e.to_string())));
                 }
+                // Not released now: the lease asks again at its next tick.
+                releases.clear();
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(LONGEST_PAUSE);
             }
@@ -181,8 +183,11 @@ pub(crate) async fn run(ctx: Arc<Writer>, mut inboxes: Inboxes) {
 /// take a lane back.
 async fn release(ctx: &Writer, releases: &mut Vec<ReleaseIdle>) {
     for r in releases.drain(..) {
+        if r.reply.is_closed() || r.worker != ctx.worker_id.get() {
+            continue;
+        }
         let pairs: Vec<(&str, i64)> = r.lanes.iter().map(|(w, seq)| (&**w, *seq)).collect();
-        match db::lanes::release_idle(&ctx.db, &ctx.worker_id.get(), &pairs).await {
+        match db::lanes::release_idle(&ctx.db, &r.worker, &pairs).await {
             Ok(released) if !released.is_empty() => {
                 tracing::debug!(lanes = released.len(), "released idle lanes");
                 let released = released.into_iter().map(Arc::from).collect();
@@ -218,6 +223,7 @@ async fn committed(ctx: &Writer, written: Group, group: &mut Vec<Publish>) {
                 webhook_id: n.webhook_id.into(),
                 before: n.before,
                 taken: n.taken,
+                mine: n.owner.as_deref().is_none_or(|o| o == &*written.worker),
             })
             .collect();
         let _ = ctx
@@ -247,6 +253,8 @@ struct Group {
     answers: Vec<Result<Written, WriteError>>,
     /// The lanes of the new deliveries.
     lanes: Vec<db::lanes::Noted>,
+    /// The worker id the lanes were noted under.
+    worker: Arc<str>,
 }
 
 /// Per webhook, from a group in order: was there a success, and how many
@@ -351,6 +359,7 @@ async fn write(
     Ok(Group {
         answers,
         lanes: noted,
+        worker: me,
     })
 }
 
