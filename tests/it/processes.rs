@@ -185,9 +185,20 @@ impl Cluster {
                     continue;
                 }
                 let gap = pair[1].at.duration_since(pair[0].at);
+                // What each was (event, attempt number, when), for a failure.
+                let said = |hit: &crate::receiver::Hit| {
+                    format!(
+                        "event {} attempt {} at {:?}",
+                        hit.json()["n"],
+                        hit.header("x-signpost-attempt"),
+                        hit.at.duration_since(hits[0].at)
+                    )
+                };
                 assert!(
                     gap >= Duration::from_millis(RECEIVER_MS - 5),
-                    "h{h}: two requests {gap:?} apart (they overlapped)"
+                    "h{h}: two requests {gap:?} apart (they overlapped): {} then {}",
+                    said(&pair[0]),
+                    said(&pair[1])
                 );
             }
         }

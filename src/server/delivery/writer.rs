@@ -216,6 +216,10 @@ async fn committed(ctx: &Writer, written: Group, group: &mut Vec<Publish>) {
         permits.extend(p.permit.take());
     }
     if !deliveries.is_empty() {
+        // Noted under an id the worker has left since (its lease ran out
+        // while the group was written): not this worker's lanes, which
+        // another claims once that id is forgotten.
+        let current = written.worker == ctx.worker_id.get();
         let lanes = written
             .lanes
             .into_iter()
@@ -223,7 +227,7 @@ async fn committed(ctx: &Writer, written: Group, group: &mut Vec<Publish>) {
                 webhook_id: n.webhook_id.into(),
                 before: n.before,
                 taken: n.taken,
-                mine: n.owner.as_deref().is_none_or(|o| o == &*written.worker),
+                mine: current && n.owner.as_deref().is_none_or(|o| o == &*written.worker),
             })
             .collect();
         let _ = ctx
