@@ -137,7 +137,14 @@ async fn lanes_handed_back_and_forth_lose_nothing_and_keep_order() {
         owners.extend(owned.into_iter().flatten());
         // Shaping the load, not waiting for a condition: some pauses are
         // shorter than a lane needs to be let go, some longer.
-        tokio::time::sleep(Duration::from_millis(60 + 150 * (round % 4) as u64)).await;
+        // Rounds that b starts (odd ones) follow the longer pauses, so that
+        // it finds free lanes to take.
+        let pause = if round % 2 == 0 {
+            250 + 200 * (round % 3) as u64
+        } else {
+            60
+        };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     rx.wait_until(WAIT, |_| hooks.iter().all(|h| rx.hits(h).len() as i64 >= n))
         .await;
@@ -164,6 +171,19 @@ async fn a_lane_held_here_but_owned_by_another_worker_is_let_go_at_the_next_comm
     a.publish(json!({ "event": "tick", "n": 0 })).await;
     rx.wait_for("net", 1, WAIT).await;
     let db = a.server.db().await;
+    // Its outcome first: written only while the lane is this worker's.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while signpost::on_db!(&db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM deliveries WHERE status = 'succeeded'",
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap()
+        < 1
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     const OTHERS_LEASE_MS: i64 = 1_500;
     let until = signpost::server::db::now_ms() + OTHERS_LEASE_MS;
     signpost::on_db!(&db, p => {
