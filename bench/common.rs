@@ -336,6 +336,23 @@ pub fn start_receiver() -> (ReceiverProcess, String) {
     (ReceiverProcess(child), rx)
 }
 
+/// Every (event `n`, arrival time in µs) the receiver has seen so far.
+pub async fn arrivals(client: &reqwest::Client, rx: &str) -> Vec<(u64, u64)> {
+    client
+        .get(format!("{rx}/arrivals"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The `q` quantile of sorted samples (nearest rank).
+pub fn percentile(sorted: &[u64], q: f64) -> u64 {
+    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
 /// How many requests the receiver has had.
 pub async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
     client

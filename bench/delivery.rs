@@ -55,10 +55,6 @@ fn event_body(n: u64) -> String {
 
 // ---------------------------------------------------------------- driver
 
-fn percentile(sorted: &[u64], q: f64) -> u64 {
-    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 #[tokio::main]
 async fn main() {
     if std::env::var("SIGNPOST_BENCH_ROLE").as_deref() == Ok("receiver") {
@@ -239,14 +235,7 @@ async fn main() {
     .await;
     let expected = total * LATENCY_WEBHOOKS as u64;
     let arrivals: Vec<(u64, u64)> = loop {
-        let a: Vec<(u64, u64)> = client
-            .get(format!("{rx}/arrivals"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let a = common::arrivals(&client, &rx).await;
         if a.len() as u64 >= expected {
             break a;
         }
@@ -278,14 +267,14 @@ async fn main() {
          for {LATENCY_SECONDS} s ({} deliveries): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
          ({early} arrived before the ingest answer; counted as 0)",
         lat.len(),
-        percentile(&lat, 0.50) as f64 / 1000.0,
-        percentile(&lat, 0.99) as f64 / 1000.0,
+        common::percentile(&lat, 0.50) as f64 / 1000.0,
+        common::percentile(&lat, 0.99) as f64 / 1000.0,
         *lat.last().unwrap() as f64 / 1000.0,
     );
     println!(
         "   from the ingest call's start instead (publish included): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&from_start, 0.50) as f64 / 1000.0,
-        percentile(&from_start, 0.99) as f64 / 1000.0,
+        common::percentile(&from_start, 0.50) as f64 / 1000.0,
+        common::percentile(&from_start, 0.99) as f64 / 1000.0,
         *from_start.last().unwrap() as f64 / 1000.0,
     );
 

@@ -181,15 +181,8 @@ async fn main() {
             let expected = returned.len() * 10;
             let deadline = Instant::now() + Duration::from_secs(30);
             let arrivals = loop {
-                let all: Vec<(u64, u64)> = client
-                    .get(format!("{rx}/arrivals"))
-                    .send()
+                let mine: Vec<(u64, u64)> = common::arrivals(&client, &rx)
                     .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let mine: Vec<(u64, u64)> = all
                     .into_iter()
                     .filter(|(n, _)| (first..first + 1_000_000).contains(n))
                     .collect();
@@ -203,8 +196,7 @@ async fn main() {
                 .filter_map(|(n, at)| back.get(n).map(|b| at.saturating_sub(*b)))
                 .collect();
             lat.sort_unstable();
-            let pct =
-                |q: f64| lat[((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1];
+            let pct = |q: f64| common::percentile(&lat, q);
             println!(
                 "2. {name:<8} publish→arrival at {rate} events/s × 10 webhooks for 10 s, {} arrivals: \
                  p50 {:.1} ms, p99 {:.1} ms",

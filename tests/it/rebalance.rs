@@ -44,17 +44,18 @@ async fn renewals(db: &Db, worker: &str, n: usize) {
     }
 }
 
-async fn wait_owner(db: &Db, webhook: &str, want: impl Fn(Option<&str>) -> bool) -> Option<String> {
+/// Reads `read` until `ok` says yes (at most [`WAIT`]); returns what it read.
+async fn eventually<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
+    mut read: impl FnMut() -> F,
+    ok: impl Fn(&T) -> bool,
+) -> T {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let o = owner(db, webhook).await;
-        if want(o.as_deref()) {
-            return o;
+        let v = read().await;
+        if ok(&v) {
+            return v;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the lane's owner stayed {o:?}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "still {v:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -85,7 +86,7 @@ async fn an_idle_lane_goes_to_the_next_process_that_stores_in_it_once_another_wo
 
     // With a second worker live, the idle lane goes back to no one…
     let b = a.beside(|c| c.delivery.lease_ms = 600).await;
-    wait_owner(&db, &hook, |o| o.is_none()).await;
+    eventually(|| owner(&db, &hook), |o| o.is_none()).await;
     // …and the next process to store a delivery in it takes it.
     b.publish(json!({ "event": "tick", "n": 1 })).await;
     let second = owner(&db, &hook)
@@ -172,18 +173,15 @@ async fn a_lane_held_here_but_owned_by_another_worker_is_let_go_at_the_next_comm
     rx.wait_for("net", 1, WAIT).await;
     let db = a.server.db().await;
     // Its outcome first: written only while the lane is this worker's.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while signpost::on_db!(&db, p => sqlx::query_scalar::<_, i64>(
-        "SELECT count(*) FROM deliveries WHERE status = 'succeeded'",
-    )
-    .fetch_one(p)
-    .await)
-    .unwrap()
-        < 1
-    {
-        assert!(tokio::time::Instant::now() < deadline, "never recorded");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let succeeded = || async {
+        signpost::on_db!(&db, p => sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM deliveries WHERE status = 'succeeded'",
+        )
+        .fetch_one(p)
+        .await)
+        .unwrap()
+    };
+    eventually(succeeded, |n| *n >= 1).await;
     const OTHERS_LEASE_MS: i64 = 1_500;
     let until = signpost::server::db::now_ms() + OTHERS_LEASE_MS;
     signpost::on_db!(&db, p => {
