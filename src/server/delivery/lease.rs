@@ -177,7 +177,18 @@ pub(crate) async fn run(ctx: Arc<Lease>) {
                 tracing::warn!(
                     "the worker's lease ran out: releasing its lanes to claim them again"
                 );
-                let _ = ctx.to_scheduler.send(ToScheduler::Lapsed).await;
+                // Its lanes go once its attempts on the wire have ended (at
+                // most a lease: past that, they are taken over anyway).
+                let (quiet, ended) = tokio::sync::oneshot::channel();
+                if ctx
+                    .to_scheduler
+                    .send(ToScheduler::Lapsed(quiet))
+                    .await
+                    .is_ok()
+                {
+                    let limit = Duration::from_millis(ctx.lease_ms);
+                    let _ = tokio::time::timeout(limit, ended).await;
+                }
                 if let Err(e) = lapse(&ctx).await {
                     tracing::warn!("rejoining after the lease ran out: {e}");
                     continue;

@@ -184,7 +184,10 @@ pub(crate) enum ToScheduler {
     Released(Vec<Arc<str>>),
     /// This worker's lease ran out: every lane may have been taken over, so
     /// it forgets them all (they are released, then claimed again).
-    Lapsed,
+    /// Answered once no attempt is in flight any more, so that the lanes
+    /// are let go of only then: another worker that claims one at once
+    /// must not send beside a request of this one still on the wire.
+    Lapsed(oneshot::Sender<()>),
     Shutdown(oneshot::Sender<()>),
 }
 

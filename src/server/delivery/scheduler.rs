@@ -238,6 +238,8 @@ impl Scheduler {
 
 pub(crate) async fn run(mut s: Scheduler, mut inbox: mpsc::Receiver<ToScheduler>) {
     let mut stop: Option<(oneshot::Sender<()>, Instant)> = None;
+    // A lapse waiting for the attempts in flight to end.
+    let mut quiet: Option<oneshot::Sender<()>> = None;
     let far = || Instant::now() + Duration::from_secs(3600);
     let mut starved_tick = tokio::time::interval(STARVED_TICK);
     starved_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -256,7 +258,10 @@ pub(crate) async fn run(mut s: Scheduler, mut inbox: mpsc::Receiver<ToScheduler>
                     s.committed(lanes, deliveries);
                     drop(permits);
                 }
-                Some(ToScheduler::Lapsed) => s.lapsed(),
+                Some(ToScheduler::Lapsed(reply)) => {
+                    s.lapsed();
+                    quiet = Some(reply);
+                }
                 Some(ToScheduler::Claimed(lanes)) => s.claimed(lanes),
                 Some(ToScheduler::Tails(tails)) => s.tails(tails),
                 Some(ToScheduler::Cancel(webhook, seq)) => s.cancel(&webhook, seq),
@@ -290,6 +295,11 @@ pub(crate) async fn run(mut s: Scheduler, mut inbox: mpsc::Receiver<ToScheduler>
             }
         }
         s.budget.set_deliveries(s.held);
+        if s.in_flight == 0 {
+            if let Some(reply) = quiet.take() {
+                let _ = reply.send(());
+            }
+        }
         if s.draining && s.in_flight == 0 {
             if let Some((tx, _)) = stop.take() {
                 let _ = tx.send(());
