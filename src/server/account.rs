@@ -22,6 +22,7 @@ pub async fn change_password(
     // way to try passwords.
     let attempt = auth::reserve_attempt(state, &me.email, ip).await?;
     if !password::verify(current, Some(me.password_hash.clone())).await {
+        state.metrics.sign_in_failures.inc();
         return Err(AppError::Invalid(
             "The current password is not right".into(),
         ));

@@ -1,6 +1,6 @@
 //! The `signpost` command line.
 
-use super::config::{Cli, Command, Config, ProjectCommand, UserCommand};
+use super::config::{Cli, Command, Config, LogFormat, ProjectCommand, UserCommand};
 use super::{auth::password, db, projects, team};
 use crate::model::{check_new_password, normalize_email, Role};
 use anyhow::{bail, Context};
@@ -9,7 +9,7 @@ use tokio::io::AsyncBufReadExt;
 
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(&cli.config.log);
+    init_tracing(&cli.config.log, cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => super::serve(cli.config).await,
         Command::Worker => super::work(cli.config).await,
@@ -89,11 +89,21 @@ async fn create_user(db: &db::Db, email: &str, role: Role) -> anyhow::Result<()>
     }
 }
 
-fn init_tracing(filter: &str) {
+fn init_tracing(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => fmt.try_init(),
+        // One object per line, with the fields of the spans it is in (a
+        // request's id, a delivery's) beside its own.
+        LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .try_init(),
+    };
 }

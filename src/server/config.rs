@@ -158,10 +158,47 @@ pub struct Config {
     #[arg(long, env = "SIGNPOST_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Log lines as `text` for a person, or `json`: one object per line,
+    /// for a log pipeline.
+    #[arg(long, env = "SIGNPOST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text,
+          global = true)]
+    pub log_format: LogFormat,
+
+    /// Serves `GET /metrics` on the main address to requests that carry
+    /// this bearer token (`Authorization: Bearer …`) [default: no
+    /// `/metrics` on the main address].
+    #[arg(long, env = "SIGNPOST_METRICS_TOKEN", global = true, hide_env_values = true,
+          value_parser = parse_metrics_token)]
+    pub metrics_token: Option<String>,
+
+    /// Serves `GET /metrics`, without a token, on this address of its own
+    /// (e.g. 127.0.0.1:9090): keep it unexposed. Also for `signpost worker`.
+    #[arg(long, env = "SIGNPOST_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// How webhook hosts are resolved: the system resolver; tests stub it so
     /// that they never send a DNS query off the machine.
     #[arg(skip)]
     pub resolver: crate::server::url_guard::ResolverChoice,
+}
+
+/// See `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A metrics token is a secret a scraper sends: at least 16 characters,
+/// none of them space or control.
+fn parse_metrics_token(s: &str) -> Result<String, String> {
+    if s.len() < 16 {
+        return Err("the metrics token needs at least 16 characters".into());
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the metrics token cannot hold spaces or control characters".into());
+    }
+    Ok(s.to_string())
 }
 
 /// See `--sqlite-synchronous`.
@@ -401,6 +438,9 @@ impl Config {
             delivery: DeliveryConfig::default(),
             sqlite_synchronous: Durability::Full,
             log: "warn".into(),
+            log_format: LogFormat::Text,
+            metrics_token: None,
+            metrics_addr: None,
             resolver: Default::default(),
         }
     }

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod health;
 pub mod http_api;
 pub mod listener;
+pub mod metrics;
 pub mod projects;
 pub mod router;
 pub mod secrets;
@@ -88,6 +89,7 @@ pub async fn serve_prepared(
 ) -> anyhow::Result<()> {
     let worker = start_worker(&state).await?;
     let maintenance = tokio::spawn(maintenance(state.clone(), Some(sessions.clone())));
+    let metrics = serve_metrics(&state).await?;
     let limits = listener::Limits {
         max_connections: state.config.max_connections as usize,
         header_timeout: Duration::from_millis(state.config.header_timeout_ms),
@@ -102,8 +104,30 @@ pub async fn serve_prepared(
         .context("server failed");
     // No more requests: finish or hand back the deliveries in flight.
     maintenance.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     worker.shutdown().await;
     served
+}
+
+/// The metrics listener, when `--metrics-addr` asks for one.
+async fn serve_metrics(state: &AppState) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(addr) = state.config.metrics_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for /metrics on {addr}"))?;
+    let local = listener.local_addr()?;
+    let _ = state.metrics_addr.set(local);
+    tracing::info!("serving /metrics on http://{local}/metrics");
+    let app = metrics::endpoint::own_listener(state.clone());
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("the metrics listener failed: {e}");
+        }
+    })))
 }
 
 async fn start_worker(state: &AppState) -> anyhow::Result<delivery::Worker> {
@@ -122,9 +146,13 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     let (state, _) = prepare(config).await?;
     let worker = start_worker(&state).await?;
     let maintenance = tokio::spawn(maintenance(state.clone(), None));
+    let metrics = serve_metrics(&state).await?;
     tracing::info!(worker = %state.delivery.worker_id, "worker started");
     shutdown_signal().await;
     maintenance.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     worker.shutdown().await;
     Ok(())
 }

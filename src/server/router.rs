@@ -5,6 +5,7 @@ use super::auth::guard;
 use super::db::sessions::Sessions;
 use super::health;
 use super::http_api;
+use super::metrics;
 use super::state::AppState;
 use crate::app::{shell, App};
 use axum::extract::Request;
@@ -61,7 +62,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .leptos_routes_with_context(&state, routes(), || (), move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(http_api::openapi::serve))
@@ -74,7 +75,14 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::same_origin))
         // Before anything else reads the request: is it for us at all?
-        .layer(from_fn_with_state(state.clone(), guard::known_host))
+        .layer(from_fn_with_state(state.clone(), guard::known_host));
+    // `/metrics` answers a scraper whatever `Host` it sends, with no
+    // session: its token is its guard.
+    let app = match metrics::endpoint::on_main_listener(&state) {
+        Some(m) => app.merge(m),
+        None => app,
+    };
+    app
         // A request that takes too long (a client sending its body slowly,
         // or a stuck handler) is answered 408 rather than held.
         .layer(TimeoutLayer::with_status_code(
@@ -83,6 +91,8 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         ))
         // A bug that panics answers 500 and is logged; the process goes on.
         .layer(CatchPanicLayer::new())
+        // Counted by route template and status (timeouts and panics too).
+        .layer(from_fn_with_state(state.clone(), metrics::endpoint::track))
         // Every request has an id (a proxy's `x-request-id`, else a new
         // one): in the span of everything logged while it is served, a 5xx
         // among them, and in the answer, so that a person can quote it.

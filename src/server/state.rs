@@ -17,6 +17,10 @@ pub struct AppState {
     pub resolver: Resolver,
     /// The delivery worker of this process.
     pub delivery: super::delivery::Handle,
+    /// What this process counts, for `/metrics`.
+    pub metrics: Arc<super::metrics::Metrics>,
+    /// Where the metrics listener listens, once it does.
+    pub metrics_addr: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
     /// Once a user exists one always does (the last admin cannot be removed),
     /// so after the first `true` the database is not asked again.
     has_users: Arc<AtomicBool>,
@@ -27,6 +31,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, config: Config, leptos: LeptosOptions, secrets: SecretBox) -> Self {
+        let metrics = Arc::new(super::metrics::Metrics::new());
         AppState {
             delivery: super::delivery::Handle::new(
                 db.clone(),
@@ -39,7 +44,10 @@ impl AppState {
                 secrets.clone(),
                 config.allow_targets.clone(),
                 &config.delivery,
+                metrics.clone(),
             ),
+            metrics,
+            metrics_addr: Default::default(),
             db,
             resolver: config.resolver.0.clone(),
             config: Arc::new(config),

@@ -11,6 +11,8 @@ mod delivery_log;
 mod hardening;
 mod health;
 mod hosts;
+mod logs;
+mod metrics;
 mod postgres;
 mod processes;
 mod props;

@@ -4,7 +4,7 @@
 //! servers on one database stand for two processes.
 
 use crate::receiver::{Receiver, Reply};
-use crate::support::Api;
+use crate::support::{eventually, Api};
 use serde_json::json;
 use signpost::server::db::Db;
 use std::time::Duration;
@@ -41,22 +41,6 @@ async fn renewals(db: &Db, worker: &str, n: usize) {
             seen += 1;
             last = now;
         }
-    }
-}
-
-/// Reads `read` until `ok` says yes (at most [`WAIT`]); returns what it read.
-async fn eventually<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
-    mut read: impl FnMut() -> F,
-    ok: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let v = read().await;
-        if ok(&v) {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "still {v:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

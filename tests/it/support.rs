@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use signpost::model::AppError;
 use signpost::server::{config::Config, url_guard};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -477,5 +478,21 @@ pub async fn fresh_database_url(dir: &std::path::Path, file: &str) -> String {
     match Backend::of_this_run() {
         Backend::Sqlite => format!("sqlite://{}", dir.join(file).display()),
         Backend::Postgres => fresh_postgres_database().await,
+    }
+}
+
+/// Reads `read` until `ok` says yes (at most 30 s); returns what it read.
+pub async fn eventually<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
+    mut read: impl FnMut() -> F,
+    ok: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = read().await;
+        if ok(&v) {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {v:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -72,6 +72,7 @@ pub async fn sign_in(
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(password, stored).await {
         // The reservation stays: it is the failure's record.
+        state.metrics.sign_in_failures.inc();
         return Err(AppError::InvalidCredentials);
     }
     let user = user.ok_or(AppError::InvalidCredentials)?;
@@ -137,6 +138,7 @@ pub async fn reserve_attempt(state: &AppState, email: &str, ip: &str) -> Result<
     .max()
     // Refused, yet under every limit now: a failure just left the window.
     .unwrap_or(1);
+    state.metrics.sign_in_throttled.inc();
     Err(AppError::TooManyAttempts { minutes })
 }
 

@@ -86,6 +86,7 @@ pub struct WindowRow {
     pub event: String,
     pub attempts: i64,
     pub next_at: i64,
+    pub created_at: i64,
     /// Left out when the delivery waits for a retry later than `body_due_by`:
     /// it is read again when the attempt is due.
     pub body: Option<Vec<u8>>,
@@ -103,7 +104,7 @@ pub async fn window(
 ) -> sqlx::Result<Vec<WindowRow>> {
     let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
     let sql = format!(
-        "SELECT d.seq, d.id, d.event_id, e.event, d.attempts, d.next_at, \
+        "SELECT d.seq, d.id, d.event_id, e.event, d.attempts, d.next_at, d.created_at, \
                 CASE WHEN d.next_at <= $4 THEN e.body END AS body, w.ordering \
          FROM deliveries d {hint} \
            JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \

@@ -10,6 +10,7 @@ pub mod lanes;
 pub mod login_failures;
 pub mod postgres;
 pub mod projects;
+pub mod queue;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_links;

@@ -227,12 +227,16 @@ pub struct TargetRow {
     pub enabled: bool,
     pub deleted_at: Option<i64>,
     pub ordering: String,
+    /// Its project's name (for the metrics' labels).
+    pub project: String,
 }
 
 pub async fn target(db: &Db, webhook_id: &str) -> sqlx::Result<Option<TargetRow>> {
     crate::on_db!(db, c => sqlx::query_as(
         "SELECT url, scheme, secret, previous_secret, previous_expires_at, enabled, deleted_at, \
-         ordering FROM webhooks WHERE id = $1",
+         ordering, coalesce((SELECT name FROM projects p WHERE p.id = webhooks.project_id), '') \
+           AS project \
+         FROM webhooks WHERE id = $1",
     )
     .bind(webhook_id)
     .fetch_optional(c)

@@ -4,10 +4,11 @@
 use super::budget::Budget;
 use super::client::{user_agent, GuardError};
 use super::messages::{Done, EventData, Queued, Record, ToWriter, Tracking};
-use super::policy::{parse_retry_after, Next, Outcome, RetryPolicy};
+use super::policy::{parse_retry_after, Class as PolicyClass, Next, Outcome, RetryPolicy};
 use super::targets::{TargetError, Targets};
 use crate::model::Scheme;
 use crate::server::db::{self, attempts::AttemptRow, deliveries::DeliveryUpdate, now_ms, Db};
+use crate::server::metrics::{AttemptClass, Metrics};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Instant;
@@ -62,6 +63,7 @@ pub(crate) struct Attempts {
     pub worker_id: Arc<super::handle::WorkerId>,
     /// Until when this worker may send ([`super::lease::Validity`]).
     pub validity: Arc<super::lease::Validity>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// What was sent and what came back.
@@ -115,16 +117,17 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             tracing::error!(webhook = %q.webhook_id, delivery = q.id, "{e:#}");
             let reason = "The webhook's signing secret cannot be opened with this server's \
                           SIGNPOST_SECRET_KEY (was it changed?): nothing was sent";
-            return end_without_attempt(ctx, q, "failed", reason).await;
+            return end_without_attempt(ctx, q, None, "failed", reason).await;
         }
     };
     let inactive = match &target {
         None => Some("The webhook was deleted"),
         Some(t) => t.inactive,
     };
+    let project = target.as_ref().map(|t| t.project.clone());
     let (Some(target), None) = (target, inactive) else {
         let reason = inactive.unwrap_or("The webhook was deleted");
-        return end_without_attempt(ctx, q, "cancelled", reason).await;
+        return end_without_attempt(ctx, q, project, "cancelled", reason).await;
     };
     // The event, from memory, or else from the database.
     let event = match q.event.clone() {
@@ -135,7 +138,8 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
                 body: ctx.budget.body(body.into()),
             }),
             Ok(None) => {
-                return end_without_attempt(ctx, q, "failed", "The event is no longer stored").await
+                let reason = "The event is no longer stored";
+                return end_without_attempt(ctx, q, project, "failed", reason).await;
             }
             Err(e) => return ctx.later(q, "reading the event", e),
         },
@@ -177,8 +181,18 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
         Ok(url) => send(ctx, url, &headers, body.clone()).await,
         Err(refusal) => failed(Outcome::Refused, "guard", refusal.to_string()),
     };
-    let duration_ms = clock.elapsed().as_millis() as i64;
+    let took = clock.elapsed();
+    let duration_ms = took.as_millis() as i64;
     let next = ctx.policy.next(number, &exchange.outcome, jitter());
+    let m = &ctx.metrics;
+    m.attempts
+        .with_label_values(&[&*target.project, class(&exchange.outcome).as_str()])
+        .inc();
+    m.attempt_duration.observe(took.as_secs_f64());
+    if q.attempts == 0 {
+        m.first_attempt_latency
+            .observe((started_at - q.created_at).max(0) as f64 / 1000.0);
+    }
 
     let (status, finished_at, tracking) = match next {
         Next::Succeeded => ("succeeded", Some(now_ms()), Tracking::Succeeded),
@@ -192,10 +206,13 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
         _ => now_ms(),
     };
     let last_error = exchange.error.as_ref().map(|(_, m)| m.clone());
+    log_attempt(&q, number, &exchange, duration_ms, &next);
     let record = Record {
         worker: worker.clone(),
         delivery_id: q.id.clone(),
         webhook_id: q.webhook_id.clone(),
+        project: Some(target.project.clone()),
+        created_at: q.created_at,
         tracking,
         update: DeliveryUpdate {
             seq: q.seq,
@@ -232,6 +249,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
 async fn end_without_attempt(
     ctx: &Attempts,
     q: Queued,
+    project: Option<Arc<str>>,
     status: &'static str,
     reason: &str,
 ) -> Done {
@@ -239,6 +257,8 @@ async fn end_without_attempt(
         worker: ctx.worker_id.get(),
         delivery_id: q.id.clone(),
         webhook_id: q.webhook_id.clone(),
+        project,
+        created_at: q.created_at,
         tracking: Tracking::None,
         update: DeliveryUpdate {
             seq: q.seq,
@@ -257,6 +277,53 @@ async fn end_without_attempt(
         seq: q.seq,
         next: Next::Failed,
         attempts: q.attempts,
+    }
+}
+
+/// One line per attempt, with the ids a person searches for: at debug when
+/// it succeeded, at info when it will be tried again, at warn when the
+/// delivery failed for good.
+fn log_attempt(q: &Queued, number: u32, exchange: &Exchange, ms: i64, next: &Next) {
+    let status = exchange.status.unwrap_or(0);
+    let error = exchange.error.as_ref().map_or("", |(_, m)| m.as_str());
+    macro_rules! line {
+        ($level:ident, $($what:tt)+) => {
+            tracing::$level!(
+                delivery = %q.id,
+                webhook = %q.webhook_id,
+                event = %q.event_id,
+                attempt = number,
+                status,
+                ms,
+                error,
+                $($what)+
+            )
+        };
+    }
+    match next {
+        Next::Succeeded => line!(debug, "delivered"),
+        Next::RetryAfter(delay) => line!(
+            info,
+            retry_in_ms = delay.as_millis() as u64,
+            "attempt failed; tried again later"
+        ),
+        Next::Failed => line!(warn, "delivery failed"),
+        Next::Dropped => line!(warn, "delivery dropped: the URL is refused"),
+    }
+}
+
+/// The metrics' class of an attempt's outcome (what came back, whatever
+/// the retry schedule makes of it).
+fn class(outcome: &Outcome) -> AttemptClass {
+    match outcome {
+        Outcome::Status { .. } => match outcome.class() {
+            PolicyClass::Success => AttemptClass::Success,
+            PolicyClass::Retry => AttemptClass::RetryableStatus,
+            PolicyClass::Final | PolicyClass::Dropped => AttemptClass::FinalStatus,
+        },
+        Outcome::Timeout => AttemptClass::Timeout,
+        Outcome::Connection => AttemptClass::ConnectionError,
+        Outcome::Refused => AttemptClass::GuardRefusal,
     }
 }
 

@@ -13,11 +13,12 @@ pub struct Budget {
     pub max_bytes: usize,
     deliveries: AtomicUsize,
     bytes: AtomicUsize,
+    in_flight: AtomicUsize,
     peak_deliveries: AtomicUsize,
     peak_bytes: AtomicUsize,
 }
 
-/// A snapshot of [`Budget`], for tests, logs and (later) metrics.
+/// A snapshot of [`Budget`], for tests, logs, metrics and the System page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
     pub deliveries: usize,
@@ -26,6 +27,8 @@ pub struct Held {
     pub peak_bytes: usize,
     pub max_deliveries: usize,
     pub max_bytes: usize,
+    /// Attempts on the wire now.
+    pub in_flight: usize,
 }
 
 impl Budget {
@@ -45,6 +48,7 @@ impl Budget {
             peak_bytes: self.peak_bytes.load(Ordering::Relaxed),
             max_deliveries: self.max_deliveries,
             max_bytes: self.max_bytes,
+            in_flight: self.in_flight.load(Ordering::Relaxed),
         }
     }
 
@@ -57,6 +61,11 @@ impl Budget {
     pub(crate) fn set_deliveries(&self, n: usize) {
         self.deliveries.store(n, Ordering::Relaxed);
         self.peak_deliveries.fetch_max(n, Ordering::Relaxed);
+    }
+
+    /// The scheduler's count of attempts in flight (it alone changes it).
+    pub(crate) fn set_in_flight(&self, n: usize) {
+        self.in_flight.store(n, Ordering::Relaxed);
     }
 
     /// An event body, counted for as long as it lives.

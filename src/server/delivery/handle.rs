@@ -7,6 +7,7 @@ use crate::model::AppError;
 use crate::server::config::DeliveryConfig;
 use crate::server::db::Db;
 use crate::server::errors::internal;
+use crate::server::metrics::Metrics;
 use crate::server::secrets::SecretBox;
 use crate::server::url_guard::AllowList;
 use std::sync::{Arc, Mutex};
@@ -88,6 +89,8 @@ pub struct Handle {
     pub targets: Targets,
     /// Notified after every group of attempts is committed.
     pub recorded: Arc<Notify>,
+    /// What the engine counts.
+    pub metrics: Arc<Metrics>,
     /// Ingest and attempts are written through this pool
     /// ([`crate::server::db::writer`]: one connection on SQLite, one per
     /// writer task on PostgreSQL).
@@ -110,6 +113,7 @@ impl Handle {
         secrets: SecretBox,
         allow: AllowList,
         config: &DeliveryConfig,
+        metrics: Arc<Metrics>,
     ) -> Handle {
         let (to_scheduler, scheduler) = mpsc::channel(SCHEDULER_QUEUE);
         let (publishes, publish_inbox) = mpsc::channel(PUBLISH_QUEUE);
@@ -132,6 +136,7 @@ impl Handle {
             ),
             targets: Targets::new(db, secrets, allow),
             recorded: Arc::new(Notify::new()),
+            metrics,
             writer,
             inboxes: Arc::new(Mutex::new(Some(Inboxes {
                 scheduler,
@@ -156,9 +161,13 @@ impl Handle {
         mut publish: Publish,
         written: oneshot::Receiver<Result<Written, WriteError>>,
     ) -> Result<Written, AppError> {
-        let busy = || AppError::Busy {
-            retry_after_secs: RETRY_AFTER_SECS,
+        let busy = || {
+            self.metrics.publish_refused.inc();
+            AppError::Busy {
+                retry_after_secs: RETRY_AFTER_SECS,
+            }
         };
+        let _waiting = Waiting::new(&self.metrics.publish_waiting);
         let weight = publish
             .events
             .iter()
@@ -205,5 +214,21 @@ impl Handle {
     /// attempt reads it again.
     pub fn webhook_changed(&self, webhook_id: &str) {
         self.targets.forget(webhook_id);
+    }
+}
+
+/// Counts a publish call as waiting for the writer while it lives.
+struct Waiting<'a>(&'a prometheus::IntGauge);
+
+impl<'a> Waiting<'a> {
+    fn new(gauge: &'a prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Waiting(gauge)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

@@ -235,6 +235,7 @@ pub async fn publish(
 
     let (reply, written) = oneshot::channel();
     let publish = Publish {
+        received_at: db::now_ms(),
         project_id: project_id.to_string(),
         origin: DeliveryOrigin::Event,
         events: data,
@@ -282,6 +283,7 @@ pub async fn repeat(
     let ids = deliveries.iter().map(|d| d.id.clone()).collect();
     let (reply, written) = oneshot::channel();
     let publish = Publish {
+        received_at: db::now_ms(),
         project_id: project_id.to_string(),
         origin,
         events,

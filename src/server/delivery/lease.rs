@@ -32,6 +32,9 @@ pub(crate) struct Lease {
     pub to_releases: mpsc::Sender<ReleaseIdle>,
     /// Until when this worker may start attempts.
     pub validity: Arc<Validity>,
+    /// What the worker holds: noted with each renewal.
+    pub budget: Arc<super::budget::Budget>,
+    pub max_in_flight: usize,
 }
 
 impl Lease {
@@ -44,6 +47,16 @@ impl Lease {
             &self.db
         } else {
             &self.writer
+        }
+    }
+
+    fn stats(&self) -> db::workers::Stats {
+        let held = self.budget.held();
+        db::workers::Stats {
+            in_flight: held.in_flight as i64,
+            max_in_flight: self.max_in_flight as i64,
+            held_deliveries: held.deliveries as i64,
+            held_bytes: held.bytes as i64,
         }
     }
 }
@@ -150,7 +163,12 @@ pub(crate) async fn run(ctx: Arc<Lease>) {
             let left = Duration::from_millis(ctx.lease_ms / 2);
             match tokio::time::timeout(
                 left,
-                db::workers::renew(ctx.writes(), &ctx.worker_id.get(), ctx.lease_ms as i64),
+                db::workers::renew(
+                    ctx.writes(),
+                    &ctx.worker_id.get(),
+                    ctx.lease_ms as i64,
+                    ctx.stats(),
+                ),
             )
             .await
             {

@@ -43,6 +43,8 @@ pub struct Queued {
     pub attempts: u32,
     /// Unix ms when the next attempt is due.
     pub next_at: i64,
+    /// Unix ms when the delivery was stored (its event arrived).
+    pub created_at: i64,
     pub unordered: bool,
 }
 
@@ -64,6 +66,10 @@ pub struct Record {
     /// For the log, should the record be impossible to write.
     pub delivery_id: String,
     pub webhook_id: Arc<str>,
+    /// Its project's name, for the metrics (`None`: the webhook is gone).
+    pub project: Option<Arc<str>>,
+    /// Unix ms when the delivery was stored.
+    pub created_at: i64,
     pub update: DeliveryUpdate,
     pub attempt: Option<AttemptRow>,
     pub tracking: Tracking,
@@ -83,6 +89,8 @@ pub enum Tracking {
 /// to the writer; answered once committed.
 pub(crate) struct Publish {
     pub project_id: String,
+    /// Unix ms when the call arrived (for the latency metrics).
+    pub received_at: i64,
     /// `Event`: the events are new and stored with the deliveries; a
     /// repeat's events are stored already.
     pub origin: DeliveryOrigin,
@@ -148,6 +156,7 @@ impl Publish {
                 event: self.events[d.event].data.clone(),
                 attempts: 0,
                 next_at: now,
+                created_at: self.received_at,
                 unordered: d.unordered,
             })
     }

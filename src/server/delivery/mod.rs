@@ -95,6 +95,7 @@ pub async fn start(
         to_writer: handle.to_writer.clone(),
         worker_id: handle.worker_id.clone(),
         validity: validity.clone(),
+        metrics: handle.metrics.clone(),
     });
     let lease = Arc::new(lease::Lease {
         worker_id: handle.worker_id.clone(),
@@ -105,6 +106,8 @@ pub async fn start(
         to_writer: handle.to_writer.clone(),
         to_releases: handle.to_releases.clone(),
         validity: validity.clone(),
+        budget: handle.budget.clone(),
+        max_in_flight: config.max_in_flight as usize,
     });
     let writer = Arc::new(writer::Writer {
         db: handle.writer.clone(),
@@ -113,6 +116,7 @@ pub async fn start(
         to_scheduler: handle.to_scheduler.clone(),
         recorded: handle.recorded.clone(),
         targets: handle.targets.clone(),
+        metrics: handle.metrics.clone(),
     });
     let scheduler = scheduler::Scheduler::new(
         scheduler::Limits {

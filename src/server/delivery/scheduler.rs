@@ -295,6 +295,7 @@ pub(crate) async fn run(mut s: Scheduler, mut inbox: mpsc::Receiver<ToScheduler>
             }
         }
         s.budget.set_deliveries(s.held);
+        s.budget.set_in_flight(s.in_flight);
         if s.in_flight == 0 {
             if let Some(reply) = quiet.take() {
                 let _ = reply.send(());
@@ -784,6 +785,7 @@ impl Scheduler {
                         event,
                         attempts: row.attempts as u32,
                         next_at: row.next_at,
+                        created_at: row.created_at,
                         unordered: lane.unordered,
                     };
                     lane.window.insert(
@@ -864,6 +866,7 @@ mod tests {
                 event: None,
                 attempts,
                 next_at: 0,
+                created_at: 0,
                 unordered: false,
             },
             running,

@@ -23,6 +23,8 @@ pub struct Target {
     pub previous_expires_at: Option<i64>,
     /// Why not to send at all: disabled or deleted.
     pub inactive: Option<&'static str>,
+    /// Its project's name.
+    pub project: Arc<str>,
     read_at: Instant,
 }
 
@@ -95,6 +97,7 @@ impl Targets {
             } else {
                 None
             },
+            project: row.project.into(),
             read_at: Instant::now(),
         });
         self.cache

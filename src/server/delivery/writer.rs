@@ -28,6 +28,7 @@ use crate::server::db::{
     self, attempts::AttemptRow, deliveries::DeliveryUpdate, deliveries::NewDelivery,
     events::NewEvent, now_ms, Db, Tx,
 };
+use crate::server::metrics::Metrics;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,7 @@ pub(crate) struct Writer {
     pub recorded: Arc<Notify>,
     /// Told of webhooks disabled automatically.
     pub targets: Targets,
+    pub metrics: Arc<Metrics>,
 }
 
 /// What one writer task reads. On SQLite one task reads all three (SQLite
@@ -138,6 +140,7 @@ pub(crate) async fn run(ctx: Arc<Writer>, mut inboxes: Inboxes) {
             continue;
         }
 
+        let began = std::time::Instant::now();
         let mut outcome = write(&ctx, &kept, &group, false).await;
         if let Err(e) = &outcome {
             if !db::is_transient(e) {
@@ -148,6 +151,9 @@ pub(crate) async fn run(ctx: Arc<Writer>, mut inboxes: Inboxes) {
         match outcome {
             Ok(written) => {
                 pause = FIRST_PAUSE;
+                ctx.metrics
+                    .committed(began.elapsed().as_secs_f64(), kept.len() + group.len());
+                count_finished(&ctx.metrics, &kept);
                 committed(&ctx, written, &mut group).await;
                 if !kept.is_empty() {
                     kept.clear();
@@ -174,6 +180,27 @@ pub(crate) async fn run(ctx: Arc<Writer>, mut inboxes: Inboxes) {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(LONGEST_PAUSE);
             }
+        }
+    }
+}
+
+/// Counts the deliveries that a committed group ended.
+fn count_finished(metrics: &Metrics, records: &[Record]) {
+    for r in records {
+        let outcome = r.update.status;
+        if outcome == "pending" {
+            continue;
+        }
+        let project = r.project.as_deref().unwrap_or("");
+        metrics
+            .deliveries_finished
+            .with_label_values(&[project, outcome])
+            .inc();
+        if outcome == "succeeded" {
+            let at = r.update.finished_at.unwrap_or_else(now_ms);
+            metrics
+                .success_latency
+                .observe((at - r.created_at).max(0) as f64 / 1000.0);
         }
     }
 }
@@ -357,6 +384,7 @@ async fn write(
     };
     tx.commit().await?;
     for (webhook, reason) in disabled {
+        ctx.metrics.webhooks_auto_disabled.inc();
         tracing::warn!(webhook, reason, "webhook disabled automatically");
         ctx.targets.forget(&webhook);
     }

@@ -1,0 +1,8 @@
+-- What each worker holds, written with every lease renewal, for the
+-- dashboard's System page (which shows every process on the database).
+ALTER TABLE workers ADD COLUMN version TEXT NOT NULL DEFAULT '';
+ALTER TABLE workers ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workers ADD COLUMN max_in_flight INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workers ADD COLUMN held_deliveries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workers ADD COLUMN held_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workers ADD COLUMN stats_at INTEGER NOT NULL DEFAULT 0;
