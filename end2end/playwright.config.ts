@@ -42,7 +42,7 @@ export default defineConfig({
     { name: 'auth', testMatch: /auth\.spec\.ts/, use: { browserName: 'chromium' } },
     {
       name: 'dashboard',
-      testMatch: /(webhooks|delivery|team|log)\.spec\.ts/,
+      testMatch: /(webhooks|delivery|team|log|system)\.spec\.ts/,
       dependencies: ['auth'],
       use: { browserName: 'chromium', permissions: ['clipboard-read', 'clipboard-write'] },
     },

@@ -3,7 +3,7 @@ use crate::pages::{
     account::AccountPage, activity::ActivityPage, delivery::DeliveryPage,
     delivery_log::DeliveryLogPage, join::JoinPage, login::LoginPage, not_found::NotFound,
     project_settings::ProjectSettingsPage, projects::ProjectsPage, setup::SetupPage,
-    team::TeamPage, webhook::WebhookPage, webhooks::WebhooksPage,
+    system::SystemPage, team::TeamPage, webhook::WebhookPage, webhooks::WebhooksPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("p/:pid/activity") view=ActivityPage />
                     <Route path=path!("p/:pid/deliveries/:did") view=DeliveryPage />
                     <Route path=path!("team") view=TeamPage />
+                    <Route path=path!("system") view=SystemPage />
                     <Route path=path!("account") view=AccountPage />
                 </ParentRoute>
             </Routes>

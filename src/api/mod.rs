@@ -5,5 +5,6 @@ pub mod account;
 pub mod auth;
 pub mod deliveries;
 pub mod projects;
+pub mod system;
 pub mod team;
 pub mod webhooks;

@@ -12,6 +12,12 @@ pub fn Shell() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let logout = ServerAction::<Logout>::new();
     let location = use_location();
+    let is_admin = move || {
+        user.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|u| u.role == crate::model::Role::Admin)
+    };
 
     view! {
         <div class="shell">
@@ -26,6 +32,12 @@ pub fn Shell() -> impl IntoView {
                     <ProjectSwitcher />
                     // Everyone sees the team; only admins change it.
                     <A href="/team">"Team"</A>
+                    // The engine's health: for admins.
+                    <Transition fallback=|| ()>
+                        <Show when=move || is_admin()>
+                            <A href="/system">"System"</A>
+                        </Show>
+                    </Transition>
                 </nav>
                 <div class="who">
                     <Transition fallback=|| ()>

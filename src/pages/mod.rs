@@ -10,6 +10,7 @@ pub mod not_found;
 pub mod project_settings;
 pub mod projects;
 pub mod setup;
+pub mod system;
 pub mod team;
 pub mod webhook;
 pub mod webhooks;

@@ -18,6 +18,7 @@ pub mod projects;
 pub mod router;
 pub mod secrets;
 pub mod state;
+pub mod system;
 pub mod team;
 pub mod url_guard;
 pub mod webhooks;

@@ -19,4 +19,5 @@ mod props;
 mod rebalance;
 mod receiver;
 mod support;
+mod system;
 mod team;

@@ -10,7 +10,7 @@ use signpost::model::{
 const PASSWORD: &str = "a teammate's password";
 
 /// Calls a server function as the hydrated page does.
-async fn call(
+pub(crate) async fn call(
     server: &TestServer,
     client: &Client,
     endpoint: &str,
@@ -25,7 +25,7 @@ async fn call(
 }
 
 /// Calls a server function that must succeed, and reads its answer.
-async fn ok<T: serde::de::DeserializeOwned>(
+pub(crate) async fn ok<T: serde::de::DeserializeOwned>(
     server: &TestServer,
     client: &Client,
     endpoint: &str,
@@ -39,7 +39,7 @@ async fn ok<T: serde::de::DeserializeOwned>(
 }
 
 /// Calls a server function that must fail with `status`; returns the error.
-async fn refused(
+pub(crate) async fn refused(
     server: &TestServer,
     client: &Client,
     endpoint: &str,
@@ -96,7 +96,7 @@ async fn join(server: &TestServer, link: &SignInLink) -> Client {
 }
 
 /// A teammate with `role` who has joined; their signed-in client and id.
-async fn teammate(
+pub(crate) async fn teammate(
     server: &TestServer,
     admin: &Client,
     email: &str,

@@ -14,7 +14,7 @@
 pub mod endpoint;
 
 use prometheus::{
-    Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry,
 };
 use std::collections::VecDeque;
@@ -83,6 +83,8 @@ impl AttemptClass {
 
 pub struct Metrics {
     registry: Registry,
+    /// Every metric's name, as served.
+    names: Vec<String>,
     // The engine.
     pub deliveries_finished: IntCounterVec,
     pub attempts: IntCounterVec,
@@ -113,233 +115,201 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub sign_in_failures: IntCounter,
     pub sign_in_throttled: IntCounter,
-    pub up_since: Gauge,
     /// The writer's last commits, newest last.
     recent_commits: Mutex<VecDeque<Commit>>,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
-    let c = IntCounter::new(name, help).expect("a valid metric");
-    registry
-        .register(Box::new(c.clone()))
-        .expect("registered once");
-    c
+/// Registers metrics and remembers their names (for [`Metrics::names`]).
+struct Builder {
+    registry: Registry,
+    names: Vec<String>,
 }
 
-fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric");
-    registry
-        .register(Box::new(c.clone()))
-        .expect("registered once");
-    c
-}
+impl Builder {
+    fn add<C: prometheus::core::Collector + Clone + 'static>(&mut self, c: C) -> C {
+        self.register(Box::new(c.clone()));
+        c
+    }
 
-fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
-    let g = IntGauge::new(name, help).expect("a valid metric");
-    registry
-        .register(Box::new(g.clone()))
-        .expect("registered once");
-    g
-}
+    fn register(&mut self, c: Box<dyn prometheus::core::Collector>) {
+        self.names
+            .extend(c.desc().iter().map(|d| d.fq_name.clone()));
+        self.registry.register(c).expect("registered once");
+    }
 
-fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid metric");
-    registry
-        .register(Box::new(g.clone()))
-        .expect("registered once");
-    g
-}
+    fn counter(&mut self, name: &str, help: &str) -> IntCounter {
+        self.add(IntCounter::new(name, help).expect("a valid metric"))
+    }
 
-fn histogram(registry: &Registry, name: &str, help: &str, buckets: &[f64]) -> Histogram {
-    let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))
-        .expect("a valid metric");
-    registry
-        .register(Box::new(h.clone()))
-        .expect("registered once");
-    h
+    fn counter_vec(&mut self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        self.add(IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric"))
+    }
+
+    fn gauge(&mut self, name: &str, help: &str) -> IntGauge {
+        self.add(IntGauge::new(name, help).expect("a valid metric"))
+    }
+
+    fn gauge_vec(&mut self, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+        self.add(IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid metric"))
+    }
+
+    fn histogram(&mut self, name: &str, help: &str, buckets: &[f64]) -> Histogram {
+        let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+        self.add(Histogram::with_opts(opts).expect("a valid metric"))
+    }
 }
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let r = Registry::new();
-        let build = IntGaugeVec::new(
-            Opts::new("signpost_build_info", "The running version: always 1"),
+        let mut r = Builder {
+            registry: Registry::new(),
+            names: Vec::new(),
+        };
+        let build = r.gauge_vec(
+            "signpost_build_info",
+            "The running version: always 1",
             &["version"],
-        )
-        .expect("a valid metric");
+        );
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        r.register(Box::new(build)).expect("registered once");
         #[cfg(target_os = "linux")]
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
-        ))
-        .expect("registered once");
-        let queue_oldest_due = GaugeVec::new(
-            Opts::new(
-                "signpost_queue_oldest_due_seconds",
-                "How long the oldest delivery that is due has waited since it became due \
+        ));
+        let queue_oldest_due = r.add(
+            GaugeVec::new(
+                Opts::new(
+                    "signpost_queue_oldest_due_seconds",
+                    "How long the oldest delivery that is due has waited since it became due \
                  (the lag), per project; 0 when nothing is due",
-            ),
-            &["project"],
-        )
-        .expect("a valid metric");
-        r.register(Box::new(queue_oldest_due.clone()))
-            .expect("registered once");
-        let http_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "signpost_http_request_duration_seconds",
-                "How long requests took to answer, by route template and method",
+                ),
+                &["project"],
             )
-            .buckets(FAST.to_vec()),
-            &["route", "method"],
-        )
-        .expect("a valid metric");
-        r.register(Box::new(http_duration.clone()))
-            .expect("registered once");
-        let up_since = Gauge::new(
-            "signpost_start_time_seconds",
-            "When this process started, in Unix seconds",
-        )
-        .expect("a valid metric");
-        up_since.set(super::db::now_ms() as f64 / 1000.0);
-        r.register(Box::new(up_since.clone()))
-            .expect("registered once");
+            .expect("a valid metric"),
+        );
+        let http_duration = r.add(
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "signpost_http_request_duration_seconds",
+                    "How long requests took to answer, by route template and method",
+                )
+                .buckets(FAST.to_vec()),
+                &["route", "method"],
+            )
+            .expect("a valid metric"),
+        );
         Metrics {
-            deliveries_finished: counter_vec(
-                &r,
+            deliveries_finished: r.counter_vec(
                 "signpost_deliveries_finished_total",
                 "Deliveries that ended, by project and outcome (succeeded, failed, dropped, \
                  cancelled)",
                 &["project", "outcome"],
             ),
-            attempts: counter_vec(
-                &r,
+            attempts: r.counter_vec(
                 "signpost_attempts_total",
                 "Delivery attempts, by project and class (success, retryable_status, \
                  final_status, timeout, connection_error, guard_refusal)",
                 &["project", "class"],
             ),
-            attempt_duration: histogram(
-                &r,
+            attempt_duration: r.histogram(
                 "signpost_attempt_duration_seconds",
                 "How long an attempt took, from sending to the receiver's answer (or the error)",
                 FAST,
             ),
-            first_attempt_latency: histogram(
-                &r,
+            first_attempt_latency: r.histogram(
                 "signpost_first_attempt_latency_seconds",
                 "From an event's arrival to the start of its delivery's first attempt",
                 FIRST_ATTEMPT,
             ),
-            success_latency: histogram(
-                &r,
+            success_latency: r.histogram(
                 "signpost_delivery_success_latency_seconds",
                 "From an event's arrival to its delivery's success, retries included",
                 END_TO_END,
             ),
-            webhooks_auto_disabled: counter(
-                &r,
+            webhooks_auto_disabled: r.counter(
                 "signpost_webhooks_auto_disabled_total",
                 "Webhooks this process disabled automatically after failing too long",
             ),
-            writer_commit_duration: histogram(
-                &r,
+            writer_commit_duration: r.histogram(
                 "signpost_writer_commit_duration_seconds",
                 "How long one of the writer's group commits took",
                 FAST,
             ),
-            writer_group_size: histogram(
-                &r,
+            writer_group_size: r.histogram(
                 "signpost_writer_group_size",
                 "Publish calls and attempt records written in one commit",
                 GROUP,
             ),
-            publish_waiting: gauge(
-                &r,
+            publish_waiting: r.gauge(
                 "signpost_publish_waiting",
                 "Publish calls waiting for the writer to store them",
             ),
-            publish_refused: counter(
-                &r,
+            publish_refused: r.counter(
                 "signpost_publish_refused_total",
                 "Publish calls refused with 503 because the writer was behind (back-pressure) \
                  or the database took no writes",
             ),
-            in_flight: gauge(
-                &r,
+            in_flight: r.gauge(
                 "signpost_attempts_in_flight",
                 "Attempts this process has on the wire",
             ),
-            in_flight_limit: gauge(
-                &r,
+            in_flight_limit: r.gauge(
                 "signpost_attempts_in_flight_limit",
                 "The most attempts this process sends at once (--max-in-flight)",
             ),
-            held_deliveries: gauge(
-                &r,
+            held_deliveries: r.gauge(
                 "signpost_worker_held_deliveries",
                 "Pending deliveries this process's worker holds in memory",
             ),
-            held_deliveries_limit: gauge(
-                &r,
+            held_deliveries_limit: r.gauge(
                 "signpost_worker_held_deliveries_limit",
                 "The most deliveries the worker holds in memory (--max-held-deliveries)",
             ),
-            held_bytes: gauge(
-                &r,
+            held_bytes: r.gauge(
                 "signpost_worker_held_bytes",
                 "Bytes of event bodies the worker holds in memory",
             ),
-            held_bytes_limit: gauge(
-                &r,
+            held_bytes_limit: r.gauge(
                 "signpost_worker_held_bytes_limit",
                 "The most bytes of event bodies the worker holds (--max-held-bytes)",
             ),
-            queue_deliveries: gauge_vec(
-                &r,
+            queue_deliveries: r.gauge_vec(
                 "signpost_queue_deliveries",
                 "Pending deliveries, per project: `due` now, or `retrying` (waiting for a \
                  retry later)",
                 &["project", "state"],
             ),
             queue_oldest_due,
-            webhooks_disabled: gauge_vec(
-                &r,
+            webhooks_disabled: r.gauge_vec(
                 "signpost_webhooks_disabled",
                 "Webhooks now disabled automatically (not by a person), per project",
                 &["project"],
             ),
-            queue_reporter: gauge(
-                &r,
+            queue_reporter: r.gauge(
                 "signpost_queue_reporter",
                 "1 if this process reports the queue gauges (one process of those sharing a \
                  database does), else 0",
             ),
-            workers_live: gauge(
-                &r,
+            workers_live: r.gauge(
                 "signpost_workers_live",
                 "Delivery workers with a live lease on this database (reported with the queue)",
             ),
-            http_requests: counter_vec(
-                &r,
+            http_requests: r.counter_vec(
                 "signpost_http_requests_total",
                 "Requests answered, by route template, method and status",
                 &["route", "method", "status"],
             ),
             http_duration,
-            sign_in_failures: counter(
-                &r,
+            sign_in_failures: r.counter(
                 "signpost_sign_in_failures_total",
                 "Password checks that failed (sign-in and password change)",
             ),
-            sign_in_throttled: counter(
-                &r,
+            sign_in_throttled: r.counter(
                 "signpost_sign_in_throttled_total",
                 "Password checks refused (429) because an account or address failed too often",
             ),
-            up_since,
             recent_commits: Mutex::new(VecDeque::with_capacity(RECENT_COMMITS)),
-            registry: r,
+            registry: r.registry,
+            names: r.names,
         }
     }
 
@@ -368,6 +338,12 @@ impl Metrics {
             .collect()
     }
 
+    /// The name of every metric this registry serves (once it has a value:
+    /// a labelled metric with no series yet is left out of a scrape).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
     /// Every metric, in Prometheus' text format.
     pub fn encode(&self) -> String {
         let families = self.registry.gather();
@@ -380,5 +356,80 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// Words of `text` that look like metric names (`signpost_…`, `process_…`).
+    fn metric_names_in(text: &str) -> Vec<&str> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("signpost_") || w.starts_with("process_"))
+            // `signpost_queue_*` names a family, not a metric.
+            .filter(|w| !w.ends_with('_'))
+            .collect()
+    }
+
+    #[test]
+    fn the_docs_use_only_served_names_and_document_every_one() {
+        let metrics = Metrics::new();
+        let served: HashSet<&str> = metrics.names().iter().map(String::as_str).collect();
+        assert!(served.contains("signpost_attempts_total"));
+        assert!(served.contains("process_resident_memory_bytes"));
+        let root = env!("CARGO_MANIFEST_DIR");
+        let read = |file: &str| std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+        for file in [
+            "docs/operations.md",
+            "docs/grafana-dashboard.json",
+            "docs/prometheus-alerts.yml",
+        ] {
+            let text = read(file);
+            let used = metric_names_in(&text);
+            assert!(!used.is_empty(), "{file} names no metric");
+            for name in used {
+                // A histogram's series: `_bucket`, `_count`, `_sum`.
+                let base = ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|b| served.contains(b)))
+                    .unwrap_or(name);
+                assert!(
+                    served.contains(base),
+                    "{file} uses {name}, which is not served"
+                );
+            }
+        }
+        let ops = read("docs/operations.md");
+        for name in &served {
+            assert!(
+                ops.contains(&format!("`{name}`")),
+                "{name} is not in docs/operations.md"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scrape_is_the_text_format_with_help_and_type() {
+        let m = Metrics::new();
+        m.attempts
+            .with_label_values(&["Billing \"EU\"", "success"])
+            .inc();
+        m.committed(0.002, 3);
+        let text = m.encode();
+        assert!(
+            text.contains("# TYPE signpost_attempts_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"signpost_attempts_total{class="success",project="Billing \"EU\""} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("signpost_writer_group_size_count 1"),
+            "{text}"
+        );
+        assert_eq!(m.recent_commits()[0].items, 3);
     }
 }

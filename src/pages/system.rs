@@ -1,0 +1,137 @@
+use crate::api::system::get_system;
+use crate::components::delivery::refresh_while_visible;
+use crate::components::form::ErrorMessage;
+use crate::components::time::LocalTime;
+use crate::model::{bytes_text, wait_text, SystemView};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use std::time::Duration;
+
+/// How often the page reads the engine again while it is open.
+const LIVE_EVERY: Duration = Duration::from_secs(2);
+
+/// `/system` (admins): the delivery workers, one per process, with their
+/// lease and what they hold; the queue per project; the writer's last
+/// commits; the version. Live while open, like the delivery log.
+#[component]
+pub fn SystemPage() -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    refresh_while_visible(move || tick.update(|t| *t += 1), LIVE_EVERY);
+    let view = Resource::new(move || tick.get(), |_| get_system());
+    view! {
+        <section class="page">
+            <div class="toolbar">
+                <h1>"System"</h1>
+                <span class="live hint" title="The figures refresh by themselves">"● Live"</span>
+            </div>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || view.get().map(|r| match r {
+                    Ok(v) => view! { <SystemBody v /> }.into_any(),
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SystemBody(v: SystemView) -> impl IntoView {
+    let now = v.now;
+    let workers = v.workers.len();
+    let pending: i64 = v.queue.iter().map(|q| q.due + q.retrying).sum();
+    view! {
+        <p class="hint">
+            {format!("Signpost {} · ", v.version)}
+            {format!("{workers} {} · ", if workers == 1 { "worker" } else { "workers" })}
+            {format!("{pending} pending {}", if pending == 1 { "delivery" } else { "deliveries" })}
+        </p>
+        <h2>"Workers"</h2>
+        {if v.workers.is_empty() {
+            view! { <div class="card empty"><p>"No worker holds a live lease: nothing is being delivered."</p></div> }.into_any()
+        } else {
+            view! {
+                <div class="scroll">
+                    <table class="list system" aria-label="Workers">
+                        <thead><tr>
+                            <th>"Worker"</th><th>"Started"</th><th>"Lease"</th><th>"In flight"</th>
+                            <th>"Held"</th><th>"Webhooks"</th>
+                        </tr></thead>
+                        <tbody>
+                            {v.workers.into_iter().map(|w| {
+                                let lease_left = (w.lease_until - now).max(0);
+                                let held = match w.max_held_deliveries {
+                                    Some(max) => format!("{} of {max}", w.held_deliveries),
+                                    None => w.held_deliveries.to_string(),
+                                };
+                                let bytes = match w.max_held_bytes {
+                                    Some(max) => format!("{} of {}", bytes_text(w.held_bytes), bytes_text(max)),
+                                    None => bytes_text(w.held_bytes),
+                                };
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <code>{w.id}</code>
+                                            {w.this_process.then(|| view! { <span class="badge">"this process"</span> })}
+                                            <div class="hint">{format!("version {}", w.version)}</div>
+                                        </td>
+                                        <td><LocalTime ms=w.started_at /></td>
+                                        <td>{format!("{} left", wait_text(lease_left))}</td>
+                                        <td>{format!("{} of {}", w.in_flight, w.max_in_flight)}</td>
+                                        <td>{format!("{held} deliveries")}<div class="hint">{bytes}</div></td>
+                                        <td>{w.lanes}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <h2>"Queue"</h2>
+        {if v.queue.is_empty() {
+            view! { <div class="card empty"><p>"Nothing is pending: every delivery has ended."</p></div> }.into_any()
+        } else {
+            view! {
+                <div class="scroll">
+                    <table class="list system" aria-label="Queue">
+                        <thead><tr>
+                            <th>"Project"</th><th>"Due now"</th><th>"Waiting for a retry"</th><th>"Oldest due waited"</th>
+                        </tr></thead>
+                        <tbody>
+                            {v.queue.into_iter().map(|q| view! {
+                                <tr>
+                                    <td><A href=format!("/p/{}/deliveries?status=pending", q.project_id)>{q.project}</A></td>
+                                    <td>{q.due}</td>
+                                    <td>{q.retrying}</td>
+                                    <td>{q.oldest_due_ms.map(wait_text).unwrap_or_else(|| "—".into())}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <h2>"Recent writes"</h2>
+        {if v.commits.is_empty() {
+            view! { <div class="card empty"><p>"This process has written nothing since it started."</p></div> }.into_any()
+        } else {
+            view! {
+                <p class="hint">"The last commits of this process's writer (each stores publish calls and attempts together)."</p>
+                <div class="scroll">
+                    <table class="list system" aria-label="Recent writes">
+                        <thead><tr><th>"When"</th><th>"Took"</th><th>"Items"</th></tr></thead>
+                        <tbody>
+                            {v.commits.into_iter().map(|c| view! {
+                                <tr>
+                                    <td>{format!("{} ago", wait_text(now - c.at))}</td>
+                                    <td>{format!("{:.1} ms", c.micros as f64 / 1000.0)}</td>
+                                    <td>{c.items}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+    }
+}
