@@ -236,6 +236,9 @@ async fn publishing_gets_503_while_the_writer_is_behind_and_loses_nothing_accept
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The metrics see the calls waiting for the writer.
+    let metrics = &s.server.state.metrics;
+    assert!(metrics.publish_waiting.get() > 0);
     drop(stuck);
     let mut answers = Vec::new();
     for c in calls {
@@ -267,6 +270,9 @@ async fn publishing_gets_503_while_the_writer_is_behind_and_loses_nothing_accept
         !accepted.is_empty(),
         "calls that found room are answered once it moves"
     );
+    // Each refusal counted once; nothing waits any more.
+    assert_eq!(metrics.publish_refused.get(), refused);
+    assert_eq!(metrics.publish_waiting.get(), 0);
     // ...and only what was accepted is stored, and delivered.
     assert_eq!(
         number(&db, "SELECT count(*) FROM events").await,
