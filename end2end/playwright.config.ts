@@ -9,6 +9,9 @@ const port = process.env.E2E_PORT ?? '3917';
 const database = process.env.E2E_DB ?? `sqlite://${join(mkdtempSync(join(tmpdir(), 'signpost-e2e-')), 'e2e.db')}`;
 const root = resolve(__dirname, '..');
 const baseURL = `http://127.0.0.1:${port}`;
+// `E2E_PROFILE=release` runs the suite against the release build (built by
+// `scripts/build --release`), which is what users get.
+const profile = process.env.E2E_PROFILE ?? 'debug';
 
 export default defineConfig({
   testDir: './tests',
@@ -39,7 +42,7 @@ export default defineConfig({
   // Sign-in runs first on the fresh database (it creates the first admin);
   // the dashboard tests build on that.
   projects: [
-    { name: 'auth', testMatch: /auth\.spec\.ts/, use: { browserName: 'chromium' } },
+    { name: 'auth', testMatch: /(auth|assets)\.spec\.ts/, use: { browserName: 'chromium' } },
     {
       name: 'dashboard',
       testMatch: /(webhooks|delivery|team|log|system)\.spec\.ts/,
@@ -48,7 +51,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `${root}/target/debug/signpost serve`,
+    command: `${root}/target/${profile}/signpost serve`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

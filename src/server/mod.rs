@@ -2,6 +2,7 @@
 //! gate: the rest of the crate is shared with the browser build.
 
 pub mod account;
+pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -50,6 +51,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Sessions)> {
     if let Some(addr) = config.addr {
         leptos.site_addr = addr;
     }
+    assets::use_hashed_names(&mut leptos);
     let secrets = secrets::SecretBox::load(config.secret_key.as_deref(), &config.key_file())?;
     // Every process must seal and open webhook secrets with one key.
     let first = db::settings::agree(

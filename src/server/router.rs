@@ -1,6 +1,7 @@
 //! The HTTP surface: dashboard pages, server functions, health checks, and
 //! the layers in front of them.
 
+use super::assets;
 use super::auth::guard;
 use super::db::sessions::Sessions;
 use super::health;
@@ -18,6 +19,7 @@ use std::sync::OnceLock;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::classify::ServerErrorsFailureClass;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -53,6 +55,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
             state.config.session_idle_minutes.into(),
         )));
     let leptos = state.leptos.clone();
+    let hashed = state.leptos.hash_files;
 
     // Pages and server functions (also registered under /api/ here) take
     // bodies of at most 1 MiB; the HTTP API holds each route to its own
@@ -91,6 +94,12 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         ))
         // A bug that panics answers 500 and is logged; the process goes on.
         .layer(CatchPanicLayer::new())
+        .layer(from_fn_with_state(hashed, assets::cache_control))
+        // Pages, JSON and the metrics compressed for a client that takes
+        // it (the release build's files come precompressed, and an answer
+        // that is already encoded is left as it is). Quality 4: most of
+        // brotli's gain at a fraction of its best setting's time.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         // Counted by route template and status (timeouts and panics too).
         .layer(from_fn_with_state(state.clone(), metrics::endpoint::track))
         // Every request has an id (a proxy's `x-request-id`, else a new

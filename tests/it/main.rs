@@ -2,6 +2,7 @@
 //! own temporary database and drives it over HTTP.
 
 mod api_webhooks;
+mod assets;
 mod auth;
 mod backlog;
 mod cli;
