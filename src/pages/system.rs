@@ -45,12 +45,8 @@ fn SystemBody(v: SystemView) -> impl IntoView {
             {format!("{workers} {} · ", if workers == 1 { "worker" } else { "workers" })}
             {format!("{pending} pending {}", if pending == 1 { "delivery" } else { "deliveries" })}
         </p>
-        <h2>"Workers"</h2>
-        {if v.workers.is_empty() {
-            view! { <div class="card empty"><p>"No worker holds a live lease: nothing is being delivered."</p></div> }.into_any()
-        } else {
-            view! {
-                <div class="scroll">
+        <Part title="Workers" shown=!v.workers.is_empty()
+            empty="No worker holds a live lease: nothing is being delivered.">
                     <table class="list system" aria-label="Workers">
                         <thead><tr>
                             <th>"Worker"</th><th>"Started"</th><th>"Lease"</th><th>"In flight"</th>
@@ -84,15 +80,9 @@ fn SystemBody(v: SystemView) -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                </div>
-            }.into_any()
-        }}
-        <h2>"Queue"</h2>
-        {if v.queue.is_empty() {
-            view! { <div class="card empty"><p>"Nothing is pending: every delivery has ended."</p></div> }.into_any()
-        } else {
-            view! {
-                <div class="scroll">
+        </Part>
+        <Part title="Queue" shown=!v.queue.is_empty()
+            empty="Nothing is pending: every delivery has ended.">
                     <table class="list system" aria-label="Queue">
                         <thead><tr>
                             <th>"Project"</th><th>"Due now"</th><th>"Waiting for a retry"</th><th>"Oldest due waited"</th>
@@ -108,16 +98,10 @@ fn SystemBody(v: SystemView) -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                </div>
-            }.into_any()
-        }}
-        <h2>"Recent writes"</h2>
-        {if v.commits.is_empty() {
-            view! { <div class="card empty"><p>"This process has written nothing since it started."</p></div> }.into_any()
-        } else {
-            view! {
-                <p class="hint">"The last commits of this process's writer (each stores publish calls and attempts together)."</p>
-                <div class="scroll">
+        </Part>
+        <Part title="Recent writes" shown=!v.commits.is_empty()
+            empty="This process has written nothing since it started."
+            hint="The last commits of this process's writer (each stores publish calls and attempts together).">
                     <table class="list system" aria-label="Recent writes">
                         <thead><tr><th>"When"</th><th>"Took"</th><th>"Items"</th></tr></thead>
                         <tbody>
@@ -130,8 +114,29 @@ fn SystemBody(v: SystemView) -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                </div>
+        </Part>
+    }
+}
+
+/// A part of the page: its heading, then its table (scrolling inside its
+/// own box on a narrow screen) or, when there is nothing to show, why.
+#[component]
+fn Part(
+    title: &'static str,
+    shown: bool,
+    empty: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <h2>{title}</h2>
+        {if shown {
+            view! {
+                {hint.map(|h| view! { <p class="hint">{h}</p> })}
+                <div class="scroll">{children()}</div>
             }.into_any()
+        } else {
+            view! { <div class="card empty"><p>{empty}</p></div> }.into_any()
         }}
     }
 }

@@ -302,32 +302,18 @@ async fn a_dead_webhook_does_not_slow_a_healthy_one() {
 
 #[tokio::test]
 async fn the_guard_drops_a_host_that_now_resolves_to_loopback() {
-    use std::collections::HashMap;
-    use std::net::IpAddr;
-    use std::sync::{Arc, Mutex};
     // A resolver the test can change: a DNS rebinding in miniature.
-    let answers: Arc<Mutex<HashMap<String, IpAddr>>> = Arc::default();
-    answers.lock().unwrap().insert(
-        "rebind.example.com".into(),
-        "93.184.215.14".parse().unwrap(),
-    );
-    let table = answers.clone();
-    let s = Api::new(move |c| {
+    let dns = crate::support::Rebinding::new("rebind.example.com", "93.184.215.14");
+    let s = Api::new(|c| {
         // 127.0.0.1 is not allow-listed here: the guard decides.
         c.allow_targets = Default::default();
-        c.resolver = signpost::server::url_guard::ResolverChoice(Arc::new(move |host, _| {
-            let ip = table.lock().unwrap().get(&host).copied();
-            Box::pin(async move { Ok(ip.into_iter().collect()) })
-        }));
+        c.resolver = dns.resolver();
     })
     .await;
     let rx = Receiver::start().await;
     s.register("https://rebind.example.com/hook", json!({}))
         .await;
-    answers
-        .lock()
-        .unwrap()
-        .insert("rebind.example.com".into(), "127.0.0.1".parse().unwrap());
+    dns.point("rebind.example.com", "127.0.0.1");
     let answer = s.publish(json!({ "event": "x" })).await;
     let db = s.server.db().await;
     let rows = settled(&db, answer["id"].as_str().unwrap()).await;

@@ -7,9 +7,6 @@ use crate::receiver::{Receiver, Reply};
 use crate::support::{eventually, Api, TestServer, ADMIN_EMAIL};
 use reqwest::StatusCode;
 use serde_json::json;
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const TOKEN: &str = "metrics-token-for-tests";
@@ -147,19 +144,11 @@ async fn scrape(server: &TestServer) -> Metrics {
 async fn deliveries_move_the_counters_and_histograms_by_the_right_amounts() {
     // A host that resolves to a public address when the webhook is
     // registered and to loopback later: the guard refuses it at delivery.
-    let answers: Arc<Mutex<HashMap<String, IpAddr>>> = Arc::default();
-    answers.lock().unwrap().insert(
-        "rebind.example.com".into(),
-        "93.184.215.14".parse().unwrap(),
-    );
-    let table = answers.clone();
-    let s = Api::new(move |c| {
+    let dns = crate::support::Rebinding::new("rebind.example.com", "93.184.215.14");
+    let s = Api::new(|c| {
         c.metrics_token = Some(TOKEN.into());
         c.delivery.retry_base_ms = 20;
-        c.resolver = signpost::server::url_guard::ResolverChoice(Arc::new(move |host, _| {
-            let ip = table.lock().unwrap().get(&host).copied();
-            Box::pin(async move { Ok(ip.into_iter().collect()) })
-        }));
+        c.resolver = dns.resolver();
     })
     .await;
     let rx = Receiver::start().await;
@@ -170,10 +159,7 @@ async fn deliveries_move_the_counters_and_histograms_by_the_right_amounts() {
     s.register(&rx.url("/bad"), json!({})).await;
     s.register("https://rebind.example.com/hook", json!({}))
         .await;
-    answers
-        .lock()
-        .unwrap()
-        .insert("rebind.example.com".into(), "127.0.0.2".parse().unwrap());
+    dns.point("rebind.example.com", "127.0.0.2");
 
     let before = scrape(&s.server).await;
     assert_eq!(before.value("signpost_deliveries_finished_total", &[]), 0.0);

@@ -496,3 +496,37 @@ pub async fn eventually<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A resolver a test can change while the server runs (a DNS rebinding in
+/// miniature): names resolve to what `answers` says, others to nothing.
+pub struct Rebinding {
+    answers: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::net::IpAddr>>>,
+}
+
+impl Rebinding {
+    /// `host` resolving to `ip` at first.
+    pub fn new(host: &str, ip: &str) -> Rebinding {
+        let r = Rebinding {
+            answers: Default::default(),
+        };
+        r.point(host, ip);
+        r
+    }
+
+    /// From now on `host` resolves to `ip`.
+    pub fn point(&self, host: &str, ip: &str) {
+        self.answers
+            .lock()
+            .unwrap()
+            .insert(host.into(), ip.parse().unwrap());
+    }
+
+    /// The resolver, for `Config::resolver`.
+    pub fn resolver(&self) -> url_guard::ResolverChoice {
+        let table = self.answers.clone();
+        url_guard::ResolverChoice(std::sync::Arc::new(move |host: String, _| {
+            let ip = table.lock().unwrap().get(&host).copied();
+            Box::pin(async move { Ok(ip.into_iter().collect()) })
+        }))
+    }
+}
