@@ -21,6 +21,7 @@ pub struct WorkerView {
     pub id: String,
     /// The process that answered this page.
     pub this_process: bool,
+    /// Empty until the worker's first lease renewal notes it.
     pub version: String,
     pub started_at: i64,
     pub lease_until: i64,

@@ -55,20 +55,19 @@ fn SystemBody(v: SystemView) -> impl IntoView {
                         <tbody>
                             {v.workers.into_iter().map(|w| {
                                 let lease_left = (w.lease_until - now).max(0);
-                                let held = match w.max_held_deliveries {
-                                    Some(max) => format!("{} of {max}", w.held_deliveries),
-                                    None => w.held_deliveries.to_string(),
-                                };
-                                let bytes = match w.max_held_bytes {
-                                    Some(max) => format!("{} of {}", bytes_text(w.held_bytes), bytes_text(max)),
-                                    None => bytes_text(w.held_bytes),
+                                let held = of(w.held_deliveries.to_string(), w.max_held_deliveries.map(|m| m.to_string()));
+                                let bytes = of(bytes_text(w.held_bytes), w.max_held_bytes.map(bytes_text));
+                                let version = if w.version.is_empty() {
+                                    "version not noted yet".to_string()
+                                } else {
+                                    format!("version {}", w.version)
                                 };
                                 view! {
                                     <tr>
                                         <td>
                                             <code>{w.id}</code>
                                             {w.this_process.then(|| view! { <span class="badge">"this process"</span> })}
-                                            <div class="hint">{format!("version {}", w.version)}</div>
+                                            <div class="hint">{version}</div>
                                         </td>
                                         <td><LocalTime ms=w.started_at /></td>
                                         <td>{format!("{} left", wait_text(lease_left))}</td>
@@ -115,6 +114,14 @@ fn SystemBody(v: SystemView) -> impl IntoView {
                         </tbody>
                     </table>
         </Part>
+    }
+}
+
+/// `12 of 50000`, or `12` when the ceiling is another process's.
+fn of(value: String, max: Option<String>) -> String {
+    match max {
+        Some(max) => format!("{value} of {max}"),
+        None => value,
     }
 }
 

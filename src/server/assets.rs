@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use leptos::config::LeptosOptions;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where cargo-leptos writes the hashes of the built files: beside the
 /// server binary (leptos reads it from there to name the scripts).
@@ -22,7 +22,7 @@ pub fn hash_file(options: &LeptosOptions) -> Option<PathBuf> {
 /// Turns hashed names on when this build made them, whatever
 /// `LEPTOS_HASH_FILES` says: the names in the pages must be the files'.
 pub fn use_hashed_names(options: &mut LeptosOptions) {
-    options.hash_files = hash_file(options).is_some_and(|f| Path::new(&f).is_file());
+    options.hash_files = hash_file(options).is_some_and(|f| f.is_file());
 }
 
 const YEAR: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");

@@ -16,41 +16,31 @@ pub async fn view(state: &AppState) -> Result<SystemView, AppError> {
         .map_err(internal)?
         .into_iter()
         .map(|w| {
-            let this = *w.id == *me;
-            WorkerView {
-                this_process: this,
-                in_flight: if this {
-                    held.in_flight as i64
-                } else {
-                    w.in_flight
-                },
-                max_in_flight: if this {
-                    state.config.delivery.max_in_flight as i64
-                } else {
-                    w.max_in_flight
-                },
-                held_deliveries: if this {
-                    held.deliveries as i64
-                } else {
-                    w.held_deliveries
-                },
-                max_held_deliveries: this.then_some(held.max_deliveries as i64),
-                held_bytes: if this {
-                    held.bytes as i64
-                } else {
-                    w.held_bytes
-                },
-                max_held_bytes: this.then_some(held.max_bytes as i64),
-                version: if this || w.version.is_empty() {
-                    env!("CARGO_PKG_VERSION").to_string()
-                } else {
-                    w.version
-                },
+            let mut view = WorkerView {
+                this_process: *w.id == *me,
+                in_flight: w.in_flight,
+                max_in_flight: w.max_in_flight,
+                held_deliveries: w.held_deliveries,
+                max_held_deliveries: None,
+                held_bytes: w.held_bytes,
+                max_held_bytes: None,
+                version: w.version,
                 id: w.id,
                 started_at: w.started_at,
                 lease_until: w.lease_until,
                 lanes: w.lanes,
+            };
+            // This process's own figures, live, and its ceilings.
+            if view.this_process {
+                view.in_flight = held.in_flight as i64;
+                view.max_in_flight = state.config.delivery.max_in_flight as i64;
+                view.held_deliveries = held.deliveries as i64;
+                view.max_held_deliveries = Some(held.max_deliveries as i64);
+                view.held_bytes = held.bytes as i64;
+                view.max_held_bytes = Some(held.max_bytes as i64);
+                view.version = env!("CARGO_PKG_VERSION").to_string();
             }
+            view
         })
         .collect();
     let queue = db::queue::by_project(&state.db, now)

@@ -49,21 +49,25 @@ async fn queue(state: &AppState) -> sqlx::Result<()> {
     let me = state.delivery.worker_id.get();
     let reporter = workers.first().is_some_and(|w| *w.id == *me);
     m.queue_reporter.set(reporter as i64);
-    if !reporter {
-        m.queue_deliveries.reset();
-        m.queue_oldest_due.reset();
-        m.webhooks_disabled.reset();
-        m.workers_live.set(0);
-        return Ok(());
-    }
     let now = now_ms();
-    let projects = db::queue::by_project(&state.db, now).await?;
-    let disabled = db::queue::auto_disabled(&state.db).await?;
-    // Reset first: a project whose queue emptied must not keep its last figure.
+    // Read before anything is reset: a failed read keeps the last figures.
+    let read = if reporter {
+        Some((
+            db::queue::by_project(&state.db, now).await?,
+            db::queue::auto_disabled(&state.db).await?,
+        ))
+    } else {
+        None
+    };
+    // A project whose queue emptied must not keep its last figure.
     m.queue_deliveries.reset();
     m.queue_oldest_due.reset();
     m.webhooks_disabled.reset();
-    m.workers_live.set(workers.len() as i64);
+    m.workers_live
+        .set(if reporter { workers.len() as i64 } else { 0 });
+    let Some((projects, disabled)) = read else {
+        return Ok(());
+    };
     for p in projects {
         m.queue_deliveries
             .with_label_values(&[p.project.as_str(), "due"])
