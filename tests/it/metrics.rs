@@ -166,8 +166,14 @@ async fn deliveries_move_the_counters_and_histograms_by_the_right_amounts() {
     s.publish(json!({ "event": "order.paid", "data": { "n": 1 } }))
         .await;
 
-    let finished = |m: &Metrics| m.value("signpost_deliveries_finished_total", &[]) >= 4.0;
-    let m = eventually(|| scrape(&s.server), finished).await;
+    // A scrape reads the queue before it encodes the counters, so a commit
+    // between the two can show a delivery finished and still pending: wait
+    // for both.
+    let settled = |m: &Metrics| {
+        m.value("signpost_deliveries_finished_total", &[]) >= 4.0
+            && m.value("signpost_queue_deliveries", &[]) == 0.0
+    };
+    let m = eventually(|| scrape(&s.server), settled).await;
     let project = ("project", "Deliveries");
     let finished = |outcome| {
         m.value(
