@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basic, closeServer, createProject, hydrated, signIn } from './helpers';
+import { basic, closeServer, createProject, hydrated, rowAction, signIn } from './helpers';
 
 // One story: the second test uses the first one's project and webhook.
 test.describe.configure({ mode: 'serial' });
@@ -89,7 +89,7 @@ test('finish a rotation: the hint goes and the new secret signs', async ({ page 
   await page.goto(`/p/${projectId}/webhooks`);
   await hydrated(page);
   const row = page.getByRole('row', { name: new RegExp(receiverUrl) });
-  await row.getByRole('button', { name: 'Rotate secret' }).click();
+  await rowAction(row, 'Rotate secret');
   const rotate = page.getByRole('dialog', { name: 'Rotate signing secret' });
   await rotate.getByLabel('Grace period').selectOption({ label: '24 hours' });
   await rotate.getByRole('button', { name: 'Rotate secret' }).click();
@@ -121,7 +121,7 @@ test('a receiver that answers 410 Gone disables the webhook; Enable brings it ba
   await hydrated(page);
   await expect(row).toContainText('Disabled automatically');
   await expect(row).toContainText('The receiver answered 410 Gone');
-  await row.getByRole('button', { name: 'Enable' }).click();
+  await rowAction(row, 'Enable');
   await expect(row.locator('.badge.state')).toHaveText('Enabled');
   await expect(row).not.toContainText('410 Gone');
   await row.getByRole('button', { name: 'Send test event' }).click();

@@ -1,4 +1,4 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import type { Server } from 'node:http';
 
 export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
@@ -18,7 +18,8 @@ export async function signIn(page: Page, email = ADMIN.email, password = ADMIN.p
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByText(email)).toBeVisible();
+  // In the top bar, which on a phone is folded behind "Menu".
+  await expect(page.locator('.topbar').getByText(email)).toBeAttached();
 }
 
 /** Creates a project through the projects page; its credentials are in the open dialog. */
@@ -49,4 +50,14 @@ export async function closeServer(server: Server) {
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeAllConnections();
   await closed;
+}
+
+/** Picks one of a webhook row's other actions from its "More" menu (opened
+ *  first if it is closed). */
+export async function rowAction(row: Locator, name: string) {
+  const menu = row.locator('details.menu');
+  if (await menu.evaluate((d) => !(d as HTMLDetailsElement).open)) {
+    await menu.locator('summary').click();
+  }
+  await menu.getByRole('button', { name, exact: true }).click();
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { basic, createProject, hydrated, signIn } from './helpers';
+import { basic, createProject, hydrated, rowAction, signIn } from './helpers';
 
 // One story on one database: projects first, then a webhook's whole life.
 test.describe.configure({ mode: 'serial' });
@@ -107,12 +107,12 @@ test('disable, enable and edit the events of a webhook', async ({ page }) => {
   await page.goto(`/p/${acme.id}/webhooks`);
   await hydrated(page);
   const row = page.getByRole('row', { name: new RegExp(HOOK_URL) });
-  await row.getByRole('button', { name: 'Disable' }).click();
+  await rowAction(row, 'Disable');
   await expect(row.locator('.badge.state')).toHaveText('Disabled');
-  await row.getByRole('button', { name: 'Enable' }).click();
+  await rowAction(row, 'Enable');
   await expect(row.locator('.badge.state')).toHaveText('Enabled');
 
-  await row.getByRole('button', { name: 'Edit' }).click();
+  await rowAction(row, 'Edit');
   const edit = page.getByRole('dialog', { name: 'Edit webhook' });
   await edit.getByLabel('Events').fill('messages, user.created');
   await edit.getByRole('button', { name: 'Save' }).click();
@@ -120,7 +120,7 @@ test('disable, enable and edit the events of a webhook', async ({ page }) => {
   await expect(row.locator('td.events')).toHaveText('messages, user.created');
 
   // An invalid name is refused in place, and nothing changes.
-  await row.getByRole('button', { name: 'Edit' }).click();
+  await rowAction(row, 'Edit');
   await edit.getByLabel('Events').fill('bad name!');
   await edit.getByRole('button', { name: 'Save' }).click();
   await expect(edit.getByRole('alert')).toContainText('is not an event name');
@@ -132,7 +132,7 @@ test('rotate the signing secret with a grace period', async ({ page }) => {
   await page.goto(`/p/${acme.id}/webhooks`);
   await hydrated(page);
   const row = page.getByRole('row', { name: new RegExp(HOOK_URL) });
-  await row.getByRole('button', { name: 'Rotate secret' }).click();
+  await rowAction(row, 'Rotate secret');
   const rotate = page.getByRole('dialog', { name: 'Rotate signing secret' });
   await expect(rotate).toContainText('keeps signing with the old secret');
   await rotate.getByLabel('Grace period').selectOption({ label: '7 days' });
@@ -148,13 +148,13 @@ test('delete a webhook after confirming', async ({ page }) => {
   await page.goto(`/p/${acme.id}/webhooks`);
   await hydrated(page);
   const row = page.getByRole('row', { name: new RegExp(HOOK_URL) });
-  await row.getByRole('button', { name: 'Delete' }).click();
+  await rowAction(row, 'Delete');
   const confirm = page.getByRole('dialog', { name: 'Delete webhook?' });
   await expect(confirm).toContainText(HOOK_URL);
   await confirm.getByRole('button', { name: 'Cancel' }).click();
   await expect(row).toBeVisible();
 
-  await row.getByRole('button', { name: 'Delete' }).click();
+  await rowAction(row, 'Delete');
   await confirm.getByRole('button', { name: 'Delete webhook' }).click();
   await expect(row).toHaveCount(0);
   await expect(page.getByText('No webhooks yet')).toBeVisible();

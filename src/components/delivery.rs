@@ -43,7 +43,7 @@ pub fn DeliveryTable(
     show_webhook: bool,
 ) -> impl IntoView {
     view! {
-        <table class="list log">
+        <table class="list stack log">
             <thead>
                 <tr>
                     <th>"Time"</th><th>"Event"</th>
@@ -61,16 +61,16 @@ pub fn DeliveryTable(
                     };
                     view! {
                         <tr data-delivery=d.id.clone()>
-                            <td><a href=href><LocalTime ms=d.created_at /></a></td>
-                            <td>
+                            <td data-label="Time"><a href=href><LocalTime ms=d.created_at /></a></td>
+                            <td data-label="Event">
                                 <code>{d.event.clone()}</code>
                                 {repeat.map(|r| view! { " " <span class="badge off small">{r}</span> })}
                             </td>
-                            {show_webhook.then(|| view! { <td><code class="url">{d.webhook_url.clone()}</code></td> })}
-                            <td><StatusBadge delivery=d.clone() /></td>
-                            <td>{d.attempts}</td>
-                            <td>{d.last_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
-                            <td>{d.duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
+                            {show_webhook.then(|| view! { <td class="url" data-label="Webhook"><code class="url">{d.webhook_url.clone()}</code></td> })}
+                            <td data-label="Status"><StatusBadge delivery=d.clone() /></td>
+                            <td data-label="Attempts">{d.attempts}</td>
+                            <td data-label="HTTP">{d.last_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
+                            <td data-label="Duration">{d.duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
                         </tr>
                     }
                 }).collect_view()}

@@ -19,12 +19,26 @@ pub fn Shell() -> impl IntoView {
             .is_some_and(|u| u.role == crate::model::Role::Admin)
     };
 
+    // On a narrow screen the navigation and the account fold behind a
+    // "Menu" button; it folds again after each navigation.
+    let menu_open = RwSignal::new(false);
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
+
     view! {
         <div class="shell">
-            <header class="topbar">
+            <header class="topbar" class:open=move || menu_open.get()>
                 <a class="brand" href="/">
                     "Signpost"
                 </a>
+                <button type="button" class="menu-toggle" aria-controls="topbar-menu"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| menu_open.update(|o| *o = !*o)>
+                    "Menu"
+                </button>
+                <div class="topbar-menu" id="topbar-menu">
                 <nav class="nav" aria-label="Main">
                     <A href="/" exact=true>
                         "Projects"
@@ -63,6 +77,7 @@ pub fn Shell() -> impl IntoView {
                             {move || if logout.pending().get() { "Signing out…" } else { "Sign out" }}
                         </button>
                     </ActionForm>
+                </div>
                 </div>
             </header>
             <main class="content">

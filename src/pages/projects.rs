@@ -37,16 +37,16 @@ pub fn ProjectsPage() -> impl IntoView {
                             </div>
                         }.into_any(),
                         Ok(list) => view! {
-                            <table class="list">
+                            <table class="list stack">
                                 <thead>
                                     <tr><th>"Name"</th><th>"Project id"</th><th>"Created"</th></tr>
                                 </thead>
                                 <tbody>
                                     {list.into_iter().map(|p| view! {
                                         <tr>
-                                            <td><a href=format!("/p/{}/webhooks", p.id)>{p.name}</a></td>
-                                            <td class="mono">{p.id}</td>
-                                            <td><LocalTime ms=p.created_at /></td>
+                                            <td data-label="Name"><a href=format!("/p/{}/webhooks", p.id)>{p.name}</a></td>
+                                            <td class="mono" data-label="Project id">{p.id}</td>
+                                            <td data-label="Created"><LocalTime ms=p.created_at /></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -87,6 +87,8 @@ pub fn TeamPage() -> impl IntoView {
                             }}
                             <FormError result=set_role.value() />
                             <FormError result=new_link.value() />
+                            // A wide table scrolls inside its own box on a phone.
+                            <div class="scroll">
                             <table class="list team">
                                 <thead>
                                     <tr>
@@ -104,6 +106,7 @@ pub fn TeamPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            </div>
                         }.into_any()
                     }
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),

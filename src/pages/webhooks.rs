@@ -82,7 +82,7 @@ pub fn WebhooksPage() -> impl IntoView {
                         </div>
                     }.into_any(),
                     Ok(list) => view! {
-                        <table class="list webhooks">
+                        <table class="list stack webhooks">
                             <thead>
                                 <tr>
                                     <th>"URL"</th><th>"Events"</th><th>"Status"</th><th>"Scheme"</th>
@@ -146,19 +146,27 @@ fn WebhookRow(
     let row_id = webhook.id.clone();
     let (toggle_id, test_id) = (webhook.id.clone(), webhook.id.clone());
     let unordered = webhook.ordering == Ordering::Unordered;
+    // Choosing an item closes the menu behind its dialog.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let open = move |d: RowDialog| {
+        if let Some(menu) = menu.get_untracked() {
+            let _ = menu.remove_attribute("open");
+        }
+        dialog.set(Some(d));
+    };
     view! {
         <tr data-webhook-id=row_id>
-            <td>
+            <td class="url" data-label="URL">
                 <a href=page><code class="url">{webhook.url.clone()}</code></a>
                 {(!webhook.description.is_empty()).then(|| view! { <div class="hint">{webhook.description.clone()}</div> })}
             </td>
-            <td class="events">{webhook.events.join(", ")}</td>
-            <td>{status}{rotating}</td>
-            <td class="mono small">
+            <td class="events" data-label="Events">{webhook.events.join(", ")}</td>
+            <td data-label="Status">{status}{rotating}</td>
+            <td class="mono small" data-label="Scheme">
                 {webhook.scheme.as_str()}
                 {unordered.then(|| view! { <div class="hint">"unordered"</div> })}
             </td>
-            <td class="last-delivery">
+            <td class="last-delivery" data-label="Last delivery">
                 {move || health.get().and_then(|h| Some((h.last_status?, h.last_http, h.last_at?))).map(|(status, http, at)| {
                     let class = match status {
                         DeliveryStatus::Succeeded => "badge ok",
@@ -175,22 +183,29 @@ fn WebhookRow(
                     view! { <span class=class>{text}</span> <div class="hint small"><LocalTime ms=at /></div> }
                 })}
             </td>
-            <td class="success-rate">
+            <td class="success-rate" data-label="Success (24 h)">
                 {move || health.get().and_then(|h| h.success_rate).map(|r| format!("{:.1}%", r * 100.0))}
             </td>
+            // The row's main action stays in sight; the rest wait in a menu,
+            // so the URL, status and last result get the room.
             <td class="row-actions">
-                <ActionForm action=toggle attr:class="inline">
-                    <input type="hidden" name="project_id" value=pid />
-                    <input type="hidden" name="webhook_id" value=toggle_id />
-                    <input type="hidden" name="enabled" value=(!webhook.enabled).to_string() />
-                    <button type="submit" disabled=move || toggle.pending().get()>
-                        {if webhook.enabled { "Disable" } else { "Enable" }}
-                    </button>
-                </ActionForm>
                 <SendTestButton pid webhook_id=test_id test />
-                <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Edit(w_edit.clone())))>"Edit"</button>
-                <button type="button" on:click=move |_| dialog.set(Some(RowDialog::Rotate(w_rotate.clone())))>"Rotate secret"</button>
-                <button type="button" class="danger" on:click=move |_| dialog.set(Some(RowDialog::Delete(w_delete.clone())))>"Delete"</button>
+                <details class="menu" node_ref=menu>
+                    <summary>"More"</summary>
+                    <div class="menu-items" role="group" aria-label="More actions">
+                        <ActionForm action=toggle>
+                            <input type="hidden" name="project_id" value=pid />
+                            <input type="hidden" name="webhook_id" value=toggle_id />
+                            <input type="hidden" name="enabled" value=(!webhook.enabled).to_string() />
+                            <button type="submit" disabled=move || toggle.pending().get()>
+                                {if webhook.enabled { "Disable" } else { "Enable" }}
+                            </button>
+                        </ActionForm>
+                        <button type="button" on:click=move |_| open(RowDialog::Edit(w_edit.clone()))>"Edit"</button>
+                        <button type="button" on:click=move |_| open(RowDialog::Rotate(w_rotate.clone()))>"Rotate secret"</button>
+                        <button type="button" class="danger" on:click=move |_| open(RowDialog::Delete(w_delete.clone()))>"Delete"</button>
+                    </div>
+                </details>
                 <TestOutcome test />
             </td>
         </tr>
