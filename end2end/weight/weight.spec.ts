@@ -1,11 +1,24 @@
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const SITE = resolve(__dirname, '..', '..', 'target', 'site');
 
 const ADMIN = { email: 'weight@example.com', password: 'correct horse battery' };
 
 // A slow connection: 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip.
 const SLOW = { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 };
 
-type Visit = { bytes: number; wasm: number; requests: number; hydratedMs: number };
+type Visit = { bytes: number; wasm: number; requests: number; hydratedMs: number; code: string[] };
+
+/** The issue's measure: `gzip -9` of every wasm and js file the page
+ * fetched (the main module and all the chunks it needed). */
+function gzipped(files: string[]): { files: number; bytes: number } {
+  let bytes = 0;
+  for (const f of files) bytes += gzipSync(readFileSync(`${SITE}${f}`), { level: 9 }).length;
+  return { files: files.length, bytes };
+}
 
 /** Opens `path` in `page` and reports what came over the network (encoded
  * bytes, headers included) until the app marked itself hydrated. */
@@ -15,6 +28,7 @@ async function visit(page: Page, path: string, slow: boolean): Promise<Visit> {
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: false });
   if (slow) await cdp.send('Network.emulateNetworkConditions', SLOW);
   const urls = new Map<string, string>();
+  const code = new Set<string>();
   let bytes = 0;
   let wasm = 0;
   let requests = 0;
@@ -22,14 +36,17 @@ async function visit(page: Page, path: string, slow: boolean): Promise<Visit> {
   cdp.on('Network.loadingFinished', (e) => {
     requests += 1;
     bytes += e.encodedDataLength;
-    if ((urls.get(e.requestId) ?? '').includes('.wasm')) wasm += e.encodedDataLength;
+    const url = urls.get(e.requestId) ?? '';
+    if (url.includes('.wasm')) wasm += e.encodedDataLength;
+    const path = url ? new URL(url).pathname : '';
+    if (/^\/pkg\/.*\.(wasm|js)$/.test(path)) code.add(path);
   });
   const began = Date.now();
   await page.goto(path);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 120_000 });
   const hydratedMs = Date.now() - began;
   await cdp.detach();
-  return { bytes, wasm, requests, hydratedMs };
+  return { bytes, wasm, requests, hydratedMs, code: [...code] };
 }
 
 function line(what: string, v: Visit) {
@@ -38,6 +55,10 @@ function line(what: string, v: Visit) {
     `${what.padEnd(44)} ${kb(v.bytes).padStart(11)} in ${String(v.requests).padStart(2)} requests ` +
       `(wasm ${kb(v.wasm)}), hydrated after ${v.hydratedMs} ms`,
   );
+  if (v.code.length > 0) {
+    const g = gzipped(v.code);
+    console.log(`${''.padEnd(44)} its wasm and js: ${g.files} files, gzip -9 ${(g.bytes / 1000).toFixed(1)} KB`);
+  }
 }
 
 async function signedIn(context: BrowserContext, baseURL: string) {
