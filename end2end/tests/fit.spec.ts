@@ -11,6 +11,7 @@ const PHONES = [
   { width: 360, height: 740 },
   { width: 390, height: 844 },
 ];
+const TABLET = { width: 768, height: 1024 };
 const DESKTOP = { width: 1280, height: 800 };
 
 let receiver: Server;
@@ -22,7 +23,8 @@ let hook = '';
 test.beforeAll(async () => {
   receiver = createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(200).end());
+    // `/fail` keeps a delivery retrying (and its long badge in the log).
+    req.on('end', () => res.writeHead(req.url === '/fail' ? 500 : 200).end());
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
@@ -57,7 +59,7 @@ test('a project with webhooks and a delivery', async ({ page, request }) => {
   project = { id: p.id, secret: p.secret };
   const auth = { headers: basic(p.id, p.secret) };
   const long = `${base}/receivers/a-rather-long-path/that-goes/on-and-on/webhooks?tenant=north-east`;
-  for (const url of [`${base}/ok/tour`, long]) {
+  for (const url of [`${base}/ok/tour`, long, `${base}/fail`]) {
     const res = await request.post(`/projects/${p.id}/webhooks`, {
       ...auth,
       data: { webhookUrl: url, description: 'Order events for the billing service' },
@@ -96,6 +98,13 @@ for (const size of PHONES) {
       await row.locator('details.menu summary').click();
       await inSight(page, row.getByRole('button', { name: 'Rotate secret' }));
       await fits(page);
+      // One menu open at a time; Escape folds it.
+      const other = page.getByRole('row', { name: /\/fail/ });
+      await other.locator('details.menu summary').click();
+      await expect(other.getByRole('button', { name: 'Delete' })).toBeVisible();
+      await expect(row.getByRole('button', { name: 'Rotate secret' })).toBeHidden();
+      await page.keyboard.press('Escape');
+      await expect(other.getByRole('button', { name: 'Delete' })).toBeHidden();
       await rowAction(row, 'Edit');
       const edit = page.getByRole('dialog', { name: 'Edit webhook' });
       await inSight(page, edit.getByRole('button', { name: 'Save' }));
@@ -162,6 +171,34 @@ for (const size of PHONES) {
   });
 }
 
+test.describe(`at ${TABLET.width} × ${TABLET.height}`, () => {
+  test.use({ viewport: TABLET });
+
+  test('the Webhooks tab, the delivery log, a delivery and the other pages fit', async ({ page }) => {
+    await signIn(page);
+    await page.goto(`/p/${project.id}/webhooks`);
+    await hydrated(page);
+    await expect(page.getByRole('row', { name: /\/ok\/tour/ })).toBeVisible();
+    await fits(page);
+    await inSight(page, page.getByRole('button', { name: 'Add webhook' }));
+    await inSight(page, page.getByRole('row', { name: /\/ok\/tour/ }).getByRole('button', { name: 'Send test event' }));
+    await page.goto(`/p/${project.id}/deliveries`);
+    await hydrated(page);
+    await expect(page.locator(`tr[data-delivery="${delivery}"]`)).toBeVisible();
+    await fits(page);
+    await inSight(page, page.getByRole('button', { name: 'Apply' }));
+    await page.goto(`/p/${project.id}/deliveries/${delivery}`);
+    await hydrated(page);
+    await fits(page);
+    await inSight(page, page.getByRole('button', { name: 'Redeliver' }));
+    for (const path of ['/', `/p/${project.id}/webhooks/${hook}`, '/team', '/account', '/system']) {
+      await page.goto(path);
+      await hydrated(page);
+      await fits(page);
+    }
+  });
+});
+
 test.describe(`at ${DESKTOP.width} × ${DESKTOP.height}`, () => {
   test.use({ viewport: DESKTOP });
 
@@ -177,6 +214,10 @@ test.describe(`at ${DESKTOP.width} × ${DESKTOP.height}`, () => {
     // rectangle per line).
     const lines = await row.locator('code.url').evaluate((e) => e.getClientRects().length);
     expect(lines).toBe(1);
+    // A long URL wraps inside a column that keeps at least 18 rem (288 px).
+    const long = page.getByRole('row', { name: /a-rather-long-path/ });
+    const cell = (await long.locator('td.url').boundingBox())!;
+    expect(cell.width).toBeGreaterThanOrEqual(288);
     await inSight(page, row.getByRole('button', { name: 'Send test event' }));
     await inSight(page, page.getByRole('button', { name: 'Add webhook' }));
   });

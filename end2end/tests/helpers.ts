@@ -56,8 +56,8 @@ export async function closeServer(server: Server) {
  *  first if it is closed). */
 export async function rowAction(row: Locator, name: string) {
   const menu = row.locator('details.menu');
-  if (await menu.evaluate((d) => !(d as HTMLDetailsElement).open)) {
-    await menu.locator('summary').click();
-  }
-  await menu.getByRole('button', { name, exact: true }).click();
+  const item = menu.getByRole('button', { name, exact: true });
+  if (await item.isHidden()) await menu.locator('summary').click();
+  await expect(item).toBeVisible();
+  await item.click();
 }

@@ -190,7 +190,14 @@ fn WebhookRow(
             // so the URL, status and last result get the room.
             <td class="row-actions">
                 <SendTestButton pid webhook_id=test_id test />
-                <details class="menu" node_ref=menu>
+                <details class="menu" name="webhook-actions" node_ref=menu on:keydown=move |ev| {
+                    // Escape folds the menu, as it would a dialog.
+                    if ev.key() == "Escape" {
+                        if let Some(menu) = menu.get_untracked() {
+                            let _ = menu.remove_attribute("open");
+                        }
+                    }
+                }>
                     <summary>"More"</summary>
                     <div class="menu-items" role="group" aria-label="More actions">
                         <ActionForm action=toggle>
