@@ -52,6 +52,22 @@ async function inSight(page: Page, target: Locator) {
   expect(box.x + box.width).toBeLessThanOrEqual(width);
 }
 
+/** Opens the delivery log: it fits and its filters apply from in sight. */
+async function openLog(page: Page) {
+  await page.goto(`/p/${project.id}/deliveries`);
+  await hydrated(page);
+  await expect(page.locator(`tr[data-delivery="${delivery}"]`)).toBeVisible();
+  await fits(page);
+  await inSight(page, page.getByRole('button', { name: 'Apply' }));
+}
+
+/** On a delivery's page (opened by the caller): it fits, Redeliver in sight. */
+async function deliveryFits(page: Page) {
+  await expect(page.getByRole('heading', { name: /Attempts \(1\)/ })).toBeVisible();
+  await fits(page);
+  await inSight(page, page.getByRole('button', { name: 'Redeliver' }));
+}
+
 test('a project with webhooks and a delivery', async ({ page, request }) => {
   await signIn(page);
   const p = await createProject(page, 'Fit on every screen');
@@ -132,11 +148,7 @@ for (const size of PHONES) {
 
     test('the delivery log: filters and rows fit', async ({ page }) => {
       await signIn(page);
-      await page.goto(`/p/${project.id}/deliveries`);
-      await hydrated(page);
-      await expect(page.locator(`tr[data-delivery="${delivery}"]`)).toBeVisible();
-      await fits(page);
-      await inSight(page, page.getByRole('button', { name: 'Apply' }));
+      await openLog(page);
       await inSight(page, page.getByLabel('Webhook', { exact: true }));
       await inSight(page, page.locator(`tr[data-delivery="${delivery}"] [data-status]`));
     });
@@ -145,9 +157,7 @@ for (const size of PHONES) {
       await signIn(page);
       await page.goto(`/p/${project.id}/deliveries/${delivery}`);
       await hydrated(page);
-      await expect(page.getByRole('heading', { name: /Attempts \(1\)/ })).toBeVisible();
-      await fits(page);
-      await inSight(page, page.getByRole('button', { name: 'Redeliver' }));
+      await deliveryFits(page);
       await inSight(page, page.getByRole('heading', { name: new RegExp(delivery) }));
     });
 
@@ -182,15 +192,10 @@ test.describe(`at ${TABLET.width} × ${TABLET.height}`, () => {
     await fits(page);
     await inSight(page, page.getByRole('button', { name: 'Add webhook' }));
     await inSight(page, page.getByRole('row', { name: /\/ok\/tour/ }).getByRole('button', { name: 'Send test event' }));
-    await page.goto(`/p/${project.id}/deliveries`);
-    await hydrated(page);
-    await expect(page.locator(`tr[data-delivery="${delivery}"]`)).toBeVisible();
-    await fits(page);
-    await inSight(page, page.getByRole('button', { name: 'Apply' }));
+    await openLog(page);
     await page.goto(`/p/${project.id}/deliveries/${delivery}`);
     await hydrated(page);
-    await fits(page);
-    await inSight(page, page.getByRole('button', { name: 'Redeliver' }));
+    await deliveryFits(page);
     for (const path of ['/', `/p/${project.id}/webhooks/${hook}`, '/team', '/account', '/system']) {
       await page.goto(path);
       await hydrated(page);
@@ -224,14 +229,8 @@ test.describe(`at ${DESKTOP.width} × ${DESKTOP.height}`, () => {
 
   test('the delivery log and a delivery fit', async ({ page }) => {
     await signIn(page);
-    await page.goto(`/p/${project.id}/deliveries`);
-    await hydrated(page);
-    await expect(page.locator(`tr[data-delivery="${delivery}"]`)).toBeVisible();
-    await fits(page);
-    await inSight(page, page.getByRole('button', { name: 'Apply' }));
+    await openLog(page);
     await page.locator(`tr[data-delivery="${delivery}"] a`).first().click();
-    await expect(page.getByRole('heading', { name: /Attempts \(1\)/ })).toBeVisible();
-    await fits(page);
-    await inSight(page, page.getByRole('button', { name: 'Redeliver' }));
+    await deliveryFits(page);
   });
 });

@@ -146,12 +146,15 @@ fn WebhookRow(
     let row_id = webhook.id.clone();
     let (toggle_id, test_id) = (webhook.id.clone(), webhook.id.clone());
     let unordered = webhook.ordering == Ordering::Unordered;
-    // Choosing an item closes the menu behind its dialog.
+    // Choosing an item folds the menu behind its dialog; so does Escape.
     let menu = NodeRef::<leptos::html::Details>::new();
-    let open = move |d: RowDialog| {
+    let fold = move || {
         if let Some(menu) = menu.get_untracked() {
             let _ = menu.remove_attribute("open");
         }
+    };
+    let open = move |d: RowDialog| {
+        fold();
         dialog.set(Some(d));
     };
     view! {
@@ -190,14 +193,8 @@ fn WebhookRow(
             // so the URL, status and last result get the room.
             <td class="row-actions">
                 <SendTestButton pid webhook_id=test_id test />
-                <details class="menu" name="webhook-actions" node_ref=menu on:keydown=move |ev| {
-                    // Escape folds the menu, as it would a dialog.
-                    if ev.key() == "Escape" {
-                        if let Some(menu) = menu.get_untracked() {
-                            let _ = menu.remove_attribute("open");
-                        }
-                    }
-                }>
+                <details class="menu" name="webhook-actions" node_ref=menu
+                    on:keydown=move |ev| if ev.key() == "Escape" { fold() }>
                     <summary>"More"</summary>
                     <div class="menu-items" role="group" aria-label="More actions">
                         <ActionForm action=toggle>
