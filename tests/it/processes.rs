@@ -274,8 +274,10 @@ async fn a_process_frozen_past_its_lease_sends_nothing_when_it_wakes() {
         hits.iter().filter(|h| h.at > past).count() >= HOOKS
     })
     .await;
-    c.procs[victim].signal("CONT");
+    // Taken before the signal: the woken process may finish its half-sent
+    // request before `signal` returns, and that one is allowed (below).
     let woke_at = Instant::now();
+    c.procs[victim].signal("CONT");
     c.all_arrived().await;
     // What was in flight when it froze was sent again at the takeover,
     // before it woke. Had the woken process sent anything from its old
