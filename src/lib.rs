@@ -1,7 +1,9 @@
 //! Signpost: a self-hosted webhook service with a browser dashboard.
 //!
 //! Built twice by cargo-leptos: `--features ssr` for the server binary and
-//! `--features hydrate` for the browser's wasm.
+//! `--features hydrate` for the browser's wasm. The pages render on the
+//! server; the browser hydrates only the `#[island]`s (the parts that call
+//! the server themselves) and `components::enhance` wires up the rest.
 
 pub mod api;
 pub mod app;
@@ -15,5 +17,7 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Before the islands: the script hydrates them right after this returns.
+    components::enhance::start();
+    leptos::mount::hydrate_islands();
 }

@@ -3,10 +3,11 @@ import type { Server } from 'node:http';
 
 export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 
-/** Waits until the page has hydrated (the app sets data-hydrated on <body>). */
 /** The one-time setup token the test server runs with (see playwright.config.ts). */
 export const SETUP_TOKEN = 'e2e-setup-token';
 
+/** Waits until the page has come alive: the islands are hydrated and the
+ *  page's behaviour (dialogs, menus, live parts) is wired up. */
 export async function hydrated(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }

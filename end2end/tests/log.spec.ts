@@ -217,8 +217,9 @@ test('the open log stops asking while its tab is hidden, and catches up when sho
 
   let phase: 'visible' | 'hidden' | 'shown' = 'visible';
   const asked = { visible: 0, hidden: 0, shown: 0 };
+  // The live log reads its own page again.
   page.on('request', (r) => {
-    if (r.url().includes('/api/deliveries/list')) asked[phase]++;
+    if (r.resourceType() === 'fetch' && new URL(r.url()).pathname === `/p/${p.id}/deliveries`) asked[phase]++;
   });
   await page.clock.runFor(2_500);
   await expect.poll(() => asked.visible).toBeGreaterThan(0);

@@ -75,6 +75,8 @@ test('add a webhook: refused URLs say why, the secret is shown once and copies',
   await add.getByLabel('URL').fill('http://example.com/hooks');
   await add.getByRole('button', { name: 'Add webhook' }).click();
   await expect(add.getByRole('alert')).toHaveText('The URL must use https');
+  // Refused in place: what was typed is still there to correct.
+  await expect(add.getByLabel('URL')).toHaveValue('http://example.com/hooks');
 
   await add.getByLabel('URL').fill('https://10.0.0.1/hooks');
   await add.getByRole('button', { name: 'Add webhook' }).click();

@@ -23,7 +23,9 @@ pub async fn change_password(
                 password,
                 &confirm,
             )
-            .await
+            .await?;
+            context::form_done("password");
+            Ok(())
         }
         .await,
     )
@@ -36,7 +38,9 @@ pub async fn sign_out_elsewhere() -> Result<(), AppError> {
     context::respond(
         async {
             let (cx, me) = context::user().await?;
-            account::sign_out_elsewhere(&cx.state, &cx.session, &me).await
+            account::sign_out_elsewhere(&cx.state, &cx.session, &me).await?;
+            context::form_done("signed-out");
+            Ok(())
         }
         .await,
     )

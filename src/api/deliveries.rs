@@ -67,7 +67,11 @@ pub async fn redeliver(project_id: String, delivery_id: String) -> Result<String
     context::respond(
         async {
             let (cx, me) = context::user().await?;
-            delivery_log::redeliver(&cx.state, &project_id, &delivery_id, &Actor::user(&me)).await
+            let id =
+                delivery_log::redeliver(&cx.state, &project_id, &delivery_id, &Actor::user(&me))
+                    .await?;
+            context::form_done(&format!("redelivered.{id}"));
+            Ok(id)
         }
         .await,
     )

@@ -5,6 +5,7 @@ pub mod account;
 pub mod auth;
 pub mod deliveries;
 pub mod projects;
+pub mod shown_once;
 pub mod system;
 pub mod team;
 pub mod webhooks;

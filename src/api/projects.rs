@@ -1,3 +1,5 @@
+#[cfg(feature = "ssr")]
+use crate::model::ShownOnce;
 use crate::model::{AppError, Project, ProjectCredentials};
 use leptos::prelude::*;
 
@@ -32,7 +34,9 @@ pub async fn create_project(name: String) -> Result<ProjectCredentials, AppError
     context::respond(
         async {
             let cx = context::signed_in().await?;
-            projects::create(&cx.state.db, &name).await
+            let made = projects::create(&cx.state.db, &name).await?;
+            context::show_once(&cx, &ShownOnce::ProjectCreated(made.clone())).await;
+            Ok(made)
         }
         .await,
     )
@@ -44,7 +48,10 @@ pub async fn rename_project(project_id: String, name: String) -> Result<Project,
     context::respond(
         async {
             let (cx, me) = context::user().await?;
-            projects::rename(&cx.state, &project_id, &name, &Actor::user(&me)).await
+            let project =
+                projects::rename(&cx.state, &project_id, &name, &Actor::user(&me)).await?;
+            context::form_done("renamed");
+            Ok(project)
         }
         .await,
     )
@@ -57,7 +64,10 @@ pub async fn regenerate_project_secret(project_id: String) -> Result<ProjectCred
     context::respond(
         async {
             let (cx, me) = context::user().await?;
-            projects::regenerate_secret(&cx.state, &project_id, &Actor::user(&me)).await
+            let made =
+                projects::regenerate_secret(&cx.state, &project_id, &Actor::user(&me)).await?;
+            context::show_once(&cx, &ShownOnce::ProjectSecret(made.clone())).await;
+            Ok(made)
         }
         .await,
     )

@@ -1,6 +1,8 @@
 //! The Team page (a read-only list for members, changes for admins) and
 //! one-time sign-in links.
 
+#[cfg(feature = "ssr")]
+use crate::model::ShownOnce;
 use crate::model::{ActivityEntry, AppError, LinkInfo, SignInLink, Team};
 use leptos::prelude::*;
 
@@ -30,7 +32,9 @@ pub async fn add_teammate(email: String, role: String) -> Result<SignInLink, App
         async {
             let (cx, me) = context::admin().await?;
             let role = parse_role(&role)?;
-            team::add(&cx.state, &me, &cx.base_url(), &email, role).await
+            let link = team::add(&cx.state, &me, &cx.base_url(), &email, role).await?;
+            context::show_once(&cx, &ShownOnce::SignInLink(link.clone())).await;
+            Ok(link)
         }
         .await,
     )
@@ -68,7 +72,9 @@ pub async fn new_sign_in_link(user_id: String) -> Result<SignInLink, AppError> {
     context::respond(
         async {
             let (cx, me) = context::admin().await?;
-            team::new_link(&cx.state, &me, &cx.base_url(), &user_id).await
+            let link = team::new_link(&cx.state, &me, &cx.base_url(), &user_id).await?;
+            context::show_once(&cx, &ShownOnce::SignInLink(link.clone())).await;
+            Ok(link)
         }
         .await,
     )

@@ -1,3 +1,5 @@
+#[cfg(feature = "ssr")]
+use crate::model::ShownOnce;
 use crate::model::{AppError, TestResult, Webhook, WebhookWithSecret};
 use leptos::prelude::*;
 
@@ -52,7 +54,9 @@ pub async fn create_webhook(
                 scheme,
                 ordering,
             };
-            webhooks::create(&cx.state, &project_id, new, &Actor::user(&me)).await
+            let made = webhooks::create(&cx.state, &project_id, new, &Actor::user(&me)).await?;
+            context::show_once(&cx, &ShownOnce::WebhookAdded(made.clone())).await;
+            Ok(made)
         }
         .await,
     )
@@ -131,14 +135,16 @@ pub async fn rotate_webhook_secret(
     context::respond(
         async {
             let (cx, me) = context::user().await?;
-            webhooks::rotate(
+            let rotated = webhooks::rotate(
                 &cx.state,
                 &project_id,
                 &webhook_id,
                 Some(grace_seconds),
                 &Actor::user(&me),
             )
-            .await
+            .await?;
+            context::show_once(&cx, &ShownOnce::WebhookSecret(rotated.clone())).await;
+            Ok(rotated)
         }
         .await,
     )

@@ -1,10 +1,9 @@
 //! Pieces of the delivery log: the status badge, the table of deliveries,
-//! and the live refresh.
+//! and how often live parts refresh.
 
 use super::time::LocalTime;
 use crate::model::{DeliveryOrigin, DeliveryStatus, DeliverySummary};
 use leptos::prelude::*;
-use std::time::Duration;
 
 /// The status as a person reads it: "Retrying — attempt 2 of 6, next at …".
 #[component]
@@ -79,25 +78,6 @@ pub fn DeliveryTable(
     }
 }
 
-/// Calls `refresh` every `every` while the page is open and its tab is
-/// visible (a hidden tab asks nothing). Browser only.
-pub fn refresh_while_visible(refresh: impl Fn() + 'static, every: Duration) {
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                if !document().hidden() {
-                    refresh();
-                }
-            },
-            every,
-        );
-        if let Ok(handle) = handle {
-            on_cleanup(move || handle.clear());
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = (refresh, every);
-    }
-}
+/// How often a live region of the log (`data-live`, see `enhance`) is read
+/// again while its page is open.
+pub const LIVE_EVERY_MS: u32 = 2000;

@@ -1,5 +1,6 @@
 use crate::model::AppError;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// The error of the last submission of a form, if it failed.
 #[component]
@@ -55,4 +56,17 @@ pub fn SubmitButton(
             {move || if pending.get() { pending_label } else { label }}
         </button>
     }
+}
+
+/// What a plain form post just did, said once the server sent the person
+/// back with `done=<what>` (see `server::context::form_done`). Server-drawn
+/// pages only: it reads the URL through the router.
+#[component]
+pub fn DoneNotice(what: &'static str, children: Children) -> impl IntoView {
+    let query = use_query_map();
+    let done = query
+        .read_untracked()
+        .get("done")
+        .is_some_and(|d| d == what);
+    done.then(|| view! { <p class="notice" role="status">{children()}</p> })
 }

@@ -3,9 +3,11 @@
 pub mod activity;
 pub mod copy;
 pub mod delivery;
+pub mod enhance;
 pub mod form;
 pub mod modal;
 pub mod project_nav;
 pub mod secret;
 pub mod shell;
+pub mod shown_once;
 pub mod time;

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-/// A modal dialog box with a title.
+/// A modal dialog box with a title, drawn by an island while it is open.
 #[component]
 pub fn Modal(#[prop(into)] title: String, children: Children) -> impl IntoView {
     let label = title.clone();
@@ -11,5 +11,32 @@ pub fn Modal(#[prop(into)] title: String, children: Children) -> impl IntoView {
                 {children()}
             </div>
         </div>
+    }
+}
+
+/// A dialog sent with the page and opened by a button carrying
+/// `commandfor=ID command="show-modal"` (the browser's invoker commands, or
+/// `enhance` where it lacks them). A form inside closes it without a request
+/// through a `formmethod="dialog"` button: [`CancelButton`].
+#[component]
+pub fn Dialog(
+    #[prop(into)] id: String,
+    #[prop(into)] title: String,
+    children: Children,
+) -> impl IntoView {
+    let label = title.clone();
+    view! {
+        <dialog id=id class="modal card" aria-label=label>
+            <h2>{title}</h2>
+            {children()}
+        </dialog>
+    }
+}
+
+/// "Cancel" of a form in a [`Dialog`]: closes it, sends nothing.
+#[component]
+pub fn CancelButton() -> impl IntoView {
+    view! {
+        <button type="submit" formmethod="dialog" formnovalidate=true>"Cancel"</button>
     }
 }

@@ -4,33 +4,6 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
-/// Bumped whenever a project is created or renamed, so that every view of
-/// the project list (switcher, headers) reloads. Provided by the shell.
-#[derive(Clone, Copy)]
-pub struct ProjectsChanged(pub RwSignal<u32>);
-
-impl ProjectsChanged {
-    pub fn provide() {
-        provide_context(ProjectsChanged(RwSignal::new(0)));
-    }
-
-    /// A tracked read of the version, for a resource's source.
-    fn tracker() -> impl Fn() -> u32 + Copy + Send + Sync + 'static {
-        let changed = use_context::<ProjectsChanged>();
-        move || changed.map(|c| c.0.get()).unwrap_or(0)
-    }
-
-    /// A function to call after a change: every project view reloads.
-    pub fn bumper() -> impl Fn() + Copy + 'static {
-        let changed = use_context::<ProjectsChanged>();
-        move || {
-            if let Some(c) = changed {
-                c.0.update(|v| *v += 1);
-            }
-        }
-    }
-}
-
 /// The project id in the current path (`/p/{id}/…`), if any.
 pub fn current_project_id() -> Memo<Option<String>> {
     let location = use_location();
@@ -46,7 +19,7 @@ pub fn current_project_id() -> Memo<Option<String>> {
 #[component]
 pub fn ProjectSwitcher() -> impl IntoView {
     let current = current_project_id();
-    let projects = Resource::new(ProjectsChanged::tracker(), |_| list_projects());
+    let projects = Resource::new(|| (), |_| list_projects());
     view! {
         <Transition fallback=|| ()>
             {move || {
@@ -89,11 +62,7 @@ pub fn ProjectSwitcher() -> impl IntoView {
 /// The heading of a project's pages, with its tabs.
 #[component]
 pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView {
-    let version = ProjectsChanged::tracker();
-    let project = Resource::new(
-        move || (project_id.get(), version()),
-        |(id, _)| get_project(id),
-    );
+    let project = Resource::new(move || project_id.get(), get_project);
     view! {
         <div class="project-header">
             <Transition fallback=|| view! { <h1>"Project"</h1> }>

@@ -15,16 +15,3 @@ pub fn SecretField(label: &'static str, #[prop(into)] value: String) -> impl Int
         </div>
     }
 }
-
-/// The "store it now" footer: closing is the only way out.
-#[component]
-pub fn SavedButton(on_saved: impl Fn() + 'static) -> impl IntoView {
-    view! {
-        <p class="hint">"This is the only time it is shown. Store it somewhere safe now."</p>
-        <div class="actions">
-            <button type="button" class="primary" on:click=move |_| on_saved()>
-                "I have saved it"
-            </button>
-        </div>
-    }
-}

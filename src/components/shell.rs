@@ -1,14 +1,14 @@
-use super::project_nav::{ProjectSwitcher, ProjectsChanged};
+use super::project_nav::ProjectSwitcher;
 use crate::api::auth::{current_user, Logout};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
 
 /// The signed-in frame: product name, navigation, who is signed in, and
-/// "Sign out". Pages that need a user render inside it.
+/// "Sign out". Pages that need a user render inside it. Drawn by the server
+/// only: sign-out is a plain form post.
 #[component]
 pub fn Shell() -> impl IntoView {
-    ProjectsChanged::provide();
     let user = Resource::new(|| (), |_| current_user());
     let logout = ServerAction::<Logout>::new();
     let location = use_location();
@@ -19,23 +19,15 @@ pub fn Shell() -> impl IntoView {
             .is_some_and(|u| u.role == crate::model::Role::Admin)
     };
 
-    // On a narrow screen the navigation and the account fold behind a
-    // "Menu" button; it folds again after each navigation.
-    let menu_open = RwSignal::new(false);
-    Effect::new(move |_| {
-        location.pathname.track();
-        menu_open.set(false);
-    });
-
     view! {
         <div class="shell">
-            <header class="topbar" class:open=move || menu_open.get()>
+            // On a narrow screen the navigation and the account fold behind
+            // "Menu" (`enhance` toggles it); each page opens folded.
+            <header class="topbar">
                 <a class="brand" href="/">
                     "Signpost"
                 </a>
-                <button type="button" class="menu-toggle" aria-controls="topbar-menu"
-                    aria-expanded=move || menu_open.get().to_string()
-                    on:click=move |_| menu_open.update(|o| *o = !*o)>
+                <button type="button" class="menu-toggle" aria-controls="topbar-menu" aria-expanded="false">
                     "Menu"
                 </button>
                 <div class="topbar-menu" id="topbar-menu">
@@ -73,9 +65,7 @@ pub fn Shell() -> impl IntoView {
                         }}
                     </Transition>
                     <ActionForm action=logout attr:class="inline">
-                        <button type="submit" class="link" disabled=move || logout.pending().get()>
-                            {move || if logout.pending().get() { "Signing out…" } else { "Sign out" }}
-                        </button>
+                        <button type="submit" class="link">"Sign out"</button>
                     </ActionForm>
                 </div>
                 </div>

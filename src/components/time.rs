@@ -15,21 +15,26 @@ pub fn utc_text(ms: i64) -> String {
 }
 
 /// A time shown in the viewer's local time zone (UTC on hover). The server
-/// renders UTC; the browser switches to local time once hydrated.
+/// renders UTC; in the browser `enhance` rewrites it to local time, and an
+/// island drawing one after an action writes local time at once.
 #[component]
 pub fn LocalTime(ms: i64) -> impl IntoView {
     let utc = utc_text(ms);
-    let text = RwSignal::new(utc.clone());
-    Effect::new(move |_| {
-        let date = js_sys::Date::new(&(ms as f64).into());
-        let local: String = date
-            .to_locale_string("default", &js_sys::Object::new().into())
-            .into();
-        text.set(local);
-    });
+    #[cfg(feature = "hydrate")]
+    let text = local_text(ms as f64);
+    #[cfg(not(feature = "hydrate"))]
+    let text = utc.clone();
     view! {
-        <time title=utc>{move || text.get()}</time>
+        <time data-ms=ms.to_string() title=utc>{text}</time>
     }
+}
+
+/// Unix milliseconds in the browser's time zone and locale.
+#[cfg(feature = "hydrate")]
+pub fn local_text(ms: f64) -> String {
+    js_sys::Date::new(&ms.into())
+        .to_locale_string("default", &js_sys::Object::new().into())
+        .into()
 }
 
 #[cfg(test)]

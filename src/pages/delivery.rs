@@ -1,16 +1,17 @@
 use crate::api::deliveries::{get_delivery, CancelDelivery, Redeliver};
 use crate::components::copy::CopyButton;
-use crate::components::delivery::{refresh_while_visible, StatusBadge};
+use crate::components::delivery::{StatusBadge, LIVE_EVERY_MS};
 use crate::components::form::{ErrorMessage, FormError};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
 use crate::model::{AttemptInfo, DeliveryOrigin, DeliveryStatus};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
-use std::time::Duration;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/p/{id}/deliveries/{did}`: one delivery, its event and every attempt.
+/// While it is still being tried the page is live (`enhance` reads it again).
+/// Redeliver and Cancel are plain form posts.
 #[component]
 pub fn DeliveryPage() -> impl IntoView {
     let params = use_params_map();
@@ -18,25 +19,16 @@ pub fn DeliveryPage() -> impl IntoView {
     let did = Signal::derive(move || params.read().get("did").unwrap_or_default());
     let redeliver = ServerAction::<Redeliver>::new();
     let cancel = ServerAction::<CancelDelivery>::new();
-    let tick = RwSignal::new(0u32);
     let delivery = Resource::new(
-        move || (pid.get(), did.get(), tick.get(), cancel.version().get()),
-        |(pid, did, _, _)| get_delivery(pid, did),
+        move || (pid.get(), did.get()),
+        |(pid, did)| get_delivery(pid, did),
     );
-    // While it is still being tried, the page follows it.
-    refresh_while_visible(
-        move || {
-            let pending = delivery
-                .get_untracked()
-                .and_then(Result::ok)
-                .is_some_and(|d| d.delivery.status == DeliveryStatus::Pending);
-            if pending {
-                tick.update(|t| *t += 1);
-            }
-        },
-        Duration::from_secs(2),
-    );
-
+    // "Redelivery queued", with the new delivery, after a redeliver.
+    let query = use_query_map();
+    let redelivered = query
+        .read_untracked()
+        .get("done")
+        .and_then(|d| d.strip_prefix("redelivered.").map(str::to_string));
     view! {
         <section class="page">
             <ProjectHeader project_id=pid />
@@ -56,7 +48,9 @@ pub fn DeliveryPage() -> impl IntoView {
                             DeliveryOrigin::Redelivery => "Redelivery",
                             DeliveryOrigin::Replay => "Replay",
                         };
+                        let redelivered = redelivered.clone();
                         view! {
+                            <div id="delivery" data-live=pending.then_some(LIVE_EVERY_MS)>
                             <div class="toolbar">
                                 <h2>"Delivery " <code>{s.id.clone()}</code></h2>
                                 <div class="actions">
@@ -64,23 +58,19 @@ pub fn DeliveryPage() -> impl IntoView {
                                         <ActionForm action=cancel attr:class="inline">
                                             <input type="hidden" name="project_id" value=pid />
                                             <input type="hidden" name="delivery_id" value=cancel_id />
-                                            <button type="submit" class="danger" disabled=move || cancel.pending().get()>
-                                                {move || if cancel.pending().get() { "Cancelling…" } else { "Cancel" }}
-                                            </button>
+                                            <button type="submit" class="danger">"Cancel"</button>
                                         </ActionForm>
                                     })}
                                     <ActionForm action=redeliver attr:class="inline">
                                         <input type="hidden" name="project_id" value=pid />
                                         <input type="hidden" name="delivery_id" value=redeliver_id />
-                                        <button type="submit" class="primary" disabled=move || redeliver.pending().get()>
-                                            {move || if redeliver.pending().get() { "Redelivering…" } else { "Redeliver" }}
-                                        </button>
+                                        <button type="submit" class="primary">"Redeliver"</button>
                                     </ActionForm>
                                 </div>
                             </div>
                             <FormError result=cancel.value() />
                             <FormError result=redeliver.value() />
-                            {move || redeliver.value().get().and_then(Result::ok).map(|new| {
+                            {redelivered.map(|new| {
                                 let href = format!("/p/{}/deliveries/{new}", pid.get_untracked());
                                 view! {
                                     <p class="notice" role="status">
@@ -111,6 +101,7 @@ pub fn DeliveryPage() -> impl IntoView {
                                     </ol>
                                 }.into_any()
                             }}
+                            </div>
                         }.into_any()
                     }
                 })}

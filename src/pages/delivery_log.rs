@@ -1,20 +1,18 @@
 use crate::api::deliveries::list_deliveries;
 use crate::api::webhooks::list_webhooks;
-use crate::components::delivery::{refresh_while_visible, DeliveryTable};
+use crate::components::delivery::{DeliveryTable, LIVE_EVERY_MS};
 use crate::components::form::ErrorMessage;
 use crate::components::project_nav::ProjectHeader;
 use crate::model::{DeliveryStatus, LogFilter, TimeRange};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use std::time::Duration;
-
-/// How often the newest page of the log looks for changes.
-const LIVE_EVERY: Duration = Duration::from_secs(2);
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/p/{id}/deliveries`: every delivery of the project, newest first. The
 /// filters and the page live in the URL, so a link shows the same view
-/// and the back button goes to the previous one.
+/// and the back button goes to the previous one. Applying them is the
+/// form's own GET. The newest page is live: `enhance` reads it again every
+/// two seconds and replaces the results.
 #[component]
 pub fn DeliveryLogPage() -> impl IntoView {
     let params = use_params_map();
@@ -25,45 +23,12 @@ pub fn DeliveryLogPage() -> impl IntoView {
         LogFilter::from_query(|k| q.get(k))
     });
     let cursor = Memo::new(move |_| query.read().get("cursor").filter(|c| !c.is_empty()));
-    // Bumped by the live refresh; only the newest page refreshes itself.
-    let tick = RwSignal::new(0u32);
-    refresh_while_visible(
-        move || {
-            if cursor.get_untracked().is_none() {
-                tick.update(|t| *t += 1);
-            }
-        },
-        LIVE_EVERY,
-    );
     let page = Resource::new(
-        move || (pid.get(), filter.get(), cursor.get(), tick.get()),
-        |(pid, filter, cursor, _)| list_deliveries(pid, filter, cursor),
+        move || (pid.get(), filter.get(), cursor.get()),
+        |(pid, filter, cursor)| list_deliveries(pid, filter, cursor),
     );
     let webhooks = Resource::new(move || pid.get(), list_webhooks);
     let base = move || format!("/p/{}/deliveries", pid.get());
-    // Applying the filters is a navigation (the URL holds them); without
-    // JavaScript the form's own GET does the same.
-    let (status, webhook, range) = (NodeRef::new(), NodeRef::new(), NodeRef::new());
-    let (event, search) = (NodeRef::new(), NodeRef::new());
-    let navigate = use_navigate();
-    let apply = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let select = |r: NodeRef<leptos::html::Select>| r.get().map(|e| e.value());
-        let input = |r: NodeRef<leptos::html::Input>| r.get().map(|e| e.value());
-        let chosen = LogFilter::from_query(|k| match k {
-            "status" => select(status),
-            "webhook" => select(webhook),
-            "range" => select(range),
-            "event" => input(event),
-            "q" => input(search),
-            _ => None,
-        });
-        navigate(
-            &format!("{}{}", base(), chosen.to_query(None)),
-            Default::default(),
-        );
-    };
-
     view! {
         <section class="page">
             <ProjectHeader project_id=pid />
@@ -73,10 +38,10 @@ pub fn DeliveryLogPage() -> impl IntoView {
                     <span class="live hint" title="New deliveries and changes appear by themselves">"● Live"</span>
                 </Show>
             </div>
-            <form method="get" action=base class="filters" aria-label="Filters" on:submit=apply>
+            <form method="get" action=base class="filters" aria-label="Filters">
                 <div class="field">
                     <label for="f-status">"Status"</label>
-                    <select id="f-status" name="status" node_ref=status>
+                    <select id="f-status" name="status">
                         <option value="">"Any"</option>
                         {DeliveryStatus::ALL.into_iter().map(|s| view! {
                             <option value=s.as_str() selected=move || filter.get().status == Some(s)>{s.label()}</option>
@@ -85,7 +50,7 @@ pub fn DeliveryLogPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-webhook">"Webhook"</label>
-                    <select id="f-webhook" name="webhook" node_ref=webhook>
+                    <select id="f-webhook" name="webhook">
                         <option value="">"Any"</option>
                         <Transition fallback=|| ()>
                             {move || webhooks.get().and_then(Result::ok).map(|list| list.into_iter().map(|w| {
@@ -99,11 +64,11 @@ pub fn DeliveryLogPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-event">"Event"</label>
-                    <input id="f-event" name="event" node_ref=event type="text" placeholder="e.g. messages" prop:value=move || filter.get().event.unwrap_or_default() />
+                    <input id="f-event" name="event" type="text" placeholder="e.g. messages" value=move || filter.get().event.unwrap_or_default() />
                 </div>
                 <div class="field">
                     <label for="f-range">"Time"</label>
-                    <select id="f-range" name="range" node_ref=range>
+                    <select id="f-range" name="range">
                         <option value="">"Any time"</option>
                         {TimeRange::ALL.into_iter().map(|r| view! {
                             <option value=r.as_str() selected=move || filter.get().within == Some(r)>{r.label()}</option>
@@ -112,13 +77,14 @@ pub fn DeliveryLogPage() -> impl IntoView {
                 </div>
                 <div class="field grow">
                     <label for="f-q">"Event or delivery id"</label>
-                    <input id="f-q" name="q" node_ref=search type="search" placeholder="evt_… or dlv_…" prop:value=move || filter.get().search.unwrap_or_default() />
+                    <input id="f-q" name="q" type="search" placeholder="evt_… or dlv_…" value=move || filter.get().search.unwrap_or_default() />
                 </div>
                 <div class="filter-actions">
                     <button type="submit" class="primary">"Apply"</button>
                     <A href=base>"Clear"</A>
                 </div>
             </form>
+            <div id="log-results" data-live=move || cursor.get().is_none().then_some(LIVE_EVERY_MS)>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || page.get().map(|r| match r {
                     Ok(p) if p.deliveries.is_empty() => view! {
@@ -147,6 +113,7 @@ pub fn DeliveryLogPage() -> impl IntoView {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                 })}
             </Transition>
+            </div>
         </section>
     }
 }

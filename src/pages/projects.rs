@@ -1,23 +1,13 @@
 use crate::api::projects::{list_projects, CreateProject};
 use crate::components::form::{ErrorMessage, FormError, SubmitButton};
-use crate::components::modal::Modal;
-use crate::components::project_nav::ProjectsChanged;
-use crate::components::secret::{SavedButton, SecretField};
+use crate::components::shown_once::ShownOnceDialog;
 use crate::components::time::LocalTime;
 use leptos::prelude::*;
 
 /// `/`: every project, and "New project".
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
-    let create = ServerAction::<CreateProject>::new();
-    let projects = Resource::new(move || create.version().get(), |_| list_projects());
-    let created = move || create.value().get().and_then(Result::ok);
-    let bump = ProjectsChanged::bumper();
-    Effect::new(move |_| {
-        if create.version().get() > 0 {
-            bump();
-        }
-    });
+    let projects = Resource::new(|| (), |_| list_projects());
 
     view! {
         <section class="page">
@@ -56,23 +46,26 @@ pub fn ProjectsPage() -> impl IntoView {
                     })
                 }}
             </Transition>
-            <div class="card narrow">
-                <h2>"New project"</h2>
-                <ActionForm action=create>
-                    <label for="project-name">"Name"</label>
-                    <input id="project-name" name="name" type="text" maxlength="100" required />
-                    <FormError result=create.value() />
-                    <SubmitButton pending=create.pending() label="Create project" pending_label="Creating…" />
-                </ActionForm>
-            </div>
-            {move || created().map(|c| view! {
-                <Modal title="Project created">
-                    <p>"Your platform calls the API with these credentials (HTTP Basic: id as user, secret as password)."</p>
-                    <SecretField label="Project ID" value=c.id.clone() />
-                    <SecretField label="Project secret" value=c.secret.clone() />
-                    <SavedButton on_saved=move || create.value().set(None) />
-                </Modal>
-            })}
+            <NewProject />
         </section>
+    }
+}
+
+/// "New project": a plain form post; the page comes back with the project in
+/// the list and its credentials in a dialog, shown once.
+#[component]
+fn NewProject() -> impl IntoView {
+    let create = ServerAction::<CreateProject>::new();
+    view! {
+        <div class="card narrow">
+            <h2>"New project"</h2>
+            <ActionForm action=create>
+                <label for="project-name">"Name"</label>
+                <input id="project-name" name="name" type="text" maxlength="100" required />
+                <FormError result=create.value() />
+                <SubmitButton pending=create.pending() label="Create project" pending_label="Creating…" />
+            </ActionForm>
+        </div>
+        <ShownOnceDialog />
     }
 }

@@ -1,35 +1,32 @@
 use crate::api::system::get_system;
-use crate::components::delivery::refresh_while_visible;
+use crate::components::delivery::LIVE_EVERY_MS;
 use crate::components::form::ErrorMessage;
 use crate::components::time::LocalTime;
 use crate::model::{bytes_text, wait_text, SystemView};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use std::time::Duration;
-
-/// How often the page reads the engine again while it is open.
-const LIVE_EVERY: Duration = Duration::from_secs(2);
 
 /// `/system` (admins): the delivery workers, one per process, with their
 /// lease and what they hold; the queue per project; the writer's last
 /// commits; the version. Live while open, like the delivery log.
 #[component]
 pub fn SystemPage() -> impl IntoView {
-    let tick = RwSignal::new(0u32);
-    refresh_while_visible(move || tick.update(|t| *t += 1), LIVE_EVERY);
-    let view = Resource::new(move || tick.get(), |_| get_system());
+    let view = Resource::new(|| (), |_| get_system());
     view! {
         <section class="page">
             <div class="toolbar">
                 <h1>"System"</h1>
                 <span class="live hint" title="The figures refresh by themselves">"● Live"</span>
             </div>
+            // Live: `enhance` reads the page again and replaces this part.
+            <div id="system" data-live=LIVE_EVERY_MS>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || view.get().map(|r| match r {
                     Ok(v) => view! { <SystemBody v /> }.into_any(),
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                 })}
             </Transition>
+            </div>
         </section>
     }
 }

@@ -1,52 +1,36 @@
 use crate::api::deliveries::{list_deliveries, replay_count, webhook_hourly, Replay};
-use crate::api::webhooks::{get_webhook, SendTestEvent};
+use crate::api::webhooks::get_webhook;
 use crate::components::copy::CopyButton;
-use crate::components::delivery::{refresh_while_visible, DeliveryTable};
+use crate::components::delivery::DeliveryTable;
 use crate::components::form::{ErrorMessage, FormError, SubmitButton};
 use crate::components::modal::Modal;
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
 use crate::model::{snippets, HourStats, LogFilter, Webhook};
-use crate::pages::webhooks::{state_badge, SendTestButton, TestOutcome};
+use crate::pages::webhooks::{state_badge, SendTest};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use std::time::Duration;
+
+/// How often the last 24 hours and the deliveries are read again.
+const LIVE_EVERY_MS: u32 = 3000;
 
 /// `/p/{id}/webhooks/{wid}`: one webhook: settings, test, how to verify
-/// its signatures, its last 24 hours, and its deliveries.
+/// its signatures, its last 24 hours, and its deliveries. The last two are
+/// live (`enhance` reads the page again); the test and the replay are islands.
 #[component]
 pub fn WebhookPage() -> impl IntoView {
     let params = use_params_map();
     let pid = Signal::derive(move || params.read().get("pid").unwrap_or_default());
     let wid = Signal::derive(move || params.read().get("wid").unwrap_or_default());
     let webhook = Resource::new(move || (pid.get(), wid.get()), |(p, w)| get_webhook(p, w));
-    let test = ServerAction::<SendTestEvent>::new();
-    let replay = ServerAction::<Replay>::new();
-    let tick = RwSignal::new(0u32);
-    refresh_while_visible(move || tick.update(|t| *t += 1), Duration::from_secs(3));
     let stats = Resource::new(
-        move || {
-            (
-                pid.get(),
-                wid.get(),
-                test.version().get(),
-                replay.version().get(),
-            )
-        },
-        |(p, w, ..)| webhook_hourly(p, w),
+        move || (pid.get(), wid.get()),
+        |(p, w)| webhook_hourly(p, w),
     );
     let deliveries = Resource::new(
-        move || {
-            (
-                pid.get(),
-                wid.get(),
-                tick.get(),
-                test.version().get(),
-                replay.version().get(),
-            )
-        },
-        |(p, w, ..)| {
+        move || (pid.get(), wid.get()),
+        |(p, w)| {
             let filter = LogFilter {
                 webhook: Some(w),
                 ..LogFilter::default()
@@ -54,7 +38,6 @@ pub fn WebhookPage() -> impl IntoView {
             list_deliveries(p, filter, None)
         },
     );
-    let replaying = RwSignal::new(false);
 
     view! {
         <section class="page">
@@ -63,10 +46,11 @@ pub fn WebhookPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || webhook.get().map(|r| match r {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
-                    Ok(w) => view! { <Settings webhook=w pid test replaying /> }.into_any(),
+                    Ok(w) => view! { <Settings webhook=w pid=pid.get_untracked() /> }.into_any(),
                 })}
             </Transition>
 
+            <div id="webhook-activity" data-live=LIVE_EVERY_MS>
             <h3>"Last 24 hours"</h3>
             <Transition fallback=|| ()>
                 {move || stats.get().map(|r| match r {
@@ -88,36 +72,26 @@ pub fn WebhookPage() -> impl IntoView {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                 })}
             </Transition>
+            </div>
 
             <Transition fallback=|| ()>
                 {move || webhook.get().and_then(Result::ok).map(|w| view! { <Snippets webhook=w /> })}
             </Transition>
-
-            <Show when=move || replaying.get()>
-                <ReplayDialog pid wid replay replaying />
-            </Show>
         </section>
     }
 }
 
 #[component]
-fn Settings(
-    webhook: Webhook,
-    pid: Signal<String>,
-    test: ServerAction<SendTestEvent>,
-    replaying: RwSignal<bool>,
-) -> impl IntoView {
+fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
     let status = state_badge(&webhook);
-    let id = webhook.id.clone();
     view! {
         <div class="toolbar">
             <h2><code class="url">{webhook.url.clone()}</code></h2>
             <div class="actions">
-                <SendTestButton pid webhook_id=id test />
-                <button type="button" on:click=move |_| replaying.set(true)>"Replay failed since…"</button>
+                <SendTest pid=pid.clone() webhook_id=webhook.id.clone() />
+                <ReplayButton pid webhook_id=webhook.id.clone() />
             </div>
         </div>
-        <TestOutcome test />
         <dl class="facts card">
             <dt>"Status"</dt><dd>{status}</dd>
             {(!webhook.description.is_empty()).then(|| view! { <dt>"Description"</dt><dd>{webhook.description.clone()}</dd> })}
@@ -219,10 +193,10 @@ fn Chart(hours: Vec<HourStats>) -> impl IntoView {
 }
 
 /// Complete handlers in four languages that verify this webhook's scheme.
+/// Every panel is sent; the tabs (`enhance`) show one.
 #[component]
 fn Snippets(webhook: Webhook) -> impl IntoView {
     let all = snippets(webhook.scheme);
-    let chosen = RwSignal::new(0usize);
     view! {
         <h3>"Verify the signature"</h3>
         <p class="hint">
@@ -233,33 +207,45 @@ fn Snippets(webhook: Webhook) -> impl IntoView {
         </p>
         <div class="tabs snippet-tabs" role="tablist" aria-label="Language">
             {all.iter().enumerate().map(|(i, s)| view! {
-                <button type="button" role="tab" aria-selected=move || (chosen.get() == i).to_string()
-                    on:click=move |_| chosen.set(i)>{s.language}</button>
+                <button type="button" role="tab" aria-selected=(i == 0).to_string()
+                    aria-controls=format!("snippet-{i}")>{s.language}</button>
             }).collect_view()}
         </div>
-        {move || {
-            let s = all[chosen.get()];
-            view! {
-                <div class="code-block" role="tabpanel" aria-label=s.language>
-                    <CopyButton text=s.code.to_string() />
-                    <pre class="mono"><code>{s.code}</code></pre>
-                    <p class="hint">{s.file_name}</p>
-                </div>
-            }
-        }}
+        {all.iter().enumerate().map(|(i, s)| view! {
+            <div class="code-block" role="tabpanel" id=format!("snippet-{i}") aria-label=s.language hidden=i != 0>
+                <CopyButton text=s.code.to_string() />
+                <pre class="mono"><code>{s.code}</code></pre>
+                <p class="hint">{s.file_name}</p>
+            </div>
+        }).collect_view()}
+    }
+}
+
+/// "Replay failed since…" and its dialog, which counts what a time would
+/// send again before it is sent.
+#[island]
+fn ReplayButton(pid: String, webhook_id: String) -> impl IntoView {
+    let replay = ServerAction::<Replay>::new();
+    let replaying = RwSignal::new(false);
+    view! {
+        <button type="button" on:click=move |_| replaying.set(true)>"Replay failed since…"</button>
+        <Show when=move || replaying.get()>
+            <ReplayDialog pid=pid.clone() wid=webhook_id.clone() replay replaying />
+        </Show>
     }
 }
 
 #[component]
 fn ReplayDialog(
-    pid: Signal<String>,
-    wid: Signal<String>,
+    pid: String,
+    wid: String,
     replay: ServerAction<Replay>,
     replaying: RwSignal<bool>,
 ) -> impl IntoView {
     // The chosen time, as typed (local time) and in Unix ms.
     let typed = RwSignal::new(String::new());
     let since = Memo::new(move |_| local_to_ms(&typed.get()));
+    let (pid, wid) = (Signal::stored(pid), Signal::stored(wid));
     let count = Resource::new(
         move || (pid.get(), wid.get(), since.get()),
         |(p, w, since)| async move {

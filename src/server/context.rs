@@ -3,9 +3,10 @@
 use super::db::users::UserRow;
 use super::errors::internal;
 use super::state::AppState;
-use crate::model::AppError;
+use crate::model::{AppError, ShownOnce};
 use axum::extract::ConnectInfo;
 use axum::http::{header, request::Parts, StatusCode};
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use std::net::SocketAddr;
@@ -53,22 +54,99 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// Whether the request is a form's post: a plain one, or one `enhance` sent
+/// (it says so in `x-signpost-form`).
+fn from_form(parts: &Parts) -> bool {
+    plain_form(parts) || parts.headers.contains_key("x-signpost-form")
+}
+
+/// Whether the request is a plain HTML form post (no script sent it).
+fn plain_form(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
 /// The HTTP status of `e`, on the response of the server function being
 /// served (when there is one, and it is not a plain form post).
 pub fn set_status(e: &AppError) {
-    let plain_form = use_context::<Parts>().is_some_and(|p| {
-        p.headers
-            .get(header::ACCEPT)
-            .and_then(|a| a.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"))
-    });
-    if plain_form {
+    if use_context::<Parts>().is_some_and(|p| plain_form(&p)) {
         return;
     }
     if let Some(options) = use_context::<ResponseOptions>() {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         options.set_status(status);
     }
+}
+
+/// After a form's post succeeded: back to the page it came from (its path
+/// and query, never another site), with `done=<what>` so that the page says
+/// what happened. A form sent by the browser's script (`enhance`) is told
+/// the same in an `x-signpost-done` header and goes there itself.
+pub fn form_done(what: &str) {
+    let Some(parts) = use_context::<Parts>() else {
+        return;
+    };
+    if !plain_form(&parts) {
+        if let (Some(options), Ok(value)) = (
+            use_context::<ResponseOptions>(),
+            header::HeaderValue::from_str(what),
+        ) {
+            options.insert_header(header::HeaderName::from_static("x-signpost-done"), value);
+        }
+        return;
+    }
+    let referer = parts
+        .headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok());
+    let Some(mut page) = referer else { return };
+    let kept: Vec<(String, String)> = page
+        .query_pairs()
+        .filter(|(k, _)| !matches!(k.as_ref(), "__path" | "__err" | "done"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    page.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("done", what);
+    leptos_axum::redirect(&format!(
+        "{}?{}",
+        page.path(),
+        page.query().unwrap_or_default()
+    ));
+}
+
+const SHOWN_ONCE_KEY: &str = "shown_once";
+
+/// Keeps `what` for the next page this session renders a [`ShownOnce`] on
+/// (the page the form goes back to). Sealed with the secrets' key, so the
+/// session store never holds it readable. Only for a form's post: a script
+/// calling the server function reads the answer itself.
+pub async fn show_once(cx: &RequestContext, what: &ShownOnce) {
+    if !use_context::<Parts>().is_some_and(|p| from_form(&p)) {
+        return;
+    }
+    let Ok(json) = serde_json::to_string(what) else {
+        return;
+    };
+    let sealed = B64.encode(cx.state.secrets.seal(&json));
+    if let Err(e) = cx.session.insert(SHOWN_ONCE_KEY, sealed).await {
+        tracing::warn!("keeping a result to show once: {e}");
+    }
+}
+
+/// Takes what [`show_once`] kept, if anything.
+pub async fn take_shown_once(cx: &RequestContext) -> Option<ShownOnce> {
+    // Looked at first: a removal alone would mark the session changed, and
+    // every page view would write it.
+    let sealed: String = cx.session.get(SHOWN_ONCE_KEY).await.ok().flatten()?;
+    let _ = cx.session.remove::<String>(SHOWN_ONCE_KEY).await;
+    let json = cx.state.secrets.open(&B64.decode(sealed).ok()?).ok()?;
+    serde_json::from_str(&json).ok()
 }
 
 /// Like [`current`], but refuses (401) when nobody is signed in.

@@ -9,6 +9,7 @@ mod cli;
 mod dashboard_api;
 mod delivery;
 mod delivery_log;
+mod forms;
 mod hardening;
 mod health;
 mod hosts;
