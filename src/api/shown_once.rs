@@ -7,6 +7,6 @@ use leptos::prelude::*;
 #[server(endpoint = "shown_once")]
 pub async fn take_shown_once() -> Result<Option<ShownOnce>, AppError> {
     use crate::server::context;
-    let cx = context::signed_in().await?;
-    Ok(context::take_shown_once(&cx).await)
+    let (cx, me) = context::user().await?;
+    Ok(context::take_shown_once(&cx, &me.id).await)
 }

@@ -4,13 +4,15 @@
 //! on whatever the server sent, also after a live region is replaced.
 //!
 //! - `<time data-ms=…>`: shown in the viewer's time zone ([`super::time`]).
-//! - `<button commandfor=ID command="show-modal">`: the browser opens
-//!   `<dialog id=ID>` itself (invoker commands, which need no script); this
-//!   does it where the browser cannot ([`super::modal::Dialog`]); a `<dialog open data-once>` (what a form
+//! - `<button commandfor=ID command="show-modal">` (or `"close"`): the
+//!   browser opens or closes `<dialog id=ID>` itself (invoker commands, which
+//!   need no script); this does it where the browser cannot
+//!   ([`super::modal::Dialog`]); a `<dialog open data-once>` (what a form
 //!   just made, [`super::shown_once`]) becomes a modal when the page loads.
 //! - `.menu-toggle` in `.topbar`: folds and unfolds the top bar's menu.
 //! - `<details class="menu">`: folds when an item is chosen, and on Escape.
-//! - `[role=tab][aria-controls=ID]`: shows its panel, hides its siblings'.
+//! - `[role=tab][aria-controls=ID]`: shows its panel, hides its siblings'
+//!   (all panels are sent visible, so without the script every one shows).
 //! - `<button data-copy=TEXT>`: puts TEXT on the clipboard ([`super::copy`]).
 //! - `<form method=post action=/api/…>` (a server function's plain form, as
 //!   `ActionForm` draws it outside an island): sent by `fetch` instead, so
@@ -47,6 +49,14 @@ mod browser {
         }
         localize_times(&body);
         forget_outcome();
+        if let Ok(chosen) = doc.query_selector_all("[role=tab][aria-selected=true][aria-controls]")
+        {
+            for i in 0..chosen.length() {
+                if let Some(tab) = chosen.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    select_tab(&tab);
+                }
+            }
+        }
         if let Some(once) = doc
             .query_selector("dialog[data-once]")
             .ok()
@@ -109,7 +119,7 @@ mod browser {
                 let _ = menu.remove_attribute("open");
             }
         }
-        if let Some(button) = closest(&target, "[commandfor][command=show-modal]") {
+        if let Some(button) = closest(&target, "[commandfor][command]") {
             // A browser with invoker commands has a `command` property.
             let native = js_sys::Reflect::has(&button, &"command".into()).unwrap_or(false);
             let dialog = button
@@ -117,7 +127,13 @@ mod browser {
                 .and_then(|id| document().get_element_by_id(&id))
                 .and_then(|d| d.dyn_into::<HtmlDialogElement>().ok());
             if let (false, Some(dialog)) = (native, dialog) {
-                let _ = dialog.show_modal();
+                match button.get_attribute("command").as_deref() {
+                    Some("show-modal") => {
+                        let _ = dialog.show_modal();
+                    }
+                    Some("close") => dialog.close(),
+                    _ => {}
+                }
             }
         } else if let Some(toggle) = closest(&target, ".menu-toggle") {
             if let Some(bar) = closest(&toggle, ".topbar") {
@@ -295,10 +311,11 @@ mod browser {
             params.append("done", done);
         }
         let query = String::from(params.to_string());
+        let hash = location.hash().unwrap_or_default();
         if query.is_empty() {
-            path
+            format!("{path}{hash}")
         } else {
-            format!("{path}?{query}")
+            format!("{path}?{query}{hash}")
         }
     }
 
@@ -341,11 +358,10 @@ mod browser {
         p.set_class_name("form-error");
         let _ = p.set_attribute("role", "alert");
         p.set_text_content(Some(message));
-        // Before the form's buttons, or at its end.
-        let anchor = form
-            .query_selector(".actions")
-            .ok()
-            .flatten()
+        // Before a row menu the form is in (it folded when the item was
+        // chosen), else before the form's buttons, or at its end.
+        let anchor = closest(form, "details.menu")
+            .or_else(|| form.query_selector(".actions").ok().flatten())
             .or_else(|| submitter.map(|b| b.clone().into()));
         match anchor {
             Some(a) if a.parent_node().is_some() => {
@@ -421,11 +437,38 @@ mod browser {
         };
         let html = new.inner_html();
         if html != state.borrow().0 {
+            let open = open_folds(&old);
             old.set_inner_html(&html);
+            reopen_folds(&old, &open);
             localize_times(&old);
             state.borrow_mut().0 = html;
         }
         new.has_attribute("data-live")
+    }
+
+    /// Which `<details>` under `root` are open, by their place in it.
+    fn open_folds(root: &Element) -> Vec<u32> {
+        let Ok(all) = root.query_selector_all("details") else {
+            return Vec::new();
+        };
+        (0..all.length())
+            .filter(|&i| {
+                all.item(i)
+                    .and_then(|n| n.dyn_into::<Element>().ok())
+                    .is_some_and(|d| d.has_attribute("open"))
+            })
+            .collect()
+    }
+
+    fn reopen_folds(root: &Element, open: &[u32]) {
+        let Ok(all) = root.query_selector_all("details") else {
+            return;
+        };
+        for &i in open {
+            if let Some(d) = all.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                let _ = d.set_attribute("open", "");
+            }
+        }
     }
 
     /// This page's HTML, or `None` when the server sent the reader elsewhere.

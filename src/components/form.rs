@@ -17,8 +17,9 @@ where
 }
 
 /// An error as a person reads it. When the session has ended (signed out
-/// elsewhere, password changed, user removed) the page goes to sign-in
-/// instead, with the way back, as soon as the browser sees it.
+/// elsewhere, password changed, user removed) an island's answer sends the
+/// page to sign-in, with the way back (`enhance` does the same for forms;
+/// a page the server draws goes there itself).
 #[component]
 pub fn ErrorMessage(error: AppError) -> impl IntoView {
     if error == AppError::Unauthenticated {
@@ -44,7 +45,8 @@ pub fn to_sign_in() {
     let _ = location.assign(&format!("/login?next={next}"));
 }
 
-/// A submit button that says what it is doing while the action runs.
+/// A submit button that says what it is doing while an island's action runs
+/// (on a page the server draws, `enhance` disables it while the form is sent).
 #[component]
 pub fn SubmitButton(
     #[prop(into)] pending: Signal<bool>,
@@ -64,9 +66,13 @@ pub fn SubmitButton(
 #[component]
 pub fn DoneNotice(what: &'static str, children: Children) -> impl IntoView {
     let query = use_query_map();
-    let done = query
-        .read_untracked()
-        .get("done")
-        .is_some_and(|d| d == what);
+    // Not beside a refusal that came back later (a plain post keeps the old
+    // `done` in the address; the router reads the refusal from it).
+    let refused = use_context::<leptos::server::ServerActionError>().is_some();
+    let done = !refused
+        && query
+            .read_untracked()
+            .get("done")
+            .is_some_and(|d| d == what);
     done.then(|| view! { <p class="notice" role="status">{children()}</p> })
 }

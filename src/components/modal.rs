@@ -16,8 +16,7 @@ pub fn Modal(#[prop(into)] title: String, children: Children) -> impl IntoView {
 
 /// A dialog sent with the page and opened by a button carrying
 /// `commandfor=ID command="show-modal"` (the browser's invoker commands, or
-/// `enhance` where it lacks them). A form inside closes it without a request
-/// through a `formmethod="dialog"` button: [`CancelButton`].
+/// `enhance` where it lacks them); [`CancelButton`] closes it.
 #[component]
 pub fn Dialog(
     #[prop(into)] id: String,
@@ -33,10 +32,11 @@ pub fn Dialog(
     }
 }
 
-/// "Cancel" of a form in a [`Dialog`]: closes it, sends nothing.
+/// "Cancel" of a form in the [`Dialog`] with id `dialog`: closes it, sends
+/// nothing. Not a submit button, so Enter in a field still submits the form.
 #[component]
-pub fn CancelButton() -> impl IntoView {
+pub fn CancelButton(#[prop(into)] dialog: String) -> impl IntoView {
     view! {
-        <button type="submit" formmethod="dialog" formnovalidate=true>"Cancel"</button>
+        <button type="button" commandfor=dialog command="close">"Cancel"</button>
     }
 }

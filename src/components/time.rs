@@ -15,8 +15,8 @@ pub fn utc_text(ms: i64) -> String {
 }
 
 /// A time shown in the viewer's local time zone (UTC on hover). The server
-/// renders UTC; in the browser `enhance` rewrites it to local time, and an
-/// island drawing one after an action writes local time at once.
+/// renders UTC; in the browser `enhance` rewrites it to local time (and an
+/// island that draws one writes local time at once).
 #[component]
 pub fn LocalTime(ms: i64) -> impl IntoView {
     let utc = utc_text(ms);

@@ -50,6 +50,18 @@ pub fn DeliveryPage() -> impl IntoView {
                         };
                         let redelivered = redelivered.clone();
                         view! {
+                            // What a form just did stays while the part below is
+                            // replaced by its fresh copy.
+                            <FormError result=cancel.value() />
+                            <FormError result=redeliver.value() />
+                            {redelivered.map(|new| {
+                                let href = format!("/p/{}/deliveries/{new}", pid.get_untracked());
+                                view! {
+                                    <p class="notice" role="status">
+                                        "Redelivery queued: " <A href=href>{new}</A>
+                                    </p>
+                                }
+                            })}
                             <div id="delivery" data-live=pending.then_some(LIVE_EVERY_MS)>
                             <div class="toolbar">
                                 <h2>"Delivery " <code>{s.id.clone()}</code></h2>
@@ -68,16 +80,6 @@ pub fn DeliveryPage() -> impl IntoView {
                                     </ActionForm>
                                 </div>
                             </div>
-                            <FormError result=cancel.value() />
-                            <FormError result=redeliver.value() />
-                            {redelivered.map(|new| {
-                                let href = format!("/p/{}/deliveries/{new}", pid.get_untracked());
-                                view! {
-                                    <p class="notice" role="status">
-                                        "Redelivery queued: " <A href=href>{new}</A>
-                                    </p>
-                                }
-                            })}
                             <dl class="facts card">
                                 <dt>"Status"</dt><dd><StatusBadge delivery=s.clone() /></dd>
                                 <dt>"Event"</dt><dd><code>{s.event.clone()}</code> " " <span class="hint mono">{s.event_id.clone()}</span></dd>

@@ -63,7 +63,7 @@ fn RegenerateSecret(pid: String) -> impl IntoView {
             <ActionForm action=regenerate>
                 <input type="hidden" name="project_id" value=pid />
                 <div class="actions">
-                    <CancelButton />
+                    <CancelButton dialog="regenerate" />
                     <button type="submit" class="primary">"Regenerate secret"</button>
                 </div>
             </ActionForm>

@@ -164,7 +164,7 @@ fn MemberRow(
                         <ActionForm action=remove>
                             <input type="hidden" name="user_id" value=remove_id />
                             <div class="actions">
-                                <CancelButton />
+                                <CancelButton dialog=removing.clone() />
                                 <button type="submit" class="danger">"Remove teammate"</button>
                             </div>
                         </ActionForm>
@@ -195,7 +195,7 @@ fn AddTeammateButton() -> impl IntoView {
                     "You get a one-time sign-in link to send them. With it they choose their own password."
                 </p>
                 <div class="actions">
-                    <CancelButton />
+                    <CancelButton dialog="add-teammate" />
                     <button type="submit" class="primary">"Add teammate"</button>
                 </div>
             </ActionForm>

@@ -193,7 +193,8 @@ fn Chart(hours: Vec<HourStats>) -> impl IntoView {
 }
 
 /// Complete handlers in four languages that verify this webhook's scheme.
-/// Every panel is sent; the tabs (`enhance`) show one.
+/// Every panel is sent, and shown without the script; the tabs (`enhance`)
+/// show one.
 #[component]
 fn Snippets(webhook: Webhook) -> impl IntoView {
     let all = snippets(webhook.scheme);
@@ -212,7 +213,7 @@ fn Snippets(webhook: Webhook) -> impl IntoView {
             }).collect_view()}
         </div>
         {all.iter().enumerate().map(|(i, s)| view! {
-            <div class="code-block" role="tabpanel" id=format!("snippet-{i}") aria-label=s.language hidden=i != 0>
+            <div class="code-block" role="tabpanel" id=format!("snippet-{i}") aria-label=s.language>
                 <CopyButton text=s.code.to_string() />
                 <pre class="mono"><code>{s.code}</code></pre>
                 <p class="hint">{s.file_name}</p>

@@ -232,7 +232,7 @@ fn AddWebhook(pid: String) -> impl IntoView {
                 </select>
                 <OrderingField id="wh-ordering".to_string() current=Ordering::Ordered />
                 <div class="actions">
-                    <CancelButton />
+                    <CancelButton dialog="add-webhook" />
                     <button type="submit" class="primary">"Add webhook"</button>
                 </div>
             </form>
@@ -306,7 +306,7 @@ fn EditDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
                 <p class="hint">"* for every event, or names separated by commas."</p>
                 <OrderingField id=ordering current=webhook.ordering />
                 <div class="actions">
-                    <CancelButton />
+                    <CancelButton dialog=id.clone() />
                     <button type="submit" class="primary">"Save"</button>
                 </div>
             </form>
@@ -345,7 +345,7 @@ fn RotateDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
                 </select>
                 <p class="hint">{during_grace}</p>
                 <div class="actions">
-                    <CancelButton />
+                    <CancelButton dialog=id.clone() />
                     <button type="submit" class="primary">"Rotate secret"</button>
                 </div>
             </form>
@@ -357,13 +357,13 @@ fn RotateDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
 #[component]
 fn DeleteDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
     view! {
-        <Dialog id=id title="Delete webhook?">
+        <Dialog id=id.clone() title="Delete webhook?">
             <p>"Deliveries to " <code>{webhook.url.clone()}</code> " stop. This cannot be undone."</p>
             <form method="post" action=DeleteWebhook::url()>
                 <input type="hidden" name="project_id" value=pid />
                 <input type="hidden" name="webhook_id" value=webhook.id.clone() />
                 <div class="actions">
-                    <CancelButton />
+                    <CancelButton dialog=id.clone() />
                     <button type="submit" class="danger">"Delete webhook"</button>
                 </div>
             </form>

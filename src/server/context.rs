@@ -113,24 +113,37 @@ pub fn form_done(what: &str) {
         .clear()
         .extend_pairs(kept)
         .append_pair("done", what);
-    leptos_axum::redirect(&format!(
-        "{}?{}",
-        page.path(),
-        page.query().unwrap_or_default()
-    ));
+    // A local path only (`//host/…` would be another site's).
+    let back = format!("{}?{}", page.path(), page.query().unwrap_or_default());
+    leptos_axum::redirect(&crate::model::safe_next(Some(&back)));
 }
 
 const SHOWN_ONCE_KEY: &str = "shown_once";
 
-/// Keeps `what` for the next page this session renders a [`ShownOnce`] on
-/// (the page the form goes back to). Sealed with the secrets' key, so the
-/// session store never holds it readable. Only for a form's post: a script
-/// calling the server function reads the answer itself.
+/// What [`show_once`] keeps: the result, and whose it is.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    user_id: String,
+    what: ShownOnce,
+}
+
+/// Keeps `what` for the next page of this session that shows it (the page
+/// the form goes back to), for the signed-in user only. Sealed with the
+/// secrets' key, so the session store never holds it readable. Only for a
+/// form's post: a script calling the server function reads the answer
+/// itself. One slot: a second result before a page shows the first wins.
 pub async fn show_once(cx: &RequestContext, what: &ShownOnce) {
     if !use_context::<Parts>().is_some_and(|p| from_form(&p)) {
         return;
     }
-    let Ok(json) = serde_json::to_string(what) else {
+    let Ok(Some(me)) = super::auth::current_user(&cx.state, &cx.session).await else {
+        return;
+    };
+    let kept = Kept {
+        user_id: me.id,
+        what: what.clone(),
+    };
+    let Ok(json) = serde_json::to_string(&kept) else {
         return;
     };
     let sealed = B64.encode(cx.state.secrets.seal(&json));
@@ -139,14 +152,16 @@ pub async fn show_once(cx: &RequestContext, what: &ShownOnce) {
     }
 }
 
-/// Takes what [`show_once`] kept, if anything.
-pub async fn take_shown_once(cx: &RequestContext) -> Option<ShownOnce> {
+/// Takes what [`show_once`] kept, if it is `user_id`'s (a result nobody
+/// saw is dropped when someone else signs in on that browser).
+pub async fn take_shown_once(cx: &RequestContext, user_id: &str) -> Option<ShownOnce> {
     // Looked at first: a removal alone would mark the session changed, and
     // every page view would write it.
     let sealed: String = cx.session.get(SHOWN_ONCE_KEY).await.ok().flatten()?;
     let _ = cx.session.remove::<String>(SHOWN_ONCE_KEY).await;
     let json = cx.state.secrets.open(&B64.decode(sealed).ok()?).ok()?;
-    serde_json::from_str(&json).ok()
+    let kept: Kept = serde_json::from_str(&json).ok()?;
+    (kept.user_id == user_id).then_some(kept.what)
 }
 
 /// Like [`current`], but refuses (401) when nobody is signed in.
