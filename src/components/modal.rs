@@ -16,7 +16,7 @@ pub fn Modal(#[prop(into)] title: String, children: Children) -> impl IntoView {
 
 /// A dialog sent with the page and opened by a button carrying
 /// `commandfor=ID command="show-modal"` (the browser's invoker commands, or
-/// `enhance` where it lacks them); [`CancelButton`] closes it.
+/// `enhance` where it lacks them); [`DialogButtons`] closes it.
 #[component]
 pub fn Dialog(
     #[prop(into)] id: String,
@@ -32,11 +32,20 @@ pub fn Dialog(
     }
 }
 
-/// "Cancel" of a form in the [`Dialog`] with id `dialog`: closes it, sends
-/// nothing. Not a submit button, so Enter in a field still submits the form.
+/// The buttons of a form in the [`Dialog`] with id `dialog`: "Cancel",
+/// which closes it and sends nothing, then the form's submit button (`class`
+/// `primary`, or `danger`). Cancel is not a submit button, so Enter in a
+/// field still sends the form.
 #[component]
-pub fn CancelButton(#[prop(into)] dialog: String) -> impl IntoView {
+pub fn DialogButtons(
+    #[prop(into)] dialog: String,
+    submit: &'static str,
+    #[prop(default = "primary")] class: &'static str,
+) -> impl IntoView {
     view! {
-        <button type="button" commandfor=dialog command="close">"Cancel"</button>
+        <div class="actions">
+            <button type="button" commandfor=dialog command="close">"Cancel"</button>
+            <button type="submit" class=class>{submit}</button>
+        </div>
     }
 }

@@ -1,6 +1,6 @@
 use crate::api::projects::{get_project, RegenerateProjectSecret, RenameProject};
 use crate::components::form::{DoneNotice, FormError, SubmitButton};
-use crate::components::modal::{CancelButton, Dialog};
+use crate::components::modal::{Dialog, DialogButtons};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::shown_once::ShownOnceDialog;
 use leptos::prelude::*;
@@ -62,10 +62,7 @@ fn RegenerateSecret(pid: String) -> impl IntoView {
             <p>"Every client using the current secret is refused from now on, until it gets the new one."</p>
             <ActionForm action=regenerate>
                 <input type="hidden" name="project_id" value=pid />
-                <div class="actions">
-                    <CancelButton dialog="regenerate" />
-                    <button type="submit" class="primary">"Regenerate secret"</button>
-                </div>
+                <DialogButtons dialog="regenerate" submit="Regenerate secret" />
             </ActionForm>
         </Dialog>
         <ShownOnceDialog />

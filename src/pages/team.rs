@@ -1,7 +1,7 @@
 use crate::api::team::{list_team, team_activity, AddTeammate, NewSignInLink, RemoveUser, SetRole};
 use crate::components::activity::ActivityList;
 use crate::components::form::{ErrorMessage, FormError};
-use crate::components::modal::{CancelButton, Dialog};
+use crate::components::modal::{Dialog, DialogButtons};
 use crate::components::shown_once::ShownOnceDialog;
 use crate::components::time::LocalTime;
 use crate::model::{Role, TeamMember};
@@ -163,10 +163,7 @@ fn MemberRow(
                         </p>
                         <ActionForm action=remove>
                             <input type="hidden" name="user_id" value=remove_id />
-                            <div class="actions">
-                                <CancelButton dialog=removing.clone() />
-                                <button type="submit" class="danger">"Remove teammate"</button>
-                            </div>
+                            <DialogButtons dialog=removing.clone() submit="Remove teammate" class="danger" />
                         </ActionForm>
                     </Dialog>
                 })}
@@ -194,10 +191,7 @@ fn AddTeammateButton() -> impl IntoView {
                 <p class="hint">
                     "You get a one-time sign-in link to send them. With it they choose their own password."
                 </p>
-                <div class="actions">
-                    <CancelButton dialog="add-teammate" />
-                    <button type="submit" class="primary">"Add teammate"</button>
-                </div>
+                <DialogButtons dialog="add-teammate" submit="Add teammate" />
             </ActionForm>
         </Dialog>
     }

@@ -4,7 +4,7 @@ use crate::api::webhooks::{
     SendTestEvent, SetWebhookEnabled,
 };
 use crate::components::form::{ErrorMessage, FormError};
-use crate::components::modal::{CancelButton, Dialog};
+use crate::components::modal::{Dialog, DialogButtons};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::shown_once::ShownOnceDialog;
 use crate::components::time::LocalTime;
@@ -231,10 +231,7 @@ fn AddWebhook(pid: String) -> impl IntoView {
                     <option value="standard-webhooks">"standard-webhooks"</option>
                 </select>
                 <OrderingField id="wh-ordering".to_string() current=Ordering::Ordered />
-                <div class="actions">
-                    <CancelButton dialog="add-webhook" />
-                    <button type="submit" class="primary">"Add webhook"</button>
-                </div>
+                <DialogButtons dialog="add-webhook" submit="Add webhook" />
             </form>
         </Dialog>
     }
@@ -305,10 +302,7 @@ fn EditDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
                 <input id=events name="events" type="text" value=webhook.events.join(", ") />
                 <p class="hint">"* for every event, or names separated by commas."</p>
                 <OrderingField id=ordering current=webhook.ordering />
-                <div class="actions">
-                    <CancelButton dialog=id.clone() />
-                    <button type="submit" class="primary">"Save"</button>
-                </div>
+                <DialogButtons dialog=id.clone() submit="Save" />
             </form>
         </Dialog>
     }
@@ -344,10 +338,7 @@ fn RotateDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
                     <option value="604800">"7 days"</option>
                 </select>
                 <p class="hint">{during_grace}</p>
-                <div class="actions">
-                    <CancelButton dialog=id.clone() />
-                    <button type="submit" class="primary">"Rotate secret"</button>
-                </div>
+                <DialogButtons dialog=id.clone() submit="Rotate secret" />
             </form>
         </Dialog>
     }
@@ -362,10 +353,7 @@ fn DeleteDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
             <form method="post" action=DeleteWebhook::url()>
                 <input type="hidden" name="project_id" value=pid />
                 <input type="hidden" name="webhook_id" value=webhook.id.clone() />
-                <div class="actions">
-                    <CancelButton dialog=id.clone() />
-                    <button type="submit" class="danger">"Delete webhook"</button>
-                </div>
+                <DialogButtons dialog=id.clone() submit="Delete webhook" class="danger" />
             </form>
         </Dialog>
     }
