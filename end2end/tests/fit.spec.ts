@@ -52,6 +52,13 @@ async function inSight(page: Page, target: Locator) {
   expect(box.x + box.width).toBeLessThanOrEqual(width);
 }
 
+/** Opens the tour project's Webhooks tab, signed in, once it is alive. */
+async function openWebhooks(page: Page) {
+  await signIn(page);
+  await page.goto(`/p/${project.id}/webhooks`);
+  await hydrated(page);
+}
+
 /** Opens the delivery log: it fits and its filters apply from in sight. */
 async function openLog(page: Page) {
   await page.goto(`/p/${project.id}/deliveries`);
@@ -101,9 +108,7 @@ for (const size of PHONES) {
     test.use({ viewport: size });
 
     test('the Webhooks tab: rows stacked, the main actions in sight', async ({ page }) => {
-      await signIn(page);
-      await page.goto(`/p/${project.id}/webhooks`);
-      await hydrated(page);
+      await openWebhooks(page);
       await fits(page);
       await inSight(page, page.getByRole('button', { name: 'Add webhook' }));
       const row = page.getByRole('row', { name: /\/ok\/tour/ });
@@ -185,9 +190,7 @@ test.describe(`at ${TABLET.width} × ${TABLET.height}`, () => {
   test.use({ viewport: TABLET });
 
   test('the Webhooks tab, the delivery log, a delivery and the other pages fit', async ({ page }) => {
-    await signIn(page);
-    await page.goto(`/p/${project.id}/webhooks`);
-    await hydrated(page);
+    await openWebhooks(page);
     await expect(page.getByRole('row', { name: /\/ok\/tour/ })).toBeVisible();
     await fits(page);
     await inSight(page, page.getByRole('button', { name: 'Add webhook' }));
@@ -208,9 +211,7 @@ test.describe(`at ${DESKTOP.width} × ${DESKTOP.height}`, () => {
   test.use({ viewport: DESKTOP });
 
   test('the Webhooks tab gives each URL its room', async ({ page }) => {
-    await signIn(page);
-    await page.goto(`/p/${project.id}/webhooks`);
-    await hydrated(page);
+    await openWebhooks(page);
     await fits(page);
     await expect(page.getByRole('button', { name: 'Menu' })).toBeHidden();
     await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();

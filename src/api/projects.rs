@@ -33,9 +33,9 @@ pub async fn create_project(name: String) -> Result<ProjectCredentials, AppError
     use crate::server::{context, projects};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
+            let (cx, me) = context::user().await?;
             let made = projects::create(&cx.state.db, &name).await?;
-            context::show_once(&cx, &ShownOnce::ProjectCreated(made.clone())).await;
+            context::show_once(&cx, &me.id, &ShownOnce::ProjectCreated(made.clone())).await;
             Ok(made)
         }
         .await,
@@ -66,7 +66,7 @@ pub async fn regenerate_project_secret(project_id: String) -> Result<ProjectCred
             let (cx, me) = context::user().await?;
             let made =
                 projects::regenerate_secret(&cx.state, &project_id, &Actor::user(&me)).await?;
-            context::show_once(&cx, &ShownOnce::ProjectSecret(made.clone())).await;
+            context::show_once(&cx, &me.id, &ShownOnce::ProjectSecret(made.clone())).await;
             Ok(made)
         }
         .await,

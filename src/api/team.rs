@@ -33,7 +33,7 @@ pub async fn add_teammate(email: String, role: String) -> Result<SignInLink, App
             let (cx, me) = context::admin().await?;
             let role = parse_role(&role)?;
             let link = team::add(&cx.state, &me, &cx.base_url(), &email, role).await?;
-            context::show_once(&cx, &ShownOnce::SignInLink(link.clone())).await;
+            context::show_once(&cx, &me.id, &ShownOnce::SignInLink(link.clone())).await;
             Ok(link)
         }
         .await,
@@ -73,7 +73,7 @@ pub async fn new_sign_in_link(user_id: String) -> Result<SignInLink, AppError> {
         async {
             let (cx, me) = context::admin().await?;
             let link = team::new_link(&cx.state, &me, &cx.base_url(), &user_id).await?;
-            context::show_once(&cx, &ShownOnce::SignInLink(link.clone())).await;
+            context::show_once(&cx, &me.id, &ShownOnce::SignInLink(link.clone())).await;
             Ok(link)
         }
         .await,

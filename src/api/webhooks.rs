@@ -55,7 +55,7 @@ pub async fn create_webhook(
                 ordering,
             };
             let made = webhooks::create(&cx.state, &project_id, new, &Actor::user(&me)).await?;
-            context::show_once(&cx, &ShownOnce::WebhookAdded(made.clone())).await;
+            context::show_once(&cx, &me.id, &ShownOnce::WebhookAdded(made.clone())).await;
             Ok(made)
         }
         .await,
@@ -143,7 +143,7 @@ pub async fn rotate_webhook_secret(
                 &Actor::user(&me),
             )
             .await?;
-            context::show_once(&cx, &ShownOnce::WebhookSecret(rotated.clone())).await;
+            context::show_once(&cx, &me.id, &ShownOnce::WebhookSecret(rotated.clone())).await;
             Ok(rotated)
         }
         .await,

@@ -271,7 +271,7 @@ mod browser {
             }
             match header("x-signpost-done") {
                 Some(done) => {
-                    let _ = location.assign(&with_done(&done));
+                    let _ = location.assign(&without_outcome(Some(&done)));
                 }
                 None => {
                     let _ = location.reload();
@@ -317,10 +317,6 @@ mod browser {
         } else {
             format!("{path}?{query}{hash}")
         }
-    }
-
-    fn with_done(done: &str) -> String {
-        without_outcome(Some(done))
     }
 
     /// The outcome of a form is said once: the address loses it (so a

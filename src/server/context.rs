@@ -128,19 +128,16 @@ struct Kept {
 }
 
 /// Keeps `what` for the next page of this session that shows it (the page
-/// the form goes back to), for the signed-in user only. Sealed with the
-/// secrets' key, so the session store never holds it readable. Only for a
-/// form's post: a script calling the server function reads the answer
-/// itself. One slot: a second result before a page shows the first wins.
-pub async fn show_once(cx: &RequestContext, what: &ShownOnce) {
+/// the form goes back to), for `user_id` only. Sealed with the secrets' key,
+/// so the session store never holds it readable. Only for a form's post: a
+/// script calling the server function reads the answer itself. One slot: a
+/// second result before a page shows the first wins.
+pub async fn show_once(cx: &RequestContext, user_id: &str, what: &ShownOnce) {
     if !use_context::<Parts>().is_some_and(|p| from_form(&p)) {
         return;
     }
-    let Ok(Some(me)) = super::auth::current_user(&cx.state, &cx.session).await else {
-        return;
-    };
     let kept = Kept {
-        user_id: me.id,
+        user_id: user_id.to_string(),
         what: what.clone(),
     };
     let Ok(json) = serde_json::to_string(&kept) else {
@@ -152,16 +149,20 @@ pub async fn show_once(cx: &RequestContext, what: &ShownOnce) {
     }
 }
 
-/// Takes what [`show_once`] kept, if it is `user_id`'s (a result nobody
-/// saw is dropped when someone else signs in on that browser).
-pub async fn take_shown_once(cx: &RequestContext, user_id: &str) -> Option<ShownOnce> {
+/// Takes what [`show_once`] kept, if it is the signed-in user's (a result
+/// nobody saw is dropped when someone else signs in on that browser). A page
+/// view with nothing kept reads only the session.
+pub async fn take_shown_once(cx: &RequestContext) -> Option<ShownOnce> {
     // Looked at first: a removal alone would mark the session changed, and
     // every page view would write it.
     let sealed: String = cx.session.get(SHOWN_ONCE_KEY).await.ok().flatten()?;
     let _ = cx.session.remove::<String>(SHOWN_ONCE_KEY).await;
     let json = cx.state.secrets.open(&B64.decode(sealed).ok()?).ok()?;
     let kept: Kept = serde_json::from_str(&json).ok()?;
-    (kept.user_id == user_id).then_some(kept.what)
+    let me = super::auth::current_user(&cx.state, &cx.session)
+        .await
+        .ok()??;
+    (kept.user_id == me.id).then_some(kept.what)
 }
 
 /// Like [`current`], but refuses (401) when nobody is signed in.

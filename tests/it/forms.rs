@@ -26,14 +26,7 @@ async fn a_plain_post_comes_back_to_its_page_saying_what_it_did() {
         location(&res),
         format!("/p/{pid}/settings?tab=1&done=renamed")
     );
-    let body = client
-        .get(server.url(&location(&res)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = page_text(&client, server.url(&location(&res))).await;
     assert!(body.contains("Saved."), "{body}");
     assert!(body.contains("value=\"After\""), "{body}");
 
@@ -70,7 +63,7 @@ async fn a_plain_post_comes_back_to_its_page_saying_what_it_did() {
     assert_eq!(res.status(), StatusCode::FOUND);
     let back = location(&res);
     assert!(back.contains("__err="), "{back}");
-    let body = client.get(back).send().await.unwrap().text().await.unwrap();
+    let body = page_text(&client, back).await;
     assert!(body.contains("Give the project a name"), "{body}");
     // And an old `done` does not say "Saved." beside it.
     assert!(!body.contains("Saved."), "{body}");
@@ -91,11 +84,7 @@ async fn a_new_secret_is_shown_on_the_next_page_once_and_never_stored_readable()
     assert_eq!(location(&res).trim_end_matches('?'), server.url("/"));
     // What the database holds while the secret waits for its page.
     let waiting = (!server.is_postgres()).then(|| server.database_bytes());
-    let page = |c: reqwest::Client| {
-        let url = server.url("/");
-        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
-    };
-    let first = page(client.clone()).await;
+    let first = page_text(&client, server.url("/")).await;
     assert!(first.contains("Project created"), "{first}");
     let secret = field_value(&first, "secret-project-secret").expect("the secret is on the page");
     assert!(secret.len() > 20, "{secret}");
@@ -108,7 +97,7 @@ async fn a_new_secret_is_shown_on_the_next_page_once_and_never_stored_readable()
         );
         assert!(!stored.contains(&secret), "the secret was stored in clear");
     }
-    let second = page(client.clone()).await;
+    let second = page_text(&client, server.url("/")).await;
     assert!(!second.contains(&secret));
     assert!(!second.contains("Project created"));
 
@@ -121,7 +110,9 @@ async fn a_new_secret_is_shown_on_the_next_page_once_and_never_stored_readable()
         .await
         .unwrap();
     let called: ProjectCredentials = res.json().await.unwrap();
-    assert!(!page(client.clone()).await.contains(&called.secret));
+    assert!(!page_text(&client, server.url("/"))
+        .await
+        .contains(&called.secret));
 }
 
 /// The `value` of the input with `id` in a page.

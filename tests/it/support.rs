@@ -313,6 +313,11 @@ pub fn location(res: &Response) -> String {
         .unwrap_or_default()
 }
 
+/// The HTML of the page at `url`, as `client` gets it.
+pub async fn page_text(client: &Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// A plain HTML form post, as a browser sends it before the page hydrates.
 pub async fn plain_form_post(
     client: &Client,
