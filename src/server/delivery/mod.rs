@@ -18,6 +18,7 @@
 //! - [`policy`], [`signer`]: pure rules; [`retention`]: deleting old rows.
 
 pub mod attempt;
+pub mod auto_disable;
 pub mod budget;
 pub mod client;
 pub mod handle;

@@ -4,8 +4,8 @@
 //! transaction takes everything that arrived while the previous one was
 //! being written (group commit): many publish calls and attempts share a
 //! commit, and its fsync, and a publish call waits for at most one
-//! transaction ahead of its own. Also keeps the auto-disable count
-//! (docs/delivery.md).
+//! transaction ahead of its own. The auto-disable count
+//! ([`auto_disable`]) is kept in the same transaction.
 //!
 //! When a write fails:
 //! - the database cannot take writes now (disk full, I/O error, locked):
@@ -15,11 +15,12 @@
 //!   wait for room in the writer's bounded inbox, and nothing piles up;
 //! - anything else will fail the same way every time (a constraint refused
 //!   a row): the group is written again item by item, each under a
-//!   savepoint; the items that fail are logged (with their delivery) and
-//!   left out, the rest commit.
+//!   savepoint ([`under_savepoint`]); the items that fail are logged (with
+//!   their delivery) and left out, the rest commit.
 
+use super::auto_disable;
 use super::messages::{
-    LaneNote, Publish, Record, ReleaseIdle, ToScheduler, ToWriter, Tracking, WriteError, Written,
+    LaneNote, Publish, Record, ReleaseIdle, ToScheduler, ToWriter, WriteError, Written,
 };
 use super::targets::Targets;
 use crate::model::DeliveryOrigin;
@@ -288,20 +289,10 @@ struct Group {
     worker: Arc<str>,
 }
 
-/// Per webhook, from a group in order: was there a success, and how many
-/// failures (and since when) after the last one.
-#[derive(Default)]
-struct Tally {
-    reset: bool,
-    failures: i64,
-    first_failure_at: i64,
-    gone: bool,
-}
-
-/// Writes a group in one transaction. With `one_by_one`, each publish call
-/// and each record goes under its own savepoint, and those that a
-/// constraint refuses are left out (logged); any other failure fails the
-/// whole group.
+/// Writes a group in one transaction. With `one_by_one`, each publish call,
+/// each record and the auto-disable bookkeeping go under a savepoint of
+/// their own, and those that a constraint refuses are left out (logged);
+/// any other failure fails the whole group.
 async fn write(
     ctx: &Writer,
     records: &[Record],
@@ -315,21 +306,19 @@ async fn write(
     let mut noted = Vec::new();
     if one_by_one {
         for p in publishes {
-            tx.savepoint().await?;
-            match store_publishes(&mut tx, &me, std::slice::from_ref(p)).await {
+            let stored = under_savepoint(&mut tx, async |tx: &mut Tx| {
+                store_publishes(tx, &me, std::slice::from_ref(p)).await
+            })
+            .await?;
+            match stored {
                 Ok((mut written, lanes)) => {
-                    tx.release().await?;
                     answers.push(Ok(written.remove(0)));
                     noted.extend(lanes);
                 }
-                Err(e) if !db::is_transient(&e) => {
-                    tx.roll_back_to_savepoint().await?;
-                    answers.push(Err(WriteError::Refused(format!(
-                        "a publish call to project {} could not be stored: {e}",
-                        p.project_id
-                    ))));
-                }
-                Err(e) => return Err(e),
+                Err(e) => answers.push(Err(WriteError::Refused(format!(
+                    "a publish call to project {} could not be stored: {e}",
+                    p.project_id
+                )))),
             }
         }
     } else {
@@ -340,22 +329,16 @@ async fn write(
     let records: Vec<&Record> = if one_by_one {
         let mut written = Vec::with_capacity(records.len());
         for r in records {
-            tx.savepoint().await?;
-            match store_records(&mut tx, &[r]).await {
-                Ok(()) => {
-                    tx.release().await?;
-                    written.push(r);
-                }
-                Err(e) if !db::is_transient(&e) => {
-                    tx.roll_back_to_savepoint().await?;
-                    tracing::error!(
-                        delivery = r.delivery_id,
-                        webhook = %r.webhook_id,
-                        "the record of an attempt could not be written and is left out \
-                         (the delivery stays pending until a restart): {e}"
-                    );
-                }
-                Err(e) => return Err(e),
+            match under_savepoint(&mut tx, async |tx: &mut Tx| store_records(tx, &[r]).await)
+                .await?
+            {
+                Ok(()) => written.push(r),
+                Err(e) => tracing::error!(
+                    delivery = r.delivery_id,
+                    webhook = %r.webhook_id,
+                    "the record of an attempt could not be written and is left out \
+                     (the delivery stays pending until a restart): {e}"
+                ),
             }
         }
         written
@@ -366,21 +349,16 @@ async fn write(
     };
     let disabled = if one_by_one {
         // Bookkeeping that fails for good is left out too, not the records.
-        tx.savepoint().await?;
-        match track_failures(ctx, &mut tx, &records).await {
-            Ok(disabled) => {
-                tx.release().await?;
-                disabled
-            }
-            Err(e) if !db::is_transient(&e) => {
-                tx.roll_back_to_savepoint().await?;
-                tracing::error!("auto-disable bookkeeping left out of a group: {e}");
-                Vec::new()
-            }
-            Err(e) => return Err(e),
-        }
+        let tracked = under_savepoint(&mut tx, async |tx: &mut Tx| {
+            auto_disable::track(&ctx.config, tx, &records).await
+        })
+        .await?;
+        tracked.unwrap_or_else(|e| {
+            tracing::error!("auto-disable bookkeeping left out of a group: {e}");
+            Vec::new()
+        })
     } else {
-        track_failures(ctx, &mut tx, &records).await?
+        auto_disable::track(&ctx.config, &mut tx, &records).await?
     };
     tx.commit().await?;
     for (webhook, reason) in disabled {
@@ -393,6 +371,28 @@ async fn write(
         lanes: noted,
         worker: me,
     })
+}
+
+/// Runs `op` under a savepoint of the writer's transaction. A failure that
+/// would fail the same way every time (a constraint) is rolled back to the
+/// savepoint and handed back as `Ok(Err(_))`, and the transaction goes on;
+/// any other failure fails the transaction.
+async fn under_savepoint<T>(
+    tx: &mut Tx,
+    op: impl AsyncFnOnce(&mut Tx) -> sqlx::Result<T>,
+) -> sqlx::Result<sqlx::Result<T>> {
+    tx.savepoint().await?;
+    match op(tx).await {
+        Ok(value) => {
+            tx.release().await?;
+            Ok(Ok(value))
+        }
+        Err(e) if !db::is_transient(&e) => {
+            tx.roll_back_to_savepoint().await?;
+            Ok(Err(e))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Attempts first, then the deliveries' new states (the trigger that
@@ -416,78 +416,6 @@ async fn store_records(tx: &mut Tx, records: &[&Record]) -> sqlx::Result<()> {
         db::deliveries::update_states(tx, worker, &updates).await?;
     }
     Ok(())
-}
-
-/// Auto-disable bookkeeping for the records of a group; returns the
-/// webhooks it disabled, with the reason.
-async fn track_failures(
-    ctx: &Writer,
-    tx: &mut Tx,
-    records: &[&Record],
-) -> sqlx::Result<Vec<(String, String)>> {
-    let mut tallies: HashMap<&str, Tally> = HashMap::new();
-    for r in records {
-        let t = tallies.entry(&r.webhook_id).or_default();
-        let at = r.update.finished_at.unwrap_or_else(now_ms);
-        match r.tracking {
-            Tracking::None => {}
-            Tracking::Succeeded => {
-                *t = Tally {
-                    reset: true,
-                    gone: t.gone,
-                    ..Tally::default()
-                }
-            }
-            Tracking::Failed | Tracking::Gone => {
-                if t.failures == 0 {
-                    t.first_failure_at = at;
-                }
-                t.failures += 1;
-                t.gone |= r.tracking == Tracking::Gone;
-            }
-        }
-    }
-    let now = now_ms();
-    let window = ctx.config.auto_disable_after_seconds as i64 * 1000;
-    let mut disabled = Vec::new();
-    // The common case, successes only: one statement for all webhooks.
-    let only_succeeded: Vec<&str> = tallies
-        .iter()
-        .filter(|(_, t)| t.reset && t.failures == 0)
-        .map(|(w, _)| *w)
-        .collect();
-    db::webhooks::clear_failures(tx, &only_succeeded).await?;
-    for (webhook, t) in &tallies {
-        if t.failures == 0 {
-            continue;
-        }
-        db::webhooks::track_failures(tx, webhook, t.reset, t.failures, t.first_failure_at).await?;
-        let reason = if t.gone {
-            "The receiver answered 410 Gone".to_string()
-        } else {
-            format!(
-                "Every delivery failed for {} with at least {} failures",
-                human_duration(ctx.config.auto_disable_after_seconds),
-                ctx.config.auto_disable_min_failures
-            )
-        };
-        if db::webhooks::auto_disable(
-            tx,
-            webhook,
-            &reason,
-            t.gone,
-            now - window,
-            ctx.config.auto_disable_min_failures as i64,
-            now,
-        )
-        .await?
-        {
-            // Recorded in the same transaction: the activity trail shows it.
-            db::activity::auto_disabled(tx, webhook, &reason, now).await?;
-            disabled.push((webhook.to_string(), reason));
-        }
-    }
-    Ok(disabled)
 }
 
 /// Writes a group of publish calls in the writer's transaction: their
@@ -572,31 +500,4 @@ async fn store_publishes(
         })
         .collect();
     Ok((written, noted))
-}
-
-fn human_duration(secs: u64) -> String {
-    match secs {
-        s if s % 86_400 == 0 && s >= 86_400 => plural(s / 86_400, "day"),
-        s if s % 3_600 == 0 && s >= 3_600 => plural(s / 3_600, "hour"),
-        s if s % 60 == 0 && s >= 60 => plural(s / 60, "minute"),
-        s => plural(s, "second"),
-    }
-}
-
-fn plural(n: u64, unit: &str) -> String {
-    if n == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{n} {unit}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(super::human_duration(86_400), "1 day");
-        assert_eq!(super::human_duration(7_200), "2 hours");
-        assert_eq!(super::human_duration(90), "90 seconds");
-    }
 }
