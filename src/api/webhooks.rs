@@ -53,6 +53,7 @@ pub async fn create_webhook(
                 events: parse_event_list(&events),
                 scheme,
                 ordering,
+                ..Default::default()
             };
             let made = webhooks::create(&cx.state, &project_id, new, &Actor::user(&me)).await?;
             context::show_once(&cx, &me.id, &ShownOnce::WebhookAdded(made.clone())).await;
@@ -110,6 +111,7 @@ pub async fn edit_webhook(
                 description: Some(description),
                 events: Some(parse_event_list(&events)),
                 ordering,
+                ..Default::default()
             };
             webhooks::update(
                 &cx.state,

@@ -91,6 +91,8 @@ pub struct DeliverySummary {
     pub event: String,
     pub webhook_id: String,
     pub webhook_url: String,
+    /// Its ordering key (empty: none, or the empty key).
+    pub ordering_key: String,
     pub status: DeliveryStatus,
     pub origin: DeliveryOrigin,
     /// The delivery this one repeats (redelivery or replay).
@@ -146,6 +148,8 @@ pub struct LogFilter {
     pub until: Option<i64>,
     /// An event id (`evt_…`) or a delivery id (`dlv_…`).
     pub search: Option<String>,
+    /// An ordering key's value: that conversation's deliveries.
+    pub key: Option<String>,
     /// A range back from now, turned into `since` by the server (so a
     /// shared link means "the last hour" whenever it is opened).
     pub within: Option<TimeRange>,
@@ -207,7 +211,8 @@ impl TimeRange {
 
 impl LogFilter {
     /// The filter a log page's URL describes: `status`, `webhook`, `event`,
-    /// `range`, `since`/`until` (Unix ms) and `q`; unknown values are ignored.
+    /// `range`, `since`/`until` (Unix ms), `q` and `key`; unknown values
+    /// are ignored.
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> LogFilter {
         let text = |k: &str| {
             get(k)
@@ -221,6 +226,7 @@ impl LogFilter {
             since: text("since").and_then(|s| s.parse().ok()),
             until: text("until").and_then(|s| s.parse().ok()),
             search: text("q"),
+            key: text("key"),
             within: text("range").and_then(|s| TimeRange::parse(&s)),
         }
     }
@@ -235,6 +241,7 @@ impl LogFilter {
             ("webhook", &self.webhook),
             ("event", &self.event),
             ("q", &self.search),
+            ("key", &self.key),
         ] {
             if let Some(v) = v {
                 q.append_pair(k, v);
@@ -351,6 +358,7 @@ mod tests {
             since: Some(5),
             until: None,
             search: Some("evt_&x".into()),
+            key: Some("spc 1/&".into()),
             within: Some(TimeRange::Day),
         };
         let query = f.to_query(Some("o12"));

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a form just made and the dashboard shows exactly once, on the page
 /// the form comes back to: a new secret or a one-time link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ShownOnce {
     ProjectCreated(ProjectCredentials),
     ProjectSecret(ProjectCredentials),

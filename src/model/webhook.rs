@@ -75,7 +75,7 @@ impl Ordering {
 }
 
 /// A webhook as the dashboard and the API show it: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Webhook {
     pub id: String,
     pub project_id: String,
@@ -85,6 +85,15 @@ pub struct Webhook {
     pub enabled: bool,
     pub scheme: Scheme,
     pub ordering: Ordering,
+    /// A JSON Pointer into each event: with `ordered`, the order holds per
+    /// value it finds, and different values go in parallel.
+    pub ordering_key: Option<String>,
+    /// Attempts in flight at once, when set.
+    pub max_concurrency: Option<u16>,
+    /// What applies when `max_concurrency` is not set ([`default_concurrency`]).
+    pub default_concurrency: u16,
+    /// Deliveries per second at most.
+    pub rate_limit: Option<f64>,
     /// Why it was disabled automatically, if it was.
     pub disabled_reason: Option<String>,
     /// While a rotation's grace period runs: when the old secret stops.
@@ -94,28 +103,80 @@ pub struct Webhook {
     pub updated_at: i64,
 }
 
-/// What registering a webhook takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+impl Webhook {
+    /// Attempts in flight at once: one for `ordered` without a key (one
+    /// order for the whole webhook), else the set value or the default.
+    pub fn concurrency(&self) -> u16 {
+        if self.ordering == Ordering::Ordered && self.ordering_key.is_none() {
+            1
+        } else {
+            self.max_concurrency.unwrap_or(self.default_concurrency)
+        }
+    }
+
+    /// How deliveries go out, in words: "In order per /space/id, up to 16
+    /// at once, at most 50/s".
+    pub fn pace_in_words(&self) -> String {
+        let n = self.concurrency();
+        let mut words = match (self.ordering, &self.ordering_key) {
+            (Ordering::Ordered, None) => "In order, one at a time".to_string(),
+            (Ordering::Ordered, Some(key)) => format!("In order per {key}, up to {n} at once"),
+            (Ordering::Unordered, _) => format!("In any order, up to {n} at once"),
+        };
+        if let Some(rate) = self.rate_limit {
+            words.push_str(&format!(", at most {}/s", rate_text(rate)));
+        }
+        words
+    }
+}
+
+/// A rate as people write it: `50`, `0.5`.
+pub fn rate_text(rate: f64) -> String {
+    let text = format!("{rate:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Attempts in flight at once when a webhook does not set it: 1 for
+/// `ordered` without a key, [`KEYED_CONCURRENCY`] with one, the server's
+/// `--unordered-concurrency` for `unordered`.
+pub fn default_concurrency(ordering: Ordering, keyed: bool, unordered: u16) -> u16 {
+    match (ordering, keyed) {
+        (Ordering::Unordered, _) => unordered,
+        (Ordering::Ordered, true) => KEYED_CONCURRENCY,
+        (Ordering::Ordered, false) => 1,
+    }
+}
+
+/// What registering a webhook takes (the pace fields as given: the server
+/// checks them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct NewWebhook {
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
     pub scheme: Scheme,
     pub ordering: Ordering,
+    pub ordering_key: Option<String>,
+    pub max_concurrency: Option<i64>,
+    pub rate_limit: Option<f64>,
 }
 
-/// A change to a webhook; `None` leaves a field as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// A change to a webhook; `None` leaves a field as it is, and for the
+/// optional ones `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct WebhookPatch {
     pub enabled: Option<bool>,
     pub description: Option<String>,
     pub events: Option<Vec<String>>,
     pub ordering: Option<Ordering>,
+    pub ordering_key: Option<Option<String>>,
+    pub max_concurrency: Option<Option<i64>>,
+    pub rate_limit: Option<Option<f64>>,
 }
 
 /// A webhook with its signing secret: only ever returned once, right after
 /// it was created or rotated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookWithSecret {
     pub webhook: Webhook,
     pub signing_secret: String,
@@ -189,6 +250,64 @@ pub fn check_events(events: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Longest ordering key pointer.
+pub const MAX_ORDERING_KEY: usize = 200;
+/// Attempts in flight at once to one webhook, at most.
+pub const MAX_CONCURRENCY: u16 = 256;
+/// Attempts in flight at once to an ordered webhook with a key, unless set.
+pub const KEYED_CONCURRENCY: u16 = 16;
+/// The highest rate limit, deliveries per second.
+pub const MAX_RATE_LIMIT: f64 = 10_000.0;
+
+/// Checks an ordering key: a JSON Pointer (RFC 6901) such as `/space/id`,
+/// which starts with `/` and escapes `~` and `/` in names as `~0` and `~1`.
+pub fn check_ordering_key(pointer: &str) -> Result<String, String> {
+    let pointer = pointer.trim();
+    if !pointer.starts_with('/') {
+        let shown: String = pointer.chars().take(MAX_ORDERING_KEY).collect();
+        return Err(format!(
+            "{shown:?} is not a JSON Pointer: it starts with / and names the field, \
+             such as /space/id"
+        ));
+    }
+    if pointer.chars().count() > MAX_ORDERING_KEY {
+        return Err(format!(
+            "An ordering key has at most {MAX_ORDERING_KEY} characters"
+        ));
+    }
+    if pointer.chars().any(char::is_control) {
+        return Err("An ordering key has no control characters".into());
+    }
+    let mut chars = pointer.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Err(
+                "In a JSON Pointer ~ is written ~0, and / inside a name ~1 (RFC 6901)".into(),
+            );
+        }
+    }
+    Ok(pointer.to_string())
+}
+
+/// Checks a webhook's concurrency: 1 to [`MAX_CONCURRENCY`].
+pub fn check_max_concurrency(n: i64) -> Result<u16, String> {
+    u16::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_CONCURRENCY).contains(n))
+        .ok_or_else(|| format!("Concurrency is 1 to {MAX_CONCURRENCY} attempts at once"))
+}
+
+/// Checks a rate limit: more than 0, at most [`MAX_RATE_LIMIT`] per second.
+pub fn check_rate_limit(rate: f64) -> Result<f64, String> {
+    if rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_LIMIT {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "A rate limit is more than 0 and at most {MAX_RATE_LIMIT} deliveries per second"
+        ))
+    }
+}
+
 pub fn check_description(d: &str) -> Result<String, String> {
     let d = d.trim();
     if d.chars().count() > MAX_DESCRIPTION {
@@ -232,6 +351,73 @@ mod tests {
         assert!(check_events(&v(&["mess*"])).is_err());
         assert_eq!(parse_event_list("a, b\nc  "), v(&["a", "b", "c"]));
         assert!(parse_event_list("  ").is_empty());
+    }
+
+    #[test]
+    fn ordering_keys_are_json_pointers() {
+        assert_eq!(check_ordering_key(" /space/id ").unwrap(), "/space/id");
+        assert_eq!(check_ordering_key("/a~1b/~0c/0").unwrap(), "/a~1b/~0c/0");
+        assert!(check_ordering_key("space/id")
+            .unwrap_err()
+            .contains("/space/id"));
+        assert!(check_ordering_key("").is_err());
+        assert!(check_ordering_key("/a~2").is_err());
+        assert!(check_ordering_key("/a~").is_err());
+        assert!(check_ordering_key(&format!("/{}", "x".repeat(MAX_ORDERING_KEY))).is_err());
+        assert!(check_ordering_key("/a\nb").is_err());
+    }
+
+    #[test]
+    fn concurrency_and_rate_limits_have_bounds() {
+        assert_eq!(check_max_concurrency(1), Ok(1));
+        assert_eq!(check_max_concurrency(256), Ok(256));
+        for bad in [0, -1, 257, 100_000] {
+            assert!(check_max_concurrency(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_rate_limit(0.5), Ok(0.5));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 10_001.0] {
+            assert!(check_rate_limit(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_pace_in_words() {
+        let mut w = Webhook {
+            id: "w".into(),
+            project_id: "p".into(),
+            url: "https://example.com".into(),
+            description: String::new(),
+            events: v(&["*"]),
+            enabled: true,
+            scheme: Scheme::SpectrumV0,
+            ordering: Ordering::Ordered,
+            ordering_key: None,
+            max_concurrency: Some(32),
+            default_concurrency: 1,
+            rate_limit: None,
+            disabled_reason: None,
+            previous_secret_expires_at: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(w.pace_in_words(), "In order, one at a time");
+        assert_eq!(w.concurrency(), 1, "one order for the whole webhook");
+        w.ordering_key = Some("/space/id".into());
+        w.max_concurrency = None;
+        w.default_concurrency = default_concurrency(w.ordering, true, 8);
+        w.rate_limit = Some(50.0);
+        assert_eq!(
+            w.pace_in_words(),
+            "In order per /space/id, up to 16 at once, at most 50/s"
+        );
+        w.ordering = Ordering::Unordered;
+        w.max_concurrency = Some(4);
+        w.rate_limit = Some(0.25);
+        assert_eq!(
+            w.pace_in_words(),
+            "In any order, up to 4 at once, at most 0.25/s"
+        );
+        assert_eq!(default_concurrency(Ordering::Unordered, true, 8), 8);
     }
 
     #[test]

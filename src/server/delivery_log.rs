@@ -26,6 +26,7 @@ fn summary(state: &AppState, r: LogRow) -> DeliverySummary {
         event: r.event,
         webhook_id: r.webhook_id,
         webhook_url: r.url,
+        ordering_key: r.ordering_key,
         status,
         origin: DeliveryOrigin::parse(&r.origin),
         repeats: r.repeats,
@@ -53,6 +54,13 @@ fn check(filter: &mut LogFilter) -> Result<(), AppError> {
             } else {
                 *v = trimmed.to_string();
             }
+        }
+    }
+    // A key is compared as stored: cut as ingest cuts it.
+    if let Some(key) = filter.key.take() {
+        let key = key.trim();
+        if !key.is_empty() {
+            filter.key = Some(ingest::cut_key(key).to_string());
         }
     }
     if let Some(range) = filter.within.take() {
@@ -128,6 +136,7 @@ pub async fn webhook_page(
     project_id: &str,
     webhook_id: &str,
     status: Option<DeliveryStatus>,
+    key: Option<String>,
     cursor: Cursor,
     limit: u32,
 ) -> Result<(Vec<DeliveryDetail>, Option<String>), AppError> {
@@ -135,6 +144,7 @@ pub async fn webhook_page(
     let filter = LogFilter {
         status,
         webhook: Some(webhook_id.to_string()),
+        key,
         ..LogFilter::default()
     };
     let (rows, older, _) = rows_page(state, project_id, filter, cursor, limit).await?;

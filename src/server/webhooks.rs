@@ -7,8 +7,9 @@ use super::errors::internal;
 use super::state::AppState;
 use super::{secrets, url_guard};
 use crate::model::{
-    check_description, check_events, AppError, NewWebhook, Scheme, TestResult, Webhook,
-    WebhookPatch, WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
+    check_description, check_events, check_max_concurrency, check_ordering_key, check_rate_limit,
+    rate_text, AppError, NewWebhook, Scheme, TestResult, Webhook, WebhookPatch, WebhookWithSecret,
+    DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
 };
 use std::time::Duration;
 
@@ -49,6 +50,58 @@ pub async fn check_url(state: &AppState, url: &str) -> Result<String, AppError> 
     Ok(checked.url.to_string())
 }
 
+/// The server's `--unordered-concurrency`: an unordered webhook's default.
+fn unordered_default(state: &AppState) -> u16 {
+    u16::try_from(state.config.delivery.unordered_concurrency).unwrap_or(u16::MAX)
+}
+
+/// The optional pace fields, checked.
+struct PaceFields {
+    ordering_key: Option<String>,
+    max_concurrency: Option<u16>,
+    rate_limit: Option<f64>,
+}
+
+/// Checks the optional pace fields as given.
+fn check_pace(
+    ordering_key: Option<&str>,
+    max_concurrency: Option<i64>,
+    rate_limit: Option<f64>,
+) -> Result<PaceFields, AppError> {
+    let key = ordering_key
+        .map(check_ordering_key)
+        .transpose()
+        .map_err(AppError::Invalid)?;
+    let n = max_concurrency
+        .map(check_max_concurrency)
+        .transpose()
+        .map_err(AppError::Invalid)?;
+    let rate = rate_limit
+        .map(check_rate_limit)
+        .transpose()
+        .map_err(AppError::Invalid)?;
+    Ok(PaceFields {
+        ordering_key: key,
+        max_concurrency: n,
+        rate_limit: rate,
+    })
+}
+
+/// Tells the delivery worker (here, and in every other process) that a
+/// webhook changed: what it read of it is read again, its pace applies now.
+async fn changed(state: &AppState, webhook: Option<&Webhook>, id: &str) {
+    state.delivery.webhook_changed(id);
+    if let Some(w) = webhook {
+        state
+            .delivery
+            .pace_changed(id, crate::server::db::webhooks::Pace::of_webhook(w));
+    }
+    if let Err(e) = db::webhooks::notify_changed(&state.db, id).await {
+        // The other processes read it again within seconds anyway.
+        tracing::warn!(webhook = id, "telling other processes of a change: {e}");
+    }
+}
+
 /// Appends to the project's activity record.
 async fn record(
     state: &AppState,
@@ -72,6 +125,15 @@ pub async fn create(
     project_must_exist(state, project_id).await?;
     let description = check_description(&new.description).map_err(AppError::Invalid)?;
     let events = check_events(&new.events).map_err(AppError::Invalid)?;
+    let PaceFields {
+        ordering_key,
+        max_concurrency,
+        rate_limit,
+    } = check_pace(
+        new.ordering_key.as_deref(),
+        new.max_concurrency,
+        new.rate_limit,
+    )?;
     let url = check_url(state, &new.url).await?;
     let secret = new_secret(new.scheme);
     let id = uuid::Uuid::new_v4().to_string();
@@ -85,13 +147,18 @@ pub async fn create(
             events: &events,
             scheme: new.scheme,
             ordering: new.ordering,
+            ordering_key: ordering_key.as_deref(),
+            max_concurrency,
+            rate_limit,
             sealed_secret: &state.secrets.seal(&secret),
         },
+        unordered_default(state),
     )
     .await
     .map_err(internal)?;
     match inserted {
         Inserted::Yes(webhook) => {
+            let webhook = *webhook;
             tracing::info!(project = project_id, webhook = %webhook.id, "webhook registered");
             let detail = format!("events: {}", webhook.events.join(", "));
             record(
@@ -116,13 +183,13 @@ pub async fn create(
 
 pub async fn list(state: &AppState, project_id: &str) -> Result<Vec<Webhook>, AppError> {
     project_must_exist(state, project_id).await?;
-    db::webhooks::list(&state.db, project_id)
+    db::webhooks::list(&state.db, project_id, unordered_default(state))
         .await
         .map_err(internal)
 }
 
 pub async fn get(state: &AppState, project_id: &str, id: &str) -> Result<Webhook, AppError> {
-    db::webhooks::get(&state.db, project_id, id)
+    db::webhooks::get(&state.db, project_id, id, unordered_default(state))
         .await
         .map_err(internal)?
         .ok_or(AppError::NotFound)
@@ -149,13 +216,31 @@ pub async fn update(
     if let Some(ordering) = patch.ordering {
         webhook.ordering = ordering;
     }
+    let PaceFields {
+        ordering_key: key,
+        max_concurrency: n,
+        rate_limit: rate,
+    } = check_pace(
+        patch.ordering_key.clone().flatten().as_deref(),
+        patch.max_concurrency.flatten(),
+        patch.rate_limit.flatten(),
+    )?;
+    if patch.ordering_key.is_some() {
+        webhook.ordering_key = key;
+    }
+    if patch.max_concurrency.is_some() {
+        webhook.max_concurrency = n;
+    }
+    if patch.rate_limit.is_some() {
+        webhook.rate_limit = rate;
+    }
     if !db::webhooks::update(&state.db, &webhook, patch.enabled)
         .await
         .map_err(internal)?
     {
         return Err(AppError::NotFound);
     }
-    state.delivery.webhook_changed(id);
+    changed(state, Some(&webhook), id).await;
     let (action, detail) = match (before.enabled, webhook.enabled) {
         (true, false) => ("webhook.disabled", String::new()),
         (false, true) => ("webhook.enabled", String::new()),
@@ -169,6 +254,21 @@ pub async fn update(
             }
             if before.ordering != webhook.ordering {
                 changed.push(format!("order: {}", webhook.ordering.as_str()));
+            }
+            if before.ordering_key != webhook.ordering_key {
+                let key = webhook.ordering_key.as_deref().unwrap_or("none");
+                changed.push(format!("ordering key: {key}"));
+            }
+            if before.max_concurrency != webhook.max_concurrency {
+                let n = webhook.max_concurrency.map(|n| n.to_string());
+                changed.push(format!(
+                    "concurrency: {}",
+                    n.as_deref().unwrap_or("default")
+                ));
+            }
+            if before.rate_limit != webhook.rate_limit {
+                let rate = webhook.rate_limit.map(|r| format!("{}/s", rate_text(r)));
+                changed.push(format!("rate limit: {}", rate.as_deref().unwrap_or("none")));
             }
             ("webhook.edited", changed.join("; "))
         }
@@ -188,7 +288,7 @@ pub async fn delete(
         .await
         .map_err(internal)?
     {
-        state.delivery.webhook_changed(id);
+        changed(state, None, id).await;
         tracing::info!(project = project_id, webhook = id, "webhook deleted");
         record(
             state,
@@ -234,7 +334,7 @@ pub async fn rotate(
     {
         return Err(AppError::NotFound);
     }
-    state.delivery.webhook_changed(id);
+    changed(state, None, id).await;
     tracing::info!(
         project = project_id,
         webhook = id,
@@ -270,7 +370,7 @@ pub async fn finish_rotation(
     {
         return Err(AppError::NotFound);
     }
-    state.delivery.webhook_changed(id);
+    changed(state, None, id).await;
     tracing::info!(project = project_id, webhook = id, "rotation finished");
     let webhook = get(state, project_id, id).await?;
     record(
@@ -337,10 +437,13 @@ pub async fn send_test(state: &AppState, project_id: &str, id: &str) -> Result<T
 }
 
 /// Waits for a delivery's first attempt (or its end without one) and
-/// reports it; gives up a little after the attempt timeout.
+/// reports it. Gives up a little after the attempt timeout, and always
+/// before the request's own time limit: a receiver that does not answer
+/// gets a result that says so, not a `408`.
 pub async fn first_attempt(state: &AppState, delivery_id: &str) -> Result<TestResult, AppError> {
-    let limit =
-        Duration::from_millis(state.config.delivery.attempt_timeout_ms) + Duration::from_secs(5);
+    let attempt = Duration::from_millis(state.config.delivery.attempt_timeout_ms);
+    let request = Duration::from_millis(state.config.request_timeout_ms);
+    let limit = (attempt + Duration::from_secs(5)).min(request.mul_f64(0.9));
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         // Listen before looking, so that a commit in between is not missed.
@@ -373,9 +476,17 @@ pub async fn first_attempt(state: &AppState, delivery_id: &str) -> Result<TestRe
             }
         }
         if tokio::time::timeout_at(deadline, recorded).await.is_err() {
-            return Err(AppError::Conflict(
-                "No attempt was made in time: the delivery is still queued".into(),
-            ));
+            let waited = limit.as_secs_f64();
+            return Ok(TestResult {
+                delivery_id: delivery_id.to_string(),
+                status: None,
+                error: Some(format!(
+                    "Timed out: no answer within {waited:.0} s. The attempt may still be \
+                     under way; the delivery log will show how it ends."
+                )),
+                duration_ms: limit.as_millis() as i64,
+                succeeded: false,
+            });
         }
     }
 }

@@ -518,7 +518,7 @@ async fn an_edit_read_before_an_auto_disable_does_not_undo_it() {
     let s = Api::new(|_| {}).await;
     let (id, _) = s.register("http://127.0.0.1:9/x", json!({})).await;
     let db = s.server.db().await;
-    let mut stale = webhooks::get(&db, &s.pid, &id).await.unwrap().unwrap();
+    let mut stale = webhooks::get(&db, &s.pid, &id, 8).await.unwrap().unwrap();
     assert!(stale.enabled);
     signpost::on_db!(&db, p => {
         sqlx::query(
@@ -726,7 +726,7 @@ async fn graceful_shutdown_finishes_attempts_in_flight_and_releases_the_rest() {
 
 /// A `signpost` process, killed (SIGKILL) when dropped, so that a failing
 /// test leaves none behind.
-struct Proc(std::process::Child);
+pub(crate) struct Proc(std::process::Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -736,7 +736,7 @@ impl Drop for Proc {
 }
 
 /// Starts the `signpost` binary on a free port; returns it and its base URL.
-async fn spawn_signpost(db_url: &str) -> (Proc, String) {
+pub(crate) async fn spawn_signpost(db_url: &str) -> (Proc, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -15,6 +15,7 @@ mod health;
 mod hosts;
 mod logs;
 mod metrics;
+mod ordering;
 mod postgres;
 mod processes;
 mod props;

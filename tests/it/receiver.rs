@@ -49,8 +49,13 @@ pub enum Reply {
 #[derive(Default)]
 struct Inner {
     hits: Vec<Hit>,
+    /// Per path and a text its body contains: the next answers to such
+    /// requests, before the path's own script.
+    body_script: Vec<(String, String, VecDeque<Reply>)>,
     /// Per path: the next answers, then 200.
     script: HashMap<String, VecDeque<Reply>>,
+    /// Per path: requests being answered now, and the most at once.
+    in_flight: HashMap<String, (usize, usize)>,
     /// Per path: the answer once the script is used up (default 200).
     otherwise: HashMap<String, Reply>,
 }
@@ -90,6 +95,44 @@ impl Receiver {
             .unwrap()
             .script
             .insert(path.to_string(), replies.into());
+    }
+
+    /// The next answers on `path` to requests whose body contains `text`,
+    /// in order (before the path's own script).
+    pub fn script_body(&self, path: &str, text: &str, replies: Vec<Reply>) {
+        self.inner.lock().unwrap().body_script.push((
+            path.to_string(),
+            text.to_string(),
+            replies.into(),
+        ));
+    }
+
+    /// How many requests `path` has had.
+    pub fn count(&self, path: &str) -> usize {
+        let inner = self.inner.lock().unwrap();
+        inner.hits.iter().filter(|h| h.path == path).count()
+    }
+
+    /// Waits until `path` has had `n` requests (at most `limit`), without
+    /// copying them (for many requests).
+    pub async fn wait_count(&self, path: &str, n: usize, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let arrived = self.arrived.notified();
+            let count = self.count(path);
+            if count >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!("{path}: {count} of {n} requests arrived within {limit:?}");
+            }
+        }
+    }
+
+    /// The most requests `path` was answering at once so far.
+    pub fn peak_in_flight(&self, path: &str) -> usize {
+        let inner = self.inner.lock().unwrap();
+        inner.in_flight.get(path).map_or(0, |(_, peak)| *peak)
     }
 
     /// The answer on `path` once its script is used up.
@@ -165,15 +208,35 @@ async fn receive(
         inner.hits.push(Hit {
             path: path.clone(),
             headers,
-            body,
+            body: body.clone(),
             at: Instant::now(),
         });
-        let scripted = inner.script.get_mut(&path).and_then(|s| s.pop_front());
+        let by_body = inner
+            .body_script
+            .iter_mut()
+            .filter(|(p, text, _)| {
+                *p == path && body.windows(text.len()).any(|w| w == text.as_bytes())
+            })
+            .find_map(|(_, _, replies)| replies.pop_front());
+        let scripted = by_body.or_else(|| inner.script.get_mut(&path).and_then(|s| s.pop_front()));
+        let (now, peak) = inner.in_flight.entry(path.clone()).or_default();
+        *now += 1;
+        *peak = (*peak).max(*now);
         scripted
             .or_else(|| inner.otherwise.get(&path).cloned())
             .unwrap_or(Reply::Status(200))
     };
     arrived.notify_waiters();
+    // Counted in flight until the answer is made.
+    struct Leaving(Arc<Mutex<Inner>>, String);
+    impl Drop for Leaving {
+        fn drop(&mut self) {
+            if let Some((now, _)) = self.0.lock().unwrap().in_flight.get_mut(&self.1) {
+                *now -= 1;
+            }
+        }
+    }
+    let _leaving = Leaving(inner.clone(), path.clone());
     let status = |s: u16| StatusCode::from_u16(s).unwrap();
     match reply {
         Reply::Status(s) => (status(s), "ok").into_response(),

@@ -93,6 +93,14 @@ impl TestServer {
         TestServer::start_at(root, Some(dir), Backend::Sqlite, adjust).await
     }
 
+    /// Started on PostgreSQL whatever the run's backend, for what only
+    /// several processes on PostgreSQL do.
+    pub async fn start_postgres_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        TestServer::start_at(root, Some(dir), Backend::Postgres, adjust).await
+    }
+
     /// Started on the database of `dir` (a fresh one, or what a stopped
     /// server left), with a configuration adjusted by `adjust`.
     pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
@@ -464,6 +472,16 @@ impl Api {
 }
 
 impl Api {
+    /// Like [`Api::new`], on PostgreSQL whatever the run's backend.
+    pub async fn postgres(adjust: impl FnOnce(&mut Config)) -> Api {
+        let server = TestServer::start_postgres_with(|c| {
+            api_config(c);
+            adjust(c)
+        })
+        .await;
+        Api::on(server).await
+    }
+
     /// Like [`Api::new`], on SQLite whatever the run's backend (for what
     /// only SQLite has).
     pub async fn sqlite(adjust: impl FnOnce(&mut Config)) -> Api {

@@ -11,6 +11,8 @@ pub struct NewDelivery<'a> {
     pub project_id: &'a str,
     pub event_id: &'a str,
     pub webhook_id: &'a str,
+    /// Its ordering key (`""`: the empty key).
+    pub ordering_key: &'a str,
     /// `event`, `redelivery` or `replay`.
     pub origin: &'a str,
     /// The delivery a redelivery or replay repeats.
@@ -32,11 +34,13 @@ pub async fn insert(
         let webhooks: Vec<&str> = deliveries.iter().map(|d| d.webhook_id).collect();
         let origins: Vec<&str> = deliveries.iter().map(|d| d.origin).collect();
         let repeats: Vec<Option<&str>> = deliveries.iter().map(|d| d.repeats).collect();
+        let keys: Vec<&str> = deliveries.iter().map(|d| d.ordering_key).collect();
         let mut seqs: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, created_at, \
-               origin, repeats) \
-             SELECT i, p, e, w, $7, $7, o, r FROM unnest($1::text[], $2::text[], $3::text[], \
-               $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t (i, p, e, w, o, r, k) \
+               origin, repeats, ordering_key) \
+             SELECT i, p, e, w, $7, $7, o, r, y FROM unnest($1::text[], $2::text[], $3::text[], \
+               $4::text[], $5::text[], $6::text[], $8::text[]) \
+               WITH ORDINALITY AS t (i, p, e, w, o, r, y, k) \
              ORDER BY k RETURNING seq",
         )
         .bind(&ids)
@@ -46,6 +50,7 @@ pub async fn insert(
         .bind(&origins)
         .bind(&repeats)
         .bind(now)
+        .bind(&keys)
         .fetch_all(&mut **t)
         .await?;
         seqs.sort_unstable();
@@ -55,7 +60,7 @@ pub async fn insert(
     for chunk in deliveries.chunks(CHUNK) {
         crate::on_tx!(tx, c, DB => {
         let mut q: QueryBuilder<DB> = QueryBuilder::new(
-            "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, created_at, origin, repeats) ",
+            "INSERT INTO deliveries (id, project_id, event_id, webhook_id, next_at, created_at, origin, repeats, ordering_key) ",
         );
         q.push_values(chunk, |mut row, d| {
             row.push_bind(d.id)
@@ -65,7 +70,8 @@ pub async fn insert(
                 .push_bind(now)
                 .push_bind(now)
                 .push_bind(d.origin)
-                .push_bind(d.repeats);
+                .push_bind(d.repeats)
+                .push_bind(d.ordering_key);
         });
         q.push(" RETURNING seq");
         let mut got: Vec<i64> = q.build_query_scalar().fetch_all(&mut *c).await?;
@@ -77,7 +83,8 @@ pub async fn insert(
     Ok(seqs)
 }
 
-/// A pending delivery read into a lane's window, with its event.
+/// A pending delivery read into a lane's window, with its event and its
+/// webhook's pace.
 #[derive(sqlx::FromRow)]
 pub struct WindowRow {
     pub seq: i64,
@@ -90,34 +97,137 @@ pub struct WindowRow {
     /// Left out when the delivery waits for a retry later than `body_due_by`:
     /// it is read again when the attempt is due.
     pub body: Option<Vec<u8>>,
+    pub ordering_key: String,
     pub ordering: String,
+    pub keyed: bool,
+    pub max_concurrency: Option<i64>,
+    pub rate_limit: Option<f64>,
 }
 
+impl WindowRow {
+    pub fn pace(&self) -> super::webhooks::Pace {
+        super::webhooks::Pace::of(
+            &self.ordering,
+            self.keyed,
+            self.max_concurrency,
+            self.rate_limit,
+        )
+    }
+}
+
+const WINDOW_COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.attempts, d.next_at, \
+    d.created_at, CASE WHEN d.next_at <= $4 THEN e.body END AS body, d.ordering_key, \
+    w.ordering, w.ordering_key IS NOT NULL AS keyed, w.max_concurrency, w.rate_limit";
+
 /// The next `limit` pending deliveries of a webhook after `after`, in
-/// `seq` order, from the partial index of pending deliveries.
+/// `seq` order, from the partial index of pending deliveries, leaving out
+/// the keys in `skip` (each held back until its earlier deliveries are
+/// done; read with [`keys_window`]).
 pub async fn window(
     db: &Db,
     webhook_id: &str,
     after: i64,
     limit: i64,
     body_due_by: i64,
+    skip: &[&str],
 ) -> sqlx::Result<Vec<WindowRow>> {
     let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
+    let skipping = match (skip.is_empty(), db) {
+        (true, _) => "",
+        (false, Db::Sqlite(_)) => "AND d.ordering_key NOT IN (SELECT value FROM json_each($5))",
+        (false, Db::Postgres(_)) => "AND d.ordering_key <> ALL($5::text[])",
+    };
     let sql = format!(
-        "SELECT d.seq, d.id, d.event_id, e.event, d.attempts, d.next_at, d.created_at, \
-                CASE WHEN d.next_at <= $4 THEN e.body END AS body, w.ordering \
+        "SELECT {WINDOW_COLUMNS} \
          FROM deliveries d {hint} \
            JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.seq > $2 \
+         WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.seq > $2 {skipping} \
          ORDER BY d.seq LIMIT $3"
     );
-    crate::on_db!(db, c => sqlx::query_as(&sql)
-    .bind(webhook_id)
-    .bind(after)
-    .bind(limit)
-    .bind(body_due_by)
-    .fetch_all(c)
-    .await)
+    match db {
+        Db::Sqlite(p) => {
+            let mut q = sqlx::query_as(&sql)
+                .bind(webhook_id)
+                .bind(after)
+                .bind(limit)
+                .bind(body_due_by);
+            if !skip.is_empty() {
+                q = q.bind(serde_json::to_string(skip).expect("strings serialize"));
+            }
+            q.fetch_all(p).await
+        }
+        Db::Postgres(p) => {
+            let mut q = sqlx::query_as(&sql)
+                .bind(webhook_id)
+                .bind(after)
+                .bind(limit)
+                .bind(body_due_by);
+            if !skip.is_empty() {
+                q = q.bind(skip);
+            }
+            q.fetch_all(p).await
+        }
+    }
+}
+
+/// For each of `keys` (a key and the `seq` after which to read), its next
+/// `per_key` pending deliveries up to `upto`, all in `seq` order.
+pub async fn keys_window(
+    db: &Db,
+    webhook_id: &str,
+    keys: &[(&str, i64)],
+    upto: i64,
+    per_key: i64,
+    body_due_by: i64,
+) -> sqlx::Result<Vec<WindowRow>> {
+    match db {
+        Db::Sqlite(p) => {
+            let sql = format!(
+                "SELECT {WINDOW_COLUMNS} \
+                 FROM json_each($2) k \
+                   JOIN deliveries d ON d.seq IN ( \
+                     SELECT n.seq FROM deliveries n INDEXED BY deliveries_pending_key \
+                     WHERE n.webhook_id = $1 AND n.ordering_key = k.value ->> 0 \
+                       AND n.status = 'pending' AND n.seq > k.value ->> 1 AND n.seq <= $3 \
+                     ORDER BY n.seq LIMIT $5) \
+                   JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+                 ORDER BY d.seq"
+            );
+            sqlx::query_as(&sql)
+                .bind(webhook_id)
+                .bind(serde_json::to_string(keys).expect("pairs serialize"))
+                .bind(upto)
+                .bind(body_due_by)
+                .bind(per_key)
+                .fetch_all(p)
+                .await
+        }
+        Db::Postgres(p) => {
+            let names: Vec<&str> = keys.iter().map(|k| k.0).collect();
+            let afters: Vec<i64> = keys.iter().map(|k| k.1).collect();
+            let sql = format!(
+                "SELECT {WINDOW_COLUMNS} \
+                 FROM unnest($2::text[], $6::bigint[]) AS k (key, after) \
+                   CROSS JOIN LATERAL ( \
+                     SELECT n.seq FROM deliveries n \
+                     WHERE n.webhook_id = $1 AND n.ordering_key = k.key \
+                       AND n.status = 'pending' AND n.seq > k.after AND n.seq <= $3 \
+                     ORDER BY n.seq LIMIT $5) s \
+                   JOIN deliveries d ON d.seq = s.seq \
+                   JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+                 ORDER BY d.seq"
+            );
+            sqlx::query_as(&sql)
+                .bind(webhook_id)
+                .bind(&names)
+                .bind(upto)
+                .bind(body_due_by)
+                .bind(per_key)
+                .bind(&afters)
+                .fetch_all(p)
+                .await
+        }
+    }
 }
 
 /// A delivery's state after an attempt (or a cancellation).

@@ -14,6 +14,7 @@ pub struct LogRow {
     pub event: String,
     pub webhook_id: String,
     pub url: String,
+    pub ordering_key: String,
     pub status: String,
     pub origin: String,
     pub repeats: Option<String>,
@@ -26,8 +27,8 @@ pub struct LogRow {
     pub finished_at: Option<i64>,
 }
 
-const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, d.status, \
-     d.origin, d.repeats, d.attempts, d.next_at, d.last_status, d.last_error, \
+const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, d.ordering_key, \
+     d.status, d.origin, d.repeats, d.attempts, d.next_at, d.last_status, d.last_error, \
      (SELECT a.duration_ms FROM attempts a WHERE a.delivery_seq = d.seq \
       ORDER BY a.number DESC LIMIT 1) AS duration_ms, d.created_at, d.finished_at";
 
@@ -60,7 +61,12 @@ where
     &'a str: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
+    let by_key = filter.key.is_some() && !plan.by_event;
     let from = match (db, plan.by_event) {
+        // One conversation's deliveries, from the index of keys.
+        (Db::Sqlite(_), false) if by_key => {
+            "deliveries d INDEXED BY deliveries_project_key CROSS JOIN events e ON e.id = d.event_id"
+        }
         // `CROSS JOIN` fixes SQLite's join order: the left table drives.
         (Db::Sqlite(_), false) => "deliveries d CROSS JOIN events e ON e.id = d.event_id",
         // Each event's deliveries by `deliveries_event`, whatever else the
@@ -80,6 +86,14 @@ where
     // `deliveries_webhook[_status]` (the webhook's project is checked on
     // `w`), the rest from `deliveries_project[_status]`; an id is a lookup.
     match &filter.webhook {
+        // A key's deliveries come from `deliveries_project_key` (keys are
+        // rare enough that the webhook is a filter on them).
+        Some(webhook) if by_key => {
+            q.push("d.project_id = ")
+                .push_bind(project_id)
+                .push(" AND d.webhook_id = ")
+                .push_bind(webhook.as_str());
+        }
         Some(webhook) => {
             if plan.by_event {
                 q.push("e.project_id = ")
@@ -105,6 +119,11 @@ where
     }
     if let Some(event) = &filter.event {
         q.push(" AND e.event = ").push_bind(event.as_str());
+    }
+    if let Some(key) = &filter.key {
+        // `<> ''` lets the planner use the partial index of keys.
+        q.push(" AND d.ordering_key <> '' AND d.ordering_key = ")
+            .push_bind(key.as_str());
     }
     if let Some(search) = &filter.search {
         q.push(" AND d.seq IN (SELECT seq FROM deliveries WHERE id = ")
@@ -307,10 +326,15 @@ pub struct RepeatSource {
     pub event_id: String,
     pub event: String,
     pub webhook_id: String,
+    pub ordering_key: String,
     pub ordering: String,
+    pub keyed: bool,
+    pub max_concurrency: Option<i64>,
+    pub rate_limit: Option<f64>,
 }
 
-const SOURCE: &str = "SELECT d.id, d.event_id, e.event, d.webhook_id, w.ordering \
+const SOURCE: &str = "SELECT d.id, d.event_id, e.event, d.webhook_id, d.ordering_key, \
+     w.ordering, w.ordering_key IS NOT NULL AS keyed, w.max_concurrency, w.rate_limit \
      FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";
 
 pub async fn repeat_source(

@@ -1,9 +1,52 @@
 use super::{now_ms, Db, Tx};
-use crate::model::{Ordering, Scheme, Webhook};
+use crate::model::{default_concurrency, Ordering, Scheme, Webhook};
+
+/// How a webhook's deliveries go out, as the scheduler needs it: read
+/// with the webhook wherever a delivery is handed to the scheduler, so
+/// that a change reaches a lane with its next deliveries (and at once
+/// through the scheduler's `Pace` message).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    pub unordered: bool,
+    /// The webhook has an ordering key (its default concurrency is higher).
+    pub keyed: bool,
+    /// Attempts in flight at once, if set on the webhook.
+    pub max_concurrency: Option<u16>,
+    /// Deliveries per second at most.
+    pub rate_limit: Option<f64>,
+}
+
+impl Pace {
+    /// A webhook's.
+    pub fn of_webhook(w: &Webhook) -> Pace {
+        Pace {
+            unordered: w.ordering == Ordering::Unordered,
+            keyed: w.ordering_key.is_some(),
+            max_concurrency: w.max_concurrency,
+            rate_limit: w.rate_limit,
+        }
+    }
+
+    /// From a webhook's columns.
+    pub fn of(
+        ordering: &str,
+        keyed: bool,
+        max_concurrency: Option<i64>,
+        rate_limit: Option<f64>,
+    ) -> Pace {
+        Pace {
+            unordered: ordering == "unordered",
+            keyed,
+            max_concurrency: max_concurrency.and_then(|n| u16::try_from(n).ok()),
+            rate_limit,
+        }
+    }
+}
 
 /// Every column but the secrets.
 const COLUMNS: &str = "id, project_id, url, description, events, enabled, scheme, \
-                       ordering, disabled_reason, previous_expires_at, created_at, updated_at";
+                       ordering, ordering_key, max_concurrency, rate_limit, \
+                       disabled_reason, previous_expires_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct WebhookRow {
@@ -15,15 +58,22 @@ struct WebhookRow {
     enabled: bool,
     scheme: String,
     ordering: String,
+    ordering_key: Option<String>,
+    max_concurrency: Option<i64>,
+    rate_limit: Option<f64>,
     disabled_reason: Option<String>,
     previous_expires_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
 
-impl From<WebhookRow> for Webhook {
-    fn from(r: WebhookRow) -> Self {
+impl WebhookRow {
+    /// The webhook, its default concurrency worked out with the server's
+    /// `--unordered-concurrency`.
+    fn into_webhook(self, unordered_concurrency: u16) -> Webhook {
+        let r = self;
         let now = now_ms();
+        let ordering = Ordering::parse(&r.ordering).unwrap_or_default();
         Webhook {
             id: r.id,
             project_id: r.project_id,
@@ -32,7 +82,15 @@ impl From<WebhookRow> for Webhook {
             events: serde_json::from_str(&r.events).unwrap_or_else(|_| vec!["*".into()]),
             enabled: r.enabled,
             scheme: Scheme::parse(&r.scheme).unwrap_or_default(),
-            ordering: Ordering::parse(&r.ordering).unwrap_or_default(),
+            ordering,
+            default_concurrency: default_concurrency(
+                ordering,
+                r.ordering_key.is_some(),
+                unordered_concurrency,
+            ),
+            ordering_key: r.ordering_key,
+            max_concurrency: r.max_concurrency.and_then(|n| u16::try_from(n).ok()),
+            rate_limit: r.rate_limit,
             disabled_reason: r.disabled_reason,
             previous_secret_expires_at: r.previous_expires_at.filter(|t| *t > now),
             created_at: r.created_at,
@@ -49,19 +107,23 @@ pub struct Insert<'a> {
     pub events: &'a [String],
     pub scheme: Scheme,
     pub ordering: Ordering,
+    pub ordering_key: Option<&'a str>,
+    pub max_concurrency: Option<u16>,
+    pub rate_limit: Option<f64>,
     pub sealed_secret: &'a [u8],
 }
 
 pub enum Inserted {
-    Yes(Webhook),
+    Yes(Box<Webhook>),
     DuplicateUrl,
 }
 
-pub async fn insert(db: &Db, w: Insert<'_>) -> sqlx::Result<Inserted> {
+pub async fn insert(db: &Db, w: Insert<'_>, unordered_concurrency: u16) -> sqlx::Result<Inserted> {
     let now = now_ms();
     let result = crate::on_db!(db, c => sqlx::query(
         "INSERT INTO webhooks (id, project_id, url, description, events, scheme, ordering, secret, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         created_at, updated_at, ordering_key, max_concurrency, rate_limit) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(w.id)
     .bind(w.project_id)
@@ -73,22 +135,29 @@ pub async fn insert(db: &Db, w: Insert<'_>) -> sqlx::Result<Inserted> {
     .bind(w.sealed_secret)
     .bind(now)
     .bind(now)
+    .bind(w.ordering_key)
+    .bind(w.max_concurrency.map(i64::from))
+    .bind(w.rate_limit)
     .execute(c)
     .await
     .map(|_| ()));
     match result {
-        Ok(_) => Ok(Inserted::Yes(
-            get(db, w.project_id, w.id)
+        Ok(_) => Ok(Inserted::Yes(Box::new(
+            get(db, w.project_id, w.id, unordered_concurrency)
                 .await?
                 .ok_or(sqlx::Error::RowNotFound)?,
-        )),
+        ))),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Inserted::DuplicateUrl),
         Err(e) => Err(e),
     }
 }
 
 /// Active (not deleted) webhooks of a project, oldest first.
-pub async fn list(db: &Db, project_id: &str) -> sqlx::Result<Vec<Webhook>> {
+pub async fn list(
+    db: &Db,
+    project_id: &str,
+    unordered_concurrency: u16,
+) -> sqlx::Result<Vec<Webhook>> {
     let rows: Vec<WebhookRow> = crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND deleted_at IS NULL \
          ORDER BY created_at, id"
@@ -96,11 +165,19 @@ pub async fn list(db: &Db, project_id: &str) -> sqlx::Result<Vec<Webhook>> {
     .bind(project_id)
     .fetch_all(c)
     .await?);
-    Ok(rows.into_iter().map(Webhook::from).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| r.into_webhook(unordered_concurrency))
+        .collect())
 }
 
 /// One active webhook of the project (another project's id finds nothing).
-pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Webhook>> {
+pub async fn get(
+    db: &Db,
+    project_id: &str,
+    id: &str,
+    unordered_concurrency: u16,
+) -> sqlx::Result<Option<Webhook>> {
     let row: Option<WebhookRow> = crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL"
     ))
@@ -108,7 +185,7 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Web
     .bind(id)
     .fetch_optional(c)
     .await?);
-    Ok(row.map(Webhook::from))
+    Ok(row.map(|r| r.into_webhook(unordered_concurrency)))
 }
 
 /// Writes the fields of a webhook that a person may change. `enabled` is
@@ -120,7 +197,8 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Option<Web
 pub async fn update(db: &Db, w: &Webhook, enabled: Option<bool>) -> sqlx::Result<bool> {
     crate::on_db!(db, c => sqlx::query(
         "UPDATE webhooks SET enabled = COALESCE($1, enabled), description = $2, events = $3, \
-         ordering = $4, updated_at = $5, \
+         ordering = $4, updated_at = $5, ordering_key = $8, max_concurrency = $9, \
+         rate_limit = $10, \
          disabled_reason = CASE WHEN $1 THEN NULL ELSE disabled_reason END, \
          disabled_at = CASE WHEN $1 THEN NULL ELSE disabled_at END, \
          failed_deliveries = CASE WHEN $1 AND NOT enabled THEN 0 ELSE failed_deliveries END, \
@@ -134,9 +212,31 @@ pub async fn update(db: &Db, w: &Webhook, enabled: Option<bool>) -> sqlx::Result
     .bind(now_ms())
     .bind(&w.project_id)
     .bind(&w.id)
+    .bind(&w.ordering_key)
+    .bind(w.max_concurrency.map(i64::from))
+    .bind(w.rate_limit)
     .execute(c)
     .await
     .map(|r| r.rows_affected() == 1))
+}
+
+/// The channel on which a change to a webhook is told to every process
+/// (the payload is its id): the owner of its lane forgets what it read of
+/// it (secrets, state) and takes its new pace at once.
+pub const CHANGED: &str = "signpost_webhooks";
+
+/// On PostgreSQL, tells every process that the webhook changed (after the
+/// change is committed); nothing on SQLite.
+pub async fn notify_changed(db: &Db, id: &str) -> sqlx::Result<()> {
+    let Db::Postgres(p) = db else {
+        return Ok(());
+    };
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANGED)
+        .bind(id)
+        .execute(p)
+        .await
+        .map(|_| ())
 }
 
 /// Soft delete; returns whether an active webhook was deleted.
@@ -203,12 +303,39 @@ pub struct Subscriber {
     pub id: String,
     pub events: String,
     pub ordering: String,
+    /// Its ordering key's pointer.
+    pub ordering_key: Option<String>,
+    pub max_concurrency: Option<i64>,
+    pub rate_limit: Option<f64>,
+}
+
+impl Subscriber {
+    pub fn pace(&self) -> Pace {
+        Pace::of(
+            &self.ordering,
+            self.ordering_key.is_some(),
+            self.max_concurrency,
+            self.rate_limit,
+        )
+    }
+}
+
+/// A webhook's pace, as the scheduler needs it (`None`: no such webhook).
+pub async fn pace(db: &Db, id: &str) -> sqlx::Result<Option<Pace>> {
+    let row: Option<(String, bool, Option<i64>, Option<f64>)> = crate::on_db!(db, c => sqlx::query_as(
+        "SELECT ordering, ordering_key IS NOT NULL, max_concurrency, rate_limit \
+         FROM webhooks WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?);
+    Ok(row.map(|(ordering, keyed, n, rate)| Pace::of(&ordering, keyed, n, rate)))
 }
 
 /// A project's enabled webhooks, oldest first.
 pub async fn subscribers(db: &Db, project_id: &str) -> sqlx::Result<Vec<Subscriber>> {
     crate::on_db!(db, c => sqlx::query_as(
-        "SELECT id, events, ordering FROM webhooks \
+        "SELECT id, events, ordering, ordering_key, max_concurrency, rate_limit FROM webhooks \
          WHERE project_id = $1 AND enabled = TRUE AND deleted_at IS NULL ORDER BY created_at, id",
     )
     .bind(project_id)

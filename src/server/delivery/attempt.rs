@@ -90,6 +90,7 @@ impl Attempts {
             seq: q.seq,
             next: Next::RetryAfter(delay),
             attempts: q.attempts,
+            pause: None,
         }
     }
 }
@@ -107,6 +108,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             seq: q.seq,
             next: Next::Dropped,
             attempts: q.attempts,
+            pause: None,
         };
     }
     let target = match ctx.targets.get(&q.webhook_id).await {
@@ -174,6 +176,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             seq: q.seq,
             next: Next::Dropped,
             attempts: q.attempts,
+            pause: None,
         };
     }
     let clock = Instant::now();
@@ -241,6 +244,10 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
         seq: q.seq,
         next,
         attempts: number,
+        pause: exchange
+            .outcome
+            .pause()
+            .map(|wait| wait.min(ctx.policy.cap)),
     }
 }
 
@@ -277,6 +284,7 @@ async fn end_without_attempt(
         seq: q.seq,
         next: Next::Failed,
         attempts: q.attempts,
+        pause: None,
     }
 }
 

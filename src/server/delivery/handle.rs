@@ -1,7 +1,7 @@
 //! What the rest of the server holds to talk to the worker.
 
 use super::budget::{Budget, Held};
-use super::messages::{Publish, ReleaseIdle, ToScheduler, ToWriter, WriteError, Written};
+use super::messages::{Pace, Publish, ReleaseIdle, ToScheduler, ToWriter, WriteError, Written};
 use super::targets::Targets;
 use crate::model::AppError;
 use crate::server::config::DeliveryConfig;
@@ -211,9 +211,18 @@ impl Handle {
     }
 
     /// A webhook changed (edited, disabled, rotated, deleted): the next
-    /// attempt reads it again.
+    /// attempt reads it again. (Other processes hear of it through
+    /// `db::webhooks::notify_changed`.)
     pub fn webhook_changed(&self, webhook_id: &str) {
         self.targets.forget(webhook_id);
+    }
+
+    /// A webhook's pace changed: its lane, if this worker holds it, takes
+    /// it at once (else with its next deliveries).
+    pub fn pace_changed(&self, webhook_id: &str, pace: Pace) {
+        let _ = self
+            .to_scheduler
+            .try_send(ToScheduler::Pace(webhook_id.into(), pace));
     }
 }
 

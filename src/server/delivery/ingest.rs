@@ -5,7 +5,7 @@
 //! waits briefly for room, then is refused with 503 (see `Handle::publish`).
 
 use super::handle::Handle;
-use super::messages::{EventData, NewDelivery, Publish, PublishedEvent, Written};
+use super::messages::{EventData, NewDelivery, Pace, Publish, PublishedEvent, Written};
 use crate::model::{is_event_name, AppError, DeliveryOrigin, MAX_EVENT_NAME};
 use crate::server::db::{self, delivery_log::RepeatSource, Db};
 use crate::server::errors::internal;
@@ -202,18 +202,32 @@ pub async fn publish(
         .iter()
         .map(|s| serde_json::from_str(&s.events).unwrap_or_default())
         .collect();
+    let paces: Vec<Pace> = subscribers.iter().map(|s| s.pace()).collect();
+    let empty: Arc<str> = Arc::from("");
     let mut data = Vec::with_capacity(events.len());
     let mut deliveries = Vec::new();
     let mut stored = Vec::with_capacity(events.len());
     for (index, event) in events.into_iter().enumerate() {
         let before = deliveries.len();
-        for (s, filter) in subscribers.iter().zip(&filters) {
+        // Parsed once per event, and only when a webhook it goes to has a key.
+        let mut parsed: Option<Option<serde_json::Value>> = None;
+        for ((s, filter), pace) in subscribers.iter().zip(&filters).zip(&paces) {
             if to.is_some() || filter.iter().any(|n| n == "*" || *n == event.name) {
+                let key = match &s.ordering_key {
+                    None => empty.clone(),
+                    Some(pointer) => {
+                        let json =
+                            parsed.get_or_insert_with(|| serde_json::from_slice(&event.body).ok());
+                        json.as_ref()
+                            .map_or_else(|| empty.clone(), |j| key_of(j, pointer))
+                    }
+                };
                 deliveries.push(NewDelivery {
                     id: time_ordered_id("dlv"),
                     event: index,
                     webhook_id: s.id.as_str().into(),
-                    unordered: s.ordering == "unordered",
+                    key,
+                    pace: *pace,
                     repeats: None,
                 });
             }
@@ -272,11 +286,13 @@ pub async fn repeat(
             id: s.event_id.into(),
             data: None,
         });
+        // A repeat keeps the key of the delivery it repeats.
         deliveries.push(NewDelivery {
             id: time_ordered_id("dlv"),
             event: index,
             webhook_id: s.webhook_id.into(),
-            unordered: s.ordering == "unordered",
+            key: s.ordering_key.into(),
+            pace: Pace::of(&s.ordering, s.keyed, s.max_concurrency, s.rate_limit),
             repeats: Some(s.id),
         });
     }
@@ -295,6 +311,33 @@ pub async fn repeat(
     };
     handle.publish(publish, written).await?;
     Ok(ids)
+}
+
+/// Longest ordering key kept, in bytes. A longer value is cut (at a
+/// character's boundary): two keys that differ only after it share one
+/// order, which costs parallelism, never order.
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// A delivery's ordering key: what `pointer` (RFC 6901) finds in the event,
+/// a string as it is, a number or boolean as JSON writes it; nothing, null,
+/// an object or an array give the empty key.
+pub fn key_of(event: &serde_json::Value, pointer: &str) -> Arc<str> {
+    use serde_json::Value;
+    let text = match event.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+        _ => String::new(),
+    };
+    cut_key(&text).into()
+}
+
+/// A key cut to [`MAX_KEY_BYTES`], as stored (and as a log filter compares it).
+pub fn cut_key(key: &str) -> &str {
+    let mut end = key.len().min(MAX_KEY_BYTES);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    &key[..end]
 }
 
 /// `evt_…` and `dlv_…` ids are UUID v7: they grow with time, so new rows
@@ -359,6 +402,35 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn keys_are_what_the_pointer_finds_or_the_empty_key() {
+        let event = serde_json::json!({
+            "event": "messages",
+            "space": {"id": "spc_1", "n": 42, "ok": true, "none": null, "obj": {}},
+            "items": [{"id": "first"}],
+            "a/b": {"~": "escaped"}
+        });
+        let key = |p: &str| key_of(&event, p).to_string();
+        assert_eq!(key("/space/id"), "spc_1");
+        assert_eq!(key("/space/n"), "42");
+        assert_eq!(key("/space/ok"), "true");
+        assert_eq!(key("/items/0/id"), "first");
+        assert_eq!(key("/a~1b/~0"), "escaped");
+        for nothing in [
+            "/space/none",
+            "/space/obj",
+            "/items",
+            "/missing",
+            "/space/id/deeper",
+        ] {
+            assert_eq!(key(nothing), "", "{nothing}");
+        }
+        let long = serde_json::json!({"k": "é".repeat(200)});
+        let cut = key_of(&long, "/k");
+        assert!(cut.len() <= MAX_KEY_BYTES && cut.len() >= MAX_KEY_BYTES - 1);
+        assert_eq!(cut_key(&"é".repeat(200)), &*cut);
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub(crate) struct Lease {
     pub validity: Arc<Validity>,
     /// What the worker holds: noted with each renewal.
     pub budget: Arc<super::budget::Budget>,
+    /// The webhooks the worker sends to: a change told by another process
+    /// is read again at once.
+    pub targets: super::targets::Targets,
     pub max_in_flight: usize,
 }
 
@@ -120,13 +123,17 @@ async fn listen(ctx: Arc<Lease>) {
                 continue;
             }
         };
-        if let Err(e) = listener.listen(db::lanes::CHANNEL).await {
+        let channels = [db::lanes::CHANNEL, db::webhooks::CHANGED];
+        if let Err(e) = listener.listen_all(channels).await {
             tracing::warn!("listening for other processes' deliveries: {e}");
             tokio::time::sleep(Duration::from_millis(ctx.lease_ms / 3)).await;
             continue;
         }
         loop {
             match listener.recv().await {
+                Ok(n) if n.channel() == db::webhooks::CHANGED => {
+                    webhook_changed(&ctx, n.payload()).await;
+                }
                 Ok(n) if n.payload() == &*ctx.worker_id.get() => {
                     if let Err(e) = look_for_others(&ctx).await {
                         tracing::warn!("reading deliveries stored by other processes: {e}");
@@ -139,6 +146,23 @@ async fn listen(ctx: Arc<Lease>) {
                 }
             }
         }
+    }
+}
+
+/// A webhook changed (in any process): what this worker read of it
+/// (secrets, enabled) is read again at its next attempt, and its lane, if
+/// this worker holds it, takes its new pace now.
+async fn webhook_changed(ctx: &Lease, webhook_id: &str) {
+    ctx.targets.forget(webhook_id);
+    match db::webhooks::pace(&ctx.db, webhook_id).await {
+        Ok(Some(pace)) => {
+            let _ = ctx
+                .to_scheduler
+                .send(ToScheduler::Pace(webhook_id.into(), pace))
+                .await;
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(webhook = webhook_id, "reading a changed webhook: {e}"),
     }
 }
 

@@ -18,6 +18,7 @@
 use super::budget::Body;
 use super::policy::Next;
 use crate::model::DeliveryOrigin;
+pub use crate::server::db::webhooks::Pace;
 use crate::server::db::{attempts::AttemptRow, deliveries::DeliveryUpdate};
 use std::sync::Arc;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
@@ -45,7 +46,10 @@ pub struct Queued {
     pub next_at: i64,
     /// Unix ms when the delivery was stored (its event arrived).
     pub created_at: i64,
-    pub unordered: bool,
+    /// Its ordering key: deliveries of one key go one at a time, in order
+    /// (`""`, the empty key, for a webhook without a key).
+    pub key: Arc<str>,
+    pub pace: Pace,
 }
 
 /// An attempt's result, as the scheduler needs it.
@@ -56,6 +60,9 @@ pub struct Done {
     pub next: Next,
     /// Attempts made, this one included.
     pub attempts: u32,
+    /// The receiver asked for a pause (`Retry-After` on a 429 or 503): no
+    /// attempt to this webhook starts for this long.
+    pub pause: Option<std::time::Duration>,
 }
 
 /// An attempt's record (or a delivery that ended without one), for the writer.
@@ -116,7 +123,9 @@ pub(crate) struct NewDelivery {
     /// Index of its event in `Publish::events`.
     pub event: usize,
     pub webhook_id: Arc<str>,
-    pub unordered: bool,
+    /// Its ordering key, read from the event when it was queued.
+    pub key: Arc<str>,
+    pub pace: Pace,
     /// The delivery this one repeats.
     pub repeats: Option<String>,
 }
@@ -157,7 +166,8 @@ impl Publish {
                 attempts: 0,
                 next_at: now,
                 created_at: self.received_at,
-                unordered: d.unordered,
+                key: d.key.clone(),
+                pace: d.pace,
             })
     }
 
@@ -182,6 +192,8 @@ pub(crate) enum ToScheduler {
     Tails(Vec<(Arc<str>, i64)>),
     /// A person cancelled a pending delivery (already `cancelled` in the database).
     Cancel(Arc<str>, i64),
+    /// A webhook's pace changed (edited here, or in another process).
+    Pace(Arc<str>, Pace),
     /// Other workers are live: which lanes sat idle (nothing held, nothing
     /// in flight, nothing left in the database) since the last ask, each
     /// with its newest `seq`? The lease has the writer release them.

@@ -108,6 +108,7 @@ pub async fn start(
         to_releases: handle.to_releases.clone(),
         validity: validity.clone(),
         budget: handle.budget.clone(),
+        targets: handle.targets.clone(),
         max_in_flight: config.max_in_flight as usize,
     });
     let writer = Arc::new(writer::Writer {

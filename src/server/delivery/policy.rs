@@ -96,6 +96,12 @@ impl Outcome {
         }
     }
 
+    /// How long the receiver asked to be left alone: its `Retry-After` on
+    /// a 429 or 503. It pauses the whole webhook, not only this delivery.
+    pub fn pause(&self) -> Option<Duration> {
+        self.retry_after()
+    }
+
     /// `Retry-After` counts on 429 and 503 only.
     fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -465,6 +465,7 @@ async fn store_publishes(
                 project_id: &p.project_id,
                 event_id: &p.events[d.event].id,
                 webhook_id: &d.webhook_id,
+                ordering_key: &d.key,
                 origin: p.origin.as_str(),
                 repeats: d.repeats.as_deref(),
             })

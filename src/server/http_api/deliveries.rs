@@ -63,6 +63,8 @@ pub struct DeliveryDto {
     event: String,
     webhook_id: String,
     webhook_url: String,
+    /// Its ordering key's value (`null`: none, or the empty key).
+    ordering_key: Option<String>,
     /// `pending` (queued or retrying), `succeeded`, `failed`, `dropped`, `cancelled`.
     #[schema(value_type = String)]
     status: DeliveryStatus,
@@ -95,6 +97,7 @@ impl DeliveryDto {
             event: s.event,
             webhook_id: s.webhook_id,
             webhook_url: s.webhook_url,
+            ordering_key: Some(s.ordering_key).filter(|k| !k.is_empty()),
             status: s.status,
             origin: s.origin.as_str().to_string(),
             repeats: s.repeats,
@@ -147,6 +150,10 @@ pub struct ListQuery {
     limit: Option<String>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
+    /// Only the deliveries of this ordering key's value (one conversation).
+    #[serde(rename = "orderingKey")]
+    #[param(rename = "orderingKey")]
+    ordering_key: Option<String>,
 }
 
 /// The statuses a list may be filtered by (documentation only).
@@ -205,7 +212,8 @@ pub async fn list(
         },
     };
     let (deliveries, next) =
-        delivery_log::webhook_page(&state, &pid, &id, status, cursor, limit).await?;
+        delivery_log::webhook_page(&state, &pid, &id, status, q.ordering_key, cursor, limit)
+            .await?;
     Ok(ok(DeliveryListDto {
         deliveries: deliveries
             .into_iter()

@@ -23,6 +23,15 @@ pub struct WebhookDto {
     description: String,
     scheme: Scheme,
     ordering: Ordering,
+    /// A JSON Pointer into each event: with `ordered`, the order holds per
+    /// value it finds and different values go in parallel (`null`: none,
+    /// one order for the whole webhook).
+    ordering_key: Option<String>,
+    /// Attempts in flight at once (set, or the default for its ordering
+    /// and key; an `ordered` webhook without a key has one at a time).
+    max_concurrency: u16,
+    /// Deliveries per second at most (`null`: no limit).
+    rate_limit: Option<f64>,
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     disabled_reason: Option<String>,
@@ -44,6 +53,9 @@ impl From<Webhook> for WebhookDto {
             description: w.description,
             scheme: w.scheme,
             ordering: w.ordering,
+            max_concurrency: w.max_concurrency.unwrap_or(w.default_concurrency),
+            ordering_key: w.ordering_key,
+            rate_limit: w.rate_limit,
             enabled: w.enabled,
             disabled_reason: w.disabled_reason,
             previous_secret_expires_at: w.previous_secret_expires_at.map(iso),
@@ -79,9 +91,31 @@ pub struct CreateBody {
     /// `spectrum-v0` (default) or `standard-webhooks`.
     #[serde(default)]
     scheme: Option<Scheme>,
-    /// `ordered` (default: one at a time, in event order) or `unordered`.
+    /// `ordered` (default: in event order, per ordering key if one is
+    /// set) or `unordered`.
     #[serde(default)]
     ordering: Option<Ordering>,
+    /// A JSON Pointer (RFC 6901) into each event, such as `/space/id`.
+    #[serde(default)]
+    #[schema(max_length = 200, pattern = "^/")]
+    ordering_key: Option<String>,
+    /// Attempts in flight at once, 1 to 256 (default: 1 for `ordered`
+    /// without a key, 16 with one, the server's `--unordered-concurrency`
+    /// for `unordered`).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 256)]
+    max_concurrency: Option<i64>,
+    /// Deliveries per second at most (more than 0, at most 10000).
+    #[serde(default)]
+    #[schema(exclusive_minimum = 0, maximum = 10000)]
+    rate_limit: Option<f64>,
+}
+
+/// Tells a `null` (clear the field) from an absent field (keep it).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// An event name in a filter, or `*` for every event (documentation: the
@@ -142,6 +176,9 @@ pub async fn create(
         events: names(body.events).unwrap_or_default(),
         scheme: body.scheme.unwrap_or_default(),
         ordering: body.ordering.unwrap_or_default(),
+        ordering_key: body.ordering_key,
+        max_concurrency: body.max_concurrency,
+        rate_limit: body.rate_limit,
     };
     let created = webhooks::create(&state, &pid, new, &Actor::API).await?;
     Ok(ok(WebhookDto::from(created)))
@@ -190,9 +227,22 @@ pub struct PatchBody {
     #[schema(max_length = 500)]
     description: Option<String>,
     ordering: Option<Ordering>,
+    /// A JSON Pointer such as `/space/id`, or `null` to clear it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 200, pattern = "^/")]
+    ordering_key: Option<Option<String>>,
+    /// 1 to 256, or `null` for the default.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable, minimum = 1, maximum = 256)]
+    max_concurrency: Option<Option<i64>>,
+    /// Deliveries per second, or `null` for no limit.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>, nullable, exclusive_minimum = 0, maximum = 10000)]
+    rate_limit: Option<Option<f64>>,
 }
 
-/// Change `enabled`, `events` or `description`; absent fields stay.
+/// Change `enabled`, `events`, `description`, `ordering`, `orderingKey`,
+/// `maxConcurrency` or `rateLimit`; absent fields stay, `null` clears.
 #[utoipa::path(
     patch, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks", operation_id = "update_webhook",
     params(("projectId" = String, Path), ("id" = String, Path)),
@@ -210,6 +260,9 @@ pub async fn update(
         description: body.description,
         events: names(body.events),
         ordering: body.ordering,
+        ordering_key: body.ordering_key,
+        max_concurrency: body.max_concurrency,
+        rate_limit: body.rate_limit,
     };
     Ok(ok(WebhookDto::from(
         webhooks::update(&state, &pid, &id, patch, &Actor::API).await?,

@@ -1,15 +1,20 @@
 //! What to attempt now. The queue is the `deliveries` table; this task
 //! holds, for each lane (webhook) this worker owns, a small window of its
 //! next pending deliveries in `seq` (event) order, and reads more from the
-//! database as the window drains:
-//! - an `ordered` webhook has at most one attempt in flight, always its
-//!   oldest pending delivery; while that one waits for a retry, the window
-//!   holds it alone (docs/delivery.md);
-//! - an `unordered` webhook has up to `unordered_concurrency` in flight;
-//! - a window holds what may be in flight plus `lane_window` read ahead;
-//!   all windows together at most `max_held_deliveries`, and event bodies
-//!   at most `max_held_bytes` (see [`Budget`]): a lane that cannot refill
-//!   for lack of room waits its turn, first come first served;
+//! database as the window drains (docs/delivery.md, "Order"):
+//! - an `ordered` webhook attempts the deliveries of each ordering key one
+//!   at a time, the oldest first, and different keys in parallel, up to its
+//!   concurrency (one, without a key); while a key's oldest delivery waits
+//!   for a retry, its later ones wait in the database;
+//! - an `unordered` webhook attempts any of its deliveries, up to its
+//!   concurrency (`unordered_concurrency` unless set);
+//! - a webhook's rate limit spaces its attempts, and a receiver's
+//!   `Retry-After` on a 429 or 503 pauses all of them;
+//! - a window holds what may be in flight and as much again (at least
+//!   `lane_window`) read ahead; all windows together at most
+//!   `max_held_deliveries`, and event bodies at most `max_held_bytes` (see
+//!   [`Budget`]): a lane that cannot read for lack of room waits its turn,
+//!   first come first served;
 //! - across webhooks, up to `max_in_flight` attempts run at once, and a slow
 //!   webhook only ever occupies its own slots.
 //!
@@ -41,7 +46,7 @@ use crate::server::db::{now_ms, Db};
 use counts::Counts;
 use fifo::Fifo;
 use lane::Lane;
-use refill::Refill;
+use refill::{Reading, Refill};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
@@ -83,9 +88,8 @@ pub(crate) struct Scheduler {
     /// What each attempt task is about.
     running: HashMap<Id, Running>,
     refills: JoinSet<Refill>,
-    /// Each refill under way: its lane (webhook and id) and the rows and
-    /// bytes it reserved.
-    refilling: HashMap<Id, (Arc<str>, u64, usize, usize)>,
+    /// Each read under way.
+    refilling: HashMap<Id, Reading>,
     /// The id of the next lane made.
     next_lane: u64,
     draining: bool,
@@ -159,6 +163,7 @@ pub(crate) async fn run(mut s: Scheduler, mut inbox: mpsc::Receiver<ToScheduler>
                 Some(ToScheduler::Claimed(lanes)) => s.claimed(lanes),
                 Some(ToScheduler::Tails(tails)) => s.tails(tails),
                 Some(ToScheduler::Cancel(webhook, seq)) => s.cancel(&webhook, seq),
+                Some(ToScheduler::Pace(webhook, pace)) => s.pace(&webhook, pace),
                 Some(ToScheduler::Idle(reply)) => {
                     let _ = reply.send(s.idle());
                 }
@@ -231,6 +236,7 @@ impl Scheduler {
                     seq: running.seq,
                     next: Next::RetryAfter(self.attempt.policy.cap),
                     attempts: running.attempts,
+                    pause: None,
                 }
             }
         };
@@ -247,21 +253,19 @@ impl Scheduler {
         {
             lane.touch();
             lane.in_flight -= 1;
-            let cancelled = lane.window.get(&done.seq).is_some_and(|e| e.cancelled);
+            if let Some(pause) = done.pause {
+                // The receiver is overloaded: the whole webhook waits.
+                lane.paused_until = lane.paused_until.max(now_ms() + pause.as_millis() as i64);
+            }
+            let cancelled = lane.get(done.seq).is_some_and(|e| e.cancelled);
             match done.next {
                 Next::RetryAfter(delay) if !cancelled => {
-                    if let Some(e) = lane.window.get_mut(&done.seq) {
-                        e.running = false;
-                        e.q.attempts = done.attempts;
-                        e.q.next_at = now_ms() + delay.as_millis() as i64;
-                        // Read again when due: a dead receiver's backlog
-                        // costs no memory for its bodies.
-                        e.q.event = None;
-                    }
-                    self.counts.let_go(lane.cut_back(done.seq));
+                    let at = now_ms() + delay.as_millis() as i64;
+                    self.counts
+                        .let_go(lane.retry_later(done.seq, done.attempts, at));
                 }
                 _ => {
-                    if lane.window.remove(&done.seq).is_some() {
+                    if lane.remove(done.seq).is_some() {
                         self.counts.let_go(1);
                     }
                 }
@@ -293,17 +297,26 @@ impl Scheduler {
         let Some(lane) = self.lanes.get_mut(webhook) else {
             return;
         };
-        match lane.window.get_mut(&seq) {
+        let reading = lane.reading;
+        match lane.get_mut(seq) {
             Some(e) if e.running => e.cancelled = true,
             Some(_) => {
-                lane.window.remove(&seq);
+                lane.remove(seq);
                 self.counts.let_go(1);
                 // An ordered lane's later deliveries may go now.
                 self.pump(webhook);
             }
-            // A refill under way may have read it while it was pending.
-            None if lane.refilling => lane.cancelled_while_reading.push(seq),
+            // A read under way may have read it while it was pending.
+            None if reading => lane.cancelled_while_reading.push(seq),
             None => {}
+        }
+    }
+
+    /// A webhook's pace changed: it applies at once.
+    fn pace(&mut self, webhook: &Arc<str>, pace: super::messages::Pace) {
+        if let Some(lane) = self.lanes.get_mut(webhook) {
+            lane.set_pace(pace);
+            self.pump(webhook);
         }
     }
 

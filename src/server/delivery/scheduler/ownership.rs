@@ -2,7 +2,6 @@
 //! (which may take a lane no one owned), claims, tails stored by other
 //! processes, idle lanes released, and a lapse of the lease.
 
-use super::lane::Entry;
 use super::Scheduler;
 use crate::server::delivery::messages::{LaneNote, Queued};
 use std::collections::HashSet;
@@ -19,7 +18,7 @@ impl Scheduler {
                 if let Some(lane) = self.lanes.remove(&note.webhook_id) {
                     tracing::warn!(webhook = %note.webhook_id,
                         "a lane held here belongs to another worker: letting it go");
-                    self.counts.let_go(lane.window.len());
+                    self.counts.let_go(lane.len());
                 }
                 continue;
             }
@@ -44,21 +43,10 @@ impl Scheduler {
             let Some(lane) = self.lanes.get_mut(&q.webhook_id) else {
                 continue;
             };
-            if q.seq <= lane.cursor {
-                continue; // a refill read it already
-            }
-            lane.unordered = q.unordered;
-            let fits = lane.complete()
-                && !lane.head_retrying()
-                && lane.window.len() < lane.capacity(&self.limits)
-                && room;
-            lane.tail = lane.tail.max(q.seq);
-            if fits {
-                lane.cursor = q.seq;
-                lane.window.insert(q.seq, Entry::new(q));
+            // Else it stays in the database until the window reaches it.
+            if lane.committed(q, room, &self.limits) {
                 self.counts.hold(1);
             }
-            // Else it stays in the database until the window reaches it.
         }
         for webhook in touched {
             self.pump(&webhook);
@@ -69,7 +57,7 @@ impl Scheduler {
     /// their records are kept only where this worker still owns the lane).
     pub(super) fn lapsed(&mut self) {
         for lane in self.lanes.values() {
-            self.counts.let_go(lane.window.len());
+            self.counts.let_go(lane.len());
         }
         self.lanes.clear();
         self.blocked.clear();
@@ -104,7 +92,7 @@ impl Scheduler {
                 if !lane.idle() {
                     tracing::warn!(webhook = %webhook, "a released lane was not idle");
                 }
-                self.counts.let_go(lane.window.len());
+                self.counts.let_go(lane.len());
             }
         }
     }
