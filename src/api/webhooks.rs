@@ -126,6 +126,59 @@ pub async fn edit_webhook(
     )
 }
 
+/// How a webhook's deliveries go out: its order, its ordering key (a JSON
+/// Pointer; empty: none), its concurrency (empty: the default) and its rate
+/// limit (deliveries per second; empty: none).
+#[server(endpoint = "webhooks/pace")]
+pub async fn set_webhook_pace(
+    project_id: String,
+    webhook_id: String,
+    ordering: Option<String>,
+    ordering_key: String,
+    max_concurrency: String,
+    rate_limit: String,
+) -> Result<Webhook, AppError> {
+    use crate::model::{Ordering, WebhookPatch};
+    use crate::server::{context, db::activity::Actor, webhooks};
+    context::respond(
+        async {
+            let (cx, me) = context::user().await?;
+            let number = |text: &str, what: &str| -> Result<Option<f64>, AppError> {
+                let text = text.trim();
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                text.parse::<f64>()
+                    .map(Some)
+                    .map_err(|_| AppError::Invalid(format!("{what} is a number: {text:?} is not")))
+            };
+            let n = number(&max_concurrency, "Concurrency")?;
+            if n.is_some_and(|n| n.fract() != 0.0) {
+                return Err(AppError::Invalid("Concurrency is a whole number".into()));
+            }
+            let key = ordering_key.trim();
+            let patch = WebhookPatch {
+                ordering: Ordering::from_form(ordering.as_deref())?,
+                ordering_key: Some((!key.is_empty()).then(|| key.to_string())),
+                max_concurrency: Some(n.map(|n| n as i64)),
+                rate_limit: Some(number(&rate_limit, "A rate limit")?),
+                ..Default::default()
+            };
+            let changed = webhooks::update(
+                &cx.state,
+                &project_id,
+                &webhook_id,
+                patch,
+                &Actor::user(&me),
+            )
+            .await?;
+            context::form_done("pace");
+            Ok(changed)
+        }
+        .await,
+    )
+}
+
 /// A new signing secret (shown once); the old one works for `grace_seconds`.
 #[server(endpoint = "webhooks/rotate")]
 pub async fn rotate_webhook_secret(

@@ -2,7 +2,7 @@
 //! and how often live parts refresh.
 
 use super::time::LocalTime;
-use crate::model::{DeliveryOrigin, DeliveryStatus, DeliverySummary};
+use crate::model::{DeliveryOrigin, DeliveryStatus, DeliverySummary, LogFilter};
 use leptos::prelude::*;
 
 /// The status as a person reads it: "Retrying — attempt 2 of 6, next at …".
@@ -29,6 +29,20 @@ pub fn StatusBadge(delivery: DeliverySummary) -> impl IntoView {
     view! {
         <span class=class data-status=delivery.status.as_str()>{text}</span>
         {next.map(|t| view! { <span class="hint small">" next at " <LocalTime ms=t /></span> })}
+    }
+}
+
+/// A delivery's ordering key, linking to the log of that key's deliveries
+/// ("did everything in this conversation arrive?").
+#[component]
+pub fn KeyLink(pid: String, key: String) -> impl IntoView {
+    let filter = LogFilter {
+        key: Some(key.clone()),
+        ..LogFilter::default()
+    };
+    let href = format!("/p/{pid}/deliveries{}", filter.to_query(None));
+    view! {
+        <a class="key mono" href=href title="Every delivery of this ordering key">{key}</a>
     }
 }
 
@@ -64,6 +78,9 @@ pub fn DeliveryTable(
                             <td data-label="Event">
                                 <code>{d.event.clone()}</code>
                                 {repeat.map(|r| view! { " " <span class="badge off small">{r}</span> })}
+                                {(!d.ordering_key.is_empty()).then(|| view! {
+                                    <div class="small">"key " <KeyLink pid=pid.get_untracked() key=d.ordering_key.clone() /></div>
+                                })}
                             </td>
                             {show_webhook.then(|| view! { <td class="url" data-label="Webhook"><code class="url">{d.webhook_url.clone()}</code></td> })}
                             <td data-label="Status"><StatusBadge delivery=d.clone() /></td>

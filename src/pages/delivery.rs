@@ -1,6 +1,6 @@
 use crate::api::deliveries::{get_delivery, CancelDelivery, Redeliver};
 use crate::components::copy::CopyButton;
-use crate::components::delivery::{StatusBadge, LIVE_EVERY_MS};
+use crate::components::delivery::{KeyLink, StatusBadge, LIVE_EVERY_MS};
 use crate::components::form::{ErrorMessage, FormError};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
@@ -39,6 +39,7 @@ pub fn DeliveryPage() -> impl IntoView {
                     Ok(d) => {
                         let s = d.delivery.clone();
                         let webhook_href = format!("/p/{}/webhooks/{}", pid.get_untracked(), s.webhook_id);
+                        let pid_for_key = pid.get_untracked();
                         let repeats = s.repeats.clone().map(|r| (format!("/p/{}/deliveries/{r}", pid.get_untracked()), r));
                         let pending = s.status == DeliveryStatus::Pending;
                         let cancel_id = s.id.clone();
@@ -84,6 +85,10 @@ pub fn DeliveryPage() -> impl IntoView {
                                 <dt>"Status"</dt><dd><StatusBadge delivery=s.clone() /></dd>
                                 <dt>"Event"</dt><dd><code>{s.event.clone()}</code> " " <span class="hint mono">{s.event_id.clone()}</span></dd>
                                 <dt>"Webhook"</dt><dd><a href=webhook_href><code class="url">{s.webhook_url.clone()}</code></a></dd>
+                                {(!s.ordering_key.is_empty()).then(|| view! {
+                                    <dt>"Ordering key"</dt>
+                                    <dd><KeyLink pid=pid_for_key.clone() key=s.ordering_key.clone() /></dd>
+                                })}
                                 <dt>"Created"</dt><dd><LocalTime ms=s.created_at /></dd>
                                 <dt>"Origin"</dt><dd>{origin}{repeats.map(|(href, id)| view! { " of " <A href=href>{id}</A> })}</dd>
                                 {s.last_error.clone().map(|e| view! { <dt>"Last error"</dt><dd>{e}</dd> })}

@@ -75,6 +75,10 @@ pub fn DeliveryLogPage() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </div>
+                <div class="field">
+                    <label for="f-key">"Ordering key"</label>
+                    <input id="f-key" name="key" type="search" placeholder="e.g. spc_123" value=move || filter.get().key.unwrap_or_default() />
+                </div>
                 <div class="field grow">
                     <label for="f-q">"Event or delivery id"</label>
                     <input id="f-q" name="q" type="search" placeholder="evt_… or dlv_…" value=move || filter.get().search.unwrap_or_default() />

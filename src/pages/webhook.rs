@@ -1,14 +1,15 @@
 use crate::api::deliveries::{list_deliveries, replay_count, webhook_hourly, Replay};
-use crate::api::webhooks::get_webhook;
+use crate::api::webhooks::{get_webhook, SetWebhookPace};
 use crate::components::copy::CopyButton;
 use crate::components::delivery::DeliveryTable;
-use crate::components::form::{ErrorMessage, FormError, SubmitButton};
-use crate::components::modal::Modal;
+use crate::components::form::{DoneNotice, ErrorMessage, FormError, SubmitButton};
+use crate::components::modal::{Dialog, DialogButtons, Modal};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
-use crate::model::{snippets, HourStats, LogFilter, Webhook};
+use crate::model::{rate_text, snippets, HourStats, LogFilter, Ordering, Webhook, MAX_CONCURRENCY};
 use crate::pages::webhooks::{state_badge, SendTest};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
@@ -84,6 +85,8 @@ pub fn WebhookPage() -> impl IntoView {
 #[component]
 fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
     let status = state_badge(&webhook);
+    let pid_for_pace = pid.clone();
+    let pace = webhook.pace_in_words();
     view! {
         <div class="toolbar">
             <h2><code class="url">{webhook.url.clone()}</code></h2>
@@ -97,10 +100,52 @@ fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
             {(!webhook.description.is_empty()).then(|| view! { <dt>"Description"</dt><dd>{webhook.description.clone()}</dd> })}
             <dt>"Events"</dt><dd>{webhook.events.join(", ")}</dd>
             <dt>"Signature scheme"</dt><dd class="mono">{webhook.scheme.as_str()}</dd>
-            <dt>"Order"</dt><dd>{webhook.ordering.as_str()}</dd>
+            <dt>"Delivery"</dt>
+            <dd>
+                <span id="webhook-pace">{pace.clone()}</span> " "
+                <button type="button" class="link" commandfor="webhook-pace-dialog" command="show-modal">"Change"</button>
+            </dd>
             <dt>"Created"</dt><dd><LocalTime ms=webhook.created_at /></dd>
             <dt>"Webhook id"</dt><dd class="mono">{webhook.id.clone()}</dd>
         </dl>
+        <DoneNotice what="pace">"Saved: " {pace} "."</DoneNotice>
+        <PaceDialog webhook pid=pid_for_pace />
+    }
+}
+
+/// Order, ordering key, concurrency and rate limit: how deliveries go out.
+#[component]
+fn PaceDialog(webhook: Webhook, pid: String) -> impl IntoView {
+    let id = "webhook-pace-dialog";
+    let unordered = webhook.ordering == Ordering::Unordered;
+    let default_n = format!("default: {}", webhook.default_concurrency);
+    view! {
+        <Dialog id=id title="Delivery order and pace">
+            <form method="post" action=SetWebhookPace::url()>
+                <input type="hidden" name="project_id" value=pid />
+                <input type="hidden" name="webhook_id" value=webhook.id.clone() />
+                <label for="pace-ordering">"Order"</label>
+                <select id="pace-ordering" name="ordering">
+                    <option value="ordered" selected=!unordered>"In order (per ordering key, if one is set)"</option>
+                    <option value="unordered" selected=unordered>"Any order: faster, nothing waits for a retry"</option>
+                </select>
+                <label for="pace-key">"Ordering key"</label>
+                <input id="pace-key" name="ordering_key" type="text" maxlength="200" placeholder="/space/id"
+                    value=webhook.ordering_key.clone().unwrap_or_default() aria-describedby="pace-key-hint" />
+                <p class="hint" id="pace-key-hint">
+                    "A JSON Pointer to the field that names a conversation (for example /space/id): \
+                    events with the same value arrive in order, others in parallel. Empty: one order \
+                    for the whole webhook."
+                </p>
+                <label for="pace-concurrency">"At once, at most"</label>
+                <input id="pace-concurrency" name="max_concurrency" type="number" min="1" max=MAX_CONCURRENCY.to_string()
+                    placeholder=default_n value=webhook.max_concurrency.map(|n| n.to_string()).unwrap_or_default() />
+                <label for="pace-rate">"Deliveries per second, at most"</label>
+                <input id="pace-rate" name="rate_limit" type="number" min="0" step="any" placeholder="no limit"
+                    value=webhook.rate_limit.map(rate_text).unwrap_or_default() />
+                <DialogButtons dialog=id submit="Save" />
+            </form>
+        </Dialog>
     }
 }
 

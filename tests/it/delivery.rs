@@ -578,6 +578,39 @@ async fn a_success_resets_the_failure_count() {
     assert!(enabled, "one failure since the last success is not two");
 }
 
+/// A receiver that never answers: the test button says so before the
+/// request's own time limit (it got a 408 when it waited for the attempt's).
+#[tokio::test]
+async fn a_test_send_to_a_hanging_receiver_times_out_with_a_result() {
+    let rx = Receiver::start().await;
+    rx.otherwise("hangs", Reply::After(Duration::from_secs(20), 200));
+    let (s, client) = Api::with_admin(|c| c.request_timeout_ms = 3_000).await;
+    let (id, _) = s.register(&rx.url("hangs"), json!({})).await;
+    let began = std::time::Instant::now();
+    let res = client
+        .post(s.server.url("/api/webhooks/test"))
+        .form(&[("project_id", s.pid.as_str()), ("webhook_id", id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let result: signpost::model::TestResult = res.json().await.unwrap();
+    assert!(!result.succeeded);
+    assert!(
+        result
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Timed out"),
+        "{result:?}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn test_events_go_to_one_webhook_and_report_the_first_attempt() {
     let rx = Receiver::start().await;
