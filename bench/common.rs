@@ -259,8 +259,10 @@ struct Counters {
 /// The benches' webhook receiver, run as its own process (the bench's own
 /// executable with `SIGNPOST_BENCH_ROLE=receiver`; see [`start_receiver`]):
 /// `/hook/{i}` and `/now/{i}` answer 200 at once, `/slow/{i}` after 20 ms,
-/// `/lat/{i}` keeps (event `n`, arrival µs) for `/arrivals`; `/stats` is
-/// the count of requests so far. Prints its port, then serves.
+/// `/lat/{i}` keeps (event `n`, arrival µs) for `/arrivals`, `/late/{i}`
+/// answers after 50 ms and keeps (`k` × 1,000,000 + `n`, arrival µs) of
+/// an event `{"k": k, "n": n, …}`; `/stats` is the count of requests so
+/// far. Prints its port, then serves.
 pub async fn receiver() {
     use axum::extract::State;
     use axum::routing::{get, post};
@@ -289,6 +291,19 @@ pub async fn receiver() {
                     let n = v["n"].as_u64().unwrap();
                     c.hits.fetch_add(1, Ordering::Relaxed);
                     c.arrivals.lock().unwrap().push((n, at));
+                },
+            ),
+        )
+        .route(
+            "/late/{i}",
+            post(
+                |State(c): State<Arc<Counters>>, body: axum::body::Bytes| async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let at = now_us();
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    let id = v["k"].as_u64().unwrap() * 1_000_000 + v["n"].as_u64().unwrap();
+                    c.hits.fetch_add(1, Ordering::Relaxed);
+                    c.arrivals.lock().unwrap().push((id, at));
                 },
             ),
         )
@@ -372,15 +387,29 @@ pub async fn hits(client: &reqwest::Client, rx: &str) -> u64 {
 pub async fn add_webhooks(
     client: &reqwest::Client,
     base: &str,
-    (pid, secret): (&str, &str),
+    auth: (&str, &str),
     prefix: &str,
     count: usize,
 ) {
+    add_webhooks_with(client, base, auth, prefix, count, serde_json::json!({})).await
+}
+
+/// [`add_webhooks`], each registered with the fields of `extra` too.
+pub async fn add_webhooks_with(
+    client: &reqwest::Client,
+    base: &str,
+    (pid, secret): (&str, &str),
+    prefix: &str,
+    count: usize,
+    extra: serde_json::Value,
+) {
     for i in 0..count {
+        let mut body = extra.clone();
+        body["webhookUrl"] = serde_json::json!(format!("{prefix}/{i}"));
         let res = client
             .post(format!("{base}/projects/{pid}/webhooks"))
             .basic_auth(pid, Some(secret))
-            .json(&serde_json::json!({ "webhookUrl": format!("{prefix}/{i}") }))
+            .json(&body)
             .send()
             .await
             .unwrap();

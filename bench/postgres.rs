@@ -6,7 +6,9 @@
 //!    deliveries/s, and the ratio of PostgreSQL's to SQLite's;
 //! 2. latency from the publish call's return to the receiver's arrival,
 //!    p50/p99, at 500 events/s × 10 webhooks for 10 s, then at 250, on
-//!    each backend;
+//!    each backend; then at 500 again with the 10 webhooks keyed by the
+//!    event's order id (`orderingKey` `/order/id`: every event its own key,
+//!    so up to 16 at once per webhook);
 //! 3. scaling with processes on one PostgreSQL: 1, 2 and 3 processes, each
 //!    with `SIGNPOST_MAX_IN_FLIGHT=8` against a receiver that takes 20 ms
 //!    (so each process's concurrency is the limit, not this machine's two
@@ -88,21 +90,25 @@ async fn fresh(postgres: Option<&str>, dir: &std::path::Path, name: &str) -> Str
 }
 
 /// A project with `count` webhooks to `{rx}/{path}/{i}`, made through
-/// `base`; returns its credentials.
+/// `base` with the fields of `extra`; returns its credentials.
 async fn project(
     client: &reqwest::Client,
     db_url: &str,
     base: &str,
     rx: &str,
-    path: &str,
+    (path, extra): (&str, serde_json::Value),
     count: usize,
 ) -> (String, String) {
     let db = signpost::server::db::connect(db_url).await.unwrap();
     let p = signpost::server::projects::create(&db, path).await.unwrap();
     db.close().await;
     let prefix = format!("{rx}/{path}");
-    common::add_webhooks(client, base, (&p.id, &p.secret), &prefix, count).await;
+    common::add_webhooks_with(client, base, (&p.id, &p.secret), &prefix, count, extra).await;
     (p.id, p.secret)
+}
+
+fn plain(path: &str) -> (&str, serde_json::Value) {
+    (path, serde_json::json!({}))
 }
 
 fn event_body(n: u64) -> String {
@@ -140,7 +146,7 @@ async fn main() {
     {
         let db_url = fresh(backend, dir.path(), &format!("one_{name}")).await;
         let (_p, base) = serve(&db_url, &[]).await;
-        let (pid, secret) = project(&client, &db_url, &base, &rx, "now", 50).await;
+        let (pid, secret) = project(&client, &db_url, &base, &rx, plain("now"), 50).await;
         let before = common::hits(&client, &rx).await;
         let started = Instant::now();
         let url = format!("{base}/projects/{pid}/events");
@@ -158,17 +164,32 @@ async fn main() {
         println!("1. {name:<8} one process: 20000 deliveries: {rate:>7.0} deliveries/s");
         rates.push(rate);
 
-        for (k, rate) in [500u64, 250].into_iter().enumerate() {
-            let (pid, secret) = project(&client, &db_url, &base, &rx, "lat", 10).await;
+        let keyed = serde_json::json!({ "orderingKey": "/order/id" });
+        for (k, (rate, extra)) in [
+            (500u64, serde_json::json!({})),
+            (250, serde_json::json!({})),
+            (500, keyed),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let what = if extra.get("orderingKey").is_some() {
+                "keyed"
+            } else {
+                ""
+            };
+            let (pid, secret) = project(&client, &db_url, &base, &rx, ("lat", extra), 10).await;
             let url = format!("{base}/projects/{pid}/events");
             // The receiver keeps every run's arrivals: this run's events are
             // numbered from `first`.
-            let first = (run * 2 + k) as u64 * 1_000_000;
-            let body: fn(u64) -> String = match run * 2 + k {
+            let first = (run * 3 + k) as u64 * 1_000_000;
+            let body: fn(u64) -> String = match run * 3 + k {
                 0 => event_body,
                 1 => |n| event_body(n + 1_000_000),
                 2 => |n| event_body(n + 2_000_000),
-                _ => |n| event_body(n + 3_000_000),
+                3 => |n| event_body(n + 3_000_000),
+                4 => |n| event_body(n + 4_000_000),
+                _ => |n| event_body(n + 5_000_000),
             };
             let returned =
                 common::publish_at_rate(&client, &url, (&pid, &secret), rate, rate * 10, body)
@@ -198,8 +219,8 @@ async fn main() {
             lat.sort_unstable();
             let pct = |q: f64| common::percentile(&lat, q);
             println!(
-                "2. {name:<8} publish→arrival at {rate} events/s × 10 webhooks for 10 s, {} arrivals: \
-                 p50 {:.1} ms, p99 {:.1} ms",
+                "2. {name:<8} publish→arrival at {rate} events/s × 10 {what:<5} webhooks for 10 s, \
+                 {} arrivals: p50 {:.1} ms, p99 {:.1} ms",
                 lat.len(),
                 pct(0.50) as f64 / 1000.0,
                 pct(0.99) as f64 / 1000.0
@@ -221,7 +242,7 @@ async fn main() {
         }
         let mut projects = Vec::new();
         for (_, base) in &servers {
-            projects.push(project(&client, &db_url, base, &rx, "slow", 8).await);
+            projects.push(project(&client, &db_url, base, &rx, plain("slow"), 8).await);
         }
         const EVENTS: usize = 300; // × 8 webhooks, per process
         let before = common::hits(&client, &rx).await;

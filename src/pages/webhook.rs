@@ -87,7 +87,9 @@ fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
     let status = state_badge(&webhook);
     let pid_for_pace = pid.clone();
     let pace = webhook.pace_in_words();
-    view! {
+    // Each part erased on its own: one view type this deep overflows the
+    // compiler's query depth in builds without `erase_components`.
+    let toolbar = view! {
         <div class="toolbar">
             <h2><code class="url">{webhook.url.clone()}</code></h2>
             <div class="actions">
@@ -95,6 +97,9 @@ fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
                 <ReplayButton pid webhook_id=webhook.id.clone() />
             </div>
         </div>
+    }
+    .into_any();
+    let facts = view! {
         <dl class="facts card">
             <dt>"Status"</dt><dd>{status}</dd>
             {(!webhook.description.is_empty()).then(|| view! { <dt>"Description"</dt><dd>{webhook.description.clone()}</dd> })}
@@ -108,6 +113,11 @@ fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
             <dt>"Created"</dt><dd><LocalTime ms=webhook.created_at /></dd>
             <dt>"Webhook id"</dt><dd class="mono">{webhook.id.clone()}</dd>
         </dl>
+    }
+    .into_any();
+    view! {
+        {toolbar}
+        {facts}
         <DoneNotice what="pace">"Saved: " {pace} "."</DoneNotice>
         <PaceDialog webhook pid=pid_for_pace />
     }

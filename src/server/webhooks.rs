@@ -240,7 +240,9 @@ pub async fn update(
     {
         return Err(AppError::NotFound);
     }
-    changed(state, Some(&webhook), id).await;
+    // As stored (its `updated_at` is the pace's version).
+    let after = get(state, project_id, id).await?;
+    changed(state, Some(&after), id).await;
     let (action, detail) = match (before.enabled, webhook.enabled) {
         (true, false) => ("webhook.disabled", String::new()),
         (false, true) => ("webhook.enabled", String::new()),
@@ -274,7 +276,7 @@ pub async fn update(
         }
     };
     record(state, project_id, actor, action, &webhook.url, &detail).await?;
-    get(state, project_id, id).await
+    Ok(after)
 }
 
 pub async fn delete(

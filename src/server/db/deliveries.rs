@@ -102,6 +102,7 @@ pub struct WindowRow {
     pub keyed: bool,
     pub max_concurrency: Option<i64>,
     pub rate_limit: Option<f64>,
+    pub pace_version: i64,
 }
 
 impl WindowRow {
@@ -111,13 +112,15 @@ impl WindowRow {
             self.keyed,
             self.max_concurrency,
             self.rate_limit,
+            self.pace_version,
         )
     }
 }
 
 const WINDOW_COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.attempts, d.next_at, \
     d.created_at, CASE WHEN d.next_at <= $4 THEN e.body END AS body, d.ordering_key, \
-    w.ordering, w.ordering_key IS NOT NULL AS keyed, w.max_concurrency, w.rate_limit";
+    w.ordering, w.ordering_key IS NOT NULL AS keyed, w.max_concurrency, w.rate_limit, \
+    w.updated_at AS pace_version";
 
 /// The next `limit` pending deliveries of a webhook after `after`, in
 /// `seq` order, from the partial index of pending deliveries, leaving out

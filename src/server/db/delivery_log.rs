@@ -331,10 +331,12 @@ pub struct RepeatSource {
     pub keyed: bool,
     pub max_concurrency: Option<i64>,
     pub rate_limit: Option<f64>,
+    pub pace_version: i64,
 }
 
 const SOURCE: &str = "SELECT d.id, d.event_id, e.event, d.webhook_id, d.ordering_key, \
-     w.ordering, w.ordering_key IS NOT NULL AS keyed, w.max_concurrency, w.rate_limit \
+     w.ordering, w.ordering_key IS NOT NULL AS keyed, w.max_concurrency, w.rate_limit, \
+     w.updated_at AS pace_version \
      FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";
 
 pub async fn repeat_source(

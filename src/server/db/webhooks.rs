@@ -14,6 +14,9 @@ pub struct Pace {
     pub max_concurrency: Option<u16>,
     /// Deliveries per second at most.
     pub rate_limit: Option<f64>,
+    /// The webhook's `updated_at` when this was read: a lane takes a pace
+    /// only if it is no older than the one it has.
+    pub version: i64,
 }
 
 impl Pace {
@@ -24,6 +27,7 @@ impl Pace {
             keyed: w.ordering_key.is_some(),
             max_concurrency: w.max_concurrency,
             rate_limit: w.rate_limit,
+            version: w.updated_at,
         }
     }
 
@@ -33,12 +37,14 @@ impl Pace {
         keyed: bool,
         max_concurrency: Option<i64>,
         rate_limit: Option<f64>,
+        version: i64,
     ) -> Pace {
         Pace {
             unordered: ordering == "unordered",
             keyed,
             max_concurrency: max_concurrency.and_then(|n| u16::try_from(n).ok()),
             rate_limit,
+            version,
         }
     }
 }
@@ -307,6 +313,7 @@ pub struct Subscriber {
     pub ordering_key: Option<String>,
     pub max_concurrency: Option<i64>,
     pub rate_limit: Option<f64>,
+    pub updated_at: i64,
 }
 
 impl Subscriber {
@@ -316,26 +323,29 @@ impl Subscriber {
             self.ordering_key.is_some(),
             self.max_concurrency,
             self.rate_limit,
+            self.updated_at,
         )
     }
 }
 
 /// A webhook's pace, as the scheduler needs it (`None`: no such webhook).
 pub async fn pace(db: &Db, id: &str) -> sqlx::Result<Option<Pace>> {
-    let row: Option<(String, bool, Option<i64>, Option<f64>)> = crate::on_db!(db, c => sqlx::query_as(
-        "SELECT ordering, ordering_key IS NOT NULL, max_concurrency, rate_limit \
+    type Row = (String, bool, Option<i64>, Option<f64>, i64);
+    let row: Option<Row> = crate::on_db!(db, c => sqlx::query_as(
+        "SELECT ordering, ordering_key IS NOT NULL, max_concurrency, rate_limit, updated_at \
          FROM webhooks WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(c)
     .await?);
-    Ok(row.map(|(ordering, keyed, n, rate)| Pace::of(&ordering, keyed, n, rate)))
+    Ok(row.map(|(ordering, keyed, n, rate, at)| Pace::of(&ordering, keyed, n, rate, at)))
 }
 
 /// A project's enabled webhooks, oldest first.
 pub async fn subscribers(db: &Db, project_id: &str) -> sqlx::Result<Vec<Subscriber>> {
     crate::on_db!(db, c => sqlx::query_as(
-        "SELECT id, events, ordering, ordering_key, max_concurrency, rate_limit FROM webhooks \
+        "SELECT id, events, ordering, ordering_key, max_concurrency, rate_limit, updated_at \
+         FROM webhooks \
          WHERE project_id = $1 AND enabled = TRUE AND deleted_at IS NULL ORDER BY created_at, id",
     )
     .bind(project_id)

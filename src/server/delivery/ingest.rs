@@ -292,7 +292,13 @@ pub async fn repeat(
             event: index,
             webhook_id: s.webhook_id.into(),
             key: s.ordering_key.into(),
-            pace: Pace::of(&s.ordering, s.keyed, s.max_concurrency, s.rate_limit),
+            pace: Pace::of(
+                &s.ordering,
+                s.keyed,
+                s.max_concurrency,
+                s.rate_limit,
+                s.pace_version,
+            ),
             repeats: Some(s.id),
         });
     }

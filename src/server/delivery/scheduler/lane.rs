@@ -59,6 +59,10 @@ struct Key {
     /// Its pending deliveries after this `seq` (up to the cursor) are in
     /// the database only.
     parked: Option<i64>,
+    /// The newest `seq` of this key left in the database while parked: a
+    /// read of the key that came back short, up to at least this, has all
+    /// of it.
+    left: i64,
 }
 
 /// A webhook's rate limit (smooth: a token bucket of about one).
@@ -101,6 +105,10 @@ pub(super) struct Lane {
     pub paused_until: i64,
     window: BTreeMap<i64, Entry>,
     keys: HashMap<Arc<str>, Key>,
+    /// Entries of the window that wait for a retry (not running, attempted
+    /// before): they take no share of the window's reading, up to a
+    /// window's worth, so that failing keys do not keep the others out.
+    waiting: usize,
     pub in_flight: usize,
     /// See the invariant in the module's comment.
     pub cursor: i64,
@@ -176,11 +184,13 @@ impl Lane {
                 keyed: false,
                 max_concurrency: None,
                 rate_limit: None,
+                version: 0,
             },
             limiter: None,
             paused_until: 0,
             window: BTreeMap::new(),
             keys: HashMap::new(),
+            waiting: 0,
             in_flight: 0,
             cursor: 0,
             tail: 0,
@@ -223,9 +233,10 @@ impl Lane {
         self.window.get_mut(&seq)
     }
 
-    /// The webhook's pace as last read with its deliveries.
+    /// The webhook's pace, as read with its deliveries or told of a
+    /// change; an older reading than the one in force changes nothing.
     pub fn set_pace(&mut self, pace: Pace) {
-        if pace == self.pace {
+        if pace == self.pace || pace.version < self.pace.version {
             return;
         }
         if pace.rate_limit != self.limiter.as_ref().map(|l| l.rate) {
@@ -255,22 +266,39 @@ impl Lane {
 
     /// Entries of one key the window holds at most: an equal share of the
     /// window for each key that may be in flight (at least two: the one in
-    /// flight and the next), so that one key never fills the window.
+    /// flight and the next), so that one key never fills the window. An
+    /// unordered lane reads any key as far as its window goes.
     fn quota(&self, limits: &Limits) -> usize {
         if self.pace.unordered {
-            return usize::MAX;
+            return self.capacity(limits);
         }
         (self.capacity(limits) / self.limit(limits)).max(2)
     }
 
+    /// Entries that count against the window's capacity: all but those
+    /// waiting for a retry.
+    fn busy(&self) -> usize {
+        self.window.len() - self.waiting
+    }
+
+    /// Whether the window may take `n` more entries: what is not waiting
+    /// for a retry within its capacity, and all of it within twice that.
+    fn room(&self, limits: &Limits) -> usize {
+        let capacity = self.capacity(limits);
+        (capacity.saturating_sub(self.busy())).min((2 * capacity).saturating_sub(self.len()))
+    }
+
     fn insert(&mut self, q: Queued) {
         self.keys.entry(q.key.clone()).or_default().held += 1;
-        self.window.insert(q.seq, Entry::new(q));
+        let entry = Entry::new(q);
+        self.waiting += usize::from(waits(&entry));
+        self.window.insert(entry.q.seq, entry);
     }
 
     /// Takes an entry out of the window.
     pub fn remove(&mut self, seq: i64) -> Option<Entry> {
         let e = self.window.remove(&seq)?;
+        self.waiting -= usize::from(waits(&e));
         if let Some(k) = self.keys.get_mut(&e.q.key) {
             k.held -= 1;
             if k.held == 0 && k.parked.is_none() {
@@ -280,16 +308,20 @@ impl Lane {
         Some(e)
     }
 
-    /// Whether a delivery past the cursor joins the window, as far as its
-    /// key goes (parking the key when it has its share already). The
-    /// caller moves the cursor past it either way.
-    fn admit(&mut self, key: &Arc<str>, limits: &Limits) -> Admit {
+    /// Whether the delivery `seq` past the cursor joins the window, as far
+    /// as its key goes (parking the key when it has its share already).
+    /// The caller moves the cursor past it either way.
+    fn admit(&mut self, key: &Arc<str>, seq: i64, limits: &Limits) -> Admit {
         let quota = self.quota(limits);
-        let cursor = self.cursor;
+        let (cursor, ordered) = (self.cursor, !self.pace.unordered);
         match self.keys.get_mut(key) {
-            Some(k) if k.parked.is_some() => Admit::Leave,
-            Some(k) if k.held >= quota => {
+            Some(k) if k.parked.is_some() => {
+                k.left = k.left.max(seq);
+                Admit::Leave
+            }
+            Some(k) if ordered && k.held >= quota => {
                 k.parked = Some(cursor);
+                k.left = k.left.max(seq);
                 Admit::Leave
             }
             _ => Admit::Take,
@@ -310,12 +342,12 @@ impl Lane {
         if !complete {
             return false; // a read reaches it in its turn
         }
-        match self.admit(&q.key, limits) {
+        match self.admit(&q.key, q.seq, limits) {
             Admit::Leave => {
                 self.cursor = q.seq;
                 false
             }
-            Admit::Take if room && self.window.len() < self.capacity(limits) => {
+            Admit::Take if room && self.room(limits) > 0 => {
                 self.cursor = q.seq;
                 self.insert(q);
                 true
@@ -380,6 +412,7 @@ impl Lane {
                 p.wait(now + wait);
                 break;
             }
+            self.waiting -= usize::from(waits(e));
             e.running = true;
             p.reads += usize::from(reads);
             p.start.push(e.q.clone());
@@ -403,6 +436,7 @@ impl Lane {
         // for its bodies.
         e.q.event = None;
         let key = e.q.key.clone();
+        self.waiting += usize::from(waits(e));
         if self.pace.unordered {
             return 0;
         }
@@ -425,8 +459,13 @@ impl Lane {
         for s in &behind {
             self.remove(*s);
         }
-        if !behind.is_empty() {
-            self.keys.entry(key).or_default().parked = Some(seq);
+        if let (Some(first), Some(last)) = (behind.first(), behind.last()) {
+            // Just before what went back (not at `seq`: after a switch from
+            // unordered, a later delivery of the key may have finished
+            // meanwhile, and must not be read again).
+            let k = self.keys.entry(key).or_default();
+            k.parked = Some(first - 1);
+            k.left = k.left.max(*last);
         }
         behind.len()
     }
@@ -462,15 +501,13 @@ impl Lane {
                 })
                 .map(|(name, _, from)| ((*name).clone(), *from))
                 .collect();
-            if !keys.is_empty() {
-                // The longest-waiting first: lowest `seq` behind.
+            let room = self.room(limits);
+            if !keys.is_empty() && room > 0 {
+                // The longest-waiting first: lowest `seq` behind; as many
+                // as the window has room for.
                 keys.sort_unstable_by_key(|(_, from)| *from);
-                keys.truncate(KEYS_PER_READ);
-                let per_key = if quota == usize::MAX {
-                    limits.lane_window.max(1)
-                } else {
-                    quota
-                };
+                let per_key = quota.min(room);
+                keys.truncate((room / per_key).clamp(1, KEYS_PER_READ));
                 return Some(Want::Keys { keys, per_key });
             }
         }
@@ -478,13 +515,13 @@ impl Lane {
             return None;
         }
         let capacity = self.capacity(limits);
-        let len = self.window.len();
         // Parked keys are bounded by the window: past that, wait for them.
-        if len * 2 > capacity || parked.len() > capacity {
+        let room = self.room(limits);
+        if self.busy() * 2 > capacity || parked.len() > capacity || room == 0 {
             return None;
         }
         Some(Want::General {
-            n: capacity - len,
+            n: room,
             skip: parked
                 .into_iter()
                 .map(|(name, _, _)| name.clone())
@@ -537,7 +574,7 @@ impl Lane {
             self.set_pace(row.pace());
             if !cancelled.contains(&seq) {
                 let q = Lane::row_to_queued(webhook, row, budget);
-                if self.admit(&q.key, limits) == Admit::Take {
+                if self.admit(&q.key, seq, limits) == Admit::Take {
                     self.insert(q);
                     taken += 1;
                 }
@@ -591,7 +628,8 @@ impl Lane {
             let mut last = *from;
             let mut full = false;
             for row in rows {
-                if self.keys.get(name).is_some_and(|k| k.held >= quota) {
+                let key_full = self.keys.get(name).is_some_and(|k| k.held >= quota);
+                if key_full || self.room(limits) == 0 {
                     full = true;
                     break;
                 }
@@ -606,10 +644,10 @@ impl Lane {
             let k = self.keys.entry(name.clone()).or_default();
             k.parked = if full || !short {
                 Some(last)
-            } else if self.cursor == upto {
+            } else if k.left <= upto {
                 None // all of it is in the window
             } else {
-                Some(upto) // the cursor moved on meanwhile, past more of it
+                Some(upto) // more of it was stored since, past `upto`
             };
             if k.held == 0 && k.parked.is_none() {
                 self.keys.remove(name);
@@ -617,6 +655,11 @@ impl Lane {
         }
         taken
     }
+}
+
+/// Whether an entry waits for a retry (see [`Lane::waiting`]).
+fn waits(e: &Entry) -> bool {
+    !e.running && e.q.attempts > 0
 }
 
 #[cfg(test)]
@@ -640,6 +683,7 @@ pub(super) mod tests {
             keyed,
             max_concurrency: n,
             rate_limit: None,
+            version: 0,
         }
     }
 
@@ -678,6 +722,7 @@ pub(super) mod tests {
             keyed: !key.is_empty(),
             max_concurrency: n,
             rate_limit: None,
+            pace_version: 0,
         }
     }
 
@@ -710,8 +755,10 @@ pub(super) mod tests {
         lane.get_mut(3).unwrap().running = true;
         assert_eq!(lane.retry_later(3, 1, 500), 2);
         assert_eq!(seqs(&lane), vec![3]);
-        // What was cut goes back to the database: the key is parked at the head.
-        assert_eq!(lane.keys[""].parked, Some(3));
+        // What was cut goes back to the database: the key is parked at the
+        // head (just before the first that went back).
+        assert_eq!(lane.keys[""].parked, Some(4));
+        assert_eq!((lane.waiting, lane.busy()), (1, 0));
         assert!(lane.complete(), "the cursor never goes back");
         assert!(!lane.idle());
         // Nothing is read behind a head that waits for its retry.
@@ -915,13 +962,8 @@ pub(super) mod tests {
             &budget,
         );
         assert_eq!(taken, 1);
-        assert_eq!(
-            lane.keys[&Arc::from("a")],
-            Key {
-                held: 1,
-                parked: None
-            }
-        );
+        let a = lane.keys[&Arc::from("a")];
+        assert_eq!((a.held, a.parked), (1, None));
         assert_eq!(seqs(&lane), vec![7, 21]);
     }
 
@@ -947,6 +989,85 @@ pub(super) mod tests {
         );
         assert_eq!(taken, 0);
         assert_eq!(lane.keys[&Arc::from("a")].parked, Some(5));
+    }
+
+    #[test]
+    fn a_parked_key_comes_back_though_other_keys_move_the_cursor() {
+        let budget = Budget::new(100, 1 << 20);
+        let limits = limits();
+        let wh: Arc<str> = "wh".into();
+        let keyed = pace(false, true, Some(2));
+        let mut lane = lane_with(keyed, &[], 10);
+        lane.keys.insert(
+            "a".into(),
+            Key {
+                held: 0,
+                parked: Some(8),
+                left: 9,
+            },
+        );
+        lane.reading = true;
+        // While a's read is under way, b's delivery moves the cursor.
+        let mut b = queued(11, "b");
+        b.pace = keyed;
+        assert!(lane.committed(b, true, &limits));
+        lane.reading = false;
+        let read = KeysRead {
+            keys: vec![("a".into(), 8)],
+            per_key: 3,
+            upto: 10,
+        };
+        let taken = lane.keys_read(&wh, vec![row_at(9, "a", Some(2))], &read, &limits, &budget);
+        assert_eq!(taken, 1);
+        // Nothing of a was left past 10: it is all in the window.
+        assert_eq!(lane.keys[&Arc::from("a")].parked, None);
+    }
+
+    #[test]
+    fn deliveries_waiting_for_retries_do_not_keep_other_keys_out() {
+        let limits = limits();
+        let keyed = pace(false, true, Some(2));
+        // Capacity 6: six keys whose one delivery each waits for a retry.
+        let entries: Vec<(i64, String)> = (1..=6).map(|s| (s, format!("k{s}"))).collect();
+        let refs: Vec<(i64, &str)> = entries.iter().map(|(s, k)| (*s, k.as_str())).collect();
+        let mut lane = lane_with(keyed, &refs, 6);
+        for s in 1..=6 {
+            lane.get_mut(s).unwrap().running = true;
+            lane.retry_later(s, 1, 10_000);
+        }
+        lane.tail = 100;
+        // The window still reads past them, up to twice its capacity.
+        assert_eq!(
+            lane.wants_read(&limits),
+            Some(Want::General { n: 6, skip: vec![] })
+        );
+        // And an unordered lane's key reads stay within its window.
+        let mut unordered = lane_with(pace(true, false, None), &[], 50);
+        unordered.keys.insert(
+            "a".into(),
+            Key {
+                held: 0,
+                parked: Some(0),
+                left: 50,
+            },
+        );
+        let Some(Want::Keys { per_key, keys }) = unordered.wants_read(&limits) else {
+            panic!("the parked key is read");
+        };
+        assert!(per_key * keys.len() <= unordered.capacity(&limits));
+    }
+
+    #[test]
+    fn an_older_reading_of_the_pace_changes_nothing() {
+        let mut lane = Lane::new(1);
+        let mut newer = pace(false, true, Some(4));
+        newer.version = 20;
+        lane.set_pace(newer);
+        let mut older = pace(true, false, None);
+        older.version = 10;
+        lane.set_pace(older);
+        assert_eq!(lane.pace, newer);
+        assert_eq!(lane.limit(&limits()), 4);
     }
 
     #[test]
