@@ -252,6 +252,9 @@ pub async fn publish_all(
 #[derive(Default)]
 struct Counters {
     hits: std::sync::atomic::AtomicU64,
+    /// `/late/` requests being answered now, and the most at once.
+    late_now: std::sync::atomic::AtomicU64,
+    late_peak: std::sync::atomic::AtomicU64,
     /// (event n, arrival µs) of requests to /lat/…
     arrivals: std::sync::Mutex<Vec<(u64, u64)>>,
 }
@@ -260,9 +263,10 @@ struct Counters {
 /// executable with `SIGNPOST_BENCH_ROLE=receiver`; see [`start_receiver`]):
 /// `/hook/{i}` and `/now/{i}` answer 200 at once, `/slow/{i}` after 20 ms,
 /// `/lat/{i}` keeps (event `n`, arrival µs) for `/arrivals`, `/late/{i}`
-/// answers after 50 ms and keeps (`k` × 1,000,000 + `n`, arrival µs) of
-/// an event `{"k": k, "n": n, …}`; `/stats` is the count of requests so
-/// far. Prints its port, then serves.
+/// answers after 50 ms and keeps (`c` × 1,000,000 + `k` × 1,000 + `n`,
+/// arrival µs) of an event `{"c": c, "k": k, "n": n, …}`, and `/peak` is
+/// the most `/late/` requests it answered at once since the last `/peak`;
+/// `/stats` is the count of requests so far. Prints its port, then serves.
 pub async fn receiver() {
     use axum::extract::State;
     use axum::routing::{get, post};
@@ -298,14 +302,24 @@ pub async fn receiver() {
             "/late/{i}",
             post(
                 |State(c): State<Arc<Counters>>, body: axum::body::Bytes| async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
                     let at = now_us();
+                    let now = c.late_now.fetch_add(1, Ordering::Relaxed) + 1;
+                    c.late_peak.fetch_max(now, Ordering::Relaxed);
                     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                    let id = v["k"].as_u64().unwrap() * 1_000_000 + v["n"].as_u64().unwrap();
-                    c.hits.fetch_add(1, Ordering::Relaxed);
+                    let field = |f: &str| v[f].as_u64().unwrap();
+                    let id = field("c") * 1_000_000 + field("k") * 1_000 + field("n");
                     c.arrivals.lock().unwrap().push((id, at));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    c.late_now.fetch_sub(1, Ordering::Relaxed);
+                    c.hits.fetch_add(1, Ordering::Relaxed);
                 },
             ),
+        )
+        .route(
+            "/peak",
+            get(|State(c): State<Arc<Counters>>| async move {
+                c.late_peak.swap(0, Ordering::Relaxed).to_string()
+            }),
         )
         .route(
             "/stats",
@@ -361,6 +375,11 @@ pub async fn arrivals(client: &reqwest::Client, rx: &str) -> Vec<(u64, u64)> {
         .json()
         .await
         .unwrap()
+}
+
+/// The body of a GET, as text.
+pub async fn get(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// The `q` quantile of sorted samples (nearest rank).

@@ -4,6 +4,10 @@
 //! `--features hydrate` for the browser's wasm. The pages render on the
 //! server; the browser hydrates only the `#[island]`s (the parts that call
 //! the server themselves) and `components::enhance` wires up the rest.
+// Deep view types (the webhook page's islands inside its toolbar) overflow
+// the default query depth in builds without `--cfg erase_components`, such
+// as `cargo bench`'s.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;

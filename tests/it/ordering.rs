@@ -535,3 +535,37 @@ async fn a_change_through_another_process_reaches_the_lanes_owner_at_once() {
     let after = rx.all_hits().len();
     assert!(after <= at + 2, "{} requests after the disable", after - at);
 }
+
+#[tokio::test]
+async fn keys_published_one_after_another_keep_order_without_repeats() {
+    let rx = Receiver::start().await;
+    rx.otherwise("grouped", Reply::After(Duration::from_millis(10), 200));
+    rx.otherwise("loose", Reply::After(Duration::from_millis(10), 200));
+    let s = Api::new(|c| c.delivery.lane_window = 4).await;
+    s.register(
+        &rx.url("grouped"),
+        json!({ "orderingKey": "/space/id", "maxConcurrency": 4 }),
+    )
+    .await;
+    s.register(
+        &rx.url("loose"),
+        json!({ "ordering": "unordered", "maxConcurrency": 4 }),
+    )
+    .await;
+    // 12 keys × 10 events, one key's events after another's.
+    let events: Vec<Value> = (0..12)
+        .flat_map(|k| (0..10).map(move |n| message(&format!("k{k}"), n)))
+        .collect();
+    publish_batch(&s, events).await;
+    let hits = rx.wait_for("grouped", 120, WAIT).await;
+    rx.wait_for("loose", 120, WAIT).await;
+    for (key, ns) in per_key(&hits) {
+        assert_eq!(ns, (0..10).collect::<Vec<_>>(), "{key}");
+    }
+    assert_eq!(rx.peak_in_flight("grouped"), 4);
+    assert_eq!(rx.peak_in_flight("loose"), 4);
+    // Nothing more arrives: no delivery was attempted twice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.count("grouped"), 120);
+    assert_eq!(rx.count("loose"), 120);
+}

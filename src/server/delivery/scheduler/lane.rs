@@ -517,7 +517,16 @@ impl Lane {
         let capacity = self.capacity(limits);
         // Parked keys are bounded by the window: past that, wait for them.
         let room = self.room(limits);
-        if self.busy() * 2 > capacity || parked.len() > capacity || room == 0 {
+        if parked.len() > capacity || room == 0 {
+            return None;
+        }
+        // Read when the window is half empty (a read brings many rows), or
+        // when an ordered lane holds fewer keys than it may have in flight
+        // (its keys are busy: reading past them is what lets it use its
+        // concurrency).
+        let short_of_keys = !self.pace.unordered
+            && self.keys.values().filter(|k| k.held > 0).count() < self.limit(limits);
+        if self.busy() * 2 > capacity && !short_of_keys {
             return None;
         }
         Some(Want::General {
