@@ -18,9 +18,10 @@ ALTER TABLE deliveries ADD COLUMN ordering_key TEXT NOT NULL DEFAULT '';
 DROP INDEX deliveries_pending_webhook;
 CREATE INDEX deliveries_pending_webhook ON deliveries (webhook_id, seq, ordering_key)
     WHERE status = 'pending';
--- The next pending deliveries of one key.
+-- The next pending deliveries of one key (the empty key's come from the
+-- index above: a webhook without a key pays nothing for this one).
 CREATE INDEX deliveries_pending_key ON deliveries (webhook_id, ordering_key, seq)
-    WHERE status = 'pending';
+    WHERE status = 'pending' AND ordering_key <> '';
 -- The log filtered by key (deliveries without a key are not in it).
 CREATE INDEX deliveries_project_key ON deliveries (project_id, ordering_key, seq)
     WHERE ordering_key <> '';

@@ -174,7 +174,9 @@ pub async fn window(
 }
 
 /// For each of `keys` (a key and the `seq` after which to read), its next
-/// `per_key` pending deliveries up to `upto`, all in `seq` order.
+/// `per_key` pending deliveries up to `upto`, all in `seq` order. The
+/// empty key's come from `deliveries_pending_webhook` (every delivery of a
+/// webhook without a key has it), the others' from `deliveries_pending_key`.
 pub async fn keys_window(
     db: &Db,
     webhook_id: &str,
@@ -183,7 +185,31 @@ pub async fn keys_window(
     per_key: i64,
     body_due_by: i64,
 ) -> sqlx::Result<Vec<WindowRow>> {
-    match db {
+    let mut rows = Vec::new();
+    if let Some((_, after)) = keys.iter().find(|(k, _)| k.is_empty()) {
+        let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
+        let sql = format!(
+            "SELECT {WINDOW_COLUMNS} \
+             FROM deliveries d {hint} \
+               JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.ordering_key = '' \
+               AND d.seq > $2 AND d.seq <= $3 \
+             ORDER BY d.seq LIMIT $5"
+        );
+        rows = crate::on_db!(db, c => sqlx::query_as(&sql)
+            .bind(webhook_id)
+            .bind(after)
+            .bind(upto)
+            .bind(body_due_by)
+            .bind(per_key)
+            .fetch_all(c)
+            .await)?;
+    }
+    let keys: Vec<(&str, i64)> = keys.iter().filter(|(k, _)| !k.is_empty()).copied().collect();
+    if keys.is_empty() {
+        return Ok(rows);
+    }
+    let keyed: Vec<WindowRow> = match db {
         Db::Sqlite(p) => {
             let sql = format!(
                 "SELECT {WINDOW_COLUMNS} \
@@ -191,19 +217,20 @@ pub async fn keys_window(
                    JOIN deliveries d ON d.seq IN ( \
                      SELECT n.seq FROM deliveries n INDEXED BY deliveries_pending_key \
                      WHERE n.webhook_id = $1 AND n.ordering_key = k.value ->> 0 \
-                       AND n.status = 'pending' AND n.seq > k.value ->> 1 AND n.seq <= $3 \
+                       AND n.ordering_key <> '' AND n.status = 'pending' \
+                       AND n.seq > k.value ->> 1 AND n.seq <= $3 \
                      ORDER BY n.seq LIMIT $5) \
                    JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
                  ORDER BY d.seq"
             );
             sqlx::query_as(&sql)
                 .bind(webhook_id)
-                .bind(serde_json::to_string(keys).expect("pairs serialize"))
+                .bind(serde_json::to_string(&keys).expect("pairs serialize"))
                 .bind(upto)
                 .bind(body_due_by)
                 .bind(per_key)
                 .fetch_all(p)
-                .await
+                .await?
         }
         Db::Postgres(p) => {
             let names: Vec<&str> = keys.iter().map(|k| k.0).collect();
@@ -214,7 +241,8 @@ pub async fn keys_window(
                    CROSS JOIN LATERAL ( \
                      SELECT n.seq FROM deliveries n \
                      WHERE n.webhook_id = $1 AND n.ordering_key = k.key \
-                       AND n.status = 'pending' AND n.seq > k.after AND n.seq <= $3 \
+                       AND n.ordering_key <> '' AND n.status = 'pending' \
+                       AND n.seq > k.after AND n.seq <= $3 \
                      ORDER BY n.seq LIMIT $5) s \
                    JOIN deliveries d ON d.seq = s.seq \
                    JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
@@ -228,9 +256,12 @@ pub async fn keys_window(
                 .bind(per_key)
                 .bind(&afters)
                 .fetch_all(p)
-                .await
+                .await?
         }
-    }
+    };
+    rows.extend(keyed);
+    rows.sort_unstable_by_key(|r| r.seq);
+    Ok(rows)
 }
 
 /// A delivery's state after an attempt (or a cancellation).

@@ -379,13 +379,13 @@ impl Lane {
         let ordered = !self.pace.unordered;
         // One key: nothing after its oldest delivery may go.
         let one_key = ordered && self.keys.len() <= 1;
-        // The keys whose oldest delivery was passed.
+        // The keys whose oldest delivery was passed (none to keep with one key).
         let mut seen: HashSet<Arc<str>> = HashSet::new();
-        for e in self.window.values_mut() {
-            if self.in_flight + p.start.len() >= limit {
+        for (i, e) in self.window.values_mut().enumerate() {
+            if self.in_flight + p.start.len() >= limit || (one_key && i > 0) {
                 break;
             }
-            if ordered && !seen.insert(e.q.key.clone()) {
+            if ordered && !one_key && !seen.insert(e.q.key.clone()) {
                 continue; // not the oldest of its key
             }
             if e.running {
