@@ -205,7 +205,11 @@ pub async fn keys_window(
             .fetch_all(c)
             .await)?;
     }
-    let keys: Vec<(&str, i64)> = keys.iter().filter(|(k, _)| !k.is_empty()).copied().collect();
+    let keys: Vec<(&str, i64)> = keys
+        .iter()
+        .filter(|(k, _)| !k.is_empty())
+        .copied()
+        .collect();
     if keys.is_empty() {
         return Ok(rows);
     }
