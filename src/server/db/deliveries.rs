@@ -135,42 +135,28 @@ pub async fn window(
     skip: &[&str],
 ) -> sqlx::Result<Vec<WindowRow>> {
     let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
-    let skipping = match (skip.is_empty(), db) {
-        (true, _) => "",
-        (false, Db::Sqlite(_)) => "AND d.ordering_key NOT IN (SELECT value FROM json_each($5))",
-        (false, Db::Postgres(_)) => "AND d.ordering_key <> ALL($5::text[])",
+    // The keys to leave out, as a JSON array on both backends.
+    let skipped = match db {
+        Db::Sqlite(_) => "SELECT value FROM json_each($5)",
+        Db::Postgres(_) => "SELECT jsonb_array_elements_text($5::jsonb)",
     };
     let sql = format!(
         "SELECT {WINDOW_COLUMNS} \
          FROM deliveries d {hint} \
            JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.seq > $2 {skipping} \
+         WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.seq > $2 \
+           AND d.ordering_key NOT IN ({skipped}) \
          ORDER BY d.seq LIMIT $3"
     );
-    match db {
-        Db::Sqlite(p) => {
-            let mut q = sqlx::query_as(&sql)
-                .bind(webhook_id)
-                .bind(after)
-                .bind(limit)
-                .bind(body_due_by);
-            if !skip.is_empty() {
-                q = q.bind(serde_json::to_string(skip).expect("strings serialize"));
-            }
-            q.fetch_all(p).await
-        }
-        Db::Postgres(p) => {
-            let mut q = sqlx::query_as(&sql)
-                .bind(webhook_id)
-                .bind(after)
-                .bind(limit)
-                .bind(body_due_by);
-            if !skip.is_empty() {
-                q = q.bind(skip);
-            }
-            q.fetch_all(p).await
-        }
-    }
+    let skip = serde_json::to_string(skip).expect("strings serialize");
+    crate::on_db!(db, c => sqlx::query_as(&sql)
+        .bind(webhook_id)
+        .bind(after)
+        .bind(limit)
+        .bind(body_due_by)
+        .bind(&skip)
+        .fetch_all(c)
+        .await)
 }
 
 /// For each of `keys` (a key and the `seq` after which to read), its next
