@@ -29,51 +29,10 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-const KEY: &str = "c2lnbnBvc3QgYmVuY2g6IGEgMzItYnl0ZSBrZXkhISE=";
 const KEYS: u64 = 100;
 const PER_KEY: u64 = 20;
 const CONCURRENCY: u64 = 32;
 const RECEIVER_MS: f64 = 50.0;
-
-/// A child process, killed when dropped.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `signpost serve` on a free port; waits until it answers.
-async fn serve(db_url: &str) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Child(
-        std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
-            .arg("serve")
-            .env("SIGNPOST_DATABASE_URL", db_url)
-            .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
-            .env("SIGNPOST_SECRET_KEY", KEY)
-            .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
-            .env("SIGNPOST_API_RATE_LIMIT", "1000000")
-            .env("SIGNPOST_INGEST_RATE_LIMIT", "1000000")
-            .env("SIGNPOST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "signpost did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (child, base)
-}
 
 struct Case {
     name: &'static str,
@@ -100,7 +59,7 @@ async fn arrivals_of(client: &reqwest::Client, rx: &str, c: u64) -> Vec<(u64, u6
 }
 
 async fn run(label: &str, db_url: &str, rx: &str) {
-    let (_signpost, base) = serve(db_url).await;
+    let (_signpost, base) = common::serve_process(db_url, &[]).await;
     let client = reqwest::Client::new();
     let db = signpost::server::db::connect(db_url).await.unwrap();
     signpost::server::db::migrate(&db).await.unwrap();

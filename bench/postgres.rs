@@ -27,51 +27,6 @@
 mod common;
 use std::time::{Duration, Instant};
 
-const KEY: &str = "c2lnbnBvc3QgYmVuY2g6IGEgMzItYnl0ZSBrZXkhISE=";
-
-/// A child process, killed when dropped.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `signpost serve` on a free port with `env`; waits until it answers.
-async fn serve(db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"));
-    cmd.arg("serve")
-        .env("SIGNPOST_DATABASE_URL", db_url)
-        .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
-        .env("SIGNPOST_SECRET_KEY", KEY)
-        .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
-        .env("SIGNPOST_API_RATE_LIMIT", "1000000")
-        .env("SIGNPOST_INGEST_RATE_LIMIT", "1000000")
-        .env("SIGNPOST_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = Child(cmd.spawn().unwrap());
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..1000 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return (child, base);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("signpost did not start");
-}
-
 /// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database.
 async fn fresh(postgres: Option<&str>, dir: &std::path::Path, name: &str) -> String {
     match postgres {
@@ -145,7 +100,7 @@ async fn main() {
         .enumerate()
     {
         let db_url = fresh(backend, dir.path(), &format!("one_{name}")).await;
-        let (_p, base) = serve(&db_url, &[]).await;
+        let (_p, base) = common::serve_process(&db_url, &[]).await;
         let (pid, secret) = project(&client, &db_url, &base, &rx, plain("now"), 50).await;
         let before = common::hits(&client, &rx).await;
         let started = Instant::now();
@@ -238,7 +193,7 @@ async fn main() {
         let db_url = fresh(Some(&postgres), dir.path(), &format!("scale_{procs}")).await;
         let mut servers = Vec::new();
         for _ in 0..procs {
-            servers.push(serve(&db_url, &[("SIGNPOST_MAX_IN_FLIGHT", "8")]).await);
+            servers.push(common::serve_process(&db_url, &[("SIGNPOST_MAX_IN_FLIGHT", "8")]).await);
         }
         let mut projects = Vec::new();
         for (_, base) in &servers {

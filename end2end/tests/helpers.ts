@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import type { Server } from 'node:http';
 
 export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
@@ -61,4 +61,24 @@ export async function rowAction(row: Locator, name: string) {
   if (await item.isHidden()) await menu.locator('summary').click();
   await expect(item).toBeVisible();
   await item.click();
+}
+
+export type Project = { id: string; secret: string };
+
+/** A fresh project, its dialog closed. */
+export async function project(page: Page, name: string): Promise<Project> {
+  await signIn(page);
+  const p = await createProject(page, name);
+  await p.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  return { id: p.id, secret: p.secret };
+}
+
+export async function register(request: APIRequestContext, p: Project, url: string, extra: object = {}) {
+  const res = await request.post(`/projects/${p.id}/webhooks`, {
+    headers: basic(p.id, p.secret),
+    data: { webhookUrl: url, ...extra },
+  });
+  expect(res.status()).toBe(200);
+  const data = (await res.json()).data;
+  return { id: data.id as string, secret: data.signingSecret as string };
 }

@@ -6,7 +6,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { basic, closeServer, createProject, hydrated, signIn } from './helpers';
+import { basic, closeServer, hydrated, project, register, type Project } from './helpers';
 
 // The server runs with small retry waits (see playwright.config.ts): a
 // delivery that keeps failing is Failed after its 6 attempts in seconds.
@@ -39,26 +39,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await closeServer(server);
 });
-
-type Project = { id: string; secret: string };
-
-/** A fresh project, its dialog closed. */
-async function project(page: Page, name: string): Promise<Project> {
-  await signIn(page);
-  const p = await createProject(page, name);
-  await p.dialog.getByRole('button', { name: 'I have saved it' }).click();
-  return { id: p.id, secret: p.secret };
-}
-
-async function register(request: APIRequestContext, p: Project, url: string, extra: object = {}) {
-  const res = await request.post(`/projects/${p.id}/webhooks`, {
-    headers: basic(p.id, p.secret),
-    data: { webhookUrl: url, ...extra },
-  });
-  expect(res.status()).toBe(200);
-  const data = (await res.json()).data;
-  return { id: data.id as string, secret: data.signingSecret as string };
-}
 
 async function publish(request: APIRequestContext, p: Project, event: object) {
   const res = await request.post(`/projects/${p.id}/events`, { headers: basic(p.id, p.secret), data: event });

@@ -1,7 +1,7 @@
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basic, closeServer, createProject, hydrated, signIn } from './helpers';
+import { basic, closeServer, hydrated, project, register } from './helpers';
 
 // Ordering keys, concurrency and rate limits (issue 22): a teammate sets
 // them on the webhook's page and reads them back in words; the delivery
@@ -23,27 +23,9 @@ test.afterAll(async () => {
   await closeServer(server);
 });
 
-type Project = { id: string; secret: string };
-
-async function project(page: Page, name: string): Promise<Project> {
-  await signIn(page);
-  const p = await createProject(page, name);
-  await p.dialog.getByRole('button', { name: 'I have saved it' }).click();
-  return { id: p.id, secret: p.secret };
-}
-
-async function register(request: APIRequestContext, p: Project, url: string, extra: object = {}) {
-  const res = await request.post(`/projects/${p.id}/webhooks`, {
-    headers: basic(p.id, p.secret),
-    data: { webhookUrl: url, ...extra },
-  });
-  expect(res.status()).toBe(200);
-  return (await res.json()).data.id as string;
-}
-
 test("a webhook's key, concurrency and rate are set on its page and read back in words", async ({ page, request }) => {
   const p = await project(page, 'Ordering: pace');
-  const id = await register(request, p, `${base}/pace`);
+  const { id } = await register(request, p, `${base}/pace`);
   await page.goto(`/p/${p.id}/webhooks/${id}`);
   await hydrated(page);
   await expect(page.locator('#webhook-pace')).toHaveText('In order, one at a time');

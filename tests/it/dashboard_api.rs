@@ -48,6 +48,16 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
             ],
         ),
         (
+            "webhooks/pace",
+            vec![
+                ("project_id", "prj_x"),
+                ("webhook_id", "w"),
+                ("ordering_key", "/space/id"),
+                ("max_concurrency", ""),
+                ("rate_limit", ""),
+            ],
+        ),
+        (
             "webhooks/rotate",
             vec![
                 ("project_id", "prj_x"),
@@ -149,6 +159,41 @@ async fn dashboard_functions_share_the_api_rules() {
     .await
     .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let wid = created.webhook.id.as_str();
+    let pace = |project, concurrency| {
+        vec![
+            ("project_id", project),
+            ("webhook_id", wid),
+            ("ordering_key", "/space/id"),
+            ("max_concurrency", concurrency),
+            ("rate_limit", ""),
+        ]
+    };
+    let res = call("webhooks/pace", pace(other.id.as_str(), ""))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // What is not a number is refused with the field's name, and nothing changes.
+    let res = call("webhooks/pace", pace(pid, "many")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(app_error(res).await.to_string().contains("Concurrency"));
+    let list: Vec<Webhook> = call("webhooks/list", vec![("project_id", pid)])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0].ordering_key, None);
+    let paced: Webhook = call("webhooks/pace", pace(pid, "4"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (paced.ordering_key.as_deref(), paced.max_concurrency),
+        (Some("/space/id"), Some(4))
+    );
 
     let renamed: Project = call(
         "projects/rename",

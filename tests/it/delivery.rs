@@ -578,6 +578,22 @@ async fn a_success_resets_the_failure_count() {
     assert!(enabled, "one failure since the last success is not two");
 }
 
+/// "Send test event" as the dashboard sends it; the first attempt's result.
+async fn dashboard_test_send(
+    s: &Api,
+    client: &Client,
+    webhook_id: &str,
+) -> signpost::model::TestResult {
+    let res = client
+        .post(s.server.url("/api/webhooks/test"))
+        .form(&[("project_id", s.pid.as_str()), ("webhook_id", webhook_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
 /// A receiver that never answers: the test button says so before the
 /// request's own time limit (it got a 408 when it waited for the attempt's).
 #[tokio::test]
@@ -587,14 +603,7 @@ async fn a_test_send_to_a_hanging_receiver_times_out_with_a_result() {
     let (s, client) = Api::with_admin(|c| c.request_timeout_ms = 3_000).await;
     let (id, _) = s.register(&rx.url("hangs"), json!({})).await;
     let began = std::time::Instant::now();
-    let res = client
-        .post(s.server.url("/api/webhooks/test"))
-        .form(&[("project_id", s.pid.as_str()), ("webhook_id", id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let result: signpost::model::TestResult = res.json().await.unwrap();
+    let result = dashboard_test_send(&s, &client, &id).await;
     assert!(!result.succeeded);
     assert!(
         result
@@ -642,14 +651,7 @@ async fn test_events_go_to_one_webhook_and_report_the_first_attempt() {
 
     // …and the dashboard's button waits for the first attempt's result.
     rx.script("filtered", vec![Reply::Status(418)]);
-    let res = client
-        .post(s.server.url("/api/webhooks/test"))
-        .form(&[("project_id", s.pid.as_str()), ("webhook_id", id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let result: signpost::model::TestResult = res.json().await.unwrap();
+    let result = dashboard_test_send(&s, &client, &id).await;
     assert_eq!(result.status, Some(418));
     assert!(!result.succeeded);
     assert!(rx.hits("bystander").is_empty());

@@ -137,6 +137,15 @@ async fn events_without_a_key_share_the_empty_key_in_order() {
     assert!(keys.iter().all(|k| k.is_null()), "{keys:?}");
 }
 
+/// `PATCH …/webhooks/{id}` with `body`.
+async fn patch(s: &Api, id: &str, body: impl serde::Serialize) -> reqwest::Response {
+    s.req(reqwest::Method::PATCH, &format!("/webhooks/{id}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn webhook_id(s: &Api) -> String {
     let (_, list) = s.get("/webhooks").await;
     list["data"][0]["id"].as_str().unwrap().to_string()
@@ -261,21 +270,11 @@ async fn pace_fields_are_checked_returned_and_cleared() {
             answer["message"].as_str().unwrap().contains(says),
             "{answer}"
         );
-        let res = s
-            .req(reqwest::Method::PATCH, &format!("/webhooks/{id}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let res = patch(&s, &id, &body).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
     // Nothing changed by the refusals; null clears, absent keeps.
-    let res = s
-        .req(reqwest::Method::PATCH, &format!("/webhooks/{id}"))
-        .json(&json!({ "orderingKey": null, "rateLimit": null }))
-        .send()
-        .await
-        .unwrap();
+    let res = patch(&s, &id, json!({ "orderingKey": null, "rateLimit": null })).await;
     assert_eq!(res.status(), StatusCode::OK);
     let w: Value = res.json().await.unwrap();
     let w = &w["data"];
@@ -284,12 +283,12 @@ async fn pace_fields_are_checked_returned_and_cleared() {
         (&Value::Null, &json!(32), &Value::Null)
     );
     // The defaults: 1 ordered without a key, 16 with one, the server's for unordered.
-    let res = s
-        .req(reqwest::Method::PATCH, &format!("/webhooks/{id}"))
-        .json(&json!({ "maxConcurrency": null, "orderingKey": "/c" }))
-        .send()
-        .await
-        .unwrap();
+    let res = patch(
+        &s,
+        &id,
+        json!({ "maxConcurrency": null, "orderingKey": "/c" }),
+    )
+    .await;
     let w: Value = res.json().await.unwrap();
     assert_eq!(w["data"]["maxConcurrency"], json!(16));
     let (_, plain) = s
@@ -523,12 +522,7 @@ async fn a_change_through_another_process_reaches_the_lanes_owner_at_once() {
     let events = (2..40).map(|n| message("a", n)).collect();
     publish_batch(&other, events).await;
     rx.wait_for("owned", 4, WAIT).await;
-    let res = other
-        .req(reqwest::Method::PATCH, &format!("/webhooks/{id}"))
-        .json(&json!({ "enabled": false }))
-        .send()
-        .await
-        .unwrap();
+    let res = patch(&other, &id, json!({ "enabled": false })).await;
     assert_eq!(res.status(), StatusCode::OK);
     let at = rx.all_hits().len();
     tokio::time::sleep(Duration::from_millis(1_500)).await;

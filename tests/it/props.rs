@@ -289,6 +289,17 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "webhooks/pace",
+        &[
+            "project_id",
+            "webhook_id",
+            "ordering",
+            "ordering_key",
+            "max_concurrency",
+            "rate_limit",
+        ],
+    ),
+    (
         "webhooks/rotate",
         &["project_id", "webhook_id", "grace_seconds"],
     ),
