@@ -2,8 +2,9 @@ use crate::components::shell::Shell;
 use crate::pages::{
     account::AccountPage, activity::ActivityPage, delivery::DeliveryPage,
     delivery_log::DeliveryLogPage, join::JoinPage, login::LoginPage, not_found::NotFound,
-    project_settings::ProjectSettingsPage, projects::ProjectsPage, setup::SetupPage,
-    system::SystemPage, team::TeamPage, webhook::WebhookPage, webhooks::WebhooksPage,
+    portal::PortalShell, project_settings::ProjectSettingsPage, projects::ProjectsPage,
+    setup::SetupPage, system::SystemPage, team::TeamPage, webhook::WebhookPage,
+    webhooks::WebhooksPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -47,6 +48,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                 <Route path=path!("/join/:token") view=JoinPage ssr=SsrMode::Async />
+                // A tenant's portal: the same pages, with a link's token
+                // where the project id is, in a frame of its own.
+                <ParentRoute path=path!("portal/:pid") view=PortalShell ssr=SsrMode::Async>
+                    <Route path=path!("") view=WebhooksPage />
+                    <Route path=path!("webhooks") view=WebhooksPage />
+                    <Route path=path!("webhooks/:wid") view=WebhookPage />
+                    <Route path=path!("deliveries") view=DeliveryLogPage />
+                    <Route path=path!("deliveries/:did") view=DeliveryPage />
+                </ParentRoute>
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("p/:pid/webhooks") view=WebhooksPage />

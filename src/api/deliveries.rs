@@ -25,11 +25,11 @@ pub async fn list_deliveries(
     use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
+            let s = context::in_scope(&project_id).await?;
             let cursor = self::cursor(cursor.as_deref())?;
             delivery_log::page(
-                &cx.state,
-                &project_id,
+                &s.cx.state,
+                &s.scope,
                 filter,
                 cursor,
                 crate::model::LOG_PAGE,
@@ -48,8 +48,8 @@ pub async fn get_delivery(
     use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            let mut d = delivery_log::detail(&cx.state, &project_id, &delivery_id).await?;
+            let s = context::in_scope(&project_id).await?;
+            let mut d = delivery_log::detail(&s.cx.state, &s.scope, &delivery_id).await?;
             // Pretty-printed for people; the API keeps the exact bytes.
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&d.body) {
                 d.body = serde_json::to_string_pretty(&v).unwrap_or(d.body);
@@ -63,13 +63,12 @@ pub async fn get_delivery(
 /// A new delivery of the same event to the same webhook; returns its id.
 #[server(endpoint = "deliveries/redeliver")]
 pub async fn redeliver(project_id: String, delivery_id: String) -> Result<String, AppError> {
-    use crate::server::{context, db::activity::Actor, delivery_log};
+    use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
+            let s = context::to_change(&project_id).await?;
             let id =
-                delivery_log::redeliver(&cx.state, &project_id, &delivery_id, &Actor::user(&me))
-                    .await?;
+                delivery_log::redeliver(&s.cx.state, &s.scope, &delivery_id, &s.actor()).await?;
             context::form_done(&format!("redelivered.{id}"));
             Ok(id)
         }
@@ -79,11 +78,11 @@ pub async fn redeliver(project_id: String, delivery_id: String) -> Result<String
 
 #[server(endpoint = "deliveries/cancel")]
 pub async fn cancel_delivery(project_id: String, delivery_id: String) -> Result<(), AppError> {
-    use crate::server::{context, db::activity::Actor, delivery_log};
+    use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
-            delivery_log::cancel(&cx.state, &project_id, &delivery_id, &Actor::user(&me)).await
+            let s = context::to_change(&project_id).await?;
+            delivery_log::cancel(&s.cx.state, &s.scope, &delivery_id, &s.actor()).await
         }
         .await,
     )
@@ -99,8 +98,8 @@ pub async fn replay_count(
     use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            delivery_log::replay_count(&cx.state, &project_id, &webhook_id, since).await
+            let s = context::in_scope(&project_id).await?;
+            delivery_log::replay_count(&s.cx.state, &s.scope, &webhook_id, since).await
         }
         .await,
     )
@@ -109,18 +108,11 @@ pub async fn replay_count(
 /// Queues again the webhook's failed and dropped deliveries since `since`.
 #[server(endpoint = "deliveries/replay")]
 pub async fn replay(project_id: String, webhook_id: String, since: i64) -> Result<u64, AppError> {
-    use crate::server::{context, db::activity::Actor, delivery_log};
+    use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
-            delivery_log::replay(
-                &cx.state,
-                &project_id,
-                &webhook_id,
-                since,
-                &Actor::user(&me),
-            )
-            .await
+            let s = context::to_change(&project_id).await?;
+            delivery_log::replay(&s.cx.state, &s.scope, &webhook_id, since, &s.actor()).await
         }
         .await,
     )
@@ -135,8 +127,8 @@ pub async fn webhook_hourly(
     use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            delivery_log::hourly(&cx.state, &project_id, &webhook_id).await
+            let s = context::in_scope(&project_id).await?;
+            delivery_log::hourly(&s.cx.state, &s.scope, &webhook_id).await
         }
         .await,
     )
@@ -148,8 +140,8 @@ pub async fn webhooks_health(project_id: String) -> Result<Vec<WebhookHealth>, A
     use crate::server::{context, delivery_log};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            delivery_log::health(&cx.state, &project_id).await
+            let s = context::in_scope(&project_id).await?;
+            delivery_log::health(&s.cx.state, &s.scope).await
         }
         .await,
     )

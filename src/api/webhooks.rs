@@ -8,8 +8,8 @@ pub async fn list_webhooks(project_id: String) -> Result<Vec<Webhook>, AppError>
     use crate::server::{context, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            webhooks::list(&cx.state, &project_id).await
+            let s = context::in_scope(&project_id).await?;
+            webhooks::list(&s.cx.state, &s.scope).await
         }
         .await,
     )
@@ -20,8 +20,8 @@ pub async fn get_webhook(project_id: String, webhook_id: String) -> Result<Webho
     use crate::server::{context, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            webhooks::get(&cx.state, &project_id, &webhook_id).await
+            let s = context::in_scope(&project_id).await?;
+            webhooks::get(&s.cx.state, &s.scope, &webhook_id).await
         }
         .await,
     )
@@ -40,10 +40,10 @@ pub async fn create_webhook(
     ordering: Option<String>,
 ) -> Result<WebhookWithSecret, AppError> {
     use crate::model::{parse_event_list, NewWebhook, Ordering, Scheme};
-    use crate::server::{context, db::activity::Actor, webhooks};
+    use crate::server::{context, webhooks};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
+            let s = context::to_change(&project_id).await?;
             let scheme = Scheme::parse(&scheme)
                 .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
             let ordering = Ordering::from_form(ordering.as_deref())?.unwrap_or_default();
@@ -55,8 +55,8 @@ pub async fn create_webhook(
                 ordering,
                 ..Default::default()
             };
-            let made = webhooks::create(&cx.state, &project_id, new, &Actor::user(&me)).await?;
-            context::show_once(&cx, &me.id, &ShownOnce::WebhookAdded(made.clone())).await;
+            let made = webhooks::create(&s.cx.state, &s.scope, new, &s.actor()).await?;
+            s.show_once(&ShownOnce::WebhookAdded(made.clone())).await?;
             Ok(made)
         }
         .await,
@@ -70,22 +70,15 @@ pub async fn set_webhook_enabled(
     enabled: bool,
 ) -> Result<Webhook, AppError> {
     use crate::model::WebhookPatch;
-    use crate::server::{context, db::activity::Actor, webhooks};
+    use crate::server::{context, webhooks};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
+            let s = context::to_change(&project_id).await?;
             let patch = WebhookPatch {
                 enabled: Some(enabled),
                 ..Default::default()
             };
-            webhooks::update(
-                &cx.state,
-                &project_id,
-                &webhook_id,
-                patch,
-                &Actor::user(&me),
-            )
-            .await
+            webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await
         }
         .await,
     )
@@ -101,10 +94,10 @@ pub async fn edit_webhook(
     ordering: Option<String>,
 ) -> Result<Webhook, AppError> {
     use crate::model::{parse_event_list, Ordering, WebhookPatch};
-    use crate::server::{context, db::activity::Actor, webhooks};
+    use crate::server::{context, webhooks};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
+            let s = context::to_change(&project_id).await?;
             let ordering = Ordering::from_form(ordering.as_deref())?;
             let patch = WebhookPatch {
                 enabled: None,
@@ -113,14 +106,7 @@ pub async fn edit_webhook(
                 ordering,
                 ..Default::default()
             };
-            webhooks::update(
-                &cx.state,
-                &project_id,
-                &webhook_id,
-                patch,
-                &Actor::user(&me),
-            )
-            .await
+            webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await
         }
         .await,
     )
@@ -139,10 +125,16 @@ pub async fn set_webhook_pace(
     rate_limit: String,
 ) -> Result<Webhook, AppError> {
     use crate::model::{Ordering, WebhookPatch};
-    use crate::server::{context, db::activity::Actor, webhooks};
+    use crate::server::{context, webhooks};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
+            let s = context::to_change(&project_id).await?;
+            if s.grant().is_some() {
+                // Concurrency and rate cost the platform: its own to set.
+                return Err(AppError::Forbidden(
+                    "The pace of a webhook is set by the platform".into(),
+                ));
+            }
             let number = |text: &str, what: &str| -> Result<Option<f64>, AppError> {
                 let text = text.trim();
                 if text.is_empty() {
@@ -164,14 +156,8 @@ pub async fn set_webhook_pace(
                 rate_limit: Some(number(&rate_limit, "A rate limit")?),
                 ..Default::default()
             };
-            let changed = webhooks::update(
-                &cx.state,
-                &project_id,
-                &webhook_id,
-                patch,
-                &Actor::user(&me),
-            )
-            .await?;
+            let changed =
+                webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await?;
             context::form_done("pace");
             Ok(changed)
         }
@@ -186,19 +172,20 @@ pub async fn rotate_webhook_secret(
     webhook_id: String,
     grace_seconds: u64,
 ) -> Result<WebhookWithSecret, AppError> {
-    use crate::server::{context, db::activity::Actor, webhooks};
+    use crate::server::{context, webhooks};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
+            let s = context::to_change(&project_id).await?;
             let rotated = webhooks::rotate(
-                &cx.state,
-                &project_id,
+                &s.cx.state,
+                &s.scope,
                 &webhook_id,
                 Some(grace_seconds),
-                &Actor::user(&me),
+                &s.actor(),
             )
             .await?;
-            context::show_once(&cx, &me.id, &ShownOnce::WebhookSecret(rotated.clone())).await;
+            s.show_once(&ShownOnce::WebhookSecret(rotated.clone()))
+                .await?;
             Ok(rotated)
         }
         .await,
@@ -207,11 +194,11 @@ pub async fn rotate_webhook_secret(
 
 #[server(endpoint = "webhooks/delete")]
 pub async fn delete_webhook(project_id: String, webhook_id: String) -> Result<(), AppError> {
-    use crate::server::{context, db::activity::Actor, webhooks};
+    use crate::server::{context, webhooks};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
-            webhooks::delete(&cx.state, &project_id, &webhook_id, &Actor::user(&me)).await
+            let s = context::to_change(&project_id).await?;
+            webhooks::delete(&s.cx.state, &s.scope, &webhook_id, &s.actor()).await
         }
         .await,
     )
@@ -220,11 +207,11 @@ pub async fn delete_webhook(project_id: String, webhook_id: String) -> Result<()
 /// Ends a rotation's grace period now: only the new secret signs.
 #[server(endpoint = "webhooks/finish_rotation")]
 pub async fn finish_rotation(project_id: String, webhook_id: String) -> Result<Webhook, AppError> {
-    use crate::server::{context, db::activity::Actor, webhooks};
+    use crate::server::{context, webhooks};
     context::respond(
         async {
-            let (cx, me) = context::user().await?;
-            webhooks::finish_rotation(&cx.state, &project_id, &webhook_id, &Actor::user(&me)).await
+            let s = context::to_change(&project_id).await?;
+            webhooks::finish_rotation(&s.cx.state, &s.scope, &webhook_id, &s.actor()).await
         }
         .await,
     )
@@ -240,9 +227,9 @@ pub async fn send_test_event(
     use crate::server::{context, webhooks};
     context::respond(
         async {
-            let cx = context::signed_in().await?;
-            let sent = webhooks::send_test(&cx.state, &project_id, &webhook_id).await?;
-            webhooks::first_attempt(&cx.state, &sent.delivery_id).await
+            let s = context::to_change(&project_id).await?;
+            let sent = webhooks::send_test(&s.cx.state, &s.scope, &webhook_id).await?;
+            webhooks::first_attempt(&s.cx.state, &sent.delivery_id).await
         }
         .await,
     )

@@ -2,6 +2,7 @@
 //! and how often live parts refresh.
 
 use super::time::LocalTime;
+use crate::model::scope_base;
 use crate::model::{DeliveryOrigin, DeliveryStatus, DeliverySummary, LogFilter};
 use leptos::prelude::*;
 
@@ -40,7 +41,7 @@ pub fn KeyLink(pid: String, key: String) -> impl IntoView {
         key: Some(key.clone()),
         ..LogFilter::default()
     };
-    let href = format!("/p/{pid}/deliveries{}", filter.to_query(None));
+    let href = format!("{}/deliveries{}", scope_base(&pid), filter.to_query(None));
     view! {
         <a class="key mono" href=href title="Every delivery of this ordering key">{key}</a>
     }
@@ -66,7 +67,7 @@ pub fn DeliveryTable(
             </thead>
             <tbody>
                 {deliveries.into_iter().map(|d| {
-                    let href = format!("/p/{}/deliveries/{}", pid.get_untracked(), d.id);
+                    let href = format!("{}/deliveries/{}", scope_base(&pid.get_untracked()), d.id);
                     let repeat = match d.origin {
                         DeliveryOrigin::Event => None,
                         DeliveryOrigin::Redelivery => Some("redelivery"),

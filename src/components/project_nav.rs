@@ -59,9 +59,13 @@ pub fn ProjectSwitcher() -> impl IntoView {
     }
 }
 
-/// The heading of a project's pages, with its tabs.
+/// The heading of a project's pages, with its tabs. Nothing in the portal,
+/// whose own header ([`crate::pages::portal::PortalShell`]) stands there.
 #[component]
 pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView {
+    if crate::model::is_portal_token(&project_id.get_untracked()) {
+        return ().into_any();
+    }
     let project = Resource::new(move || project_id.get(), get_project);
     view! {
         <div class="project-header">
@@ -84,4 +88,5 @@ pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView 
             </nav>
         </div>
     }
+    .into_any()
 }

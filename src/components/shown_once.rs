@@ -4,14 +4,38 @@
 
 use super::secret::SecretField;
 use super::time::LocalTime;
+use crate::api::portal::take_portal_shown;
 use crate::api::shown_once::take_shown_once;
-use crate::model::{Scheme, ShownOnce, SIGN_IN_LINK_HOURS};
+use crate::model::{is_portal_token, Scheme, ShownOnce, PORTAL_SHOWN_PREFIX, SIGN_IN_LINK_HOURS};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The dialog, when there is something to show; `enhance` makes it modal.
+/// On the dashboard it comes from the session; in the portal (no session)
+/// the page's `done=shown-{id}` names it.
 #[component]
 pub fn ShownOnceDialog() -> impl IntoView {
-    let once = Resource::new(|| (), |_| take_shown_once());
+    let scope = use_params_map()
+        .read_untracked()
+        .get("pid")
+        .unwrap_or_default();
+    let kept = use_query_map()
+        .read_untracked()
+        .get("done")
+        .and_then(|d| d.strip_prefix(PORTAL_SHOWN_PREFIX).map(str::to_string));
+    let once = Resource::new(
+        || (),
+        move |_| {
+            let (scope, kept) = (scope.clone(), kept.clone());
+            async move {
+                match (is_portal_token(&scope), kept) {
+                    (true, Some(id)) => take_portal_shown(scope, id).await,
+                    (true, None) => Ok(None),
+                    (false, _) => take_shown_once().await,
+                }
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| ()>
             {move || once.get().and_then(Result::ok).flatten().map(|what| view! { <Shown what /> })}

@@ -150,6 +150,8 @@ pub struct LogFilter {
     pub search: Option<String>,
     /// An ordering key's value: that conversation's deliveries.
     pub key: Option<String>,
+    /// One tenant's webhooks (a portal's log is always its tenant's).
+    pub tenant: Option<String>,
     /// A range back from now, turned into `since` by the server (so a
     /// shared link means "the last hour" whenever it is opened).
     pub within: Option<TimeRange>,
@@ -227,6 +229,7 @@ impl LogFilter {
             until: text("until").and_then(|s| s.parse().ok()),
             search: text("q"),
             key: text("key"),
+            tenant: text("tenant"),
             within: text("range").and_then(|s| TimeRange::parse(&s)),
         }
     }
@@ -242,6 +245,7 @@ impl LogFilter {
             ("event", &self.event),
             ("q", &self.search),
             ("key", &self.key),
+            ("tenant", &self.tenant),
         ] {
             if let Some(v) = v {
                 q.append_pair(k, v);
@@ -359,6 +363,7 @@ mod tests {
             until: None,
             search: Some("evt_&x".into()),
             key: Some("spc 1/&".into()),
+            tenant: Some("acme:eu".into()),
             within: Some(TimeRange::Day),
         };
         let query = f.to_query(Some("o12"));

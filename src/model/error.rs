@@ -14,6 +14,9 @@ pub enum AppError {
     TooManyAttempts { minutes: u64 },
     #[error("Please sign in")]
     Unauthenticated,
+    /// Over a rate limit: answered 429 with `Retry-After`.
+    #[error("Too many requests: try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -44,7 +47,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::InvalidCredentials | AppError::Unauthenticated => 401,
-            AppError::TooManyAttempts { .. } => 429,
+            AppError::TooManyAttempts { .. } | AppError::RateLimited { .. } => 429,
             AppError::Forbidden(_) => 403,
             AppError::Invalid(_) => 422,
             AppError::BadRequest(_) => 400,

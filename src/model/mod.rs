@@ -4,6 +4,7 @@
 mod activity;
 mod delivery;
 mod error;
+mod portal;
 mod project;
 mod redirect;
 mod shown_once;
@@ -16,6 +17,7 @@ mod webhook;
 pub use activity::*;
 pub use delivery::*;
 pub use error::AppError;
+pub use portal::*;
 pub use project::{check_project_name, Project, ProjectCredentials};
 pub use redirect::safe_next;
 pub use shown_once::ShownOnce;

@@ -79,6 +79,8 @@ impl Ordering {
 pub struct Webhook {
     pub id: String,
     pub project_id: String,
+    /// The platform's customer it belongs to; `None`: the platform's own.
+    pub tenant: Option<String>,
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
@@ -151,6 +153,8 @@ pub fn default_concurrency(ordering: Ordering, keyed: bool, unordered: u16) -> u
 /// checks them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct NewWebhook {
+    /// The tenant it belongs to (fixed once registered).
+    pub tenant: Option<String>,
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
@@ -385,6 +389,7 @@ mod tests {
         let mut w = Webhook {
             id: "w".into(),
             project_id: "p".into(),
+            tenant: None,
             url: "https://example.com".into(),
             description: String::new(),
             events: v(&["*"]),

@@ -4,6 +4,7 @@ use crate::components::delivery::{KeyLink, StatusBadge, LIVE_EVERY_MS};
 use crate::components::form::{ErrorMessage, FormError};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
+use crate::model::scope_base;
 use crate::model::{AttemptInfo, DeliveryOrigin, DeliveryStatus};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -17,6 +18,7 @@ pub fn DeliveryPage() -> impl IntoView {
     let params = use_params_map();
     let pid = Signal::derive(move || params.read().get("pid").unwrap_or_default());
     let did = Signal::derive(move || params.read().get("did").unwrap_or_default());
+    let read_only = crate::pages::portal::read_only();
     let redeliver = ServerAction::<Redeliver>::new();
     let cancel = ServerAction::<CancelDelivery>::new();
     let delivery = Resource::new(
@@ -32,15 +34,15 @@ pub fn DeliveryPage() -> impl IntoView {
     view! {
         <section class="page">
             <ProjectHeader project_id=pid />
-            <p><A href=move || format!("/p/{}/deliveries", pid.get())>"← Delivery log"</A></p>
+            <p><A href=move || format!("{}/deliveries", scope_base(&pid.get()))>"← Delivery log"</A></p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || delivery.get().map(|r| match r {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     Ok(d) => {
                         let s = d.delivery.clone();
-                        let webhook_href = format!("/p/{}/webhooks/{}", pid.get_untracked(), s.webhook_id);
+                        let webhook_href = format!("{}/webhooks/{}", scope_base(&pid.get_untracked()), s.webhook_id);
                         let pid_for_key = pid.get_untracked();
-                        let repeats = s.repeats.clone().map(|r| (format!("/p/{}/deliveries/{r}", pid.get_untracked()), r));
+                        let repeats = s.repeats.clone().map(|r| (format!("{}/deliveries/{r}", scope_base(&pid.get_untracked())), r));
                         let pending = s.status == DeliveryStatus::Pending;
                         let cancel_id = s.id.clone();
                         let redeliver_id = s.id.clone();
@@ -56,7 +58,7 @@ pub fn DeliveryPage() -> impl IntoView {
                             <FormError result=cancel.value() />
                             <FormError result=redeliver.value() />
                             {redelivered.map(|new| {
-                                let href = format!("/p/{}/deliveries/{new}", pid.get_untracked());
+                                let href = format!("{}/deliveries/{new}", scope_base(&pid.get_untracked()));
                                 view! {
                                     <p class="notice" role="status">
                                         "Redelivery queued: " <A href=href>{new}</A>
@@ -66,6 +68,7 @@ pub fn DeliveryPage() -> impl IntoView {
                             <div id="delivery" data-live=pending.then_some(LIVE_EVERY_MS)>
                             <div class="toolbar">
                                 <h2>"Delivery " <code>{s.id.clone()}</code></h2>
+                                {(!read_only).then(|| view! {
                                 <div class="actions">
                                     {pending.then(|| view! {
                                         <ActionForm action=cancel attr:class="inline">
@@ -80,6 +83,7 @@ pub fn DeliveryPage() -> impl IntoView {
                                         <button type="submit" class="primary">"Redeliver"</button>
                                     </ActionForm>
                                 </div>
+                                })}
                             </div>
                             <dl class="facts card">
                                 <dt>"Status"</dt><dd><StatusBadge delivery=s.clone() /></dd>

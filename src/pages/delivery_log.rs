@@ -3,6 +3,7 @@ use crate::api::webhooks::list_webhooks;
 use crate::components::delivery::{DeliveryTable, LIVE_EVERY_MS};
 use crate::components::form::ErrorMessage;
 use crate::components::project_nav::ProjectHeader;
+use crate::model::{is_portal_token, scope_base};
 use crate::model::{DeliveryStatus, LogFilter, TimeRange};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -28,7 +29,7 @@ pub fn DeliveryLogPage() -> impl IntoView {
         |(pid, filter, cursor)| list_deliveries(pid, filter, cursor),
     );
     let webhooks = Resource::new(move || pid.get(), list_webhooks);
-    let base = move || format!("/p/{}/deliveries", pid.get());
+    let base = move || format!("{}/deliveries", scope_base(&pid.get()));
     view! {
         <section class="page">
             <ProjectHeader project_id=pid />
@@ -83,6 +84,11 @@ pub fn DeliveryLogPage() -> impl IntoView {
                     <label for="f-q">"Event or delivery id"</label>
                     <input id="f-q" name="q" type="search" placeholder="evt_… or dlv_…" value=move || filter.get().search.unwrap_or_default() />
                 </div>
+                // A tenant's log (`?tenant=`, from a link) stays one when
+                // filtered further; the portal's is its tenant's anyway.
+                {move || filter.get().tenant.filter(|_| !is_portal_token(&pid.get())).map(|t| view! {
+                    <input type="hidden" name="tenant" value=t />
+                })}
                 <div class="filter-actions">
                     <button type="submit" class="primary">"Apply"</button>
                     <A href=base>"Clear"</A>

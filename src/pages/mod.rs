@@ -7,6 +7,7 @@ pub mod delivery_log;
 pub mod join;
 pub mod login;
 pub mod not_found;
+pub mod portal;
 pub mod project_settings;
 pub mod projects;
 pub mod setup;

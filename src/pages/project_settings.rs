@@ -1,3 +1,4 @@
+use crate::api::portal::{get_portal_look, SetPortalLook};
 use crate::api::projects::{get_project, RegenerateProjectSecret, RenameProject};
 use crate::components::form::{DoneNotice, FormError, SubmitButton};
 use crate::components::modal::{Dialog, DialogButtons};
@@ -42,7 +43,48 @@ pub fn ProjectSettingsPage() -> impl IntoView {
                 </p>
                 <RegenerateSecret pid=pid.get_untracked() />
             </div>
+            <PortalLookCard pid=pid.get_untracked() />
         </section>
+    }
+}
+
+/// How the customer portal looks: the platform's name and accent colour,
+/// so that it reads as part of the platform's own app.
+#[component]
+fn PortalLookCard(pid: String) -> impl IntoView {
+    let save = ServerAction::<SetPortalLook>::new();
+    let look = Resource::new(
+        {
+            let pid = pid.clone();
+            move || pid.clone()
+        },
+        get_portal_look,
+    );
+    view! {
+        <div class="card narrow" id="portal">
+            <h2>"Customer portal"</h2>
+            <p class="hint">
+                "Your customers' own Webhook tab, opened through a link your backend asks for "
+                "(" <code>"POST /projects/{id}/portal-links"</code> "). It shows their webhooks only."
+            </p>
+            <ActionForm action=save>
+                <input type="hidden" name="project_id" value=pid />
+                <Transition fallback=|| ()>
+                    {move || look.get().and_then(Result::ok).map(|l| view! {
+                        <label for="portal-name">"Name shown in the portal"</label>
+                        <input id="portal-name" name="name" type="text" maxlength="100" value=l.name
+                            placeholder="the project's name" />
+                        <label for="portal-accent">"Accent colour"</label>
+                        <input id="portal-accent" name="accent" type="text" maxlength="7" value=l.accent
+                            placeholder="#1f4fd1" pattern="#[0-9a-fA-F]{6}" aria-describedby="portal-accent-hint" />
+                        <p class="hint" id="portal-accent-hint">"Written #rrggbb; empty for Signpost's blue."</p>
+                    })}
+                </Transition>
+                <FormError result=save.value() />
+                <DoneNotice what="portal">"Saved."</DoneNotice>
+                <SubmitButton pending=save.pending() label="Save portal look" pending_label="Saving…" />
+            </ActionForm>
+        </div>
     }
 }
 

@@ -6,6 +6,7 @@ use crate::components::form::{DoneNotice, ErrorMessage, FormError, SubmitButton}
 use crate::components::modal::{Dialog, DialogButtons, Modal};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
+use crate::model::scope_base;
 use crate::model::{rate_text, snippets, HourStats, LogFilter, Ordering, Webhook, MAX_CONCURRENCY};
 use crate::pages::webhooks::{state_badge, SendTest};
 use leptos::prelude::*;
@@ -43,7 +44,7 @@ pub fn WebhookPage() -> impl IntoView {
     view! {
         <section class="page">
             <ProjectHeader project_id=pid />
-            <p><A href=move || format!("/p/{}/webhooks", pid.get())>"← Webhooks"</A></p>
+            <p><A href=move || format!("{}/webhooks", scope_base(&pid.get()))>"← Webhooks"</A></p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || webhook.get().map(|r| match r {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
@@ -62,7 +63,7 @@ pub fn WebhookPage() -> impl IntoView {
 
             <div class="toolbar">
                 <h3>"Deliveries"</h3>
-                <A href=move || format!("/p/{}/deliveries?webhook={}", pid.get(), wid.get())>"Open in the delivery log →"</A>
+                <A href=move || format!("{}/deliveries?webhook={}", scope_base(&pid.get()), wid.get())>"Open in the delivery log →"</A>
             </div>
             <Transition fallback=|| ()>
                 {move || deliveries.get().map(|r| match r {
@@ -84,6 +85,9 @@ pub fn WebhookPage() -> impl IntoView {
 
 #[component]
 fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
+    let read_only = crate::pages::portal::read_only();
+    // The pace (concurrency, rate) is the platform's to set, not a tenant's.
+    let pace_editable = !crate::model::is_portal_token(&pid);
     let status = state_badge(&webhook);
     let pid_for_pace = pid.clone();
     let pace = webhook.pace_in_words();
@@ -92,10 +96,12 @@ fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
     let toolbar = view! {
         <div class="toolbar">
             <h2><code class="url">{webhook.url.clone()}</code></h2>
-            <div class="actions">
-                <SendTest pid=pid.clone() webhook_id=webhook.id.clone() />
-                <ReplayButton pid webhook_id=webhook.id.clone() />
-            </div>
+            {(!read_only).then(|| view! {
+                <div class="actions">
+                    <SendTest pid=pid.clone() webhook_id=webhook.id.clone() />
+                    <ReplayButton pid webhook_id=webhook.id.clone() />
+                </div>
+            })}
         </div>
     }
     .into_any();
@@ -108,7 +114,9 @@ fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
             <dt>"Delivery"</dt>
             <dd>
                 <span id="webhook-pace">{pace.clone()}</span> " "
-                <button type="button" class="link" commandfor="webhook-pace-dialog" command="show-modal">"Change"</button>
+                {pace_editable.then(|| view! {
+                    <button type="button" class="link" commandfor="webhook-pace-dialog" command="show-modal">"Change"</button>
+                })}
             </dd>
             <dt>"Created"</dt><dd><LocalTime ms=webhook.created_at /></dd>
             <dt>"Webhook id"</dt><dd class="mono">{webhook.id.clone()}</dd>
@@ -119,7 +127,7 @@ fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
         {toolbar}
         {facts}
         <DoneNotice what="pace">"Saved: " {pace} "."</DoneNotice>
-        <PaceDialog webhook pid=pid_for_pace />
+        {pace_editable.then(|| view! { <PaceDialog webhook pid=pid_for_pace /> })}
     }
 }
 

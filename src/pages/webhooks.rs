@@ -8,6 +8,7 @@ use crate::components::modal::{Dialog, DialogButtons};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::shown_once::ShownOnceDialog;
 use crate::components::time::LocalTime;
+use crate::model::scope_base;
 use crate::model::{DeliveryStatus, Ordering, Scheme, TestResult, Webhook, WebhookHealth};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -21,6 +22,7 @@ use leptos_router::hooks::use_params_map;
 pub fn WebhooksPage() -> impl IntoView {
     let params = use_params_map();
     let pid = params.read_untracked().get("pid").unwrap_or_default();
+    let read_only = crate::pages::portal::read_only();
     // Read for their errors, which a plain form post brings back in the URL.
     let toggle = ServerAction::<SetWebhookEnabled>::new();
     let edit = ServerAction::<EditWebhook>::new();
@@ -49,7 +51,7 @@ pub fn WebhooksPage() -> impl IntoView {
             <ProjectHeader project_id=pid.clone() />
             <div class="toolbar">
                 <h2>"Webhooks"</h2>
-                <AddWebhook pid=pid.clone() />
+                {(!read_only).then(|| view! { <AddWebhook pid=pid.clone() /> })}
             </div>
             <FormError result=toggle.value() />
             <FormError result=edit.value() />
@@ -66,7 +68,9 @@ pub fn WebhooksPage() -> impl IntoView {
                                 "A webhook is a URL of yours that Signpost calls, with a signed POST, "
                                 "each time this project publishes an event. Add one to start receiving events."
                             </p>
-                            <button type="button" class="primary" commandfor="add-webhook" command="show-modal">"Add webhook"</button>
+                            {(!read_only).then(|| view! {
+                                <button type="button" class="primary" commandfor="add-webhook" command="show-modal">"Add webhook"</button>
+                            })}
                         </div>
                     }.into_any(),
                     Ok(list) => {
@@ -82,7 +86,7 @@ pub fn WebhooksPage() -> impl IntoView {
                             <tbody>
                                 {list.into_iter().map(|w| {
                                     let health = all.iter().find(|h| h.webhook_id == w.id).cloned();
-                                    view! { <WebhookRow webhook=w pid=pid.clone() health /> }
+                                    view! { <WebhookRow webhook=w pid=pid.clone() health read_only /> }
                                 }).collect_view()}
                             </tbody>
                         </table>
@@ -97,18 +101,25 @@ pub fn WebhooksPage() -> impl IntoView {
 }
 
 #[component]
-fn WebhookRow(webhook: Webhook, pid: String, health: Option<WebhookHealth>) -> impl IntoView {
-    let page = format!("/p/{}/webhooks/{}", pid, webhook.id);
+fn WebhookRow(
+    webhook: Webhook,
+    pid: String,
+    health: Option<WebhookHealth>,
+    read_only: bool,
+) -> impl IntoView {
+    let page = format!("{}/webhooks/{}", scope_base(&pid), webhook.id);
     let row_id = webhook.id.clone();
     let rotating = webhook.previous_secret_expires_at.map(|until| {
         view! {
             <div class="hint rotating">
                 "Rotating: the old secret works until " <LocalTime ms=until />
-                <form method="post" action=FinishRotation::url() class="inline">
-                    <input type="hidden" name="project_id" value=pid.clone() />
-                    <input type="hidden" name="webhook_id" value=webhook.id.clone() />
-                    <button type="submit" class="link">"Finish rotation"</button>
-                </form>
+                {(!read_only).then(|| view! {
+                    <form method="post" action=FinishRotation::url() class="inline">
+                        <input type="hidden" name="project_id" value=pid.clone() />
+                        <input type="hidden" name="webhook_id" value=webhook.id.clone() />
+                        <button type="submit" class="link">"Finish rotation"</button>
+                    </form>
+                })}
             </div>
         }
     });
@@ -149,8 +160,10 @@ fn WebhookRow(webhook: Webhook, pid: String, health: Option<WebhookHealth>) -> i
             // The row's main action stays in sight; the rest wait in a menu,
             // so the URL, status and last result get the room.
             <td class="row-actions">
-                <SendTest pid=pid.clone() webhook_id=webhook.id.clone() />
-                <RowMenu pid webhook />
+                {(!read_only).then(|| view! {
+                    <SendTest pid=pid.clone() webhook_id=webhook.id.clone() />
+                    <RowMenu pid webhook />
+                })}
             </td>
         </tr>
     }

@@ -44,6 +44,20 @@ pub struct Config {
     )]
     pub allowed_hosts: crate::server::auth::hosts::AllowedHosts,
 
+    /// Which sites may show the customer portal in an `<iframe>`: the
+    /// `frame-ancestors` sources, space-separated (`https://app.example.com
+    /// https://*.example.com`); `*` lets any site frame it (a portal link is
+    /// its own credential), `'none'` lets no site. The dashboard itself can
+    /// never be framed.
+    #[arg(
+        long,
+        env = "SIGNPOST_PORTAL_FRAME_ANCESTORS",
+        global = true,
+        default_value = "*",
+        value_parser = parse_frame_ancestors
+    )]
+    pub portal_frame_ancestors: String,
+
     /// The one-time token `/setup` needs while no user exists [default: a
     /// random one, printed in the log, when listening on a non-loopback
     /// address; none on loopback].
@@ -402,6 +416,38 @@ impl From<RoleArg> for crate::model::Role {
     }
 }
 
+/// Checks `frame-ancestors` sources: `*`, `'self'`, `'none'`, or
+/// `scheme://host[:port]` (the host may start with `*.`), space-separated.
+fn parse_frame_ancestors(s: &str) -> Result<String, String> {
+    let sources: Vec<&str> = s.split_whitespace().collect();
+    if sources.is_empty() {
+        return Err("name at least one source ('none' for no site)".into());
+    }
+    for source in &sources {
+        let ok = match *source {
+            "*" | "'self'" | "'none'" => true,
+            _ => source
+                .strip_prefix("https://")
+                .or_else(|| source.strip_prefix("http://"))
+                .is_some_and(|rest| {
+                    !rest.is_empty()
+                        && rest
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b".-:*[]".contains(&b))
+                }),
+        };
+        if !ok {
+            return Err(format!(
+                "{source:?} is not a source: use *, 'self', 'none' or https://host[:port]"
+            ));
+        }
+    }
+    if sources.len() > 1 && sources.contains(&"'none'") {
+        return Err("'none' stands alone".into());
+    }
+    Ok(sources.join(" "))
+}
+
 fn parse_public_url(s: &str) -> Result<String, String> {
     let s = s.trim_end_matches('/');
     let rest = s
@@ -424,6 +470,7 @@ impl Config {
             addr: None,
             public_url: None,
             allowed_hosts: Default::default(),
+            portal_frame_ancestors: "*".into(),
             setup_token: None,
             session_idle_minutes: 720,
             secret_key: None,
@@ -484,6 +531,26 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_ancestors_are_csp_sources() {
+        assert_eq!(parse_frame_ancestors("*").unwrap(), "*");
+        assert_eq!(
+            parse_frame_ancestors(" https://app.example.com   https://*.example.org:8443 'self' ")
+                .unwrap(),
+            "https://app.example.com https://*.example.org:8443 'self'"
+        );
+        for bad in [
+            "",
+            "app.example.com",
+            "https://a.example; script-src *",
+            "https://a.example,https://b",
+            "'none' https://a.example",
+            "javascript:x",
+        ] {
+            assert!(parse_frame_ancestors(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn public_url_must_be_http() {

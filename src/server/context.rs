@@ -1,7 +1,10 @@
 //! What a server function needs to know about the request it serves.
 
+use super::db::activity::Actor;
 use super::db::users::UserRow;
 use super::errors::internal;
+use super::portal::{self, Grant};
+use super::scope::Scope;
 use super::state::AppState;
 use crate::model::{AppError, ShownOnce};
 use axum::extract::ConnectInfo;
@@ -60,13 +63,16 @@ fn from_form(parts: &Parts) -> bool {
     plain_form(parts) || parts.headers.contains_key("x-signpost-form")
 }
 
-/// Whether the request is a plain HTML form post (no script sent it).
+/// Whether the request is a plain HTML form post (no script sent it): a
+/// POST that takes HTML back (a page's own GET is none, so a page drawn
+/// with an error gets the error's status).
 fn plain_form(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
+    parts.method == axum::http::Method::POST
+        && parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
 }
 
 /// The HTTP status of `e`, on the response of the server function being
@@ -196,4 +202,89 @@ impl RequestContext {
             .unwrap_or_else(|| "127.0.0.1:3000".into());
         format!("http://{host}")
     }
+}
+
+/// Who asks about a scope: a signed-in user, or a portal link's holder.
+pub enum Caller {
+    User(UserRow),
+    Portal { grant: Grant, label: String },
+}
+
+/// A server function's request about a scope, and who made it.
+pub struct InScope {
+    pub cx: RequestContext,
+    pub scope: Scope,
+    pub caller: Caller,
+}
+
+impl InScope {
+    /// Who a change is recorded as: the user, or "portal: {tenant}".
+    pub fn actor(&self) -> Actor<'_> {
+        match &self.caller {
+            Caller::User(user) => Actor::user(user),
+            Caller::Portal { label, .. } => Actor {
+                id: None,
+                email: Some(label),
+            },
+        }
+    }
+
+    /// The portal link, when a portal page asked.
+    pub fn grant(&self) -> Option<&Grant> {
+        match &self.caller {
+            Caller::Portal { grant, .. } => Some(grant),
+            Caller::User(_) => None,
+        }
+    }
+
+    /// Keeps a new secret for the page the form goes back to: in the
+    /// session for a user, in `portal_shown` (its id in `done`) for a portal.
+    pub async fn show_once(&self, what: &ShownOnce) -> Result<(), AppError> {
+        match &self.caller {
+            Caller::User(user) => show_once(&self.cx, &user.id, what).await,
+            Caller::Portal { grant, .. } => {
+                if use_context::<Parts>().is_some_and(|p| from_form(&p)) {
+                    let id = portal::keep_shown(&self.cx.state, grant, what).await?;
+                    form_done(&format!("{}{id}", crate::model::PORTAL_SHOWN_PREFIX));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The scope a page's server function names (`scope`: a project id on the
+/// dashboard, a portal link's token in the portal), and its caller. A
+/// project needs a signed-in user (401); a token needs to open (403, 410).
+pub async fn in_scope(scope: &str) -> Result<InScope, AppError> {
+    let cx = current().await?;
+    if crate::model::is_portal_token(scope) {
+        let grant = portal::open(&cx.state, scope).await?;
+        portal::within_rate(&cx.state, &grant)?;
+        return Ok(InScope {
+            scope: grant.scope(),
+            caller: Caller::Portal {
+                label: grant.actor_label(),
+                grant,
+            },
+            cx,
+        });
+    }
+    let user = super::auth::require_user(&cx.state, &cx.session).await?;
+    Ok(InScope {
+        cx,
+        scope: Scope::project(scope),
+        caller: Caller::User(user),
+    })
+}
+
+/// Like [`in_scope`], for a change: a read-only link is refused (403).
+pub async fn to_change(scope: &str) -> Result<InScope, AppError> {
+    let s = in_scope(scope).await?;
+    if s.grant().is_some_and(|g| g.read_only) {
+        return Err(AppError::Forbidden(
+            "This link is read-only: it shows, it does not change".into(),
+        ));
+    }
+    Ok(s)
 }

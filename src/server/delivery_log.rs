@@ -7,6 +7,7 @@ use super::db::delivery_log::{self as log, LogRow};
 use super::db::{self, now_ms};
 use super::delivery::ingest::{self, MAX_REPEATS};
 use super::errors::internal;
+use super::scope::Scope;
 use super::state::AppState;
 use crate::model::{
     AppError, AttemptInfo, Cursor, DeliveryDetail, DeliveryOrigin, DeliveryPage, DeliveryStatus,
@@ -42,6 +43,12 @@ fn summary(state: &AppState, r: LogRow) -> DeliverySummary {
 
 /// Checks a filter that came from a URL or a query string.
 fn check(filter: &mut LogFilter) -> Result<(), AppError> {
+    if let Some(tenant) = filter.tenant.take() {
+        let tenant = tenant.trim();
+        if !tenant.is_empty() {
+            filter.tenant = Some(crate::model::check_tenant(tenant).map_err(AppError::Invalid)?);
+        }
+    }
     for field in [&mut filter.webhook, &mut filter.event, &mut filter.search] {
         if let Some(v) = field {
             let trimmed = v.trim();
@@ -77,15 +84,15 @@ fn check(filter: &mut LogFilter) -> Result<(), AppError> {
     Ok(())
 }
 
-/// One page of a project's log (newest first).
+/// One page of a scope's log (newest first).
 pub async fn page(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     filter: LogFilter,
     cursor: Cursor,
     limit: u32,
 ) -> Result<DeliveryPage, AppError> {
-    let (rows, older, newer) = rows_page(state, project_id, filter, cursor, limit).await?;
+    let (rows, older, newer) = rows_page(state, scope, filter, cursor, limit).await?;
     Ok(DeliveryPage {
         deliveries: rows.into_iter().map(|r| summary(state, r)).collect(),
         older,
@@ -96,12 +103,17 @@ pub async fn page(
 /// A page's rows and the cursors of the pages older and newer than it.
 async fn rows_page(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     mut filter: LogFilter,
     cursor: Cursor,
     limit: u32,
 ) -> Result<(Vec<LogRow>, Option<String>, Option<String>), AppError> {
+    let project_id = scope.project_id.as_str();
     super::projects::get(state, project_id).await?;
+    if scope.tenant.is_some() {
+        // A tenant's log is its own, whatever the filter asks.
+        filter.tenant = scope.tenant.clone();
+    }
     check(&mut filter)?;
     let limit = limit.clamp(1, LOG_PAGE_MAX);
     let (rows, more) = log::page(&state.db, project_id, &filter, cursor, limit)
@@ -133,21 +145,21 @@ async fn rows_page(
 /// each with its attempts.
 pub async fn webhook_page(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     webhook_id: &str,
     status: Option<DeliveryStatus>,
     key: Option<String>,
     cursor: Cursor,
     limit: u32,
 ) -> Result<(Vec<DeliveryDetail>, Option<String>), AppError> {
-    super::webhooks::get(state, project_id, webhook_id).await?;
+    super::webhooks::get(state, scope, webhook_id).await?;
     let filter = LogFilter {
         status,
         webhook: Some(webhook_id.to_string()),
         key,
         ..LogFilter::default()
     };
-    let (rows, older, _) = rows_page(state, project_id, filter, cursor, limit).await?;
+    let (rows, older, _) = rows_page(state, scope, filter, cursor, limit).await?;
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     let mut attempts = attempts_of(state, &seqs).await?;
     let out = rows
@@ -188,16 +200,22 @@ async fn attempts_of(
     Ok(by_seq)
 }
 
+/// One log row of the scope: another project's or tenant's answers 404.
+async fn one(state: &AppState, scope: &Scope, delivery_id: &str) -> Result<LogRow, AppError> {
+    log::one(&state.db, &scope.project_id, delivery_id)
+        .await
+        .map_err(internal)?
+        .filter(|r| scope.tenant.is_none() || r.tenant == scope.tenant)
+        .ok_or(AppError::NotFound)
+}
+
 /// A delivery with its event's body and every attempt.
 pub async fn detail(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     delivery_id: &str,
 ) -> Result<DeliveryDetail, AppError> {
-    let row = log::one(&state.db, project_id, delivery_id)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::NotFound)?;
+    let row = one(state, scope, delivery_id).await?;
     let attempts = attempts_of(state, &[row.seq])
         .await?
         .remove(&row.seq)
@@ -217,15 +235,16 @@ pub async fn detail(
 /// original is kept as it is. Returns the new delivery's id.
 pub async fn redeliver(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     delivery_id: &str,
     actor: &Actor<'_>,
 ) -> Result<String, AppError> {
+    let project_id = scope.project_id.as_str();
     let source = log::repeat_source(&state.db, project_id, delivery_id)
         .await
         .map_err(internal)?
         .ok_or(AppError::NotFound)?;
-    let webhook = super::webhooks::get(state, project_id, &source.webhook_id).await?;
+    let webhook = super::webhooks::get(state, scope, &source.webhook_id).await?;
     if !webhook.enabled {
         return Err(AppError::Conflict(
             "The webhook is disabled: enable it before redelivering".into(),
@@ -256,11 +275,11 @@ pub async fn redeliver(
 /// `since` would repeat.
 pub async fn replay_count(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     webhook_id: &str,
     since: i64,
 ) -> Result<u64, AppError> {
-    super::webhooks::get(state, project_id, webhook_id).await?;
+    super::webhooks::get(state, scope, webhook_id).await?;
     let n = log::replay_count(&state.db, webhook_id, since)
         .await
         .map_err(internal)?;
@@ -271,12 +290,13 @@ pub async fn replay_count(
 /// since `since` (durably: they are pending rows before this returns).
 pub async fn replay(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     webhook_id: &str,
     since: i64,
     actor: &Actor<'_>,
 ) -> Result<u64, AppError> {
-    let webhook = super::webhooks::get(state, project_id, webhook_id).await?;
+    let project_id = scope.project_id.as_str();
+    let webhook = super::webhooks::get(state, scope, webhook_id).await?;
     if !webhook.enabled {
         return Err(AppError::Conflict(
             "The webhook is disabled: enable it before replaying".into(),
@@ -316,10 +336,12 @@ pub async fn replay(
 /// Cancels a pending delivery: no further attempt.
 pub async fn cancel(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     delivery_id: &str,
     actor: &Actor<'_>,
 ) -> Result<(), AppError> {
+    let project_id = scope.project_id.as_str();
+    one(state, scope, delivery_id).await?;
     let reason = match actor.email {
         Some(email) => format!("Cancelled by {email}"),
         None => "Cancelled through the API".to_string(),
@@ -363,10 +385,10 @@ fn first_hour(now: i64) -> i64 {
 /// failures, and the p50/p95 duration of the last attempts.
 pub async fn hourly(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     webhook_id: &str,
 ) -> Result<Vec<HourStats>, AppError> {
-    super::webhooks::get(state, project_id, webhook_id).await?;
+    super::webhooks::get(state, scope, webhook_id).await?;
     let first_hour = first_hour(now_ms());
     let rows = log::hours(&state.db, webhook_id, first_hour)
         .await
@@ -440,13 +462,24 @@ fn bucket_max(bucket: i64) -> i64 {
     (lead + 1) * 10_i64.pow(digits.saturating_sub(2) as u32) - 1
 }
 
-/// Every webhook of a project: its last delivery and 24 h success rate.
-pub async fn health(state: &AppState, project_id: &str) -> Result<Vec<WebhookHealth>, AppError> {
-    let rows = log::health(&state.db, project_id, first_hour(now_ms()))
+/// Every webhook of a scope: its last delivery and 24 h success rate.
+pub async fn health(state: &AppState, scope: &Scope) -> Result<Vec<WebhookHealth>, AppError> {
+    let rows = log::health(&state.db, &scope.project_id, first_hour(now_ms()))
         .await
         .map_err(internal)?;
+    let mine: Option<Vec<String>> = match scope.tenant {
+        Some(_) => Some(
+            super::webhooks::list(state, scope)
+                .await?
+                .into_iter()
+                .map(|w| w.id)
+                .collect(),
+        ),
+        None => None,
+    };
     Ok(rows
         .into_iter()
+        .filter(|r| mine.as_ref().is_none_or(|ids| ids.contains(&r.webhook_id)))
         .map(|r| WebhookHealth {
             webhook_id: r.webhook_id,
             last_status: r.last_status.as_deref().and_then(DeliveryStatus::parse),

@@ -15,8 +15,10 @@ pub mod health;
 pub mod http_api;
 pub mod listener;
 pub mod metrics;
+pub mod portal;
 pub mod projects;
 pub mod router;
+pub mod scope;
 pub mod secrets;
 pub mod state;
 pub mod system;
@@ -222,6 +224,11 @@ async fn sweep(state: &AppState, sessions: Option<&Sessions>) {
         Err(e) => tracing::warn!("retention: {e}"),
     }
     let before = db::now_ms() - auth::throttle::WINDOW_MS;
+    // Tenants no link has called for a while take no room.
+    state.portal_limiter.retain_recent();
+    if let Err(e) = db::portal::forget_shown(&state.db).await {
+        tracing::warn!("forgetting portal results no page took: {e}");
+    }
     if let Err(e) = db::login_failures::delete_older_than(&state.db, before).await {
         tracing::warn!("deleting old sign-in failures: {e}");
     }

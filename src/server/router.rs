@@ -62,7 +62,12 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
     // limit (64 KiB, an event, a batch of 8 MiB) and answers 413 in its
     // envelope.
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes(), || (), move || shell(leptos.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes(),
+            || leptos::prelude::provide_context(super::portal::TakenThisRequest::default()),
+            move || shell(leptos.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     let app = Router::new()
@@ -78,7 +83,9 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::same_origin))
         // Before anything else reads the request: is it for us at all?
-        .layer(from_fn_with_state(state.clone(), guard::known_host));
+        .layer(from_fn_with_state(state.clone(), guard::known_host))
+        // Who may frame the answer (even a refusal).
+        .layer(from_fn_with_state(state.clone(), guard::framing));
     // `/metrics` answers a scraper whatever `Host` it sends, with no
     // session: its token is its guard.
     let app = match metrics::endpoint::on_main_listener(&state) {
@@ -133,8 +140,9 @@ fn log_failure(class: ServerErrorsFailureClass, latency: std::time::Duration, _:
 }
 
 /// The span of one request: its id, method and path, never a secret (the
-/// query may carry a setup token, a `/join/` path is a sign-in link). At
-/// error level, so that it is there whenever an error is logged.
+/// query may carry a setup token, a `/join/` path is a sign-in link, a
+/// `/portal/` path a portal link). At error level, so that it is there
+/// whenever an error is logged.
 fn request_span(req: &Request) -> tracing::Span {
     let id = req
         .headers()
@@ -144,6 +152,8 @@ fn request_span(req: &Request) -> tracing::Span {
     let path = req.uri().path();
     let path = if path.starts_with("/join/") {
         "/join/…"
+    } else if path.starts_with("/portal/") {
+        "/portal/…"
     } else {
         path
     };

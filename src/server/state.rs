@@ -27,12 +27,20 @@ pub struct AppState {
     /// What `/setup` needs while no user exists, if anything (decided once,
     /// when the server starts listening: see [`super::auth::setup_token`]).
     pub setup_token: Arc<std::sync::OnceLock<String>>,
+    /// Server-function calls of portal links, per tenant: `--api-rate-limit`
+    /// a second, as the platform's own API calls per project.
+    pub portal_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: Config, leptos: LeptosOptions, secrets: SecretBox) -> Self {
         let metrics = Arc::new(super::metrics::Metrics::new());
+        let per_second =
+            std::num::NonZeroU32::new(config.api_rate_limit).unwrap_or(std::num::NonZeroU32::MIN);
         AppState {
+            portal_limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_second(
+                per_second,
+            ))),
             delivery: super::delivery::Handle::new(
                 db.clone(),
                 // The URL already opened `db`, so it parses.

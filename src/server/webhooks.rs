@@ -4,12 +4,13 @@
 use super::db::activity::{self, Actor};
 use super::db::{self, webhooks::Inserted};
 use super::errors::internal;
+use super::scope::Scope;
 use super::state::AppState;
 use super::{secrets, url_guard};
 use crate::model::{
     check_description, check_events, check_max_concurrency, check_ordering_key, check_rate_limit,
-    rate_text, AppError, NewWebhook, Scheme, TestResult, Webhook, WebhookPatch, WebhookWithSecret,
-    DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
+    check_tenant, rate_text, AppError, NewWebhook, Scheme, TestResult, Webhook, WebhookPatch,
+    WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
 };
 use std::time::Duration;
 
@@ -116,13 +117,21 @@ async fn record(
         .map_err(internal)
 }
 
+/// Registers a webhook; in a tenant's scope, for that tenant whatever
+/// `new` says.
 pub async fn create(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     new: NewWebhook,
     actor: &Actor<'_>,
 ) -> Result<WebhookWithSecret, AppError> {
+    let project_id = scope.project_id.as_str();
     project_must_exist(state, project_id).await?;
+    let tenant = match (&scope.tenant, &new.tenant) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(t)) => Some(check_tenant(t).map_err(AppError::Invalid)?),
+        (None, None) => None,
+    };
     let description = check_description(&new.description).map_err(AppError::Invalid)?;
     let events = check_events(&new.events).map_err(AppError::Invalid)?;
     let PaceFields {
@@ -142,6 +151,7 @@ pub async fn create(
         db::webhooks::Insert {
             id: &id,
             project_id,
+            tenant: tenant.as_deref(),
             url: &url,
             description: &description,
             events: &events,
@@ -175,34 +185,45 @@ pub async fn create(
                 signing_secret: secret,
             })
         }
-        Inserted::DuplicateUrl => Err(AppError::Conflict(
-            "A webhook with this URL already exists in this project".into(),
-        )),
+        Inserted::DuplicateUrl => Err(AppError::Conflict(match tenant {
+            Some(_) => "A webhook with this URL already exists for this tenant".into(),
+            None => "A webhook with this URL already exists in this project".into(),
+        })),
     }
 }
 
-pub async fn list(state: &AppState, project_id: &str) -> Result<Vec<Webhook>, AppError> {
-    project_must_exist(state, project_id).await?;
-    db::webhooks::list(&state.db, project_id, unordered_default(state))
-        .await
-        .map_err(internal)
+/// The scope's webhooks, oldest first.
+pub async fn list(state: &AppState, scope: &Scope) -> Result<Vec<Webhook>, AppError> {
+    project_must_exist(state, &scope.project_id).await?;
+    db::webhooks::list(
+        &state.db,
+        &scope.project_id,
+        scope.tenant.as_deref(),
+        unordered_default(state),
+    )
+    .await
+    .map_err(internal)
 }
 
-pub async fn get(state: &AppState, project_id: &str, id: &str) -> Result<Webhook, AppError> {
-    db::webhooks::get(&state.db, project_id, id, unordered_default(state))
+/// One webhook of the scope: another project's or another tenant's
+/// answers 404, as if it did not exist.
+pub async fn get(state: &AppState, scope: &Scope, id: &str) -> Result<Webhook, AppError> {
+    db::webhooks::get(&state.db, &scope.project_id, id, unordered_default(state))
         .await
         .map_err(internal)?
+        .filter(|w| scope.admits(w))
         .ok_or(AppError::NotFound)
 }
 
 pub async fn update(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     id: &str,
     patch: WebhookPatch,
     actor: &Actor<'_>,
 ) -> Result<Webhook, AppError> {
-    let mut webhook = get(state, project_id, id).await?;
+    let project_id = scope.project_id.as_str();
+    let mut webhook = get(state, scope, id).await?;
     let before = webhook.clone();
     if let Some(description) = patch.description {
         webhook.description = check_description(&description).map_err(AppError::Invalid)?;
@@ -241,7 +262,7 @@ pub async fn update(
         return Err(AppError::NotFound);
     }
     // As stored (its `updated_at` is the pace's version).
-    let after = get(state, project_id, id).await?;
+    let after = get(state, scope, id).await?;
     changed(state, Some(&after), id).await;
     let (action, detail) = match (before.enabled, webhook.enabled) {
         (true, false) => ("webhook.disabled", String::new()),
@@ -281,11 +302,12 @@ pub async fn update(
 
 pub async fn delete(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     id: &str,
     actor: &Actor<'_>,
 ) -> Result<(), AppError> {
-    let webhook = get(state, project_id, id).await?;
+    let project_id = scope.project_id.as_str();
+    let webhook = get(state, scope, id).await?;
     if db::webhooks::soft_delete(&state.db, project_id, id)
         .await
         .map_err(internal)?
@@ -310,7 +332,7 @@ pub async fn delete(
 /// day, at most seven; zero ends it at once).
 pub async fn rotate(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     id: &str,
     grace_seconds: Option<u64>,
     actor: &Actor<'_>,
@@ -321,7 +343,8 @@ pub async fn rotate(
             "The grace period is at most {MAX_GRACE_SECONDS} seconds (7 days)"
         )));
     }
-    let webhook = get(state, project_id, id).await?;
+    let project_id = scope.project_id.as_str();
+    let webhook = get(state, scope, id).await?;
     let secret = new_secret(webhook.scheme);
     let previous_expires_at = (grace > 0).then(|| db::now_ms() + grace as i64 * 1000);
     if !db::webhooks::rotate(
@@ -354,7 +377,7 @@ pub async fn rotate(
     )
     .await?;
     Ok(WebhookWithSecret {
-        webhook: get(state, project_id, id).await?,
+        webhook: get(state, scope, id).await?,
         signing_secret: secret,
     })
 }
@@ -362,10 +385,12 @@ pub async fn rotate(
 /// Ends a rotation's grace period now: only the new secret signs.
 pub async fn finish_rotation(
     state: &AppState,
-    project_id: &str,
+    scope: &Scope,
     id: &str,
     actor: &Actor<'_>,
 ) -> Result<Webhook, AppError> {
+    let project_id = scope.project_id.as_str();
+    get(state, scope, id).await?;
     if !db::webhooks::finish_rotation(&state.db, project_id, id)
         .await
         .map_err(internal)?
@@ -374,7 +399,7 @@ pub async fn finish_rotation(
     }
     changed(state, None, id).await;
     tracing::info!(project = project_id, webhook = id, "rotation finished");
-    let webhook = get(state, project_id, id).await?;
+    let webhook = get(state, scope, id).await?;
     record(
         state,
         project_id,
@@ -404,9 +429,9 @@ pub struct TestSent {
 }
 
 /// Queues a sample `messages` event to this one webhook, whatever its filter.
-pub async fn send_test(state: &AppState, project_id: &str, id: &str) -> Result<TestSent, AppError> {
+pub async fn send_test(state: &AppState, scope: &Scope, id: &str) -> Result<TestSent, AppError> {
     use super::delivery::ingest;
-    let webhook = get(state, project_id, id).await?;
+    let webhook = get(state, scope, id).await?;
     if !webhook.enabled {
         return Err(AppError::Conflict(
             "The webhook is disabled: enable it to send a test event".into(),
@@ -414,10 +439,15 @@ pub async fn send_test(state: &AppState, project_id: &str, id: &str) -> Result<T
     }
     let event = ingest::parse_event(ingest::test_event_body()).map_err(AppError::Invalid)?;
     let mut event_id = String::new();
+    // Published as the webhook's tenant's (or the project's own) event.
+    let to_scope = Scope {
+        project_id: scope.project_id.clone(),
+        tenant: webhook.tenant.clone(),
+    };
     ingest::publish(
         &state.db,
         &state.delivery,
-        project_id,
+        &to_scope,
         vec![event],
         Some(id),
         None,

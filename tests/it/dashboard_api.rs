@@ -69,6 +69,11 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
             "webhooks/delete",
             vec![("project_id", "prj_x"), ("webhook_id", "w")],
         ),
+        ("portal/look", vec![("project_id", "prj_x")]),
+        (
+            "portal/set_look",
+            vec![("project_id", "prj_x"), ("name", "x"), ("accent", "")],
+        ),
     ] {
         let res = anonymous
             .post(server.url(&format!("/api/{endpoint}")))

@@ -24,3 +24,4 @@ mod receiver;
 mod support;
 mod system;
 mod team;
+mod tenants;

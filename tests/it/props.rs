@@ -306,6 +306,10 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("webhooks/delete", &["project_id", "webhook_id"]),
     ("webhooks/finish_rotation", &["project_id", "webhook_id"]),
     ("webhooks/test", &["project_id", "webhook_id"]),
+    ("portal/info", &["token"]),
+    ("portal/shown", &["token", "id"]),
+    ("portal/look", &["project_id"]),
+    ("portal/set_look", &["project_id", "name", "accent"]),
 ];
 
 /// A form value: often a real id (so that calls get past "not found"),
@@ -360,8 +364,18 @@ fn server_functions_answer_every_form_body_without_a_5xx() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (api, client, real) = rt.block_on(async {
         let (api, client) = Api::with_admin(|_| {}).await;
-        let (webhook, _) = api.register("http://127.0.0.1:9/props", json!({})).await;
-        let real = vec![api.pid.clone(), webhook];
+        let (webhook, _) = api
+            .register("http://127.0.0.1:9/props", json!({ "tenant": "acme" }))
+            .await;
+        // A portal link's token: the same functions, in a tenant's scope.
+        let (_, link) = api.call("/portal-links", json!({ "tenant": "acme" })).await;
+        let token = link["data"]["url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        let real = vec![api.pid.clone(), webhook, token.to_string()];
         (api, client, real)
     });
     let server = &api.server;

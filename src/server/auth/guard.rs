@@ -5,7 +5,7 @@ use super::hosts::{self, OwnHosts};
 use crate::server::listener::LocalAddr;
 use crate::server::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
@@ -115,6 +115,9 @@ pub async fn dashboard_pages(
     if path.starts_with("/join/") {
         return next.run(req).await; // a one-time sign-in link is its own credential
     }
+    if path.starts_with("/portal/") {
+        return next.run(req).await; // so is a portal link (its pages check it)
+    }
     if !has_users {
         return Redirect::to("/setup").into_response();
     }
@@ -137,6 +140,31 @@ pub async fn dashboard_pages(
         .map(|pq| pq.as_str())
         .unwrap_or("/");
     Redirect::to(&format!("/login?next={}", encode_component(target))).into_response()
+}
+
+/// Who may show a response in a frame: the portal's pages the sites of
+/// `--portal-frame-ancestors` (and they send no `Referer` with the link's
+/// token to other sites); everything else no one (clickjacking).
+pub async fn framing(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let portal = req.uri().path().starts_with("/portal/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let ancestors = match portal {
+        true => state.config.portal_frame_ancestors.as_str(),
+        false => "'none'",
+    };
+    if let Ok(csp) = HeaderValue::from_str(&format!("frame-ancestors {ancestors}")) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if portal {
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+    } else {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 fn is_page(path: &str) -> bool {
@@ -165,7 +193,6 @@ fn encode_component(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

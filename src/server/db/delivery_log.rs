@@ -14,6 +14,8 @@ pub struct LogRow {
     pub event: String,
     pub webhook_id: String,
     pub url: String,
+    /// Its webhook's tenant.
+    pub tenant: Option<String>,
     pub ordering_key: String,
     pub status: String,
     pub origin: String,
@@ -27,7 +29,8 @@ pub struct LogRow {
     pub finished_at: Option<i64>,
 }
 
-const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, d.ordering_key, \
+const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, w.tenant, \
+     d.ordering_key, \
      d.status, d.origin, d.repeats, d.attempts, d.next_at, d.last_status, d.last_error, \
      (SELECT a.duration_ms FROM attempts a WHERE a.delivery_seq = d.seq \
       ORDER BY a.number DESC LIMIT 1) AS duration_ms, d.created_at, d.finished_at";
@@ -113,6 +116,9 @@ where
         None => {
             q.push("d.project_id = ").push_bind(project_id);
         }
+    }
+    if let Some(tenant) = &filter.tenant {
+        q.push(" AND w.tenant = ").push_bind(tenant.as_str());
     }
     if let Some(status) = filter.status {
         q.push(" AND d.status = ").push_bind(status.as_str());

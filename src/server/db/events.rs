@@ -6,6 +6,8 @@ use sqlx::QueryBuilder;
 pub struct NewEvent<'a> {
     pub id: &'a str,
     pub project_id: &'a str,
+    /// The tenant it was published for, if any.
+    pub tenant: Option<&'a str>,
     pub name: &'a str,
     pub body: &'a [u8],
 }
@@ -25,16 +27,19 @@ pub async fn insert(tx: &mut Tx, events: &[NewEvent<'_>], now: i64) -> sqlx::Res
         let projects: Vec<&str> = events.iter().map(|e| e.project_id).collect();
         let names: Vec<&str> = events.iter().map(|e| e.name).collect();
         let bodies: Vec<&[u8]> = events.iter().map(|e| e.body).collect();
+        let tenants: Vec<Option<&str>> = events.iter().map(|e| e.tenant).collect();
         return sqlx::query(
-            "INSERT INTO events (id, project_id, event, body, created_at) \
-             SELECT i, p, e, b, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) \
-               AS t (i, p, e, b)",
+            "INSERT INTO events (id, project_id, event, body, created_at, tenant) \
+             SELECT i, p, e, b, $5, t FROM \
+               unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $6::text[]) \
+               AS t (i, p, e, b, t)",
         )
         .bind(&ids)
         .bind(&projects)
         .bind(&names)
         .bind(&bodies)
         .bind(now)
+        .bind(&tenants)
         .execute(&mut **t)
         .await
         .map(|_| ());
@@ -42,13 +47,14 @@ pub async fn insert(tx: &mut Tx, events: &[NewEvent<'_>], now: i64) -> sqlx::Res
     for chunk in events.chunks(CHUNK) {
         crate::on_tx!(tx, c, DB => {
         let mut q: QueryBuilder<DB> =
-            QueryBuilder::new("INSERT INTO events (id, project_id, event, body, created_at) ");
+            QueryBuilder::new("INSERT INTO events (id, project_id, event, body, created_at, tenant) ");
         q.push_values(chunk, |mut row, e| {
             row.push_bind(e.id)
                 .push_bind(e.project_id)
                 .push_bind(e.name)
                 .push_bind(e.body)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(e.tenant);
         });
         q.build().execute(&mut *c).await?;
         });

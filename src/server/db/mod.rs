@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency_keys;
 pub mod lanes;
 pub mod login_failures;
+pub mod portal;
 pub mod postgres;
 pub mod projects;
 pub mod queue;

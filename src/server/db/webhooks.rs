@@ -50,7 +50,7 @@ impl Pace {
 }
 
 /// Every column but the secrets.
-const COLUMNS: &str = "id, project_id, url, description, events, enabled, scheme, \
+const COLUMNS: &str = "id, project_id, tenant, url, description, events, enabled, scheme, \
                        ordering, ordering_key, max_concurrency, rate_limit, \
                        disabled_reason, previous_expires_at, created_at, updated_at";
 
@@ -58,6 +58,7 @@ const COLUMNS: &str = "id, project_id, url, description, events, enabled, scheme
 struct WebhookRow {
     id: String,
     project_id: String,
+    tenant: Option<String>,
     url: String,
     description: String,
     events: String,
@@ -83,6 +84,7 @@ impl WebhookRow {
         Webhook {
             id: r.id,
             project_id: r.project_id,
+            tenant: r.tenant,
             url: r.url,
             description: r.description,
             events: serde_json::from_str(&r.events).unwrap_or_else(|_| vec!["*".into()]),
@@ -108,6 +110,7 @@ impl WebhookRow {
 pub struct Insert<'a> {
     pub id: &'a str,
     pub project_id: &'a str,
+    pub tenant: Option<&'a str>,
     pub url: &'a str,
     pub description: &'a str,
     pub events: &'a [String],
@@ -128,8 +131,8 @@ pub async fn insert(db: &Db, w: Insert<'_>, unordered_concurrency: u16) -> sqlx:
     let now = now_ms();
     let result = crate::on_db!(db, c => sqlx::query(
         "INSERT INTO webhooks (id, project_id, url, description, events, scheme, ordering, secret, \
-         created_at, updated_at, ordering_key, max_concurrency, rate_limit) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         created_at, updated_at, ordering_key, max_concurrency, rate_limit, tenant) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(w.id)
     .bind(w.project_id)
@@ -144,6 +147,7 @@ pub async fn insert(db: &Db, w: Insert<'_>, unordered_concurrency: u16) -> sqlx:
     .bind(w.ordering_key)
     .bind(w.max_concurrency.map(i64::from))
     .bind(w.rate_limit)
+    .bind(w.tenant)
     .execute(c)
     .await
     .map(|_| ()));
@@ -158,17 +162,20 @@ pub async fn insert(db: &Db, w: Insert<'_>, unordered_concurrency: u16) -> sqlx:
     }
 }
 
-/// Active (not deleted) webhooks of a project, oldest first.
+/// Active (not deleted) webhooks of a project, oldest first: all of them,
+/// or one tenant's.
 pub async fn list(
     db: &Db,
     project_id: &str,
+    tenant: Option<&str>,
     unordered_concurrency: u16,
 ) -> sqlx::Result<Vec<Webhook>> {
     let rows: Vec<WebhookRow> = crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND deleted_at IS NULL \
-         ORDER BY created_at, id"
+         AND ($2 IS NULL OR tenant = $2) ORDER BY created_at, id"
     ))
     .bind(project_id)
+    .bind(tenant)
     .fetch_all(c)
     .await?);
     Ok(rows
@@ -341,14 +348,21 @@ pub async fn pace(db: &Db, id: &str) -> sqlx::Result<Option<Pace>> {
     Ok(row.map(|(ordering, keyed, n, rate, at)| Pace::of(&ordering, keyed, n, rate, at)))
 }
 
-/// A project's enabled webhooks, oldest first.
-pub async fn subscribers(db: &Db, project_id: &str) -> sqlx::Result<Vec<Subscriber>> {
+/// The enabled webhooks of a project that an event of `tenant` goes to
+/// (`None`: the project's own, which have no tenant), oldest first.
+pub async fn subscribers(
+    db: &Db,
+    project_id: &str,
+    tenant: Option<&str>,
+) -> sqlx::Result<Vec<Subscriber>> {
     crate::on_db!(db, c => sqlx::query_as(
         "SELECT id, events, ordering, ordering_key, max_concurrency, rate_limit, updated_at \
          FROM webhooks \
-         WHERE project_id = $1 AND enabled = TRUE AND deleted_at IS NULL ORDER BY created_at, id",
+         WHERE project_id = $1 AND enabled = TRUE AND deleted_at IS NULL \
+         AND coalesce(tenant, '') = $2 ORDER BY created_at, id",
     )
     .bind(project_id)
+    .bind(tenant.unwrap_or(""))
     .fetch_all(c)
     .await)
 }

@@ -9,6 +9,7 @@ use super::messages::{EventData, NewDelivery, Pace, Publish, PublishedEvent, Wri
 use crate::model::{is_event_name, AppError, DeliveryOrigin, MAX_EVENT_NAME};
 use crate::server::db::{self, delivery_log::RepeatSource, Db};
 use crate::server::errors::internal;
+use crate::server::scope::Scope;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -176,7 +177,9 @@ pub struct Stored {
 }
 
 /// Stores `events` and their deliveries (through the writer, in one
-/// transaction), then hands the deliveries to the worker. `to` limits
+/// transaction), then hands the deliveries to the worker. They go to the
+/// webhooks of the scope's tenant (none: the project's own, which have no
+/// tenant). `to` limits
 /// the deliveries to one webhook whatever its filter (test events). With
 /// an idempotency key seen in the last 24 h nothing is stored and the first
 /// answer comes back instead. `answer` turns what was stored into the
@@ -184,13 +187,14 @@ pub struct Stored {
 pub async fn publish(
     db: &Db,
     handle: &Handle,
-    project_id: &str,
+    scope: &Scope,
     events: Vec<Incoming>,
     to: Option<&str>,
     idempotency_key: Option<&str>,
     answer: impl FnOnce(&[Stored]) -> serde_json::Value,
 ) -> Result<serde_json::Value, AppError> {
-    let subscribers = db::webhooks::subscribers(db, project_id)
+    let (project_id, tenant) = (scope.project_id.as_str(), scope.tenant.as_deref());
+    let subscribers = db::webhooks::subscribers(db, project_id, tenant)
         .await
         .map_err(internal)?;
     let subscribers: Vec<_> = match to {
@@ -251,6 +255,7 @@ pub async fn publish(
     let publish = Publish {
         received_at: db::now_ms(),
         project_id: project_id.to_string(),
+        tenant: tenant.map(str::to_string),
         origin: DeliveryOrigin::Event,
         events: data,
         deliveries,
@@ -307,6 +312,7 @@ pub async fn repeat(
     let publish = Publish {
         received_at: db::now_ms(),
         project_id: project_id.to_string(),
+        tenant: None,
         origin,
         events,
         deliveries,

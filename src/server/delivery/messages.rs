@@ -96,6 +96,8 @@ pub enum Tracking {
 /// to the writer; answered once committed.
 pub(crate) struct Publish {
     pub project_id: String,
+    /// The tenant a new event was published for (`?tenant=`).
+    pub tenant: Option<String>,
     /// Unix ms when the call arrived (for the latency metrics).
     pub received_at: i64,
     /// `Event`: the events are new and stored with the deliveries; a

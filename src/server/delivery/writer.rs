@@ -451,6 +451,7 @@ async fn store_publishes(
                 e.data.as_ref().map(|d| NewEvent {
                     id: &e.id,
                     project_id: &p.project_id,
+                    tenant: p.tenant.as_deref(),
                     name: &d.name,
                     body: d.body.bytes(),
                 })

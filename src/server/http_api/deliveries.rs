@@ -7,6 +7,7 @@ use super::webhooks::ErrorEnvelope;
 use crate::model::{AttemptInfo, Cursor, DeliveryDetail, DeliveryStatus, LOG_PAGE, LOG_PAGE_MAX};
 use crate::server::db::activity::Actor;
 use crate::server::delivery_log;
+use crate::server::scope::Scope;
 use crate::server::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -211,9 +212,16 @@ pub async fn list(
             _ => return Err(invalid("Unknown cursor: pass nextCursor as it came")),
         },
     };
-    let (deliveries, next) =
-        delivery_log::webhook_page(&state, &pid, &id, status, q.ordering_key, cursor, limit)
-            .await?;
+    let (deliveries, next) = delivery_log::webhook_page(
+        &state,
+        &Scope::project(&pid),
+        &id,
+        status,
+        q.ordering_key,
+        cursor,
+        limit,
+    )
+    .await?;
     Ok(ok(DeliveryListDto {
         deliveries: deliveries
             .into_iter()
@@ -234,7 +242,7 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let d = delivery_log::detail(&state, &pid, &id).await?;
+    let d = delivery_log::detail(&state, &Scope::project(&pid), &id).await?;
     // Serialized straight into the answer (not through a `Value`), so the
     // payload keeps its exact bytes.
     #[derive(Serialize)]
@@ -279,7 +287,7 @@ pub async fn redeliver(
     State(state): State<AppState>,
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let new = delivery_log::redeliver(&state, &pid, &id, &API).await?;
+    let new = delivery_log::redeliver(&state, &Scope::project(&pid), &id, &API).await?;
     Ok(accepted(serde_json::json!({ "id": new })))
 }
 
@@ -298,7 +306,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    delivery_log::cancel(&state, &pid, &id, &API).await?;
+    delivery_log::cancel(&state, &Scope::project(&pid), &id, &API).await?;
     Ok(ok(serde_json::json!({ "id": id, "status": "cancelled" })))
 }
 
@@ -378,9 +386,9 @@ pub async fn replay(
 ) -> Result<Response, ApiError> {
     let since = since_ms(&body.since)?;
     if body.dry_run {
-        let count = delivery_log::replay_count(&state, &pid, &id, since).await?;
+        let count = delivery_log::replay_count(&state, &Scope::project(&pid), &id, since).await?;
         return Ok(ok(Replayed { count }));
     }
-    let count = delivery_log::replay(&state, &pid, &id, since, &API).await?;
+    let count = delivery_log::replay(&state, &Scope::project(&pid), &id, since, &API).await?;
     Ok(accepted(serde_json::json!({ "count": count })))
 }

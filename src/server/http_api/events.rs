@@ -1,15 +1,16 @@
 //! `POST /projects/{pid}/events` (and `/events/batch`): publish events;
 //! `POST /projects/{pid}/webhooks/{id}/test`: send a test event.
 
-use super::envelope::{accepted, require_json, ApiBody, ApiError, ApiPath};
+use super::envelope::{accepted, require_json, ApiBody, ApiError, ApiPath, ApiQuery};
 use super::webhooks::ErrorEnvelope;
 use crate::server::delivery::ingest::{self, Incoming, Stored};
+use crate::server::scope::Scope;
 use crate::server::state::AppState;
 use crate::server::webhooks;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What publishing one event made.
@@ -77,6 +78,40 @@ fn publish_headers(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_string()))
 }
 
+/// A publish call's query: `?tenant=` sends the events to that tenant's
+/// webhooks only.
+#[derive(Deserialize)]
+pub struct PublishQuery {
+    tenant: Option<String>,
+}
+
+impl PublishQuery {
+    fn tenant(self) -> Result<Option<String>, ApiError> {
+        self.tenant
+            .map(|t| crate::model::check_tenant(&t).map_err(invalid))
+            .transpose()
+    }
+}
+
+/// An idempotency key is remembered per tenant: the same key for two
+/// tenants names two calls (keys and tenant ids are ASCII, so the arrow
+/// keeps the two parts apart).
+fn keyed_for(tenant: Option<&str>, key: Option<String>) -> Option<String> {
+    match tenant {
+        Some(t) => key.map(|k| format!("tenant:{t}\u{2192}{k}")),
+        None => key,
+    }
+}
+
+/// Where a publish call's events go: the project's own webhooks, or a
+/// tenant's.
+fn scope(pid: &str, tenant: Option<&str>) -> Scope {
+    match tenant {
+        Some(t) => Scope::tenant(pid, t),
+        None => Scope::project(pid),
+    }
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
 }
@@ -93,7 +128,7 @@ fn one(stored: &Stored) -> Published {
 /// answer. Its bytes are delivered unchanged.
 #[utoipa::path(
     post, path = "/projects/{projectId}/events", tag = "events",
-    params(("projectId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "A repeat within 24 h returns the first answer and stores nothing")),
+    params(("projectId" = String, Path), ("tenant" = Option<String>, Query, description = "Deliver to this tenant's webhooks only (without it: to the webhooks without a tenant)"), ("Idempotency-Key" = Option<String>, Header, description = "A repeat within 24 h returns the first answer and stores nothing")),
     request_body(content = Event, description = "`{\"event\": \"messages\", …}`: any JSON object with a string `event`"),
     responses(
         (status = 202, body = PublishedEnvelope, description = "Stored; deliveries are under way"),
@@ -107,15 +142,17 @@ fn one(stored: &Stored) -> Published {
 pub async fn publish(
     State(state): State<AppState>,
     ApiPath(pid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PublishQuery>,
     headers: HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
-    let key = publish_headers(&headers)?;
+    let tenant = q.tenant()?;
+    let key = keyed_for(tenant.as_deref(), publish_headers(&headers)?);
     let event = ingest::parse_event(body).map_err(invalid)?;
     let data = ingest::publish(
         &state.db,
         &state.delivery,
-        &pid,
+        &scope(&pid, tenant.as_deref()),
         vec![event],
         None,
         key.as_deref(),
@@ -128,7 +165,7 @@ pub async fn publish(
 /// Publish up to 500 events in one transaction.
 #[utoipa::path(
     post, path = "/projects/{projectId}/events/batch", tag = "events",
-    params(("projectId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("projectId" = String, Path), ("tenant" = Option<String>, Query, description = "Deliver to this tenant's webhooks only"), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Vec<Event>, description = "A JSON array of 1 to 500 events"),
     responses(
         (status = 202, body = PublishedBatchEnvelope),
@@ -142,13 +179,16 @@ pub async fn publish(
 pub async fn publish_batch(
     State(state): State<AppState>,
     ApiPath(pid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PublishQuery>,
     headers: HeaderMap,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
+    let tenant = q.tenant()?;
     // A key is remembered per endpoint: the same key on `/events` and on
     // `/events/batch` names two different calls. Keys are printable ASCII,
     // so this prefix cannot be a single event's key.
     let key = publish_headers(&headers)?.map(|k| format!("batch\u{2192}{k}"));
+    let key = keyed_for(tenant.as_deref(), key);
     let events: Vec<Incoming> = ingest::parse_batch(body).map_err(invalid)?;
     let max = state.config.delivery.max_event_bytes as usize;
     if let Some((i, _)) = events.iter().enumerate().find(|(_, e)| e.body.len() > max) {
@@ -160,7 +200,7 @@ pub async fn publish_batch(
     let data = ingest::publish(
         &state.db,
         &state.delivery,
-        &pid,
+        &scope(&pid, tenant.as_deref()),
         events,
         None,
         key.as_deref(),
@@ -200,7 +240,7 @@ pub async fn test(
     State(state): State<AppState>,
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let sent = webhooks::send_test(&state, &pid, &id).await?;
+    let sent = webhooks::send_test(&state, &Scope::project(&pid), &id).await?;
     let data = TestSent {
         event_id: sent.event_id,
         delivery_id: sent.delivery_id,

@@ -7,6 +7,7 @@ mod deliveries;
 mod envelope;
 mod events;
 pub mod openapi;
+mod portal;
 mod webhooks;
 
 pub use envelope::ApiError;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/projects/{pid}/deliveries/{did}/cancel",
             post(deliveries::cancel),
         ),
+        ("/projects/{pid}/portal-links", post(portal::create)),
     ])
     // Anything else under a project: a JSON 404, not the dashboard's page.
     .route("/projects/{pid}/{*rest}", axum::routing::any(not_found))

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the HTTP API, generated from the handlers'
 //! annotations and served at `/openapi.json`.
 
-use super::{deliveries, events, webhooks};
+use super::{deliveries, events, portal, webhooks};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -28,7 +28,8 @@ use utoipa::{Modify, OpenApi};
         deliveries::get,
         deliveries::redeliver,
         deliveries::cancel,
-        deliveries::replay
+        deliveries::replay,
+        portal::create
     ),
     modifiers(&BasicAuth, &CommonAnswers)
 )]

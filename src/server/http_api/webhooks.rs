@@ -1,9 +1,12 @@
 //! `/projects/{pid}/webhooks…` handlers: JSON in and out, the work is in
 //! `crate::server::webhooks`.
 
-use super::envelope::{iso, ok, ApiError, ApiJson, ApiJsonOrDefault, ApiPath};
-use crate::model::{NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookWithSecret};
+use super::envelope::{iso, ok, ApiError, ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery};
+use crate::model::{
+    check_tenant, AppError, NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookWithSecret,
+};
 use crate::server::db::activity::Actor;
+use crate::server::scope::Scope;
 use crate::server::{state::AppState, webhooks};
 use axum::extract::State;
 use axum::response::Response;
@@ -17,6 +20,9 @@ use utoipa::ToSchema;
 pub struct WebhookDto {
     /// UUID v4.
     id: String,
+    /// The platform's customer it belongs to (absent: the platform's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<String>,
     webhook_url: String,
     /// `["*"]` for every event, or event names.
     events: Vec<String>,
@@ -48,6 +54,7 @@ impl From<Webhook> for WebhookDto {
     fn from(w: Webhook) -> Self {
         WebhookDto {
             id: w.id,
+            tenant: w.tenant,
             webhook_url: w.url,
             events: w.events,
             description: w.description,
@@ -78,6 +85,11 @@ impl From<WebhookWithSecret> for WebhookDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
+    /// The platform's customer it belongs to: 1 to 64 of `A-Z a-z 0-9 . _ : -`.
+    /// It receives only the events published with `?tenant=` this id.
+    #[serde(default)]
+    #[schema(max_length = 64, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    tenant: Option<String>,
     /// https, resolving to public addresses only (unless allow-listed).
     #[schema(max_length = 2048)]
     webhook_url: String,
@@ -171,6 +183,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     let new = NewWebhook {
+        tenant: body.tenant,
         url: body.webhook_url,
         description: body.description.unwrap_or_default(),
         events: names(body.events).unwrap_or_default(),
@@ -180,22 +193,34 @@ pub async fn create(
         max_concurrency: body.max_concurrency,
         rate_limit: body.rate_limit,
     };
-    let created = webhooks::create(&state, &pid, new, &Actor::API).await?;
+    let created = webhooks::create(&state, &Scope::project(&pid), new, &Actor::API).await?;
     Ok(ok(WebhookDto::from(created)))
 }
 
-/// Every active webhook of the project, oldest first; never a secret.
+/// The list's query.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    tenant: Option<String>,
+}
+
+/// Every active webhook of the project (or of one tenant), oldest first;
+/// never a secret.
 #[utoipa::path(
     get, path = "/projects/{projectId}/webhooks/", tag = "webhooks", operation_id = "list_webhooks",
-    params(("projectId" = String, Path)),
+    params(("projectId" = String, Path), ("tenant" = Option<String>, Query, description = "Only this tenant's webhooks")),
     responses((status = 200, body = WebhookListEnvelope), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)),
     security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     ApiPath(pid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let all = webhooks::list(&state, &pid).await?;
+    let scope = match q.tenant {
+        Some(t) => Scope::tenant(&pid, &check_tenant(&t).map_err(AppError::Invalid)?),
+        None => Scope::project(&pid),
+    };
+    let all = webhooks::list(&state, &scope).await?;
     Ok(ok(all
         .into_iter()
         .map(WebhookDto::from)
@@ -214,7 +239,7 @@ pub async fn get(
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     Ok(ok(WebhookDto::from(
-        webhooks::get(&state, &pid, &id).await?,
+        webhooks::get(&state, &Scope::project(&pid), &id).await?,
     )))
 }
 
@@ -265,7 +290,7 @@ pub async fn update(
         rate_limit: body.rate_limit,
     };
     Ok(ok(WebhookDto::from(
-        webhooks::update(&state, &pid, &id, patch, &Actor::API).await?,
+        webhooks::update(&state, &Scope::project(&pid), &id, patch, &Actor::API).await?,
     )))
 }
 
@@ -280,7 +305,7 @@ pub async fn delete(
     State(state): State<AppState>,
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    webhooks::delete(&state, &pid, &id, &Actor::API).await?;
+    webhooks::delete(&state, &Scope::project(&pid), &id, &Actor::API).await?;
     Ok(ok(serde_json::json!({ "id": id })))
 }
 
@@ -305,7 +330,14 @@ pub async fn rotate(
     ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<RotateBody>,
 ) -> Result<Response, ApiError> {
-    let rotated = webhooks::rotate(&state, &pid, &id, body.grace_seconds, &Actor::API).await?;
+    let rotated = webhooks::rotate(
+        &state,
+        &Scope::project(&pid),
+        &id,
+        body.grace_seconds,
+        &Actor::API,
+    )
+    .await?;
     Ok(ok(WebhookDto::from(rotated)))
 }
 
@@ -321,7 +353,7 @@ pub async fn finish_rotation(
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     Ok(ok(WebhookDto::from(
-        webhooks::finish_rotation(&state, &pid, &id, &Actor::API).await?,
+        webhooks::finish_rotation(&state, &Scope::project(&pid), &id, &Actor::API).await?,
     )))
 }
 

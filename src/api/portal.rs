@@ -1,0 +1,79 @@
+//! The portal's own server functions: its link's facts, the secrets it
+//! shows once, and how a project's portal looks. (Its webhooks and log go
+//! through the same functions as the dashboard's, with the link's token as
+//! their scope: `server::context::in_scope`.)
+
+use crate::model::{AppError, PortalInfo, PortalLook, ShownOnce};
+use leptos::prelude::*;
+
+/// What a portal page shows of its link: the platform's name and colour,
+/// the tenant, whether it is read-only. `403` for an altered link, `410`
+/// for an expired one.
+#[server(endpoint = "portal/info")]
+pub async fn get_portal_info(token: String) -> Result<PortalInfo, AppError> {
+    use crate::server::{context, portal};
+    context::respond(
+        async {
+            let cx = context::current().await?;
+            let grant = portal::open(&cx.state, &token).await?;
+            portal::info(&cx.state, &grant).await
+        }
+        .await,
+    )
+}
+
+/// Takes a new secret kept for this portal page (`done=shown-{id}`), once.
+#[server(endpoint = "portal/shown")]
+pub async fn take_portal_shown(token: String, id: String) -> Result<Option<ShownOnce>, AppError> {
+    use crate::server::{context, portal};
+    let memo = use_context::<portal::TakenThisRequest>();
+    context::respond(
+        async {
+            let cx = context::current().await?;
+            let grant = portal::open(&cx.state, &token).await?;
+            portal::take_shown(&cx.state, &grant, &id, memo).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "portal/look")]
+pub async fn get_portal_look(project_id: String) -> Result<PortalLook, AppError> {
+    use crate::server::{context, portal};
+    context::respond(
+        async {
+            let cx = context::signed_in().await?;
+            portal::look(&cx.state, &project_id).await
+        }
+        .await,
+    )
+}
+
+/// The portal's name (empty: the project's) and accent colour (`#rrggbb`).
+#[server(endpoint = "portal/set_look")]
+pub async fn set_portal_look(
+    project_id: String,
+    name: String,
+    accent: String,
+) -> Result<PortalLook, AppError> {
+    use crate::server::{context, db::activity, portal};
+    context::respond(
+        async {
+            let (cx, me) = context::user().await?;
+            let look = portal::set_look(&cx.state, &project_id, &name, &accent).await?;
+            activity::record(
+                &cx.state.db,
+                Some(&project_id),
+                &activity::Actor::user(&me),
+                "portal.look_changed",
+                &look.name,
+                &look.accent,
+            )
+            .await
+            .map_err(crate::server::errors::internal)?;
+            context::form_done("portal");
+            Ok(look)
+        }
+        .await,
+    )
+}
