@@ -16,6 +16,7 @@ pub async fn get_portal_info(token: String) -> Result<PortalInfo, AppError> {
         async {
             let cx = context::current().await?;
             let grant = portal::open(&cx.state, &token).await?;
+            portal::within_rate(&cx.state, &grant)?;
             portal::info(&cx.state, &grant).await
         }
         .await,
@@ -31,6 +32,7 @@ pub async fn take_portal_shown(token: String, id: String) -> Result<Option<Shown
         async {
             let cx = context::current().await?;
             let grant = portal::open(&cx.state, &token).await?;
+            portal::within_rate(&cx.state, &grant)?;
             portal::take_shown(&cx.state, &grant, &id, memo).await
         }
         .await,

@@ -14,6 +14,9 @@ pub const MAX_TENANT: usize = 64;
 pub const MAX_PORTAL_TTL_SECONDS: u64 = 7 * 86_400;
 /// A portal link's life when the call does not say.
 pub const DEFAULT_PORTAL_TTL_SECONDS: u64 = 3_600;
+/// Most webhooks a tenant registers through its portal (its customers are
+/// not trusted with the platform's fan-out).
+pub const MAX_PORTAL_WEBHOOKS: usize = 100;
 /// What every portal token starts with; no project id does.
 pub const PORTAL_TOKEN_PREFIX: &str = "pt_";
 

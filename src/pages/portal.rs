@@ -92,21 +92,23 @@ fn PortalFrame(info: PortalInfo, token: String) -> impl IntoView {
 /// An expired or altered link: says which, and shows nothing else.
 #[component]
 fn LinkRefused(error: AppError) -> impl IntoView {
+    // The server's sentence names it ("This link has expired: …", "… has
+    // been revoked: …"); its first part is the heading.
     let (title, text) = match &error {
-        AppError::Gone(_) => (
-            "This link has expired",
+        AppError::Gone(why) => (
+            why.split(':').next().unwrap_or(why).to_string(),
             "Links to this page work for a limited time. Open it again from the app that \
              gave it to you to get a fresh one.",
         ),
         AppError::Forbidden(_) => (
-            "This link is not valid",
+            "This link is not valid".to_string(),
             "The address is not complete or was changed. Open it again from the app that \
              gave it to you.",
         ),
-        _ => ("This page cannot be shown", ""),
+        _ => ("This page cannot be shown".to_string(), ""),
     };
     view! {
-        <Title text=title />
+        <Title text=title.clone() />
         <main class="content narrow link-refused">
             <div class="card">
                 <h1>{title}</h1>

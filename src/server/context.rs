@@ -84,6 +84,9 @@ pub fn set_status(e: &AppError) {
     if let Some(options) = use_context::<ResponseOptions>() {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         options.set_status(status);
+        if let AppError::RateLimited { retry_after_secs } = e {
+            options.insert_header(header::RETRY_AFTER, (*retry_after_secs).into());
+        }
     }
 }
 

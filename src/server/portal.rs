@@ -31,6 +31,10 @@ pub struct Grant {
     pub expires_at: i64,
     #[serde(rename = "r", default)]
     pub read_only: bool,
+    /// The start of the project secret's hash when the link was made:
+    /// regenerating the secret revokes every link made before.
+    #[serde(rename = "s")]
+    pub secret: String,
 }
 
 /// Sealed ahead of the grant, so that nothing else the key seals (a
@@ -62,12 +66,12 @@ pub async fn mint(
             "ttlSeconds is 1 to {MAX_PORTAL_TTL_SECONDS} (7 days)"
         )));
     }
-    super::projects::get(state, project_id).await?;
     let grant = Grant {
         project_id: project_id.to_string(),
         tenant,
         expires_at: now_ms() + ttl_seconds as i64 * 1000,
         read_only,
+        secret: secret_mark(state, project_id).await?,
     };
     let json = serde_json::to_string(&grant).map_err(internal)?;
     let sealed = state.secrets.seal(&format!("{LABEL}{json}"));
@@ -96,12 +100,28 @@ pub async fn open(state: &AppState, token: &str) -> Result<Grant, AppError> {
             "This link has expired: ask for a new one where you found it".into(),
         ));
     }
-    super::projects::get(state, &grant.project_id).await?;
+    if secret_mark(state, &grant.project_id).await? != grant.secret {
+        // Made before the project's secret was regenerated.
+        return Err(AppError::Gone(
+            "This link has been revoked: ask for a new one where you found it".into(),
+        ));
+    }
     Ok(grant)
 }
 
+/// The first 8 bytes of the project secret's hash, in hex (`404` when the
+/// project is gone).
+async fn secret_mark(state: &AppState, project_id: &str) -> Result<String, AppError> {
+    let hash = db::projects::secret_hash(&state.db, project_id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    Ok(hex::encode(&hash[..hash.len().min(8)]))
+}
+
 /// Where people reach Signpost: `--public-url`, else the host the request
-/// was sent to (which the Host check has let through).
+/// was sent to (which the Host check has let through; behind a TLS proxy,
+/// set `--public-url`, or the link says `http://`).
 pub fn base_url(state: &AppState, host: Option<&str>) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_string();
@@ -273,9 +293,10 @@ mod tests {
             tenant: "a".repeat(64),
             expires_at: 1_800_000_000_000,
             read_only: true,
+            secret: "0123456789abcdef".into(),
         };
         let json = serde_json::to_string(&g).unwrap();
-        assert!(json.len() < 150, "{json}");
+        assert!(json.len() < 170, "{json}");
         assert_eq!(serde_json::from_str::<Grant>(&json).unwrap(), g);
     }
 }

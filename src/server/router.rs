@@ -83,9 +83,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::same_origin))
         // Before anything else reads the request: is it for us at all?
-        .layer(from_fn_with_state(state.clone(), guard::known_host))
-        // Who may frame the answer (even a refusal).
-        .layer(from_fn_with_state(state.clone(), guard::framing));
+        .layer(from_fn_with_state(state.clone(), guard::known_host));
     // `/metrics` answers a scraper whatever `Host` it sends, with no
     // session: its token is its guard.
     let app = match metrics::endpoint::on_main_listener(&state) {
@@ -112,6 +110,8 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         // Every request has an id (a proxy's `x-request-id`, else a new
         // one): in the span of everything logged while it is served, a 5xx
         // among them, and in the answer, so that a person can quote it.
+        // Who may frame the answer, whatever answered (a timeout, a panic).
+        .layer(from_fn_with_state(state.clone(), guard::framing))
         .layer(
             ServiceBuilder::new()
                 .map_request(drop_odd_request_id)

@@ -10,7 +10,7 @@ use super::{secrets, url_guard};
 use crate::model::{
     check_description, check_events, check_max_concurrency, check_ordering_key, check_rate_limit,
     check_tenant, rate_text, AppError, NewWebhook, Scheme, TestResult, Webhook, WebhookPatch,
-    WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS,
+    WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, MAX_PORTAL_WEBHOOKS,
 };
 use std::time::Duration;
 
@@ -128,7 +128,15 @@ pub async fn create(
     let project_id = scope.project_id.as_str();
     project_must_exist(state, project_id).await?;
     let tenant = match (&scope.tenant, &new.tenant) {
-        (Some(t), _) => Some(t.clone()),
+        (Some(t), _) => {
+            let theirs = list(state, scope).await?.len();
+            if theirs >= MAX_PORTAL_WEBHOOKS {
+                return Err(AppError::Conflict(format!(
+                    "An account has at most {MAX_PORTAL_WEBHOOKS} webhooks: delete one first"
+                )));
+            }
+            Some(t.clone())
+        }
         (None, Some(t)) => Some(check_tenant(t).map_err(AppError::Invalid)?),
         (None, None) => None,
     };

@@ -775,3 +775,67 @@ async fn a_link_is_held_to_the_rate_limit_per_tenant() {
     let res = call(&s, &anyone, "webhooks/list", &[("project_id", &globex)]).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn regenerating_the_project_secret_revokes_every_link() {
+    let (s, admin) = Api::with_admin(|_| {}).await;
+    let url = link(&s, "acme", json!({})).await;
+    let anyone = s.server.client();
+    let res = anyone.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = admin
+        .post(s.server.url("/api/projects/regenerate_secret"))
+        .form(&[("project_id", s.pid.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = anyone.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::GONE);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("This link has been revoked"));
+}
+
+#[tokio::test]
+async fn a_tenant_adds_at_most_a_hundred_webhooks_through_its_portal() {
+    let s = Api::new(|_| {}).await;
+    for i in 0..signpost::model::MAX_PORTAL_WEBHOOKS {
+        s.register(
+            &format!("http://127.0.0.1:9/{i}"),
+            json!({ "tenant": "acme" }),
+        )
+        .await;
+    }
+    let t = token(&link(&s, "acme", json!({})).await);
+    let form = |url: &'static str| {
+        vec![
+            ("project_id", t.clone()),
+            ("url", url.to_string()),
+            ("description", String::new()),
+            ("events", "*".to_string()),
+            ("scheme", "spectrum-v0".to_string()),
+        ]
+    };
+    let anyone = s.server.client();
+    let res = anyone
+        .post(s.server.url("/api/webhooks/create"))
+        .form(&form("http://127.0.0.1:9/one-more"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    // Another tenant is not held back by acme's.
+    let other = token(&link(&s, "globex", json!({})).await);
+    let mut f = form("http://127.0.0.1:9/one-more");
+    f[0].1 = other;
+    let res = anyone
+        .post(s.server.url("/api/webhooks/create"))
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}

@@ -61,12 +61,17 @@ pub struct PortalLinkEnvelope {
 pub async fn create(
     State(state): State<AppState>,
     ApiPath(pid): ApiPath<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LinkBody>,
 ) -> Result<Response, ApiError> {
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_PORTAL_TTL_SECONDS);
     let (token, expires_at) = portal::mint(&state, &pid, &body.tenant, ttl, body.read_only).await?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()));
     let url = format!("{}/portal/{token}", portal::base_url(&state, host));
     let detail = match body.read_only {
         true => format!("read-only, until {}", iso(expires_at)),
