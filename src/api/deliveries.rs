@@ -23,21 +23,19 @@ pub async fn list_deliveries(
     cursor: Option<String>,
 ) -> Result<DeliveryPage, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::in_scope(&project_id).await?;
-            let cursor = self::cursor(cursor.as_deref())?;
-            delivery_log::page(
-                &s.cx.state,
-                &s.scope,
-                filter,
-                cursor,
-                crate::model::LOG_PAGE,
-            )
-            .await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        let cursor = self::cursor(cursor.as_deref())?;
+        delivery_log::page(
+            &s.cx.state,
+            &s.scope,
+            filter,
+            cursor,
+            crate::model::LOG_PAGE,
+        )
+        .await
+    })
+    .await
 }
 
 #[server(endpoint = "deliveries/get")]
@@ -46,46 +44,39 @@ pub async fn get_delivery(
     delivery_id: String,
 ) -> Result<DeliveryDetail, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::in_scope(&project_id).await?;
-            let mut d = delivery_log::detail(&s.cx.state, &s.scope, &delivery_id).await?;
-            // Pretty-printed for people; the API keeps the exact bytes.
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&d.body) {
-                d.body = serde_json::to_string_pretty(&v).unwrap_or(d.body);
-            }
-            Ok(d)
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        let mut d = delivery_log::detail(&s.cx.state, &s.scope, &delivery_id).await?;
+        // Pretty-printed for people; the API keeps the exact bytes.
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&d.body) {
+            d.body = serde_json::to_string_pretty(&v).unwrap_or(d.body);
         }
-        .await,
-    )
+        Ok(d)
+    })
+    .await
 }
 
 /// A new delivery of the same event to the same webhook; returns its id.
 #[server(endpoint = "deliveries/redeliver")]
 pub async fn redeliver(project_id: String, delivery_id: String) -> Result<String, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            let id =
-                delivery_log::redeliver(&s.cx.state, &s.scope, &delivery_id, &s.actor()).await?;
-            context::form_done(&format!("redelivered.{id}"));
-            Ok(id)
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        let id = delivery_log::redeliver(&s.cx.state, &s.scope, &delivery_id, &s.actor()).await?;
+        context::form_done(&format!("redelivered.{id}"));
+        Ok(id)
+    })
+    .await
 }
 
 #[server(endpoint = "deliveries/cancel")]
 pub async fn cancel_delivery(project_id: String, delivery_id: String) -> Result<(), AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            delivery_log::cancel(&s.cx.state, &s.scope, &delivery_id, &s.actor()).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        delivery_log::cancel(&s.cx.state, &s.scope, &delivery_id, &s.actor()).await
+    })
+    .await
 }
 
 /// How many deliveries "Replay failed since…" would queue again.
@@ -96,26 +87,22 @@ pub async fn replay_count(
     since: i64,
 ) -> Result<u64, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::in_scope(&project_id).await?;
-            delivery_log::replay_count(&s.cx.state, &s.scope, &webhook_id, since).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        delivery_log::replay_count(&s.cx.state, &s.scope, &webhook_id, since).await
+    })
+    .await
 }
 
 /// Queues again the webhook's failed and dropped deliveries since `since`.
 #[server(endpoint = "deliveries/replay")]
 pub async fn replay(project_id: String, webhook_id: String, since: i64) -> Result<u64, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            delivery_log::replay(&s.cx.state, &s.scope, &webhook_id, since, &s.actor()).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        delivery_log::replay(&s.cx.state, &s.scope, &webhook_id, since, &s.actor()).await
+    })
+    .await
 }
 
 /// A webhook's last 24 hours, hour by hour.
@@ -125,36 +112,30 @@ pub async fn webhook_hourly(
     webhook_id: String,
 ) -> Result<Vec<HourStats>, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::in_scope(&project_id).await?;
-            delivery_log::hourly(&s.cx.state, &s.scope, &webhook_id).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        delivery_log::hourly(&s.cx.state, &s.scope, &webhook_id).await
+    })
+    .await
 }
 
 /// Each webhook's last delivery and 24 h success rate.
 #[server(endpoint = "deliveries/health")]
 pub async fn webhooks_health(project_id: String) -> Result<Vec<WebhookHealth>, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let s = context::in_scope(&project_id).await?;
-            delivery_log::health(&s.cx.state, &s.scope).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        delivery_log::health(&s.cx.state, &s.scope).await
+    })
+    .await
 }
 
 #[server(endpoint = "activity/project")]
 pub async fn project_activity(project_id: String) -> Result<Vec<ActivityEntry>, AppError> {
     use crate::server::{context, delivery_log};
-    context::respond(
-        async {
-            let cx = context::signed_in().await?;
-            delivery_log::activity(&cx.state, &project_id).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let cx = context::signed_in().await?;
+        delivery_log::activity(&cx.state, &project_id).await
+    })
+    .await
 }

@@ -12,15 +12,13 @@ use leptos::prelude::*;
 #[server(endpoint = "portal/info")]
 pub async fn get_portal_info(token: String) -> Result<PortalInfo, AppError> {
     use crate::server::{context, portal};
-    context::respond(
-        async {
-            let cx = context::current().await?;
-            let grant = portal::open(&cx.state, &token).await?;
-            portal::within_rate(&cx.state, &grant)?;
-            portal::info(&cx.state, &grant).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let cx = context::current().await?;
+        let grant = portal::open(&cx.state, &token).await?;
+        portal::within_rate(&cx.state, &grant)?;
+        portal::info(&cx.state, &grant).await
+    })
+    .await
 }
 
 /// Takes a new secret kept for this portal page (`done=shown-{id}`), once.
@@ -28,27 +26,23 @@ pub async fn get_portal_info(token: String) -> Result<PortalInfo, AppError> {
 pub async fn take_portal_shown(token: String, id: String) -> Result<Option<ShownOnce>, AppError> {
     use crate::server::{context, portal};
     let memo = use_context::<portal::TakenThisRequest>();
-    context::respond(
-        async {
-            let cx = context::current().await?;
-            let grant = portal::open(&cx.state, &token).await?;
-            portal::within_rate(&cx.state, &grant)?;
-            portal::take_shown(&cx.state, &grant, &id, memo).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let cx = context::current().await?;
+        let grant = portal::open(&cx.state, &token).await?;
+        portal::within_rate(&cx.state, &grant)?;
+        portal::take_shown(&cx.state, &grant, &id, memo).await
+    })
+    .await
 }
 
 #[server(endpoint = "portal/look")]
 pub async fn get_portal_look(project_id: String) -> Result<PortalLook, AppError> {
     use crate::server::{context, portal};
-    context::respond(
-        async {
-            let cx = context::signed_in().await?;
-            portal::look(&cx.state, &project_id).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let cx = context::signed_in().await?;
+        portal::look(&cx.state, &project_id).await
+    })
+    .await
 }
 
 /// The portal's name (empty: the project's) and accent colour (`#rrggbb`).
@@ -59,23 +53,21 @@ pub async fn set_portal_look(
     accent: String,
 ) -> Result<PortalLook, AppError> {
     use crate::server::{context, db::activity, portal};
-    context::respond(
-        async {
-            let (cx, me) = context::user().await?;
-            let look = portal::set_look(&cx.state, &project_id, &name, &accent).await?;
-            activity::record(
-                &cx.state.db,
-                Some(&project_id),
-                &activity::Actor::user(&me),
-                "portal.look_changed",
-                &look.name,
-                &look.accent,
-            )
-            .await
-            .map_err(crate::server::errors::internal)?;
-            context::form_done("portal");
-            Ok(look)
-        }
-        .await,
-    )
+    context::respond(async {
+        let (cx, me) = context::user().await?;
+        let look = portal::set_look(&cx.state, &project_id, &name, &accent).await?;
+        activity::record(
+            &cx.state.db,
+            Some(&project_id),
+            &activity::Actor::user(&me),
+            "portal.look_changed",
+            &look.name,
+            &look.accent,
+        )
+        .await
+        .map_err(crate::server::errors::internal)?;
+        context::form_done("portal");
+        Ok(look)
+    })
+    .await
 }

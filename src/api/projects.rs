@@ -6,69 +6,57 @@ use leptos::prelude::*;
 #[server(endpoint = "projects/list")]
 pub async fn list_projects() -> Result<Vec<Project>, AppError> {
     use crate::server::{context, projects};
-    context::respond(
-        async {
-            let cx = context::signed_in().await?;
-            projects::list(&cx.state).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let cx = context::signed_in().await?;
+        projects::list(&cx.state).await
+    })
+    .await
 }
 
 #[server(endpoint = "projects/get")]
 pub async fn get_project(project_id: String) -> Result<Project, AppError> {
     use crate::server::{context, projects};
-    context::respond(
-        async {
-            let cx = context::signed_in().await?;
-            projects::get(&cx.state, &project_id).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let cx = context::signed_in().await?;
+        projects::get(&cx.state, &project_id).await
+    })
+    .await
 }
 
 /// Creates a project; the answer holds its secret, shown once.
 #[server(endpoint = "projects/create")]
 pub async fn create_project(name: String) -> Result<ProjectCredentials, AppError> {
     use crate::server::{context, projects};
-    context::respond(
-        async {
-            let (cx, me) = context::user().await?;
-            let made = projects::create(&cx.state.db, &name).await?;
-            context::show_once(&cx, &me.id, &ShownOnce::ProjectCreated(made.clone())).await;
-            Ok(made)
-        }
-        .await,
-    )
+    context::respond(async {
+        let (cx, me) = context::user().await?;
+        let made = projects::create(&cx.state.db, &name).await?;
+        context::show_once(&cx, &me.id, &ShownOnce::ProjectCreated(made.clone())).await;
+        Ok(made)
+    })
+    .await
 }
 
 #[server(endpoint = "projects/rename")]
 pub async fn rename_project(project_id: String, name: String) -> Result<Project, AppError> {
     use crate::server::{context, db::activity::Actor, projects};
-    context::respond(
-        async {
-            let (cx, me) = context::user().await?;
-            let project =
-                projects::rename(&cx.state, &project_id, &name, &Actor::user(&me)).await?;
-            context::form_done("renamed");
-            Ok(project)
-        }
-        .await,
-    )
+    context::respond(async {
+        let (cx, me) = context::user().await?;
+        let project = projects::rename(&cx.state, &project_id, &name, &Actor::user(&me)).await?;
+        context::form_done("renamed");
+        Ok(project)
+    })
+    .await
 }
 
 /// A new project secret (shown once); the old one stops working at once.
 #[server(endpoint = "projects/regenerate_secret")]
 pub async fn regenerate_project_secret(project_id: String) -> Result<ProjectCredentials, AppError> {
     use crate::server::{context, db::activity::Actor, projects};
-    context::respond(
-        async {
-            let (cx, me) = context::user().await?;
-            let made =
-                projects::regenerate_secret(&cx.state, &project_id, &Actor::user(&me)).await?;
-            context::show_once(&cx, &me.id, &ShownOnce::ProjectSecret(made.clone())).await;
-            Ok(made)
-        }
-        .await,
-    )
+    context::respond(async {
+        let (cx, me) = context::user().await?;
+        let made = projects::regenerate_secret(&cx.state, &project_id, &Actor::user(&me)).await?;
+        context::show_once(&cx, &me.id, &ShownOnce::ProjectSecret(made.clone())).await;
+        Ok(made)
+    })
+    .await
 }

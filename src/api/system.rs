@@ -6,11 +6,9 @@ use leptos::prelude::*;
 #[server(endpoint = "system/view")]
 pub async fn get_system() -> Result<SystemView, AppError> {
     use crate::server::{context, system};
-    context::respond(
-        async {
-            let (cx, _) = context::admin().await?;
-            system::view(&cx.state).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let (cx, _) = context::admin().await?;
+        system::view(&cx.state).await
+    })
+    .await
 }

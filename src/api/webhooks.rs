@@ -6,25 +6,21 @@ use leptos::prelude::*;
 #[server(endpoint = "webhooks/list")]
 pub async fn list_webhooks(project_id: String) -> Result<Vec<Webhook>, AppError> {
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::in_scope(&project_id).await?;
-            webhooks::list(&s.cx.state, &s.scope).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        webhooks::list(&s.cx.state, &s.scope).await
+    })
+    .await
 }
 
 #[server(endpoint = "webhooks/get")]
 pub async fn get_webhook(project_id: String, webhook_id: String) -> Result<Webhook, AppError> {
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::in_scope(&project_id).await?;
-            webhooks::get(&s.cx.state, &s.scope, &webhook_id).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        webhooks::get(&s.cx.state, &s.scope, &webhook_id).await
+    })
+    .await
 }
 
 /// Registers a webhook; the answer holds its signing secret, shown once.
@@ -41,26 +37,24 @@ pub async fn create_webhook(
 ) -> Result<WebhookWithSecret, AppError> {
     use crate::model::{parse_event_list, NewWebhook, Ordering, Scheme};
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            let scheme = Scheme::parse(&scheme)
-                .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
-            let ordering = Ordering::from_form(ordering.as_deref())?.unwrap_or_default();
-            let new = NewWebhook {
-                url,
-                description,
-                events: parse_event_list(&events),
-                scheme,
-                ordering,
-                ..Default::default()
-            };
-            let made = webhooks::create(&s.cx.state, &s.scope, new, &s.actor()).await?;
-            s.show_once(&ShownOnce::WebhookAdded(made.clone())).await?;
-            Ok(made)
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        let scheme = Scheme::parse(&scheme)
+            .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
+        let ordering = Ordering::from_form(ordering.as_deref())?.unwrap_or_default();
+        let new = NewWebhook {
+            url,
+            description,
+            events: parse_event_list(&events),
+            scheme,
+            ordering,
+            ..Default::default()
+        };
+        let made = webhooks::create(&s.cx.state, &s.scope, new, &s.actor()).await?;
+        s.show_once(&ShownOnce::WebhookAdded(made.clone())).await?;
+        Ok(made)
+    })
+    .await
 }
 
 #[server(endpoint = "webhooks/set_enabled")]
@@ -71,17 +65,15 @@ pub async fn set_webhook_enabled(
 ) -> Result<Webhook, AppError> {
     use crate::model::WebhookPatch;
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            let patch = WebhookPatch {
-                enabled: Some(enabled),
-                ..Default::default()
-            };
-            webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        let patch = WebhookPatch {
+            enabled: Some(enabled),
+            ..Default::default()
+        };
+        webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await
+    })
+    .await
 }
 
 #[server(endpoint = "webhooks/edit")]
@@ -95,21 +87,19 @@ pub async fn edit_webhook(
 ) -> Result<Webhook, AppError> {
     use crate::model::{parse_event_list, Ordering, WebhookPatch};
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            let ordering = Ordering::from_form(ordering.as_deref())?;
-            let patch = WebhookPatch {
-                enabled: None,
-                description: Some(description),
-                events: Some(parse_event_list(&events)),
-                ordering,
-                ..Default::default()
-            };
-            webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        let ordering = Ordering::from_form(ordering.as_deref())?;
+        let patch = WebhookPatch {
+            enabled: None,
+            description: Some(description),
+            events: Some(parse_event_list(&events)),
+            ordering,
+            ..Default::default()
+        };
+        webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await
+    })
+    .await
 }
 
 /// How a webhook's deliveries go out: its order, its ordering key (a JSON
@@ -126,43 +116,41 @@ pub async fn set_webhook_pace(
 ) -> Result<Webhook, AppError> {
     use crate::model::{Ordering, WebhookPatch};
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            if s.grant().is_some() {
-                // Concurrency and rate cost the platform: its own to set.
-                return Err(AppError::Forbidden(
-                    "The pace of a webhook is set by the platform".into(),
-                ));
-            }
-            let number = |text: &str, what: &str| -> Result<Option<f64>, AppError> {
-                let text = text.trim();
-                if text.is_empty() {
-                    return Ok(None);
-                }
-                text.parse::<f64>()
-                    .map(Some)
-                    .map_err(|_| AppError::Invalid(format!("{what} is a number: {text:?} is not")))
-            };
-            let n = number(&max_concurrency, "Concurrency")?;
-            if n.is_some_and(|n| n.fract() != 0.0) {
-                return Err(AppError::Invalid("Concurrency is a whole number".into()));
-            }
-            let key = ordering_key.trim();
-            let patch = WebhookPatch {
-                ordering: Ordering::from_form(ordering.as_deref())?,
-                ordering_key: Some((!key.is_empty()).then(|| key.to_string())),
-                max_concurrency: Some(n.map(|n| n as i64)),
-                rate_limit: Some(number(&rate_limit, "A rate limit")?),
-                ..Default::default()
-            };
-            let changed =
-                webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await?;
-            context::form_done("pace");
-            Ok(changed)
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        if s.grant().is_some() {
+            // Concurrency and rate cost the platform: its own to set.
+            return Err(AppError::Forbidden(
+                "The pace of a webhook is set by the platform".into(),
+            ));
         }
-        .await,
-    )
+        let number = |text: &str, what: &str| -> Result<Option<f64>, AppError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse::<f64>()
+                .map(Some)
+                .map_err(|_| AppError::Invalid(format!("{what} is a number: {text:?} is not")))
+        };
+        let n = number(&max_concurrency, "Concurrency")?;
+        if n.is_some_and(|n| n.fract() != 0.0) {
+            return Err(AppError::Invalid("Concurrency is a whole number".into()));
+        }
+        let key = ordering_key.trim();
+        let patch = WebhookPatch {
+            ordering: Ordering::from_form(ordering.as_deref())?,
+            ordering_key: Some((!key.is_empty()).then(|| key.to_string())),
+            max_concurrency: Some(n.map(|n| n as i64)),
+            rate_limit: Some(number(&rate_limit, "A rate limit")?),
+            ..Default::default()
+        };
+        let changed =
+            webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await?;
+        context::form_done("pace");
+        Ok(changed)
+    })
+    .await
 }
 
 /// A new signing secret (shown once); the old one works for `grace_seconds`.
@@ -173,48 +161,42 @@ pub async fn rotate_webhook_secret(
     grace_seconds: u64,
 ) -> Result<WebhookWithSecret, AppError> {
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            let rotated = webhooks::rotate(
-                &s.cx.state,
-                &s.scope,
-                &webhook_id,
-                Some(grace_seconds),
-                &s.actor(),
-            )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        let rotated = webhooks::rotate(
+            &s.cx.state,
+            &s.scope,
+            &webhook_id,
+            Some(grace_seconds),
+            &s.actor(),
+        )
+        .await?;
+        s.show_once(&ShownOnce::WebhookSecret(rotated.clone()))
             .await?;
-            s.show_once(&ShownOnce::WebhookSecret(rotated.clone()))
-                .await?;
-            Ok(rotated)
-        }
-        .await,
-    )
+        Ok(rotated)
+    })
+    .await
 }
 
 #[server(endpoint = "webhooks/delete")]
 pub async fn delete_webhook(project_id: String, webhook_id: String) -> Result<(), AppError> {
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            webhooks::delete(&s.cx.state, &s.scope, &webhook_id, &s.actor()).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        webhooks::delete(&s.cx.state, &s.scope, &webhook_id, &s.actor()).await
+    })
+    .await
 }
 
 /// Ends a rotation's grace period now: only the new secret signs.
 #[server(endpoint = "webhooks/finish_rotation")]
 pub async fn finish_rotation(project_id: String, webhook_id: String) -> Result<Webhook, AppError> {
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            webhooks::finish_rotation(&s.cx.state, &s.scope, &webhook_id, &s.actor()).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        webhooks::finish_rotation(&s.cx.state, &s.scope, &webhook_id, &s.actor()).await
+    })
+    .await
 }
 
 /// Sends a sample event to this webhook and waits (up to the attempt
@@ -225,12 +207,10 @@ pub async fn send_test_event(
     webhook_id: String,
 ) -> Result<TestResult, AppError> {
     use crate::server::{context, webhooks};
-    context::respond(
-        async {
-            let s = context::to_change(&project_id).await?;
-            let sent = webhooks::send_test(&s.cx.state, &s.scope, &webhook_id).await?;
-            webhooks::first_attempt(&s.cx.state, &sent.delivery_id).await
-        }
-        .await,
-    )
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        let sent = webhooks::send_test(&s.cx.state, &s.scope, &webhook_id).await?;
+        webhooks::first_attempt(&s.cx.state, &sent.delivery_id).await
+    })
+    .await
 }

@@ -30,9 +30,7 @@ pub async fn change_password(
     attempt.succeeded(state).await?;
     check_new_password(&new_password, Some(confirm)).map_err(AppError::Invalid)?;
     let hash = password::hash(new_password).await.map_err(internal)?;
-    let epoch = users::set_password(&state.db, &me.id, &hash)
-        .await
-        .map_err(internal)?;
+    let epoch = users::set_password(&state.db, &me.id, &hash).await?;
     keep_this_session(state, session, me, epoch, "user.password_changed").await
 }
 
@@ -56,8 +54,6 @@ pub async fn sign_out_elsewhere(
     session: &Session,
     me: &UserRow,
 ) -> Result<(), AppError> {
-    let epoch = users::bump_epoch(&state.db, &me.id)
-        .await
-        .map_err(internal)?;
+    let epoch = users::bump_epoch(&state.db, &me.id).await?;
     keep_this_session(state, session, me, epoch, "user.signed_out_elsewhere").await
 }

@@ -47,10 +47,14 @@ pub async fn current() -> Result<RequestContext, AppError> {
     Ok(RequestContext { state, session, ip })
 }
 
-/// Gives a failed server function its HTTP status. A plain HTML form post
-/// (before hydration) keeps the redirect that carries the error back to the
-/// page instead, so that the person sees the message, not a bare status.
-pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+/// Runs a server function's body and gives a failure its HTTP status. A
+/// plain HTML form post (before hydration) keeps the redirect that carries
+/// the error back to the page instead, so that the person sees the
+/// message, not a bare status.
+pub async fn respond<T>(
+    body: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let result = body.await;
     if let Err(e) = &result {
         set_status(e);
     }

@@ -116,9 +116,7 @@ async fn rows_page(
     }
     check(&mut filter)?;
     let limit = limit.clamp(1, LOG_PAGE_MAX);
-    let (rows, more) = log::page(&state.db, project_id, &filter, cursor, limit)
-        .await
-        .map_err(internal)?;
+    let (rows, more) = log::page(&state.db, project_id, &filter, cursor, limit).await?;
     let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq))
     else {
         return Ok((rows, None, None));
@@ -130,10 +128,7 @@ async fn rows_page(
         Cursor::Before(_) => (more, true),
         Cursor::Newest => (more, false),
     };
-    let newer = newer
-        && log::newer_exists(&state.db, project_id, &filter, first)
-            .await
-            .map_err(internal)?;
+    let newer = newer && log::newer_exists(&state.db, project_id, &filter, first).await?;
     Ok((
         rows,
         older.then(|| Cursor::Before(last).encode()).flatten(),
@@ -179,7 +174,7 @@ async fn attempts_of(
     seqs: &[i64],
 ) -> Result<HashMap<i64, Vec<AttemptInfo>>, AppError> {
     let mut by_seq: HashMap<i64, Vec<AttemptInfo>> = HashMap::new();
-    for a in log::attempts(&state.db, seqs).await.map_err(internal)? {
+    for a in log::attempts(&state.db, seqs).await? {
         by_seq.entry(a.delivery_seq).or_default().push(AttemptInfo {
             number: a.number as u32,
             started_at: a.started_at,
@@ -203,8 +198,7 @@ async fn attempts_of(
 /// One log row of the scope: another project's or tenant's answers 404.
 async fn one(state: &AppState, scope: &Scope, delivery_id: &str) -> Result<LogRow, AppError> {
     log::one(&state.db, &scope.project_id, delivery_id)
-        .await
-        .map_err(internal)?
+        .await?
         .filter(|r| scope.tenant.is_none() || r.tenant == scope.tenant)
         .ok_or(AppError::NotFound)
 }
@@ -221,8 +215,7 @@ pub async fn detail(
         .remove(&row.seq)
         .unwrap_or_default();
     let bytes = db::events::body(&state.db, &row.event_id)
-        .await
-        .map_err(internal)?
+        .await?
         .unwrap_or_default();
     Ok(DeliveryDetail {
         body: String::from_utf8_lossy(&bytes).into_owned(),
@@ -241,8 +234,7 @@ pub async fn redeliver(
 ) -> Result<String, AppError> {
     let project_id = scope.project_id.as_str();
     let source = log::repeat_source(&state.db, project_id, delivery_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let webhook = super::webhooks::get(state, scope, &source.webhook_id).await?;
     if !webhook.enabled {
@@ -266,8 +258,7 @@ pub async fn redeliver(
         delivery_id,
         &id,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(id)
 }
 
@@ -280,9 +271,7 @@ pub async fn replay_count(
     since: i64,
 ) -> Result<u64, AppError> {
     super::webhooks::get(state, scope, webhook_id).await?;
-    let n = log::replay_count(&state.db, webhook_id, since)
-        .await
-        .map_err(internal)?;
+    let n = log::replay_count(&state.db, webhook_id, since).await?;
     Ok(n as u64)
 }
 
@@ -305,9 +294,7 @@ pub async fn replay(
     if since > now_ms() {
         return Err(AppError::Invalid("Choose a time in the past".into()));
     }
-    let sources = log::replay_sources(&state.db, webhook_id, since, MAX_REPEATS as i64)
-        .await
-        .map_err(internal)?;
+    let sources = log::replay_sources(&state.db, webhook_id, since, MAX_REPEATS as i64).await?;
     if sources.len() > MAX_REPEATS {
         return Err(AppError::Invalid(format!(
             "More than {MAX_REPEATS} deliveries would be replayed: choose a later time"
@@ -328,8 +315,7 @@ pub async fn replay(
             crate::components::time::utc_text(since)
         ),
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(n)
 }
 
@@ -347,14 +333,9 @@ pub async fn cancel(
         None => "Cancelled through the API".to_string(),
     };
     let Some((webhook_id, seq)) =
-        log::cancel(&state.db, project_id, delivery_id, &reason, now_ms())
-            .await
-            .map_err(internal)?
+        log::cancel(&state.db, project_id, delivery_id, &reason, now_ms()).await?
     else {
-        return match log::one(&state.db, project_id, delivery_id)
-            .await
-            .map_err(internal)?
-        {
+        return match log::one(&state.db, project_id, delivery_id).await? {
             None => Err(AppError::NotFound),
             Some(_) => Err(AppError::Conflict(
                 "Only a delivery that is still being tried can be cancelled".into(),
@@ -370,8 +351,7 @@ pub async fn cancel(
         delivery_id,
         "",
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(())
 }
 
@@ -390,9 +370,7 @@ pub async fn hourly(
 ) -> Result<Vec<HourStats>, AppError> {
     super::webhooks::get(state, scope, webhook_id).await?;
     let first_hour = first_hour(now_ms());
-    let rows = log::hours(&state.db, webhook_id, first_hour)
-        .await
-        .map_err(internal)?;
+    let rows = log::hours(&state.db, webhook_id, first_hour).await?;
     Ok(buckets(first_hour, &rows))
 }
 
@@ -464,9 +442,7 @@ fn bucket_max(bucket: i64) -> i64 {
 
 /// Every webhook of a scope: its last delivery and 24 h success rate.
 pub async fn health(state: &AppState, scope: &Scope) -> Result<Vec<WebhookHealth>, AppError> {
-    let rows = log::health(&state.db, &scope.project_id, first_hour(now_ms()))
-        .await
-        .map_err(internal)?;
+    let rows = log::health(&state.db, &scope.project_id, first_hour(now_ms())).await?;
     let mine: Option<Vec<String>> = match scope.tenant {
         Some(_) => Some(
             super::webhooks::list(state, scope)

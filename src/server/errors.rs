@@ -16,6 +16,14 @@ pub fn internal(e: impl std::fmt::Display + 'static) -> AppError {
     AppError::Internal
 }
 
+/// A database error in a server function or handler is a fault (logged,
+/// answered generically), or the caller's NUL character: `?` says which.
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        internal(e)
+    }
+}
+
 /// PostgreSQL refuses text with a NUL character in it (SQLite stores it):
 /// the caller's input, not a fault of the server.
 pub fn holds_nul(e: &sqlx::Error) -> bool {

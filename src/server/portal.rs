@@ -113,8 +113,7 @@ pub async fn open(state: &AppState, token: &str) -> Result<Grant, AppError> {
 /// project is gone).
 async fn secret_mark(state: &AppState, project_id: &str) -> Result<String, AppError> {
     let hash = db::projects::secret_hash(&state.db, project_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     Ok(hex::encode(&hash[..hash.len().min(8)]))
 }
@@ -160,8 +159,7 @@ pub async fn info(state: &AppState, grant: &Grant) -> Result<PortalInfo, AppErro
 
 pub async fn look(state: &AppState, project_id: &str) -> Result<PortalLook, AppError> {
     db::portal::look(&state.db, project_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
@@ -182,10 +180,7 @@ pub async fn set_look(
         name: name.to_string(),
         accent: check_accent(accent).map_err(AppError::Invalid)?,
     };
-    match db::portal::set_look(&state.db, project_id, &look)
-        .await
-        .map_err(internal)?
-    {
+    match db::portal::set_look(&state.db, project_id, &look).await? {
         true => Ok(look),
         false => Err(AppError::NotFound),
     }
@@ -222,8 +217,7 @@ pub async fn keep_shown(
         &state.secrets.seal(&json),
         now_ms() + SHOWN_FOR_MS,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(id)
 }
 
@@ -266,10 +260,7 @@ async fn take_sealed(
     grant: &Grant,
     id: &str,
 ) -> Result<Option<ShownOnce>, AppError> {
-    let Some(sealed) = db::portal::take_shown(&state.db, id)
-        .await
-        .map_err(internal)?
-    else {
+    let Some(sealed) = db::portal::take_shown(&state.db, id).await? else {
         return Ok(None);
     };
     let kept: Option<Kept> = state

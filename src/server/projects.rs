@@ -30,9 +30,7 @@ pub async fn create(db: &Db, name: &str) -> Result<ProjectCredentials, AppError>
     let name = check_project_name(name).map_err(AppError::Invalid)?;
     let id = new_project_id();
     let secret = new_project_secret();
-    db::projects::create(db, &id, &name, &hash_secret(&secret))
-        .await
-        .map_err(internal)?;
+    db::projects::create(db, &id, &name, &hash_secret(&secret)).await?;
     tracing::info!(project = %id, "project created");
     Ok(ProjectCredentials { id, secret })
 }
@@ -43,8 +41,7 @@ pub async fn list(state: &AppState) -> Result<Vec<Project>, AppError> {
 
 pub async fn get(state: &AppState, id: &str) -> Result<Project, AppError> {
     db::projects::get(&state.db, id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
@@ -56,10 +53,7 @@ pub async fn rename(
 ) -> Result<Project, AppError> {
     let name = check_project_name(name).map_err(AppError::Invalid)?;
     let before = get(state, id).await?;
-    if !db::projects::rename(&state.db, id, &name)
-        .await
-        .map_err(internal)?
-    {
+    if !db::projects::rename(&state.db, id, &name).await? {
         return Err(AppError::NotFound);
     }
     if before.name != name {
@@ -71,8 +65,7 @@ pub async fn rename(
             &name,
             &before.name,
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     }
     get(state, id).await
 }
@@ -84,10 +77,7 @@ pub async fn regenerate_secret(
     actor: &Actor<'_>,
 ) -> Result<ProjectCredentials, AppError> {
     let secret = new_project_secret();
-    if !db::projects::set_secret_hash(&state.db, id, &hash_secret(&secret))
-        .await
-        .map_err(internal)?
-    {
+    if !db::projects::set_secret_hash(&state.db, id, &hash_secret(&secret)).await? {
         return Err(AppError::NotFound);
     }
     tracing::info!(project = id, "project secret regenerated");
@@ -99,8 +89,7 @@ pub async fn regenerate_secret(
         "project secret",
         "",
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(ProjectCredentials {
         id: id.to_string(),
         secret,
@@ -109,10 +98,7 @@ pub async fn regenerate_secret(
 
 /// Whether `secret` is the project's current secret (compared in constant time).
 pub async fn authenticate(state: &AppState, id: &str, secret: &str) -> Result<bool, AppError> {
-    let Some(stored) = db::projects::secret_hash(&state.db, id)
-        .await
-        .map_err(internal)?
-    else {
+    let Some(stored) = db::projects::secret_hash(&state.db, id).await? else {
         return Ok(false);
     };
     Ok(bool::from(stored.as_slice().ct_eq(&hash_secret(secret))))

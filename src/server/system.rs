@@ -3,7 +3,6 @@
 //! the queue per project, and this process's last writer commits.
 
 use super::db::{self, now_ms};
-use super::errors::internal;
 use super::state::AppState;
 use crate::model::{AppError, CommitView, ProjectQueueView, SystemView, WorkerView};
 
@@ -12,8 +11,7 @@ pub async fn view(state: &AppState) -> Result<SystemView, AppError> {
     let me = state.delivery.worker_id.get();
     let held = state.delivery.held();
     let workers = db::workers::live(&state.db)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|w| {
             let mut view = WorkerView {
@@ -44,8 +42,7 @@ pub async fn view(state: &AppState) -> Result<SystemView, AppError> {
         })
         .collect();
     let queue = db::queue::by_project(&state.db, now)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|q| ProjectQueueView {
             project_id: q.project_id,

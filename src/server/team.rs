@@ -24,7 +24,7 @@ const LAST_ADMIN: &str =
 /// Everyone on the team, for anyone signed in: members read it (to know
 /// whom to ask), admins also change it.
 pub async fn list(state: &AppState, me: &UserRow) -> Result<Team, AppError> {
-    let rows = users::list(&state.db).await.map_err(internal)?;
+    let rows = users::list(&state.db).await?;
     let can_manage = me.info().role == Role::Admin;
     let members = rows
         .into_iter()
@@ -58,10 +58,7 @@ pub async fn add(
     role: Role,
 ) -> Result<SignInLink, AppError> {
     let email = normalize_email(email).map_err(AppError::Invalid)?;
-    let id = match users::create(&state.db, &email, users::NO_PASSWORD, role, false)
-        .await
-        .map_err(internal)?
-    {
+    let id = match users::create(&state.db, &email, users::NO_PASSWORD, role, false).await? {
         users::Created::Yes(id) => id,
         _ => {
             return Err(AppError::Conflict(format!(
@@ -99,8 +96,7 @@ pub async fn new_link(
     user_id: &str,
 ) -> Result<SignInLink, AppError> {
     let user = users::by_id(&state.db, user_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let purpose = purpose_for(&user);
     let link = issue_link(
@@ -128,8 +124,7 @@ pub async fn new_link(
 pub async fn reset_link(db: &Db, email: &str, base_url: &str) -> Result<SignInLink, AppError> {
     let email = normalize_email(email).map_err(AppError::Invalid)?;
     let user = users::by_email(db, &email)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| AppError::Invalid(format!("no user has the email {email}")))?;
     let purpose = purpose_for(&user);
     let link = issue_link(db, &user.id, &user.email, purpose, None, base_url).await?;
@@ -186,8 +181,7 @@ async fn issue_link(
         now,
         expires_at,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(SignInLink {
         email: email.to_string(),
         url: format!("{}/join/{token}", base_url.trim_end_matches('/')),
@@ -202,13 +196,9 @@ pub async fn set_role(
     role: Role,
 ) -> Result<(), AppError> {
     let user = users::by_id(&state.db, user_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
-    match users::set_role(&state.db, user_id, role)
-        .await
-        .map_err(internal)?
-    {
+    match users::set_role(&state.db, user_id, role).await? {
         Guarded::Done => {}
         Guarded::NoSuchUser => return Err(AppError::NotFound),
         Guarded::LastAdmin => return Err(AppError::Conflict(LAST_ADMIN.into())),
@@ -235,10 +225,9 @@ pub async fn remove(state: &AppState, me: &UserRow, user_id: &str) -> Result<(),
         ));
     }
     let user = users::by_id(&state.db, user_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
-    match users::remove(&state.db, user_id).await.map_err(internal)? {
+    match users::remove(&state.db, user_id).await? {
         Guarded::Done => {}
         Guarded::NoSuchUser => return Err(AppError::NotFound),
         Guarded::LastAdmin => return Err(AppError::Conflict(LAST_ADMIN.into())),
@@ -271,8 +260,7 @@ pub async fn link_info(state: &AppState, token: &str) -> Result<LinkInfo, AppErr
 async fn usable_link(db: &Db, token: &str) -> Result<sign_in_links::LinkRow, AppError> {
     const ASK: &str = "Ask an admin of your team for a new one.";
     let link = sign_in_links::find(db, &hash_token(token))
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| {
             AppError::Gone(format!(
                 "This sign-in link is not valid: it may have been replaced by a newer one. {ASK}"
@@ -311,8 +299,7 @@ pub async fn redeem(
         &hash,
         db::now_ms(),
     )
-    .await
-    .map_err(internal)?
+    .await?
     else {
         // Used by someone else, or expired, between the check and now.
         return Err(usable_link(&state.db, token)
@@ -321,8 +308,7 @@ pub async fn redeem(
             .unwrap_or(AppError::Internal));
     };
     let user = users::by_id(&state.db, &link.user_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let action = match LinkPurpose::parse(&link.purpose) {
         Some(LinkPurpose::Invite) => "user.joined",
@@ -330,9 +316,7 @@ pub async fn redeem(
     };
     record(&state.db, &Actor::user(&user), action, &user.email, "").await?;
     // A password set through a link ends a lock-out of the account.
-    db::login_failures::clear_email(&state.db, &user.email)
-        .await
-        .map_err(internal)?;
+    db::login_failures::clear_email(&state.db, &user.email).await?;
     auth::keep_session(session, &user.id, epoch).await?;
     Ok(user.info())
 }

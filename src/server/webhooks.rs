@@ -17,10 +17,7 @@ use std::time::Duration;
 const MAX_URL_LEN: usize = 2048;
 
 async fn project_must_exist(state: &AppState, project_id: &str) -> Result<(), AppError> {
-    match db::projects::get(&state.db, project_id)
-        .await
-        .map_err(internal)?
-    {
+    match db::projects::get(&state.db, project_id).await? {
         Some(_) => Ok(()),
         None => Err(AppError::NotFound),
     }
@@ -172,8 +169,7 @@ pub async fn create(
         },
         unordered_default(state),
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     match inserted {
         Inserted::Yes(webhook) => {
             let webhook = *webhook;
@@ -217,8 +213,7 @@ pub async fn list(state: &AppState, scope: &Scope) -> Result<Vec<Webhook>, AppEr
 /// answers 404, as if it did not exist.
 pub async fn get(state: &AppState, scope: &Scope, id: &str) -> Result<Webhook, AppError> {
     db::webhooks::get(&state.db, &scope.project_id, id, unordered_default(state))
-        .await
-        .map_err(internal)?
+        .await?
         .filter(|w| scope.admits(w))
         .ok_or(AppError::NotFound)
 }
@@ -263,10 +258,7 @@ pub async fn update(
     if patch.rate_limit.is_some() {
         webhook.rate_limit = rate;
     }
-    if !db::webhooks::update(&state.db, &webhook, patch.enabled)
-        .await
-        .map_err(internal)?
-    {
+    if !db::webhooks::update(&state.db, &webhook, patch.enabled).await? {
         return Err(AppError::NotFound);
     }
     // As stored (its `updated_at` is the pace's version).
@@ -316,10 +308,7 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let project_id = scope.project_id.as_str();
     let webhook = get(state, scope, id).await?;
-    if db::webhooks::soft_delete(&state.db, project_id, id)
-        .await
-        .map_err(internal)?
-    {
+    if db::webhooks::soft_delete(&state.db, project_id, id).await? {
         changed(state, None, id).await;
         tracing::info!(project = project_id, webhook = id, "webhook deleted");
         record(
@@ -362,8 +351,7 @@ pub async fn rotate(
         &state.secrets.seal(&secret),
         previous_expires_at,
     )
-    .await
-    .map_err(internal)?
+    .await?
     {
         return Err(AppError::NotFound);
     }
@@ -399,10 +387,7 @@ pub async fn finish_rotation(
 ) -> Result<Webhook, AppError> {
     let project_id = scope.project_id.as_str();
     get(state, scope, id).await?;
-    if !db::webhooks::finish_rotation(&state.db, project_id, id)
-        .await
-        .map_err(internal)?
-    {
+    if !db::webhooks::finish_rotation(&state.db, project_id, id).await? {
         return Err(AppError::NotFound);
     }
     changed(state, None, id).await;
@@ -467,8 +452,7 @@ pub async fn send_test(state: &AppState, scope: &Scope, id: &str) -> Result<Test
     .await?;
     // The delivery's id, read back: the test event has exactly one.
     let delivery_id = db::deliveries::of_event(&state.db, &event_id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| AppError::Conflict("The webhook was disabled meanwhile".into()))?;
     Ok(TestSent {
         event_id,
@@ -488,9 +472,8 @@ pub async fn first_attempt(state: &AppState, delivery_id: &str) -> Result<TestRe
     loop {
         // Listen before looking, so that a commit in between is not missed.
         let recorded = state.delivery.recorded.notified();
-        if let Some((status, error, duration_ms)) = db::attempts::first(&state.db, delivery_id)
-            .await
-            .map_err(internal)?
+        if let Some((status, error, duration_ms)) =
+            db::attempts::first(&state.db, delivery_id).await?
         {
             let status = status.and_then(|s| u16::try_from(s).ok());
             return Ok(TestResult {
@@ -501,10 +484,7 @@ pub async fn first_attempt(state: &AppState, delivery_id: &str) -> Result<TestRe
                 duration_ms,
             });
         }
-        if let Some((status, error)) = db::deliveries::status(&state.db, delivery_id)
-            .await
-            .map_err(internal)?
-        {
+        if let Some((status, error)) = db::deliveries::status(&state.db, delivery_id).await? {
             if status == "cancelled" {
                 return Ok(TestResult {
                     delivery_id: delivery_id.to_string(),

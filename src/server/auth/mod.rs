@@ -39,9 +39,7 @@ pub async fn current_user(
     else {
         return Ok(None);
     };
-    let user = users::by_id(&state.db, &auth.user_id)
-        .await
-        .map_err(internal)?;
+    let user = users::by_id(&state.db, &auth.user_id).await?;
     Ok(user.filter(|u| u.session_epoch == auth.epoch))
 }
 
@@ -66,8 +64,7 @@ pub async fn sign_in(
     // An invited user without a password is checked like an unknown one,
     // so the answer takes as long and says as little.
     let user = users::by_email(&state.db, &email)
-        .await
-        .map_err(internal)?
+        .await?
         .filter(|u| !u.invited());
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(password, stored).await {
@@ -77,12 +74,8 @@ pub async fn sign_in(
     }
     let user = user.ok_or(AppError::InvalidCredentials)?;
     attempt.succeeded(state).await?;
-    login_failures::clear_email(&state.db, &email)
-        .await
-        .map_err(internal)?;
-    users::touch_sign_in(&state.db, &user.id)
-        .await
-        .map_err(internal)?;
+    login_failures::clear_email(&state.db, &email).await?;
+    users::touch_sign_in(&state.db, &user.id).await?;
     start_session(session, &user).await?;
     Ok(user.info())
 }
@@ -112,22 +105,13 @@ pub async fn reserve_attempt(state: &AppState, email: &str, ip: &str) -> Result<
         per_account: throttle::MAX_PER_EMAIL_ALL as i64,
         per_address: throttle::MAX_PER_IP as i64,
     };
-    if let Some(id) = login_failures::reserve(&state.db, email, ip, now, &limits)
-        .await
-        .map_err(internal)?
-    {
+    if let Some(id) = login_failures::reserve(&state.db, email, ip, now, &limits).await? {
         return Ok(Attempt(id));
     }
     // Refused: say how long until the first limit it hit lets go.
-    let by_pair = login_failures::for_email_ip_since(&state.db, email, ip, since)
-        .await
-        .map_err(internal)?;
-    let by_email = login_failures::for_email_since(&state.db, email, since)
-        .await
-        .map_err(internal)?;
-    let by_ip = login_failures::for_ip_since(&state.db, ip, since)
-        .await
-        .map_err(internal)?;
+    let by_pair = login_failures::for_email_ip_since(&state.db, email, ip, since).await?;
+    let by_email = login_failures::for_email_since(&state.db, email, since).await?;
+    let by_ip = login_failures::for_ip_since(&state.db, ip, since).await?;
     let minutes = [
         throttle::wait_minutes(&by_pair, throttle::MAX_PER_EMAIL, now),
         throttle::wait_minutes(&by_email, throttle::MAX_PER_EMAIL_ALL, now),
@@ -153,29 +137,23 @@ pub async fn create_first_admin(
     token: Option<&str>,
 ) -> Result<UserInfo, AppError> {
     const ALREADY: &str = "Signpost is already set up: sign in instead";
-    if state.has_users().await.map_err(internal)? {
+    if state.has_users().await? {
         return Err(AppError::Forbidden(ALREADY.into()));
     }
     setup_token::check(state, token)?;
     let email = normalize_email(email).map_err(AppError::Invalid)?;
     check_new_password(&password, Some(confirm)).map_err(AppError::Invalid)?;
     let hash = password::hash(password).await.map_err(internal)?;
-    match users::create(&state.db, &email, &hash, Role::Admin, true)
-        .await
-        .map_err(internal)?
-    {
+    match users::create(&state.db, &email, &hash, Role::Admin, true).await? {
         users::Created::Yes(_) => {}
         users::Created::NotFirst | users::Created::EmailTaken => {
             return Err(AppError::Forbidden(ALREADY.into()))
         }
     }
     let user = users::by_email(&state.db, &email)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::Internal)?;
-    users::touch_sign_in(&state.db, &user.id)
-        .await
-        .map_err(internal)?;
+    users::touch_sign_in(&state.db, &user.id).await?;
     tracing::info!(user = %user.id, "first admin created");
     start_session(session, &user).await?;
     Ok(user.info())

@@ -194,9 +194,7 @@ pub async fn publish(
     answer: impl FnOnce(&[Stored]) -> serde_json::Value,
 ) -> Result<serde_json::Value, AppError> {
     let (project_id, tenant) = (scope.project_id.as_str(), scope.tenant.as_deref());
-    let subscribers = db::webhooks::subscribers(db, project_id, tenant)
-        .await
-        .map_err(internal)?;
+    let subscribers = db::webhooks::subscribers(db, project_id, tenant).await?;
     let subscribers: Vec<_> = match to {
         Some(id) => subscribers.into_iter().filter(|s| s.id == id).collect(),
         None => subscribers,

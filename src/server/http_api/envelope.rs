@@ -59,6 +59,12 @@ impl ApiError {
     }
 }
 
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::from(e).into()
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -4,7 +4,6 @@ use super::envelope::{iso, ok, ApiError, ApiJson, ApiPath};
 use super::webhooks::ErrorEnvelope;
 use crate::model::DEFAULT_PORTAL_TTL_SECONDS;
 use crate::server::db::activity::{self, Actor};
-use crate::server::errors::internal;
 use crate::server::portal;
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -85,8 +84,7 @@ pub async fn create(
         &body.tenant,
         &detail,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(ok(PortalLink {
         url,
         expires_at: iso(expires_at),
