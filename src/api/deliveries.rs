@@ -134,8 +134,8 @@ pub async fn webhooks_health(project_id: String) -> Result<Vec<WebhookHealth>, A
 pub async fn project_activity(project_id: String) -> Result<Vec<ActivityEntry>, AppError> {
     use crate::server::{context, delivery_log};
     context::respond(async {
-        let cx = context::signed_in().await?;
-        delivery_log::activity(&cx.state, &project_id).await
+        let s = context::in_project(&project_id).await?;
+        delivery_log::activity(&s.cx.state, &s.scope.project_id).await
     })
     .await
 }

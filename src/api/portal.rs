@@ -39,8 +39,8 @@ pub async fn take_portal_shown(token: String, id: String) -> Result<Option<Shown
 pub async fn get_portal_look(project_id: String) -> Result<PortalLook, AppError> {
     use crate::server::{context, portal};
     context::respond(async {
-        let cx = context::signed_in().await?;
-        portal::look(&cx.state, &project_id).await
+        let s = context::in_project(&project_id).await?;
+        portal::look(&s.cx.state, &s.scope.project_id).await
     })
     .await
 }
@@ -54,18 +54,18 @@ pub async fn set_portal_look(
 ) -> Result<PortalLook, AppError> {
     use crate::server::{context, db::activity, portal};
     context::respond(async {
-        let (cx, me) = context::user().await?;
-        let look = portal::set_look(&cx.state, &project_id, &name, &accent).await?;
+        let s = context::to_change_project(&project_id).await?;
+        let pid = s.scope.project_id.as_str();
+        let look = portal::set_look(&s.cx.state, pid, &name, &accent).await?;
         activity::record(
-            &cx.state.db,
-            Some(&project_id),
-            &activity::Actor::user(&me),
+            &s.cx.state.db,
+            Some(pid),
+            &s.actor(),
             "portal.look_changed",
             &look.name,
             &look.accent,
         )
-        .await
-        .map_err(crate::server::errors::internal)?;
+        .await?;
         context::form_done("portal");
         Ok(look)
     })

@@ -8,8 +8,9 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 fn parse_role(role: &str) -> Result<crate::model::Role, AppError> {
-    crate::model::Role::parse(role)
-        .ok_or_else(|| AppError::Invalid(format!("A role is admin or member, not {role:?}")))
+    crate::model::Role::parse(role).ok_or_else(|| {
+        AppError::Invalid(format!("A role is admin, member or viewer, not {role:?}"))
+    })
 }
 
 #[server(endpoint = "team/list")]
@@ -22,14 +23,20 @@ pub async fn list_team() -> Result<Team, AppError> {
     .await
 }
 
-/// Creates a teammate's account; the answer holds their one-time link.
+/// Creates a teammate's account, with the projects a member or viewer
+/// reaches (`projects[0]=…&projects[1]=…`, as the form's checkboxes send
+/// them); the answer holds their one-time link.
 #[server(endpoint = "team/add")]
-pub async fn add_teammate(email: String, role: String) -> Result<SignInLink, AppError> {
+pub async fn add_teammate(
+    email: String,
+    role: String,
+    #[server(default)] projects: Vec<String>,
+) -> Result<SignInLink, AppError> {
     use crate::server::{context, team};
     context::respond(async {
         let (cx, me) = context::admin().await?;
         let role = parse_role(&role)?;
-        let link = team::add(&cx.state, &me, &cx.base_url(), &email, role).await?;
+        let link = team::add(&cx.state, &me, &cx.base_url(), &email, role, &projects).await?;
         context::show_once(&cx, &me.id, &ShownOnce::SignInLink(link.clone())).await;
         Ok(link)
     })
@@ -43,6 +50,23 @@ pub async fn set_role(user_id: String, role: String) -> Result<(), AppError> {
         let (cx, me) = context::admin().await?;
         let role = parse_role(&role)?;
         team::set_role(&cx.state, &me, &user_id, role).await
+    })
+    .await
+}
+
+/// The projects a member or viewer reaches (all others answer as if they
+/// did not exist for them).
+#[server(endpoint = "team/set_projects")]
+pub async fn set_projects(
+    user_id: String,
+    #[server(default)] projects: Vec<String>,
+) -> Result<(), AppError> {
+    use crate::server::{context, team};
+    context::respond(async {
+        let (cx, me) = context::admin().await?;
+        team::set_projects(&cx.state, &me, &user_id, &projects).await?;
+        context::form_done("projects");
+        Ok(())
     })
     .await
 }

@@ -1,5 +1,6 @@
 //! Pieces of UI used by more than one page.
 
+pub mod access;
 pub mod activity;
 pub mod copy;
 pub mod delivery;

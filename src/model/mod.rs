@@ -24,5 +24,7 @@ pub use shown_once::ShownOnce;
 pub use snippets::{snippets, Snippet};
 pub use system::*;
 pub use team::*;
-pub use user::{check_new_password, normalize_email, Role, SetupState, UserInfo, MIN_PASSWORD_LEN};
+pub use user::{
+    check_new_password, normalize_email, PageRole, Role, SetupState, UserInfo, MIN_PASSWORD_LEN,
+};
 pub use webhook::*;

@@ -27,6 +27,8 @@ pub struct TeamMember {
     pub invited: bool,
     /// The user looking at the list.
     pub is_you: bool,
+    /// The ids of the projects given to them (an admin reaches every one).
+    pub projects: Vec<String>,
 }
 
 /// A one-time sign-in link, shown exactly once: the token behind it is

@@ -6,15 +6,22 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Every project, and the team.
     Admin,
+    /// The projects given to them: reads and changes.
     Member,
+    /// The projects given to them: reads only.
+    Viewer,
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Member, Role::Viewer];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
             Role::Member => "member",
+            Role::Viewer => "viewer",
         }
     }
 
@@ -22,10 +29,36 @@ impl Role {
         match s {
             "admin" => Some(Role::Admin),
             "member" => Some(Role::Member),
+            "viewer" => Some(Role::Viewer),
             _ => None,
         }
     }
+
+    /// How the Team page names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Member => "Member",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    /// Whether it reaches every project (else the ones given to it).
+    pub fn sees_every_project(self) -> bool {
+        self == Role::Admin
+    }
+
+    /// Whether it may change anything (a viewer reads only).
+    pub fn may_change(self) -> bool {
+        self != Role::Viewer
+    }
 }
+
+/// The role of whoever a dashboard page is drawn for, put in the page
+/// request by the page guard (so that a page knows, without asking the
+/// database again, whether to draw its buttons for changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRole(pub Role);
 
 /// The signed-in user as the dashboard sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

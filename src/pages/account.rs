@@ -1,7 +1,7 @@
 use crate::api::account::{ChangePassword, SignOutElsewhere};
 use crate::api::auth::current_user;
 use crate::components::form::{DoneNotice, FormError, SubmitButton};
-use crate::model::{Role, MIN_PASSWORD_LEN};
+use crate::model::MIN_PASSWORD_LEN;
 use leptos::prelude::*;
 
 /// `/account`: the signed-in user's own password and sessions. Both forms
@@ -19,7 +19,7 @@ pub fn AccountPage() -> impl IntoView {
                 {move || me.get().and_then(Result::ok).flatten().map(|u| view! {
                     <p>
                         "Signed in as " <strong class="account-email">{u.email}</strong> ", "
-                        {match u.role { Role::Admin => "admin", Role::Member => "member" }} "."
+                        {u.role.as_str()} "."
                     </p>
                 })}
             </Transition>

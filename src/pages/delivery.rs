@@ -18,7 +18,7 @@ pub fn DeliveryPage() -> impl IntoView {
     let params = use_params_map();
     let pid = Signal::derive(move || params.read().get("pid").unwrap_or_default());
     let did = Signal::derive(move || params.read().get("did").unwrap_or_default());
-    let read_only = crate::pages::portal::read_only();
+    let read_only = !crate::components::access::may_change();
     let redeliver = ServerAction::<Redeliver>::new();
     let cancel = ServerAction::<CancelDelivery>::new();
     let delivery = Resource::new(

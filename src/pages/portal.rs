@@ -16,12 +16,6 @@ use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
 
-/// Whether the page is drawn for a read-only portal link (its buttons for
-/// changes are left out; the server refuses them anyway).
-pub fn read_only() -> bool {
-    use_context::<PortalInfo>().is_some_and(|p| p.read_only)
-}
-
 /// The portal's frame: the platform's name, the two tabs, the page. An
 /// expired or altered link gets a page that says so, and nothing else.
 #[component]

@@ -14,6 +14,8 @@ pub fn ProjectSettingsPage() -> impl IntoView {
     let pid = Signal::stored(params.read_untracked().get("pid").unwrap_or_default());
     let rename = ServerAction::<RenameProject>::new();
     let project = Resource::new(move || pid.get(), get_project);
+    // A viewer reads the settings; the buttons that change them are left out.
+    let can = crate::components::access::may_change();
 
     view! {
         <section class="page">
@@ -26,12 +28,12 @@ pub fn ProjectSettingsPage() -> impl IntoView {
                     <label for="rename">"Project name"</label>
                     <Transition fallback=|| ()>
                         {move || project.get().and_then(Result::ok).map(|p| view! {
-                            <input id="rename" name="name" type="text" maxlength="100" required value=p.name />
+                            <input id="rename" name="name" type="text" maxlength="100" required value=p.name readonly=!can />
                         })}
                     </Transition>
                     <FormError result=rename.value() />
                     <DoneNotice what="renamed">"Saved."</DoneNotice>
-                    <SubmitButton pending=rename.pending() label="Save name" pending_label="Saving…" />
+                    {can.then(|| view! { <SubmitButton pending=rename.pending() label="Save name" pending_label="Saving…" /> })}
                 </ActionForm>
             </div>
             <div class="card narrow">
@@ -41,9 +43,9 @@ pub fn ProjectSettingsPage() -> impl IntoView {
                     "The project secret was shown once, when the project was created. "
                     "If it is lost or leaked, regenerate it: the old secret stops working at once."
                 </p>
-                <RegenerateSecret pid=pid.get_untracked() />
+                {can.then(|| view! { <RegenerateSecret pid=pid.get_untracked() /> })}
             </div>
-            <PortalLookCard pid=pid.get_untracked() />
+            <PortalLookCard pid=pid.get_untracked() can />
         </section>
     }
 }
@@ -51,7 +53,7 @@ pub fn ProjectSettingsPage() -> impl IntoView {
 /// How the customer portal looks: the platform's name and accent colour,
 /// so that it reads as part of the platform's own app.
 #[component]
-fn PortalLookCard(pid: String) -> impl IntoView {
+fn PortalLookCard(pid: String, can: bool) -> impl IntoView {
     let save = ServerAction::<SetPortalLook>::new();
     let look = Resource::new(
         {
@@ -73,16 +75,16 @@ fn PortalLookCard(pid: String) -> impl IntoView {
                     {move || look.get().and_then(Result::ok).map(|l| view! {
                         <label for="portal-name">"Name shown in the portal"</label>
                         <input id="portal-name" name="name" type="text" maxlength="100" value=l.name
-                            placeholder="the project's name" />
+                            placeholder="the project's name" readonly=!can />
                         <label for="portal-accent">"Accent colour"</label>
                         <input id="portal-accent" name="accent" type="text" maxlength="7" value=l.accent
-                            placeholder="#1f4fd1" pattern="#[0-9a-fA-F]{6}" aria-describedby="portal-accent-hint" />
+                            placeholder="#1f4fd1" pattern="#[0-9a-fA-F]{6}" aria-describedby="portal-accent-hint" readonly=!can />
                         <p class="hint" id="portal-accent-hint">"Written #rrggbb; empty for Signpost's blue."</p>
                     })}
                 </Transition>
                 <FormError result=save.value() />
                 <DoneNotice what="portal">"Saved."</DoneNotice>
-                <SubmitButton pending=save.pending() label="Save portal look" pending_label="Saving…" />
+                {can.then(|| view! { <SubmitButton pending=save.pending() label="Save portal look" pending_label="Saving…" /> })}
             </ActionForm>
         </div>
     }

@@ -23,7 +23,7 @@ pub fn ProjectsPage() -> impl IntoView {
                     projects.get().map(|r| match r {
                         Ok(list) if list.is_empty() => view! {
                             <div class="card empty">
-                                <p>"No projects yet. Create the first one below."</p>
+                                <p>"No projects yet. Create the first one below, or ask an admin to give you one."</p>
                             </div>
                         }.into_any(),
                         Ok(list) => view! {
@@ -46,7 +46,7 @@ pub fn ProjectsPage() -> impl IntoView {
                     })
                 }}
             </Transition>
-            <NewProject />
+            {crate::components::access::may_change().then(|| view! { <NewProject /> })}
         </section>
     }
 }

@@ -85,9 +85,9 @@ pub fn WebhookPage() -> impl IntoView {
 
 #[component]
 fn Settings(webhook: Webhook, pid: String) -> impl IntoView {
-    let read_only = crate::pages::portal::read_only();
+    let read_only = !crate::components::access::may_change();
     // The pace (concurrency, rate) is the platform's to set, not a tenant's.
-    let pace_editable = !crate::model::is_portal_token(&pid);
+    let pace_editable = !crate::model::is_portal_token(&pid) && !read_only;
     let status = state_badge(&webhook);
     let pid_for_pace = pid.clone();
     let pace = webhook.pace_in_words();

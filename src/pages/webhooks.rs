@@ -22,7 +22,7 @@ use leptos_router::hooks::use_params_map;
 pub fn WebhooksPage() -> impl IntoView {
     let params = use_params_map();
     let pid = params.read_untracked().get("pid").unwrap_or_default();
-    let read_only = crate::pages::portal::read_only();
+    let read_only = !crate::components::access::may_change();
     // Read for their errors, which a plain form post brings back in the URL.
     let toggle = ServerAction::<SetWebhookEnabled>::new();
     let edit = ServerAction::<EditWebhook>::new();

@@ -23,9 +23,14 @@ pub async fn run() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::User(UserCommand::Create { email, role, .. }) => {
+        Command::User(UserCommand::Create {
+            email,
+            role,
+            projects,
+            ..
+        }) => {
             let db = open(&cli.config).await?;
-            create_user(&db, &email, role.into()).await
+            create_user(&db, &email, role.into(), &projects).await
         }
         Command::User(UserCommand::ResetPassword { email }) => {
             let db = open(&cli.config).await?;
@@ -70,8 +75,19 @@ async fn open(config: &Config) -> anyhow::Result<db::Db> {
     Ok(db)
 }
 
-async fn create_user(db: &db::Db, email: &str, role: Role) -> anyhow::Result<()> {
+async fn create_user(
+    db: &db::Db,
+    email: &str,
+    role: Role,
+    projects: &[String],
+) -> anyhow::Result<()> {
     let email = normalize_email(email).map_err(anyhow::Error::msg)?;
+    // Every project named must exist (a typo would give nothing, silently).
+    for id in projects.iter().filter(|_| !role.sees_every_project()) {
+        if db::projects::get(db, id).await?.is_none() {
+            bail!("no project has the id {id}");
+        }
+    }
     let mut line = String::new();
     tokio::io::BufReader::new(tokio::io::stdin())
         .read_line(&mut line)
@@ -82,7 +98,17 @@ async fn create_user(db: &db::Db, email: &str, role: Role) -> anyhow::Result<()>
     let hash = password::hash(pw).await?;
     match db::users::create(db, &email, &hash, role, false).await? {
         db::users::Created::Yes(id) => {
-            println!("created {} {email} ({id})", role.as_str());
+            team::give(db, &id, role, projects)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match role.sees_every_project() {
+                true => println!("created {} {email} ({id})", role.as_str()),
+                false => println!(
+                    "created {} {email} ({id}), reaching {} project(s)",
+                    role.as_str(),
+                    projects.len()
+                ),
+            }
             Ok(())
         }
         _ => bail!("a user with email {email} already exists"),

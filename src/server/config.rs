@@ -380,6 +380,10 @@ pub enum UserCommand {
         /// Read the password from standard input (required: never pass it as a flag).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// A project the member or viewer reaches (repeat it for several;
+        /// ignored for an admin, who reaches every project).
+        #[arg(long = "project", value_name = "ID")]
+        projects: Vec<String>,
     },
     /// Print a one-time sign-in link (valid 72 h) with which the user
     /// chooses a new password; their earlier links stop working.
@@ -405,6 +409,7 @@ pub enum ProjectCommand {
 pub enum RoleArg {
     Admin,
     Member,
+    Viewer,
 }
 
 impl From<RoleArg> for crate::model::Role {
@@ -412,6 +417,7 @@ impl From<RoleArg> for crate::model::Role {
         match r {
             RoleArg::Admin => crate::model::Role::Admin,
             RoleArg::Member => crate::model::Role::Member,
+            RoleArg::Viewer => crate::model::Role::Viewer,
         }
     }
 }

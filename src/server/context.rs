@@ -278,6 +278,10 @@ pub async fn in_scope(scope: &str) -> Result<InScope, AppError> {
         });
     }
     let user = super::auth::require_user(&cx.state, &cx.session).await?;
+    if !reaches(&cx.state, &user, scope).await? {
+        // Another project's address answers as if it did not exist.
+        return Err(AppError::NotFound);
+    }
     Ok(InScope {
         cx,
         scope: Scope::project(scope),
@@ -285,13 +289,54 @@ pub async fn in_scope(scope: &str) -> Result<InScope, AppError> {
     })
 }
 
-/// Like [`in_scope`], for a change: a read-only link is refused (403).
+/// A dashboard-only function about a project (its settings, its activity):
+/// like [`in_scope`], but a portal link is no sign-in (401).
+pub async fn in_project(project_id: &str) -> Result<InScope, AppError> {
+    if crate::model::is_portal_token(project_id) {
+        return Err(AppError::Unauthenticated);
+    }
+    in_scope(project_id).await
+}
+
+/// Like [`in_project`], for a change (a viewer gets 403).
+pub async fn to_change_project(project_id: &str) -> Result<InScope, AppError> {
+    if crate::model::is_portal_token(project_id) {
+        return Err(AppError::Unauthenticated);
+    }
+    to_change(project_id).await
+}
+
+/// Whether `user` may reach the project: an admin every one, a member or
+/// viewer those given to them.
+pub async fn reaches(state: &AppState, user: &UserRow, project_id: &str) -> Result<bool, AppError> {
+    if user.info().role.sees_every_project() {
+        return Ok(true);
+    }
+    Ok(super::db::access::reaches(&state.db, &user.id, project_id).await?)
+}
+
+/// Like [`in_scope`], for a change: a viewer, or a read-only link, is
+/// refused (403).
 pub async fn to_change(scope: &str) -> Result<InScope, AppError> {
     let s = in_scope(scope).await?;
-    if s.grant().is_some_and(|g| g.read_only) {
-        return Err(AppError::Forbidden(
+    match &s.caller {
+        Caller::Portal { grant, .. } if grant.read_only => Err(AppError::Forbidden(
             "This link is read-only: it shows, it does not change".into(),
-        ));
+        )),
+        Caller::User(user) if !user.info().role.may_change() => Err(read_only_role()),
+        _ => Ok(s),
     }
-    Ok(s)
+}
+
+fn read_only_role() -> AppError {
+    AppError::Forbidden("You have read-only access (viewer): ask an admin to change this".into())
+}
+
+/// The signed-in user, if they may change things (a viewer gets 403).
+pub async fn changer() -> Result<(RequestContext, UserRow), AppError> {
+    let (cx, user) = self::user().await?;
+    if !user.info().role.may_change() {
+        return Err(read_only_role());
+    }
+    Ok((cx, user))
 }

@@ -3,8 +3,8 @@
 //! nothing).
 
 use super::db::activity::{self, Actor};
+use super::db::users::UserRow;
 use super::db::{self, Db};
-use super::errors::internal;
 use super::secrets::hash_token as hash_secret;
 use super::state::AppState;
 use crate::model::{check_project_name, AppError, Project, ProjectCredentials};
@@ -35,8 +35,14 @@ pub async fn create(db: &Db, name: &str) -> Result<ProjectCredentials, AppError>
     Ok(ProjectCredentials { id, secret })
 }
 
-pub async fn list(state: &AppState) -> Result<Vec<Project>, AppError> {
-    db::projects::list(&state.db).await.map_err(internal)
+/// The projects `me` reaches: every one for an admin, else those given.
+pub async fn list(state: &AppState, me: &UserRow) -> Result<Vec<Project>, AppError> {
+    let all = db::projects::list(&state.db).await?;
+    if me.info().role.sees_every_project() {
+        return Ok(all);
+    }
+    let given = db::access::of_user(&state.db, &me.id).await?;
+    Ok(all.into_iter().filter(|p| given.contains(&p.id)).collect())
 }
 
 pub async fn get(state: &AppState, id: &str) -> Result<Project, AppError> {

@@ -26,11 +26,19 @@ const LAST_ADMIN: &str =
 pub async fn list(state: &AppState, me: &UserRow) -> Result<Team, AppError> {
     let rows = users::list(&state.db).await?;
     let can_manage = me.info().role == Role::Admin;
+    // Who reaches which project is the admins' business (and one's own).
+    let mut given: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (user, project) in db::access::all(&state.db).await? {
+        if can_manage || user == me.id {
+            given.entry(user).or_default().push(project);
+        }
+    }
     let members = rows
         .into_iter()
         .map(|r| {
             let is_you = r.id == me.id;
             TeamMember {
+                projects: given.remove(&r.id).unwrap_or_default(),
                 is_you,
                 role: Role::parse(&r.role).unwrap_or(Role::Member),
                 id: r.id,
@@ -48,14 +56,16 @@ pub async fn list(state: &AppState, me: &UserRow) -> Result<Team, AppError> {
     })
 }
 
-/// Creates the account of a new teammate (without a password) and the
-/// one-time link with which they choose it.
+/// Creates the account of a new teammate (without a password), with the
+/// projects they reach (ignored for an admin), and the one-time link with
+/// which they choose it.
 pub async fn add(
     state: &AppState,
     me: &UserRow,
     base_url: &str,
     email: &str,
     role: Role,
+    projects: &[String],
 ) -> Result<SignInLink, AppError> {
     let email = normalize_email(email).map_err(AppError::Invalid)?;
     let id = match users::create(&state.db, &email, users::NO_PASSWORD, role, false).await? {
@@ -66,6 +76,7 @@ pub async fn add(
             )))
         }
     };
+    give(&state.db, &id, role, projects).await?;
     let link = issue_link(
         &state.db,
         &id,
@@ -187,6 +198,56 @@ async fn issue_link(
         url: format!("{}/join/{token}", base_url.trim_end_matches('/')),
         expires_at,
     })
+}
+
+/// Gives a member or viewer exactly `projects` (an admin reaches every
+/// project, so nothing is kept for one).
+pub async fn give(db: &Db, user_id: &str, role: Role, projects: &[String]) -> Result<(), AppError> {
+    let projects: &[String] = match role.sees_every_project() {
+        true => &[],
+        false => projects,
+    };
+    if projects.len() > 10_000 {
+        return Err(AppError::Invalid("Too many projects at once".into()));
+    }
+    let mut tx = db.begin().await?;
+    db::access::set(&mut tx, user_id, projects).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets the projects a member or viewer reaches.
+pub async fn set_projects(
+    state: &AppState,
+    me: &UserRow,
+    user_id: &str,
+    projects: &[String],
+) -> Result<(), AppError> {
+    let user = users::by_id(&state.db, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let role = user.info().role;
+    if role.sees_every_project() {
+        return Err(AppError::Conflict(
+            "An admin reaches every project: make them a member or viewer first".into(),
+        ));
+    }
+    give(&state.db, user_id, role, projects).await?;
+    let names: Vec<String> = db::projects::list(&state.db)
+        .await?
+        .into_iter()
+        .filter(|p| projects.contains(&p.id))
+        .map(|p| p.name)
+        .collect();
+    record(
+        &state.db,
+        &Actor::user(me),
+        "user.projects_changed",
+        &user.email,
+        &names.join(", "),
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn set_role(

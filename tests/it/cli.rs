@@ -153,3 +153,85 @@ fn migrate_creates_the_database() {
     );
     assert!(dir.path().join("cli.db").exists());
 }
+
+/// `--role viewer` and `--project` (repeatable): the user reaches those
+/// projects only; an unknown id is refused before anything is created.
+#[tokio::test]
+async fn user_create_gives_a_member_or_viewer_their_projects() {
+    let (_dir, db) = temp_db().await;
+    let project = |name: &str| {
+        let out = signpost(&db, &["project", "create", "--name", name, "--json"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["id"].as_str().unwrap().to_string()
+    };
+    let (one, two, _three) = (project("One"), project("Two"), project("Three"));
+    let out = signpost(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "v@example.com",
+            "--role",
+            "viewer",
+            "--project",
+            &one,
+            "--project",
+            &two,
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created viewer v@example.com"));
+    let out = signpost(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "m@example.com",
+            "--role",
+            "member",
+            "--project",
+            "prj_nope",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no project has the id prj_nope"));
+
+    let pool = signpost::server::db::connect(&db).await.unwrap();
+    let mut access = signpost::server::db::access::all(&pool).await.unwrap();
+    access.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut expected = vec![one, two];
+    expected.sort();
+    assert_eq!(
+        access.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    let role: String = signpost::on_db!(&pool, p => sqlx::query_scalar(
+        "SELECT role FROM users WHERE email = 'v@example.com'"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(role, "viewer");
+    let none: i64 = signpost::on_db!(&pool, p => sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE email = 'm@example.com'"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(none, 0, "nothing created");
+}

@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real server on 127.0.0.1:0 with its
 //! own temporary database and drives it over HTTP.
 
+mod access;
 mod api_webhooks;
 mod assets;
 mod auth;

@@ -119,7 +119,7 @@ async fn members(server: &TestServer, admin: &Client) -> Vec<TeamMember> {
 async fn members_read_the_team_and_get_403_from_every_change() {
     let (server, admin) = TestServer::with_admin_signed_in(|_| {}).await;
     let (member, member_id) = teammate(&server, &admin, "m@example.com", Role::Member).await;
-    let calls: [(&str, Vec<(&str, &str)>); 5] = [
+    let calls: [(&str, Vec<(&str, &str)>); 6] = [
         (
             "team/add",
             vec![("email", "x@example.com"), ("role", "admin")],
@@ -131,6 +131,7 @@ async fn members_read_the_team_and_get_403_from_every_change() {
         ("team/remove", vec![("user_id", &member_id)]),
         ("team/new_link", vec![("user_id", &member_id)]),
         ("team/activity", vec![]),
+        ("team/set_projects", vec![("user_id", &member_id)]),
     ];
     for (endpoint, form) in &calls {
         let e = refused(&server, &member, endpoint, form, StatusCode::FORBIDDEN).await;

@@ -121,17 +121,19 @@ pub async fn dashboard_pages(
     if !has_users {
         return Redirect::to("/setup").into_response();
     }
-    let signed_in = match current_user(&state, &session).await {
-        Ok(user) => user.is_some(),
-        Err(_) => false,
-    };
+    let user = current_user(&state, &session).await.ok().flatten();
+    let signed_in = user.is_some();
     if path == "/login" {
         return match signed_in {
             true => Redirect::to("/").into_response(),
             false => next.run(req).await,
         };
     }
-    if signed_in {
+    if let Some(user) = user {
+        // For the page's buttons: a viewer's page draws none for changes.
+        let mut req = req;
+        req.extensions_mut()
+            .insert(crate::model::PageRole(user.info().role));
         return next.run(req).await;
     }
     let target = req

@@ -225,7 +225,7 @@ pub async fn require_admin(state: &AppState, session: &Session) -> Result<UserRo
     let user = require_user(state, session).await?;
     match user.info().role {
         Role::Admin => Ok(user),
-        Role::Member => Err(AppError::Forbidden(
+        Role::Member | Role::Viewer => Err(AppError::Forbidden(
             "Only admins can manage the team".into(),
         )),
     }

@@ -1,5 +1,6 @@
 //! The database: connection, migrations, and one module per table.
 
+pub mod access;
 pub mod activity;
 pub mod attempts;
 pub mod deliveries;

@@ -148,7 +148,7 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<MemberRow>> {
 pub async fn set_role(db: &Db, id: &str, role: Role) -> sqlx::Result<Guarded> {
     let guard = match role {
         Role::Admin => "TRUE",
-        Role::Member => ANOTHER_ADMIN,
+        Role::Member | Role::Viewer => ANOTHER_ADMIN,
     };
     let mut tx = db.begin().await?;
     tx.guard(Guard::Users).await?;
