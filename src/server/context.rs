@@ -19,7 +19,7 @@ pub struct RequestContext {
     pub state: AppState,
     pub session: Session,
     /// The client's address, for throttling: the peer's, or what a trusted
-    /// proxy says it was.
+    /// proxy says it was (an IPv6 client's /64).
     pub ip: String,
 }
 
@@ -39,9 +39,7 @@ pub async fn current() -> Result<RequestContext, AppError> {
         .await
         .map(|ConnectInfo(addr)| {
             let proxies = &state.config.trusted_proxies;
-            proxies
-                .client(addr.ip(), forwarded_for.as_deref())
-                .to_string()
+            super::auth::address::throttle_key(proxies.client(addr.ip(), forwarded_for.as_deref()))
         })
         .unwrap_or_else(|_| "unknown".into());
     Ok(RequestContext { state, session, ip })

@@ -479,3 +479,32 @@ async fn plain_form_failure_goes_back_to_the_page_with_the_message() {
     let html = client.get(back).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Invalid email or password"), "{html}");
 }
+
+/// An email longer than any address (254 bytes) is refused before anything
+/// is stored for it: a flood of long junk cannot grow `login_failures`.
+#[tokio::test]
+async fn an_overlong_email_is_refused_and_stores_nothing() {
+    let server = TestServer::with_admin().await;
+    let client = server.client();
+    let long = format!("{}@example.com", "a".repeat(300));
+    let res = server.login(&client, &long, "whatever password").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let db = server.db().await;
+    let n: i64 =
+        signpost::on_db!(&db, p => sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(p)
+        .await)
+        .unwrap();
+    assert_eq!(n, 0);
+    // A wrong password for a real-sized email is counted, as before.
+    let res = server
+        .login(&client, "nobody@example.com", "whatever password")
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let n: i64 =
+        signpost::on_db!(&db, p => sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(p)
+        .await)
+        .unwrap();
+    assert_eq!(n, 1);
+}

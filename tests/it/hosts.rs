@@ -113,21 +113,54 @@ async fn the_public_url_and_the_allow_list_are_answered() {
         StatusCode::MISDIRECTED_REQUEST
     );
     // A signed-in browser posting from the public origin is served; from
-    // an origin on the allow-list's name too, but never from another.
-    for (origin, expected) in [
-        ("https://hooks.example.com", StatusCode::OK),
-        ("http://signpost.internal", StatusCode::OK),
-        ("http://hooks.example.com", StatusCode::FORBIDDEN),
-        ("https://evil.example", StatusCode::FORBIDDEN),
+    // the allow-list's name too, when the page is the one the request goes
+    // to; never from another port of that name, nor another name.
+    for (origin, host, expected) in [
+        (
+            "https://hooks.example.com",
+            "hooks.example.com",
+            StatusCode::OK,
+        ),
+        (
+            "http://signpost.internal",
+            "signpost.internal",
+            StatusCode::OK,
+        ),
+        (
+            "http://signpost.internal:8080",
+            "signpost.internal:8080",
+            StatusCode::OK,
+        ),
+        (
+            "http://signpost.internal:9999",
+            "signpost.internal:8080",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "http://signpost.internal:9999",
+            "signpost.internal",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "http://hooks.example.com",
+            "hooks.example.com",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "https://evil.example",
+            "signpost.internal",
+            StatusCode::FORBIDDEN,
+        ),
     ] {
         let res = client
             .post(server.url("/api/projects/create"))
+            .header("host", host)
             .header("origin", origin)
             .form(&[("name", "From a browser")])
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), expected, "{origin}");
+        assert_eq!(res.status(), expected, "{origin} to {host}");
     }
 }
 

@@ -33,7 +33,12 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
+    /// Whether `ip` is a trusted proxy. An IPv4 peer seen through an IPv6
+    /// socket (`::ffff:a.b.c.d`, as behind a `[::]` listener) is its IPv4
+    /// address: otherwise `--trusted-proxies 127.0.0.1` would match nothing
+    /// and every client would share the proxy's throttle.
     fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
         self.0.iter().any(|net| net.contains(&ip))
     }
 
@@ -42,6 +47,7 @@ impl TrustedProxies {
     /// from the right: each proxy appends the address it got the request
     /// from, and only the trusted ones' appends are believed).
     pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return peer;
         }
@@ -53,12 +59,25 @@ impl TrustedProxies {
             let Ok(ip) = hop.trim().parse::<IpAddr>() else {
                 break; // a hop that is not an address: believe nothing past it
             };
-            client = ip;
+            client = ip.to_canonical();
             if !self.trusts(ip) {
                 break;
             }
         }
         client
+    }
+}
+
+/// What the per-address sign-in limit counts a client as: its IPv4
+/// address, or the /64 network of an IPv6 one (one host holds a whole /64,
+/// and would otherwise get a fresh budget per address).
+pub fn throttle_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).expect("64 is a prefix length");
+            net.trunc().to_string()
+        }
     }
 }
 
@@ -92,6 +111,26 @@ mod tests {
             ip("10.0.0.1")
         );
         assert!("10.0.0.0/99".parse::<TrustedProxies>().is_err());
+        // Behind a `[::]` listener the proxy's IPv4 address comes mapped.
+        assert_eq!(
+            proxy.client(ip("::ffff:127.0.0.1"), header),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            proxy.client(ip("::ffff:127.0.0.1"), Some("::ffff:198.51.100.7")),
+            ip("198.51.100.7")
+        );
+        assert_eq!(none.client(ip("::ffff:10.0.0.1"), header), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_64() {
+        assert_eq!(throttle_key(ip("198.51.100.7")), "198.51.100.7");
+        assert_eq!(throttle_key(ip("::ffff:198.51.100.7")), "198.51.100.7");
+        let a = throttle_key(ip("2001:db8:1:2::1"));
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(throttle_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), a);
+        assert_ne!(throttle_key(ip("2001:db8:1:3::1")), a);
         assert!("".parse::<TrustedProxies>().is_ok());
     }
 }

@@ -69,12 +69,13 @@ fn is_same_origin(headers: &HeaderMap, own: OwnHosts) -> bool {
             .get("sec-fetch-site")
             .is_none_or(|v| v.as_bytes() != b"cross-site");
     };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     // "null" and anything else that is not an http(s) origin is refused.
     origin
         .to_str()
         .ok()
         .and_then(hosts::origin_authority)
-        .is_some_and(|(authority, default_port)| own.knows(authority, Some(default_port)))
+        .is_some_and(|(authority, default_port)| own.knows_origin(authority, default_port, host))
 }
 
 /// Keeps signed-in sessions alive without writing them on every request

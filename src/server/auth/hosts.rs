@@ -131,6 +131,48 @@ impl OwnHosts<'_> {
             allowed.host == asked.host && allowed.port.is_none_or(|p| asked_port == Some(p))
         })
     }
+
+    /// Whether a page's origin (its authority, and its scheme's default
+    /// port) is this server, for a request sent to `host` (its `Host`). As
+    /// [`Self::knows`], but a `--allowed-hosts` entry without a port takes
+    /// only the origin the request itself was addressed to: another port of
+    /// the same host is another site (another program), and must not post
+    /// forms with this one's cookies.
+    pub fn knows_origin(&self, authority: &str, default_port: u16, host: Option<&str>) -> bool {
+        if self.allowed.any {
+            return true;
+        }
+        let Ok(asked) = authority.parse::<Authority>() else {
+            return false;
+        };
+        let exact = OwnHosts {
+            allowed: &AllowedHosts {
+                any: false,
+                hosts: self
+                    .allowed
+                    .hosts
+                    .iter()
+                    .filter(|a| a.port.is_some())
+                    .cloned()
+                    .collect(),
+            },
+            ..*self
+        };
+        if exact.knows(authority, Some(default_port)) {
+            return true;
+        }
+        // A bare entry: the origin is the request's own authority, written
+        // alike (a browser leaves out a default port, as a proxy does).
+        let Some(sent_to) = host.and_then(|h| h.parse::<Authority>().ok()) else {
+            return false;
+        };
+        sent_to == asked
+            && self
+                .allowed
+                .hosts
+                .iter()
+                .any(|a| a.port.is_none() && a.host == asked.host)
+    }
 }
 
 /// IPv4 seen through an IPv6 socket (`::ffff:a.b.c.d`) is the same address.
@@ -195,6 +237,26 @@ mod tests {
         // No port in Host: port 80.
         let h = own(None, &none, "127.0.0.1:80");
         assert!(h.knows("127.0.0.1", None) && h.knows("localhost", None));
+    }
+
+    #[test]
+    fn a_bare_allowed_host_takes_only_the_origin_the_request_was_sent_to() {
+        let allowed: AllowedHosts = "signpost.internal, other.example:8080".parse().unwrap();
+        let h = own(None, &allowed, "10.0.0.5:3000");
+        let sent = Some("signpost.internal:3000");
+        assert!(h.knows_origin("signpost.internal:3000", 80, sent));
+        // Another port of the same host is another program.
+        assert!(!h.knows_origin("signpost.internal:9999", 80, sent));
+        assert!(!h.knows_origin("signpost.internal", 80, sent));
+        // Behind a proxy: no port in Host, none in the origin.
+        assert!(h.knows_origin("signpost.internal", 443, Some("signpost.internal")));
+        assert!(!h.knows_origin("signpost.internal:8443", 443, Some("signpost.internal")));
+        // Without a Host there is nothing to match a bare entry with.
+        assert!(!h.knows_origin("signpost.internal:3000", 80, None));
+        // An entry with a port, and the address it came in on: as before.
+        assert!(h.knows_origin("other.example:8080", 80, sent));
+        assert!(!h.knows_origin("other.example:8081", 80, Some("other.example:8081")));
+        assert!(h.knows_origin("10.0.0.5:3000", 80, Some("10.0.0.5:3000")));
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub async fn sign_in(
     password: String,
 ) -> Result<UserInfo, AppError> {
     let email = email.trim().to_lowercase();
+    if email.len() > MAX_EMAIL_BYTES {
+        // No account has one; nothing is stored for it.
+        return Err(AppError::InvalidCredentials);
+    }
     let attempt = reserve_attempt(state, &email, ip).await?;
 
     // An invited user without a password is checked like an unknown one,
@@ -80,6 +84,10 @@ pub async fn sign_in(
     Ok(user.info())
 }
 
+/// The longest email address (RFC 5321's 254): a longer one is refused
+/// before it is stored in `login_failures`.
+const MAX_EMAIL_BYTES: usize = 254;
+
 /// A password check reserved under the throttle (counted as a failure
 /// unless it succeeds).
 pub struct Attempt(i64);
@@ -97,6 +105,9 @@ impl Attempt {
 /// Reserving before checking means a burst of attempts in parallel gets
 /// no more checks than the limit.
 pub async fn reserve_attempt(state: &AppState, email: &str, ip: &str) -> Result<Attempt, AppError> {
+    if email.len() > MAX_EMAIL_BYTES || ip.len() > 64 {
+        return Err(AppError::InvalidCredentials);
+    }
     let now = db::now_ms();
     let since = now - throttle::WINDOW_MS;
     let limits = login_failures::Limits {
