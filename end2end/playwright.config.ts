@@ -45,7 +45,7 @@ export default defineConfig({
     { name: 'auth', testMatch: /(auth|assets)\.spec\.ts/, use: { browserName: 'chromium' } },
     {
       name: 'dashboard',
-      testMatch: /(webhooks|delivery|team|log|system|fit|plain|ordering|portal|access)\.spec\.ts/,
+      testMatch: /(webhooks|delivery|team|log|system|fit|plain|ordering|portal|access|alerts)\.spec\.ts/,
       dependencies: ['auth'],
       use: { browserName: 'chromium', permissions: ['clipboard-read', 'clipboard-write'] },
     },
@@ -72,6 +72,8 @@ export default defineConfig({
       // Small retry waits: a delivery that keeps failing ends in seconds.
       SIGNPOST_RETRY_BASE_MS: '300',
       SIGNPOST_RETRY_MAX_MS: '1500',
+      // Alerts are looked for twice a second, not every 30 s.
+      SIGNPOST_ALERT_CHECK_MS: '500',
     },
   },
 });

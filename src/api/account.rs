@@ -41,3 +41,27 @@ pub async fn sign_out_elsewhere() -> Result<(), AppError> {
     })
     .await
 }
+
+/// Whether the signed-in user gets alert emails.
+#[server(endpoint = "account/alert_emails")]
+pub async fn get_alert_emails() -> Result<bool, AppError> {
+    use crate::server::{context, db::alerts};
+    context::respond(async {
+        let (cx, me) = context::user().await?;
+        Ok(alerts::opt_in(&cx.state.db, &me.id).await?)
+    })
+    .await
+}
+
+/// Turns alert emails on or off for the signed-in user.
+#[server(endpoint = "account/set_alert_emails")]
+pub async fn set_alert_emails(enabled: bool) -> Result<(), AppError> {
+    use crate::server::{context, db::alerts};
+    context::respond(async {
+        let (cx, me) = context::user().await?;
+        alerts::set_opt_in(&cx.state.db, &me.id, enabled).await?;
+        context::form_done("alerts");
+        Ok(())
+    })
+    .await
+}

@@ -139,3 +139,15 @@ pub async fn project_activity(project_id: String) -> Result<Vec<ActivityEntry>, 
     })
     .await
 }
+
+/// The project's open alerts (a webhook disabled, failing or behind), for
+/// the notice on its pages.
+#[server(endpoint = "alerts/open")]
+pub async fn open_alerts(project_id: String) -> Result<Vec<crate::model::ProjectAlert>, AppError> {
+    use crate::server::{alerts, context};
+    context::respond(async {
+        let s = context::in_project(&project_id).await?;
+        alerts::open_in(&s.cx.state, &s.scope.project_id).await
+    })
+    .await
+}

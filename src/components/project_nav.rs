@@ -1,5 +1,8 @@
+use crate::api::deliveries::open_alerts;
 use crate::api::projects::{get_project, list_projects};
 use crate::components::form::ErrorMessage;
+use crate::components::time::LocalTime;
+use crate::model::scope_base;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
@@ -67,6 +70,7 @@ pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView 
         return ().into_any();
     }
     let project = Resource::new(move || project_id.get(), get_project);
+    let alerts = Resource::new(move || project_id.get(), open_alerts);
     view! {
         <div class="project-header">
             <Transition fallback=|| view! { <h1>"Project"</h1> }>
@@ -86,6 +90,25 @@ pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView 
                 <A href=move || format!("/p/{}/activity", project_id.get())>"Activity"</A>
                 <A href=move || format!("/p/{}/settings", project_id.get())>"Settings"</A>
             </nav>
+            // While an alert is open, every page of the project says so.
+            <Transition fallback=|| ()>
+                {move || alerts.get().and_then(Result::ok).filter(|a| !a.is_empty()).map(|list| view! {
+                    <div class="notice alert-notice" role="alert">
+                        <strong>"Needs attention: "</strong>
+                        <ul>
+                            {list.into_iter().map(|a| {
+                                let href = format!("{}/webhooks/{}", scope_base(&project_id.get_untracked()), a.webhook_id);
+                                view! {
+                                    <li>
+                                        <a href=href><code class="url">{a.webhook_url}</code></a>
+                                        " " {a.kind.what()} " since " <LocalTime ms=a.since />
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                })}
+            </Transition>
         </div>
     }
     .into_any()

@@ -2,6 +2,7 @@
 //! except the types whose name says they do (shown once, never stored).
 
 mod activity;
+mod alert;
 mod delivery;
 mod error;
 mod portal;
@@ -15,6 +16,7 @@ mod user;
 mod webhook;
 
 pub use activity::*;
+pub use alert::*;
 pub use delivery::*;
 pub use error::AppError;
 pub use portal::*;

@@ -1,4 +1,4 @@
-use crate::api::account::{ChangePassword, SignOutElsewhere};
+use crate::api::account::{get_alert_emails, ChangePassword, SetAlertEmails, SignOutElsewhere};
 use crate::api::auth::current_user;
 use crate::components::form::{DoneNotice, FormError, SubmitButton};
 use crate::model::MIN_PASSWORD_LEN;
@@ -38,6 +38,7 @@ pub fn AccountPage() -> impl IntoView {
                     <SubmitButton pending=change.pending() label="Change password" pending_label="Changing…" />
                 </ActionForm>
             </div>
+            <AlertEmails />
             <div class="card narrow">
                 <h2>"Sessions"</h2>
                 <p class="hint">
@@ -50,5 +51,32 @@ pub fn AccountPage() -> impl IntoView {
                 </ActionForm>
             </div>
         </section>
+    }
+}
+
+/// Alert emails: on (the default) or off, for this teammate.
+#[component]
+fn AlertEmails() -> impl IntoView {
+    let set = ServerAction::<SetAlertEmails>::new();
+    let on = Resource::new(|| (), |_| get_alert_emails());
+    view! {
+        <div class="card narrow" id="alert-emails">
+            <h2>"Alert emails"</h2>
+            <p class="hint">
+                "When a webhook of a project you reach is disabled, fails every delivery or falls "
+                "behind, and when it recovers, Signpost emails you (if its operator set up email)."
+            </p>
+            <Transition fallback=|| ()>
+                {move || on.get().and_then(Result::ok).map(|on| view! {
+                    <ActionForm action=set>
+                        <input type="hidden" name="enabled" value=(!on).to_string() />
+                        <p>{if on { "You get alert emails." } else { "You get no alert emails." }}</p>
+                        <FormError result=set.value() />
+                        <DoneNotice what="alerts">"Saved."</DoneNotice>
+                        <button type="submit">{if on { "Turn alert emails off" } else { "Turn alert emails on" }}</button>
+                    </ActionForm>
+                })}
+            </Transition>
+        </div>
     }
 }

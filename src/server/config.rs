@@ -156,6 +156,9 @@ pub struct Config {
     #[command(flatten)]
     pub delivery: DeliveryConfig,
 
+    #[command(flatten)]
+    pub alerts: AlertConfig,
+
     /// How SQLite commits reach the disk: `full` fsyncs every commit (what
     /// was answered 202 survives a power cut); `normal` is faster and can
     /// lose the last commits on a power cut or an OS crash.
@@ -227,6 +230,78 @@ impl Durability {
         match self {
             Durability::Full => crate::server::db::Synchronous::Full,
             Durability::Normal => crate::server::db::Synchronous::Normal,
+        }
+    }
+}
+
+/// When Signpost tells people that a webhook broke (docs/operations.md,
+/// "Alerts"), and how it emails them.
+#[derive(Debug, Clone, Args)]
+pub struct AlertConfig {
+    /// The SMTP server alert emails go through: `smtp://host:port` (STARTTLS
+    /// when the server offers it; `?tls=required` insists), `smtps://host`,
+    /// with `user:password@` if it needs a login [default: no emails].
+    #[arg(long, env = "SIGNPOST_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of alert emails, e.g. `Signpost <signpost@example.com>`.
+    #[arg(
+        long,
+        env = "SIGNPOST_SMTP_FROM",
+        global = true,
+        default_value = "Signpost <signpost@localhost>"
+    )]
+    pub smtp_from: String,
+
+    /// A webhook whose every delivery has failed for this long is alerted on.
+    #[arg(
+        long,
+        env = "SIGNPOST_ALERT_FAILING_SECS",
+        global = true,
+        default_value_t = 900
+    )]
+    pub alert_failing_secs: u64,
+
+    /// A webhook whose oldest pending delivery is older than this is
+    /// alerted on (a backlog that does not drain).
+    #[arg(
+        long,
+        env = "SIGNPOST_ALERT_LAG_SECS",
+        global = true,
+        default_value_t = 900
+    )]
+    pub alert_lag_secs: u64,
+
+    /// How often the alert conditions are checked.
+    #[arg(
+        long,
+        env = "SIGNPOST_ALERT_CHECK_MS",
+        global = true,
+        default_value_t = 30_000,
+        hide = true
+    )]
+    pub alert_check_ms: u64,
+
+    /// The first pause after an email failed (doubling, at most an hour).
+    #[arg(
+        long,
+        env = "SIGNPOST_ALERT_EMAIL_RETRY_MS",
+        global = true,
+        default_value_t = 30_000,
+        hide = true
+    )]
+    pub alert_email_retry_ms: u64,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            smtp_url: None,
+            smtp_from: "Signpost <signpost@localhost>".into(),
+            alert_failing_secs: 900,
+            alert_lag_secs: 900,
+            alert_check_ms: 30_000,
+            alert_email_retry_ms: 30_000,
         }
     }
 }
@@ -489,6 +564,7 @@ impl Config {
             api_rate_limit: 20,
             ingest_rate_limit: 10_000,
             delivery: DeliveryConfig::default(),
+            alerts: AlertConfig::default(),
             sqlite_synchronous: Durability::Full,
             log: "warn".into(),
             log_format: LogFormat::Text,
@@ -608,6 +684,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", cli.config.delivery),
             format!("{:?}", DeliveryConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", cli.config.alerts),
+            format!("{:?}", AlertConfig::default())
         );
         // Commits are on disk unless the operator says otherwise.
         assert_eq!(cli.config.sqlite_synchronous, Durability::Full);

@@ -2,6 +2,7 @@
 //! gate: the rest of the crate is shared with the browser build.
 
 pub mod account;
+pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod cli;
@@ -102,6 +103,7 @@ pub async fn serve_prepared(
     };
     let local = listener.local_addr()?;
     auth::setup_token::arm(&state, local).await?;
+    let alerting = alerts::spawn(state.clone(), alert_base(&state.config, local));
     let app = router::router(state, sessions);
     tracing::info!("listening on http://{local}");
     let served = listener::serve(listener, app, limits, shutdown)
@@ -109,6 +111,7 @@ pub async fn serve_prepared(
         .context("server failed");
     // No more requests: finish or hand back the deliveries in flight.
     maintenance.abort();
+    alerting.iter().for_each(|t| t.abort());
     if let Some(m) = metrics {
         m.abort();
     }
@@ -152,14 +155,28 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     let worker = start_worker(&state).await?;
     let maintenance = tokio::spawn(maintenance(state.clone(), None));
     let metrics = serve_metrics(&state).await?;
+    let alerting = alerts::spawn(
+        state.clone(),
+        alert_base(&state.config, listen_addr(&state.config)?),
+    );
     tracing::info!(worker = %state.delivery.worker_id, "worker started");
     shutdown_signal().await;
     maintenance.abort();
+    alerting.iter().for_each(|t| t.abort());
     if let Some(m) = metrics {
         m.abort();
     }
     worker.shutdown().await;
     Ok(())
+}
+
+/// Where the links in alert emails point: `--public-url`, else the address
+/// Signpost listens on.
+fn alert_base(config: &Config, listening: SocketAddr) -> String {
+    match &config.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://{listening}"),
+    }
 }
 
 /// The address `serve` listens on: `--addr`, else Leptos's site address.
@@ -224,6 +241,7 @@ async fn sweep(state: &AppState, sessions: Option<&Sessions>) {
         Err(e) => tracing::warn!("retention: {e}"),
     }
     let before = db::now_ms() - auth::throttle::WINDOW_MS;
+    alerts::forget(state).await;
     // Tenants no link has called for a while take no room.
     state.portal_limiter.retain_recent();
     if let Err(e) = db::portal::forget_shown(&state.db).await {

@@ -123,8 +123,11 @@ async fn project_with_a_delivery(s: &Api, admin: &Client, name: &str) -> Ids {
     }
 }
 
-/// Every server function that names a project, as (endpoint, form, changes).
-fn calls(ids: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, bool)> {
+/// A server function's call: endpoint, form, and whether it changes anything.
+type Call = (&'static str, Vec<(&'static str, String)>, bool);
+
+/// Every server function that names a project.
+fn calls(ids: &Ids) -> Vec<Call> {
     let p = || ("project_id", ids.project.clone());
     let w = || ("webhook_id", ids.webhook.clone());
     let d = || ("delivery_id", ids.delivery.clone());
@@ -136,6 +139,7 @@ fn calls(ids: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, bool)> {
         ("projects/get", vec![p()], false),
         ("activity/project", vec![p()], false),
         ("portal/look", vec![p()], false),
+        ("alerts/open", vec![p()], false),
         ("webhooks/list", vec![p()], false),
         ("webhooks/get", vec![p(), w()], false),
         ("deliveries/list", vec![p()], false),

@@ -70,6 +70,9 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
             vec![("project_id", "prj_x"), ("webhook_id", "w")],
         ),
         ("portal/look", vec![("project_id", "prj_x")]),
+        ("alerts/open", vec![("project_id", "prj_x")]),
+        ("account/alert_emails", vec![]),
+        ("account/set_alert_emails", vec![("enabled", "false")]),
         (
             "portal/set_look",
             vec![("project_id", "prj_x"), ("name", "x"), ("accent", "")],

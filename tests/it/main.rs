@@ -2,6 +2,7 @@
 //! own temporary database and drives it over HTTP.
 
 mod access;
+mod alerts;
 mod api_webhooks;
 mod assets;
 mod auth;
@@ -22,6 +23,7 @@ mod processes;
 mod props;
 mod rebalance;
 mod receiver;
+mod smtp;
 mod support;
 mod system;
 mod team;

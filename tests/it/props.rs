@@ -232,6 +232,9 @@ proptest! {
 /// sign-out, which would end the run's session).
 const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("account/password", &["current", "password", "confirm"]),
+    ("account/alert_emails", &[]),
+    ("account/set_alert_emails", &["enabled"]),
+    ("alerts/open", &["project_id"]),
     ("login", &["email", "password", "next"]),
     ("setup", &["email", "password", "confirm", "token"]),
     ("setup_status", &[]),

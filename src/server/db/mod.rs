@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod alerts;
 pub mod attempts;
 pub mod deliveries;
 pub mod delivery_log;

@@ -1,0 +1,75 @@
+import { expect, test } from '@playwright/test';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basic, closeServer, hydrated, project, register } from './helpers';
+
+// Alerts: a webhook that Signpost disables shows on its project's pages
+// until it is enabled again; a teammate turns alert emails off on the
+// Account page.
+
+let server: Server;
+let base = '';
+
+test.beforeAll(async () => {
+  // Answers 410 Gone: the webhook is disabled at once.
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(410).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+test.afterAll(async () => {
+  await closeServer(server);
+});
+
+test("a disabled webhook is a notice on its project's pages until it is enabled again", async ({ page, request }) => {
+  const p = await project(page, 'Alerts: notice');
+  const url = `${base}/gone`;
+  const { id } = await register(request, p, url);
+  const res = await request.post(`/projects/${p.id}/events`, { headers: basic(p.id, p.secret), data: { event: 'e' } });
+  expect(res.status()).toBe(202);
+
+  // The log (and every page of the project) says what needs attention.
+  await expect
+    .poll(async () => {
+      await page.goto(`/p/${p.id}/deliveries`);
+      return page.getByRole('alert').filter({ hasText: 'Needs attention' }).count();
+    })
+    .toBe(1);
+  const notice = page.getByRole('alert').filter({ hasText: 'Needs attention' });
+  await expect(notice).toContainText(url);
+  await expect(notice).toContainText('was disabled automatically');
+  await notice.getByRole('link', { name: url }).click();
+  await expect(page).toHaveURL(`/p/${p.id}/webhooks/${id}`);
+
+  // Enabled again: the notice goes once the next look finds it recovered.
+  const enabled = await request.patch(`/projects/${p.id}/webhooks/${id}`, {
+    headers: basic(p.id, p.secret),
+    data: { enabled: true },
+  });
+  expect(enabled.status()).toBe(200);
+  await expect
+    .poll(async () => {
+      await page.goto(`/p/${p.id}/webhooks`);
+      return page.getByRole('alert').filter({ hasText: 'Needs attention' }).count();
+    })
+    .toBe(0);
+});
+
+test('a teammate turns alert emails off, and on again, on the Account page', async ({ page }) => {
+  await project(page, 'Alerts: account');
+  await page.goto('/account');
+  await hydrated(page);
+  const card = page.locator('#alert-emails');
+  await expect(card).toContainText('You get alert emails.');
+  await card.getByRole('button', { name: 'Turn alert emails off' }).click();
+  await expect(card).toContainText('You get no alert emails.');
+  await expect(card.getByRole('status')).toHaveText('Saved.');
+  await page.reload();
+  await hydrated(page);
+  await expect(card).toContainText('You get no alert emails.');
+  await card.getByRole('button', { name: 'Turn alert emails on' }).click();
+  await expect(card).toContainText('You get alert emails.');
+});

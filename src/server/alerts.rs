@@ -1,0 +1,305 @@
+//! Telling people when a webhook breaks: a webhook auto-disabled, failing
+//! every delivery for `--alert-failing-secs`, or with a pending delivery
+//! older than `--alert-lag-secs`; and when it recovers. Once per episode:
+//! an alert is a row, opened once (a unique index on the open ones, so that
+//! of several processes only one tells) and closed when the condition
+//! clears. Emails go through an outbox (`alert_emails`), sent and retried
+//! by a task of their own: a mail server that is down delays them, and
+//! nothing else.
+
+use super::db::{self, alerts as rows, now_ms};
+use super::state::AppState;
+use crate::model::{AlertKind, AppError, ProjectAlert};
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+/// Starts the checker and, with `--smtp-url`, the email sender. `base` is
+/// where people reach the dashboard (for the links in emails).
+pub fn spawn(state: AppState, base: String) -> Vec<tokio::task::JoinHandle<()>> {
+    let every = Duration::from_millis(state.config.alerts.alert_check_ms.max(50));
+    let mut tasks = Vec::new();
+    let checker = state.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = check(&checker, &base).await {
+                tracing::warn!("checking for alerts: {e}");
+            }
+        }
+    }));
+    if let Some(url) = state.config.alerts.smtp_url.clone() {
+        match AsyncSmtpTransport::<Tokio1Executor>::from_url(&url) {
+            Ok(builder) => {
+                let transport = builder.timeout(Some(Duration::from_secs(20))).build();
+                tasks.push(tokio::spawn(send_loop(state, transport, every)));
+            }
+            Err(e) => tracing::error!("--smtp-url does not parse ({e}): no alert emails"),
+        }
+    }
+    tasks
+}
+
+/// One look at every webhook: opens the alerts whose condition holds, and
+/// closes (with a "recovered" note) those whose condition has cleared.
+pub async fn check(state: &AppState, base: &str) -> anyhow::Result<()> {
+    let now = now_ms();
+    let failing_for = state.config.alerts.alert_failing_secs as i64 * 1000;
+    let lag = state.config.alerts.alert_lag_secs as i64 * 1000;
+    let watched = rows::watched(&state.db).await?;
+    let open = rows::open(&state.db).await?;
+    let holds = |w: &rows::Watched, kind: AlertKind| match kind {
+        AlertKind::Disabled => !w.enabled && w.disabled_reason.is_some(),
+        AlertKind::Failing => w.enabled && w.failing_since.is_some_and(|t| now - t >= failing_for),
+        AlertKind::Lagging => w.enabled && w.oldest_pending.is_some_and(|t| now - t >= lag),
+    };
+    for w in &watched {
+        for kind in AlertKind::ALL {
+            let is_open = open
+                .iter()
+                .any(|a| a.webhook_id == w.id && a.kind == kind.as_str());
+            if is_open || !holds(w, kind) {
+                continue;
+            }
+            let detail = w.disabled_reason.clone().unwrap_or_default();
+            if rows::try_open(&state.db, &w.project_id, &w.id, kind.as_str(), &detail).await? {
+                tracing::warn!(webhook = %w.id, kind = kind.as_str(), "alert opened");
+                tell(state, base, w, kind, false, &detail).await?;
+            }
+        }
+    }
+    for a in &open {
+        let Some(kind) = AlertKind::parse(&a.kind) else {
+            continue;
+        };
+        let now_holds = watched
+            .iter()
+            .find(|w| w.id == a.webhook_id)
+            .map(|w| (w, holds(w, kind)));
+        match now_holds {
+            Some((_, true)) => {}
+            // Recovered: told once, by the process that closes it.
+            Some((w, false)) => {
+                if rows::close(&state.db, a.id).await? {
+                    tracing::info!(webhook = %w.id, kind = kind.as_str(), "alert closed");
+                    tell(state, base, w, kind, true, "").await?;
+                }
+            }
+            // Deleted: nothing left to watch or to tell.
+            None => {
+                rows::close(&state.db, a.id).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Queues the emails of one alert (opened, or recovered).
+async fn tell(
+    state: &AppState,
+    base: &str,
+    w: &rows::Watched,
+    kind: AlertKind,
+    recovered: bool,
+    detail: &str,
+) -> anyhow::Result<()> {
+    if state.config.alerts.smtp_url.is_none() {
+        return Ok(());
+    }
+    let project = db::projects::get(&state.db, &w.project_id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let link = format!(
+        "{}/p/{}/webhooks/{}",
+        base.trim_end_matches('/'),
+        w.project_id,
+        w.id
+    );
+    let (subject, what) = match recovered {
+        false => (
+            format!("[{project}] A webhook {}: {}", kind.what(), w.url),
+            format!(
+                "The webhook {} of the project {project} {}.",
+                w.url,
+                kind.what()
+            ),
+        ),
+        true => (
+            format!("[{project}] A webhook recovered: {}", w.url),
+            format!(
+                "The webhook {} of the project {project} recovered: it no longer {}.",
+                w.url,
+                match kind {
+                    AlertKind::Disabled => "is disabled",
+                    AlertKind::Failing => "fails every delivery",
+                    AlertKind::Lagging => "falls behind",
+                }
+            ),
+        ),
+    };
+    let reason = match detail.is_empty() {
+        true => String::new(),
+        false => format!("\nWhy: {detail}\n"),
+    };
+    let text = format!(
+        "{what}\n{reason}\nIts page, with its deliveries and what the receiver answered:\n{link}\n\n\
+         You get this because you reach this project in Signpost; turn these emails off on your \
+         Account page.\n"
+    );
+    let html = format!(
+        "<p>{}</p>{}<p><a href=\"{}\">Open the webhook's page</a>: its deliveries and what \
+         the receiver answered.</p><p style=\"color:#5b6470\">You get this because you reach \
+         this project in Signpost; turn these emails off on your Account page.</p>",
+        escape(&what),
+        match detail.is_empty() {
+            true => String::new(),
+            false => format!("<p>Why: {}</p>", escape(detail)),
+        },
+        escape(&link)
+    );
+    for to in rows::recipients(&state.db, &w.project_id).await? {
+        rows::queue_email(
+            &state.db,
+            &rows::Email {
+                to: &to,
+                subject: &subject,
+                text: &text,
+                html: &html,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Tries after a failure: `--alert-email-retry-ms` (30 s), doubling, at
+/// most an hour apart, 12 times.
+const MAX_TRIES: i64 = 12;
+
+fn retry_after_ms(first: u64, attempts: i64) -> i64 {
+    ((first.min(3_600_000) as i64) << attempts.clamp(0, 7)).min(3_600_000)
+}
+
+async fn send_loop(
+    state: AppState,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every.min(Duration::from_secs(5)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = send_due(&state, &transport).await {
+            tracing::warn!("sending alert emails: {e}");
+        }
+    }
+}
+
+/// Sends what is due; a failure is tried again later, never blocks the rest.
+async fn send_due(
+    state: &AppState,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+) -> anyhow::Result<()> {
+    let from: Mailbox = state.config.alerts.smtp_from.parse()?;
+    for e in rows::due(&state.db, 50).await? {
+        // Taken for two minutes: another process that read it due leaves it.
+        if !rows::claim(&state.db, e.id, e.next_at, now_ms() + 120_000).await? {
+            continue;
+        }
+        let sent = match message(&from, &e) {
+            Ok(m) => transport
+                .send(m)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(err) => Err(err),
+        };
+        match sent {
+            Ok(()) => rows::sent(&state.db, e.id).await?,
+            Err(err) => {
+                let tries = e.attempts + 1;
+                tracing::warn!(to = %e.to_address, tries, "an alert email failed: {err}");
+                let next = match tries >= MAX_TRIES {
+                    true => i64::MAX / 2, // given up
+                    false => {
+                        let first = state.config.alerts.alert_email_retry_ms;
+                        now_ms() + retry_after_ms(first, e.attempts)
+                    }
+                };
+                rows::failed(&state.db, e.id, next, &err).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn message(from: &Mailbox, e: &rows::Queued) -> Result<Message, String> {
+    let to: Mailbox = e.to_address.parse().map_err(|err| format!("{err}"))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(e.subject.clone())
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(e.text_body.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(e.html_body.clone()),
+                ),
+        )
+        .map_err(|err| err.to_string())
+}
+
+/// The open alerts of a project (the notice on its pages).
+pub async fn open_in(state: &AppState, project_id: &str) -> Result<Vec<ProjectAlert>, AppError> {
+    Ok(rows::open_in(&state.db, project_id)
+        .await?
+        .into_iter()
+        .filter_map(|(webhook_id, webhook_url, kind, since)| {
+            Some(ProjectAlert {
+                kind: AlertKind::parse(&kind)?,
+                webhook_id,
+                webhook_url,
+                since,
+            })
+        })
+        .collect())
+}
+
+/// Old sent emails go (maintenance).
+pub async fn forget(state: &AppState) {
+    let week = 7 * 86_400_000;
+    if let Err(e) = rows::forget_sent(&state.db, now_ms() - week).await {
+        tracing::warn!("forgetting sent alert emails: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_grow_and_stop_at_an_hour() {
+        assert_eq!(retry_after_ms(30_000, 0), 30_000);
+        assert_eq!(retry_after_ms(30_000, 1), 60_000);
+        assert_eq!(retry_after_ms(30_000, 6), 1_920_000);
+        assert_eq!(retry_after_ms(30_000, 7), 3_600_000);
+        assert_eq!(retry_after_ms(30_000, 50), 3_600_000);
+        assert_eq!(retry_after_ms(100, 2), 400);
+    }
+}
