@@ -199,3 +199,31 @@ async fn a_mail_server_that_is_down_is_tried_again_and_holds_up_no_delivery() {
     let mails = smtp.wait_for(1, WAIT).await;
     assert_eq!(to(&mails), [ADMIN_EMAIL]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backlog_that_does_not_drain_is_told() {
+    let smtp = Smtp::start().await;
+    let rx = Receiver::start().await;
+    // Refused for a while: the delivery waits for its retries.
+    rx.script("slow", vec![Reply::Status(503), Reply::Status(503)]);
+    rx.otherwise("slow", Reply::Status(200));
+    let (s, _admin) = Api::with_admin(|c| {
+        quick(c, &smtp);
+        c.alerts.alert_lag_secs = 1;
+        c.delivery.retry_base_ms = 1_500;
+        c.delivery.retry_max_ms = 1_500;
+    })
+    .await;
+    s.register(&rx.url("slow"), json!({})).await;
+    s.publish(json!({ "event": "e" })).await;
+    let mails = smtp.wait_for(1, WAIT).await;
+    let text = unfolded(&mails[0].data);
+    assert!(text.contains("is falling behind"), "{text}");
+    // Delivered at last: recovered.
+    let mails = smtp.wait_for(2, WAIT).await;
+    let text = unfolded(&mails[1].data);
+    assert!(
+        text.contains("recovered") && text.contains("falls behind"),
+        "{text}"
+    );
+}
