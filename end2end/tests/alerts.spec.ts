@@ -73,3 +73,29 @@ test('a teammate turns alert emails off, and on again, on the Account page', asy
   await card.getByRole('button', { name: 'Turn alert emails on' }).click();
   await expect(card).toContainText('You get alert emails.');
 });
+
+test("a project's alert URL is set on its settings, with its signing secret shown once", async ({ page, request }) => {
+  const p = await project(page, 'Alerts: URL');
+  await page.goto(`/p/${p.id}/settings`);
+  await hydrated(page);
+  const card = page.locator('#alerts');
+  await card.getByLabel('Alert URL').fill(`${base}/alerts`);
+  await card.getByLabel('Format').selectOption('slack');
+  await card.getByRole('button', { name: 'Save alerts' }).click();
+  const shown = page.getByRole('dialog', { name: 'Alert URL set' });
+  await expect(shown).toBeVisible();
+  const secret = await shown.getByLabel('Signing secret').inputValue();
+  expect(secret).toMatch(/^[0-9a-f]{64}$/);
+  await shown.getByRole('button', { name: 'I have saved it' }).click();
+  await expect(card.getByLabel('Alert URL')).toHaveValue(`${base}/alerts`);
+  await expect(card.getByLabel('Format')).toHaveValue('slack');
+  const got = await request.get(`/projects/${p.id}/alerts`, { headers: basic(p.id, p.secret) });
+  expect((await got.json()).data).toEqual({ webhookUrl: `${base}/alerts`, format: 'slack' });
+
+  // A URL the guard refuses is said in the card, and nothing changes.
+  await card.getByLabel('Alert URL').fill('https://10.0.0.1/alerts');
+  await card.getByRole('button', { name: 'Save alerts' }).click();
+  await expect(card.getByRole('alert')).toContainText('private address');
+  const still = await request.get(`/projects/${p.id}/alerts`, { headers: basic(p.id, p.secret) });
+  expect((await still.json()).data.webhookUrl).toBe(`${base}/alerts`);
+});

@@ -151,3 +151,40 @@ pub async fn open_alerts(project_id: String) -> Result<Vec<crate::model::Project
     })
     .await
 }
+
+/// Where the project's alerts go.
+#[server(endpoint = "alerts/target")]
+pub async fn alert_target(project_id: String) -> Result<crate::model::AlertTarget, AppError> {
+    use crate::server::{alerts, context};
+    context::respond(async {
+        let s = context::in_project(&project_id).await?;
+        alerts::target(&s.cx.state, &s.scope.project_id).await
+    })
+    .await
+}
+
+/// Sets (or, empty, removes) the project's alert URL and format; a new URL's
+/// signing secret is shown once.
+#[server(endpoint = "alerts/set_target")]
+pub async fn set_alert_target(
+    project_id: String,
+    webhook_url: String,
+    format: String,
+) -> Result<crate::model::AlertTarget, AppError> {
+    use crate::model::{AlertFormat, ShownOnce};
+    use crate::server::{alerts, context};
+    context::respond(async {
+        let s = context::to_change_project(&project_id).await?;
+        let format = AlertFormat::parse(&format)
+            .ok_or_else(|| AppError::Invalid(format!("Unknown alert format {format:?}")))?;
+        let url = Some(webhook_url.as_str()).filter(|u| !u.trim().is_empty());
+        let set =
+            alerts::set_target(&s.cx.state, &s.scope.project_id, url, format, &s.actor()).await?;
+        match set.signing_secret.is_some() {
+            true => s.show_once(&ShownOnce::AlertUrl(set.clone())).await?,
+            false => context::form_done("alerts"),
+        }
+        Ok(set)
+    })
+    .await
+}

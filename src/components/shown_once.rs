@@ -69,6 +69,11 @@ fn Shown(what: ShownOnce) -> impl IntoView {
             })}
             <Saved />
         }.into_any()),
+        ShownOnce::AlertUrl(t) => ("Alert URL set", view! {
+            <p>"Signpost signs every alert it sends to " <code>{t.webhook_url.clone().unwrap_or_default()}</code> " with this secret (spectrum-v0)."</p>
+            <SecretField label="Signing secret" value=t.signing_secret.clone().unwrap_or_default() />
+            <Saved />
+        }.into_any()),
         ShownOnce::SignInLink(link) => ("One-time sign-in link", view! {
             <p>"Send this link to " <strong>{link.email.clone()}</strong> ". With it they choose a password and sign in."</p>
             <SecretField label="Sign-in link" value=link.url />

@@ -48,3 +48,42 @@ pub struct ProjectAlert {
     /// Unix milliseconds.
     pub since: i64,
 }
+
+/// How alerts are written to a project's alert URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum AlertFormat {
+    /// A JSON event: `{"event": "signpost.webhook.disabled", …}`.
+    #[default]
+    Signpost,
+    /// A body a Slack incoming webhook takes: `{"text": "…"}`.
+    Slack,
+}
+
+impl AlertFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertFormat::Signpost => "signpost",
+            AlertFormat::Slack => "slack",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertFormat> {
+        match s {
+            "signpost" => Some(AlertFormat::Signpost),
+            "slack" => Some(AlertFormat::Slack),
+            _ => None,
+        }
+    }
+}
+
+/// A project's alert URL, as its settings show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AlertTarget {
+    pub webhook_url: Option<String>,
+    pub format: AlertFormat,
+    /// Only right after a new URL was set: the secret its deliveries are
+    /// signed with (spectrum-v0), shown once.
+    pub signing_secret: Option<String>,
+}

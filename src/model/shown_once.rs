@@ -1,4 +1,4 @@
-use super::{ProjectCredentials, SignInLink, WebhookWithSecret};
+use super::{AlertTarget, ProjectCredentials, SignInLink, WebhookWithSecret};
 use serde::{Deserialize, Serialize};
 
 /// What a form just made and the dashboard shows exactly once, on the page
@@ -10,4 +10,6 @@ pub enum ShownOnce {
     WebhookAdded(WebhookWithSecret),
     WebhookSecret(WebhookWithSecret),
     SignInLink(SignInLink),
+    /// A project's new alert URL, with its signing secret.
+    AlertUrl(AlertTarget),
 }

@@ -1,9 +1,11 @@
+use crate::api::deliveries::{alert_target, SetAlertTarget};
 use crate::api::portal::{get_portal_look, SetPortalLook};
 use crate::api::projects::{get_project, RegenerateProjectSecret, RenameProject};
 use crate::components::form::{DoneNotice, FormError, SubmitButton};
 use crate::components::modal::{Dialog, DialogButtons};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::shown_once::ShownOnceDialog;
+use crate::model::AlertFormat;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -45,6 +47,7 @@ pub fn ProjectSettingsPage() -> impl IntoView {
                 </p>
                 {can.then(|| view! { <RegenerateSecret pid=pid.get_untracked() /> })}
             </div>
+            <AlertsCard pid=pid.get_untracked() can />
             <PortalLookCard pid=pid.get_untracked() can />
         </section>
     }
@@ -110,5 +113,51 @@ fn RegenerateSecret(pid: String) -> impl IntoView {
             </ActionForm>
         </Dialog>
         <ShownOnceDialog />
+    }
+}
+
+/// Where the project's alerts go: a URL Signpost delivers them to itself.
+#[component]
+fn AlertsCard(pid: String, can: bool) -> impl IntoView {
+    let save = ServerAction::<SetAlertTarget>::new();
+    let target = Resource::new(
+        {
+            let pid = pid.clone();
+            move || pid.clone()
+        },
+        alert_target,
+    );
+    view! {
+        <div class="card narrow" id="alerts">
+            <h2>"Alerts"</h2>
+            <p class="hint">
+                "When a webhook is disabled automatically, fails every delivery or falls behind, "
+                "and when it recovers: the project's pages say so, teammates get an email (if the "
+                "server has SMTP), and Signpost can call a URL of yours, signed like any delivery."
+            </p>
+            <ActionForm action=save>
+                <input type="hidden" name="project_id" value=pid />
+                <Transition fallback=|| ()>
+                    {move || target.get().and_then(Result::ok).map(|t| {
+                        let slack = t.format == AlertFormat::Slack;
+                        view! {
+                            <label for="alert-url">"Alert URL"</label>
+                            <input id="alert-url" name="webhook_url" type="text" inputmode="url"
+                                placeholder="https://hooks.slack.com/services/…" readonly=!can
+                                value=t.webhook_url.unwrap_or_default() />
+                            <label for="alert-format">"Format"</label>
+                            <select id="alert-format" name="format" disabled=!can>
+                                <option value="signpost" selected=!slack>"Signpost events (JSON, signed)"</option>
+                                <option value="slack" selected=slack>"Slack incoming webhook"</option>
+                            </select>
+                            <p class="hint">"Empty: no alert URL."</p>
+                        }
+                    })}
+                </Transition>
+                <FormError result=save.value() />
+                <DoneNotice what="alerts">"Saved."</DoneNotice>
+                {can.then(|| view! { <SubmitButton pending=save.pending() label="Save alerts" pending_label="Saving…" /> })}
+            </ActionForm>
+        </div>
     }
 }

@@ -7,9 +7,11 @@
 //! by a task of their own: a mail server that is down delays them, and
 //! nothing else.
 
+use super::db::activity::{self, Actor};
 use super::db::{self, alerts as rows, now_ms};
+use super::scope::Scope;
 use super::state::AppState;
-use crate::model::{AlertKind, AppError, ProjectAlert};
+use crate::model::{AlertFormat, AlertKind, AlertTarget, AppError, ProjectAlert};
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
@@ -105,9 +107,6 @@ async fn tell(
     recovered: bool,
     detail: &str,
 ) -> anyhow::Result<()> {
-    if state.config.alerts.smtp_url.is_none() {
-        return Ok(());
-    }
     let project = db::projects::get(&state.db, &w.project_id)
         .await?
         .map(|p| p.name)
@@ -160,6 +159,10 @@ async fn tell(
         },
         escape(&link)
     );
+    deliver(state, w, kind, recovered, detail, &project, &subject, &link).await?;
+    if state.config.alerts.smtp_url.is_none() {
+        return Ok(());
+    }
     for to in rows::recipients(&state.db, &w.project_id).await? {
         rows::queue_email(
             &state.db,
@@ -173,6 +176,120 @@ async fn tell(
         .await?;
     }
     Ok(())
+}
+
+/// Sends the alert to the project's alert URL, if it has one: a delivery
+/// like any other (signed, retried, in the log), through the engine.
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    state: &AppState,
+    w: &rows::Watched,
+    kind: AlertKind,
+    recovered: bool,
+    detail: &str,
+    project: &str,
+    subject: &str,
+    link: &str,
+) -> anyhow::Result<()> {
+    let (Some((hook, _)), format) = db::webhooks::alert_target(&state.db, &w.project_id).await?
+    else {
+        return Ok(());
+    };
+    let name = match recovered {
+        false => format!("signpost.webhook.{}", kind.as_str()),
+        true => "signpost.webhook.recovered".to_string(),
+    };
+    let body = match AlertFormat::parse(&format).unwrap_or_default() {
+        AlertFormat::Signpost => serde_json::json!({
+            "event": name,
+            "project": { "id": w.project_id, "name": project },
+            "webhook": { "id": w.id, "url": w.url },
+            "alert": kind.as_str(),
+            "reason": detail,
+            "at": super::http_api::iso(now_ms()),
+            "link": link,
+        }),
+        // Slack takes `text` (and lets the rest be).
+        AlertFormat::Slack => serde_json::json!({
+            "event": name,
+            "text": format!("{subject}\n{link}"),
+        }),
+    };
+    let event = super::delivery::ingest::parse_event(body.to_string().into())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    super::delivery::ingest::publish(
+        &state.db,
+        &state.delivery,
+        &Scope::project(&w.project_id),
+        vec![event],
+        Some(&hook),
+        None,
+        |_| serde_json::Value::Null,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// The project's alert URL and format.
+pub async fn target(state: &AppState, project_id: &str) -> Result<AlertTarget, AppError> {
+    super::projects::get(state, project_id).await?;
+    let (hook, format) = db::webhooks::alert_target(&state.db, project_id).await?;
+    Ok(AlertTarget {
+        webhook_url: hook.map(|(_, url)| url),
+        format: AlertFormat::parse(&format).unwrap_or_default(),
+        signing_secret: None,
+    })
+}
+
+/// Sets (or, with `None`, removes) the project's alert URL. A new URL gets
+/// a new signing secret, in the answer only.
+pub async fn set_target(
+    state: &AppState,
+    project_id: &str,
+    url: Option<&str>,
+    format: AlertFormat,
+    actor: &Actor<'_>,
+) -> Result<AlertTarget, AppError> {
+    super::projects::get(state, project_id).await?;
+    let checked = match url.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => Some(super::webhooks::check_url(state, u).await?),
+        None => None,
+    };
+    db::webhooks::set_alert_format(&state.db, project_id, format.as_str()).await?;
+    let (old, _) = db::webhooks::alert_target(&state.db, project_id).await?;
+    let same = old.as_ref().map(|(_, u)| u) == checked.as_ref();
+    let mut secret = None;
+    if !same {
+        if let Some(id) = db::webhooks::drop_alerts(&state.db, project_id).await? {
+            state.delivery.webhook_changed(&id);
+        }
+        if let Some(url) = &checked {
+            let new = super::secrets::new_spectrum_secret();
+            let id = uuid::Uuid::new_v4().to_string();
+            let sealed = state.secrets.seal(&new);
+            db::webhooks::insert_alerts(&state.db, &id, project_id, url, &sealed).await?;
+            secret = Some(new);
+        }
+        let (action, subject) = match &checked {
+            Some(url) => ("alerts.url_set", url.as_str()),
+            None => ("alerts.url_removed", ""),
+        };
+        activity::record(
+            &state.db,
+            Some(project_id),
+            actor,
+            action,
+            subject,
+            format.as_str(),
+        )
+        .await?;
+    }
+    Ok(AlertTarget {
+        webhook_url: checked,
+        format,
+        signing_secret: secret,
+    })
 }
 
 fn escape(s: &str) -> String {

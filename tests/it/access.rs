@@ -140,6 +140,12 @@ fn calls(ids: &Ids) -> Vec<Call> {
         ("activity/project", vec![p()], false),
         ("portal/look", vec![p()], false),
         ("alerts/open", vec![p()], false),
+        ("alerts/target", vec![p()], false),
+        (
+            "alerts/set_target",
+            vec![p(), ("webhook_url", "".into()), ("format", "slack".into())],
+            true,
+        ),
         ("webhooks/list", vec![p()], false),
         ("webhooks/get", vec![p(), w()], false),
         ("deliveries/list", vec![p()], false),

@@ -227,3 +227,96 @@ async fn a_backlog_that_does_not_drain_is_told() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_alert_url_gets_each_alert_signed_and_never_the_projects_events() {
+    let rx = Receiver::start().await;
+    rx.otherwise("gone", Reply::Status(410));
+    rx.otherwise("alerts", Reply::Status(200));
+    let s = Api::new(|c| c.alerts.alert_check_ms = 100).await;
+    // Checked like a webhook's URL; a format it does not know is refused.
+    let res = s
+        .req(reqwest::Method::PUT, "/alerts")
+        .json(&json!({ "webhookUrl": "https://10.0.0.1/x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = s
+        .req(reqwest::Method::PUT, "/alerts")
+        .json(&json!({ "webhookUrl": rx.url("alerts"), "format": "teams" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = s
+        .req(reqwest::Method::PUT, "/alerts")
+        .json(&json!({ "webhookUrl": rx.url("alerts"), "format": "signpost" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let set: serde_json::Value = res.json().await.unwrap();
+    let secret = set["data"]["signingSecret"].as_str().unwrap().to_string();
+    let (_, got) = s.get("/alerts").await;
+    assert_eq!(got["data"]["webhookUrl"], rx.url("alerts"));
+    assert_eq!(got["data"]["format"], "signpost");
+    assert!(got["data"].get("signingSecret").is_none(), "shown once");
+    // Not one of the project's webhooks, and none of its events.
+    let (_, list) = s.get("/webhooks").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 0);
+
+    let (wid, _) = s.register(&rx.url("gone"), json!({})).await;
+    s.publish(json!({ "event": "e" })).await;
+    let hits = rx.wait_for("alerts", 1, WAIT).await;
+    let alert = hits[0].json();
+    assert_eq!(alert["event"], "signpost.webhook.disabled");
+    assert_eq!(alert["webhook"]["id"], wid.as_str());
+    assert_eq!(alert["webhook"]["url"], rx.url("gone"));
+    assert_eq!(alert["project"]["id"], s.pid.as_str());
+    assert!(crate::receiver::spectrum_valid(&hits[0], &secret), "signed");
+
+    // Slack's format from now on; the recovery is told.
+    let res = s
+        .req(reqwest::Method::PUT, "/alerts")
+        .json(&json!({ "webhookUrl": rx.url("alerts"), "format": "slack" }))
+        .send()
+        .await
+        .unwrap();
+    let same: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        same["data"].get("signingSecret").is_none(),
+        "the same URL keeps its secret"
+    );
+    let res = s
+        .req(reqwest::Method::PATCH, &format!("/webhooks/{wid}"))
+        .json(&json!({ "enabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let hits = rx.wait_for("alerts", 2, WAIT).await;
+    let slack = hits[1].json();
+    assert_eq!(slack["event"], "signpost.webhook.recovered");
+    let text = slack["text"].as_str().unwrap();
+    assert!(
+        text.contains("recovered") && text.contains(&rx.url("gone")),
+        "{text}"
+    );
+    assert_eq!(
+        rx.count("alerts"),
+        2,
+        "the project's event never went there"
+    );
+
+    // Removed: no more alerts there.
+    let res = s
+        .req(reqwest::Method::PUT, "/alerts")
+        .json(&json!({ "webhookUrl": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, got) = s.get("/alerts").await;
+    assert!(got["data"]["webhookUrl"].is_null());
+}

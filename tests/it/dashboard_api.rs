@@ -71,6 +71,15 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
         ),
         ("portal/look", vec![("project_id", "prj_x")]),
         ("alerts/open", vec![("project_id", "prj_x")]),
+        ("alerts/target", vec![("project_id", "prj_x")]),
+        (
+            "alerts/set_target",
+            vec![
+                ("project_id", "prj_x"),
+                ("webhook_url", ""),
+                ("format", "slack"),
+            ],
+        ),
         ("account/alert_emails", vec![]),
         ("account/set_alert_emails", vec![("enabled", "false")]),
         (

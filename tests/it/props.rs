@@ -235,6 +235,11 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("account/alert_emails", &[]),
     ("account/set_alert_emails", &["enabled"]),
     ("alerts/open", &["project_id"]),
+    ("alerts/target", &["project_id"]),
+    (
+        "alerts/set_target",
+        &["project_id", "webhook_url", "format"],
+    ),
     ("login", &["email", "password", "next"]),
     ("setup", &["email", "password", "confirm", "token"]),
     ("setup_status", &[]),

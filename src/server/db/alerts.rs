@@ -21,7 +21,7 @@ pub async fn watched(db: &Db) -> sqlx::Result<Vec<Watched>> {
            (SELECT d.created_at FROM deliveries d \
             WHERE d.webhook_id = w.id AND d.status = 'pending' ORDER BY d.seq LIMIT 1) \
              AS oldest_pending \
-         FROM webhooks w WHERE w.deleted_at IS NULL",
+         FROM webhooks w WHERE w.deleted_at IS NULL AND w.purpose = 'events'",
     )
     .fetch_all(c)
     .await)

@@ -172,7 +172,7 @@ pub async fn list(
 ) -> sqlx::Result<Vec<Webhook>> {
     let rows: Vec<WebhookRow> = crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND deleted_at IS NULL \
-         AND ($2 IS NULL OR tenant = $2) ORDER BY created_at, id"
+         AND purpose = 'events' AND ($2 IS NULL OR tenant = $2) ORDER BY created_at, id"
     ))
     .bind(project_id)
     .bind(tenant)
@@ -192,7 +192,8 @@ pub async fn get(
     unordered_concurrency: u16,
 ) -> sqlx::Result<Option<Webhook>> {
     let row: Option<WebhookRow> = crate::on_db!(db, c => sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL"
+        "SELECT {COLUMNS} FROM webhooks WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL \
+         AND purpose = 'events'"
     ))
     .bind(project_id)
     .bind(id)
@@ -359,11 +360,92 @@ pub async fn subscribers(
         "SELECT id, events, ordering, ordering_key, max_concurrency, rate_limit, updated_at \
          FROM webhooks \
          WHERE project_id = $1 AND enabled = TRUE AND deleted_at IS NULL \
-         AND coalesce(tenant, '') = $2 ORDER BY created_at, id",
+         AND purpose = 'events' AND coalesce(tenant, '') = $2 ORDER BY created_at, id",
     )
     .bind(project_id)
     .bind(tenant.unwrap_or(""))
     .fetch_all(c)
+    .await)
+}
+
+/// One enabled webhook of the project, whatever its tenant or purpose
+/// (a test send, an alert): `to` of a publish call.
+pub async fn subscriber(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Vec<Subscriber>> {
+    crate::on_db!(db, c => sqlx::query_as(
+        "SELECT id, events, ordering, ordering_key, max_concurrency, rate_limit, updated_at \
+         FROM webhooks WHERE project_id = $1 AND id = $2 AND enabled = TRUE \
+         AND deleted_at IS NULL",
+    )
+    .bind(project_id)
+    .bind(id)
+    .fetch_all(c)
+    .await)
+}
+
+/// The project's alert URL: its webhook's id and URL, and the format.
+pub async fn alert_target(
+    db: &Db,
+    project_id: &str,
+) -> sqlx::Result<(Option<(String, String)>, String)> {
+    let hook: Option<(String, String)> = crate::on_db!(db, c => sqlx::query_as(
+        "SELECT id, url FROM webhooks WHERE project_id = $1 AND purpose = 'alerts' \
+         AND deleted_at IS NULL",
+    )
+    .bind(project_id)
+    .fetch_optional(c)
+    .await)?;
+    let format: Option<String> = crate::on_db!(db, c => sqlx::query_scalar(
+        "SELECT alert_format FROM projects WHERE id = $1",
+    )
+    .bind(project_id)
+    .fetch_optional(c)
+    .await)?;
+    Ok((hook, format.unwrap_or_else(|| "signpost".into())))
+}
+
+pub async fn set_alert_format(db: &Db, project_id: &str, format: &str) -> sqlx::Result<()> {
+    crate::on_db!(db, c => sqlx::query("UPDATE projects SET alert_format = $1 WHERE id = $2")
+        .bind(format)
+        .bind(project_id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Makes the project's alert webhook: every `signpost.*` event, in order,
+/// signed with spectrum-v0.
+pub async fn insert_alerts(
+    db: &Db,
+    id: &str,
+    project_id: &str,
+    url: &str,
+    sealed_secret: &[u8],
+) -> sqlx::Result<()> {
+    let now = super::now_ms();
+    crate::on_db!(db, c => sqlx::query(
+        "INSERT INTO webhooks (id, project_id, url, description, events, scheme, ordering, secret, \
+         created_at, updated_at, purpose) \
+         VALUES ($1, $2, $3, 'Alerts', '[\"*\"]', 'spectrum-v0', 'ordered', $4, $5, $5, 'alerts')",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(url)
+    .bind(sealed_secret)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// Deletes the project's alert webhook, if any (soft, as any webhook).
+pub async fn drop_alerts(db: &Db, project_id: &str) -> sqlx::Result<Option<String>> {
+    crate::on_db!(db, c => sqlx::query_scalar(
+        "UPDATE webhooks SET deleted_at = $1 WHERE project_id = $2 AND purpose = 'alerts' \
+         AND deleted_at IS NULL RETURNING id",
+    )
+    .bind(super::now_ms())
+    .bind(project_id)
+    .fetch_optional(c)
     .await)
 }
 

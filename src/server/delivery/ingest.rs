@@ -194,10 +194,9 @@ pub async fn publish(
     answer: impl FnOnce(&[Stored]) -> serde_json::Value,
 ) -> Result<serde_json::Value, AppError> {
     let (project_id, tenant) = (scope.project_id.as_str(), scope.tenant.as_deref());
-    let subscribers = db::webhooks::subscribers(db, project_id, tenant).await?;
-    let subscribers: Vec<_> = match to {
-        Some(id) => subscribers.into_iter().filter(|s| s.id == id).collect(),
-        None => subscribers,
+    let subscribers = match to {
+        Some(id) => db::webhooks::subscriber(db, project_id, id).await?,
+        None => db::webhooks::subscribers(db, project_id, tenant).await?,
     };
     // Each filter parsed once per call, not once per event.
     let filters: Vec<Vec<String>> = subscribers

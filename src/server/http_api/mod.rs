@@ -3,6 +3,7 @@
 //! `/projects/{projectId}/…`, works with and without a trailing slash, and
 //! needs HTTP Basic `projectId:projectSecret`.
 
+mod alerts;
 mod deliveries;
 mod envelope;
 mod events;
@@ -10,7 +11,7 @@ pub mod openapi;
 mod portal;
 mod webhooks;
 
-pub use envelope::ApiError;
+pub use envelope::{iso, ApiError};
 
 use super::state::AppState;
 use crate::server::projects;
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(deliveries::cancel),
         ),
         ("/projects/{pid}/portal-links", post(portal::create)),
+        ("/projects/{pid}/alerts", get(alerts::get).put(alerts::put)),
     ])
     // Anything else under a project: a JSON 404, not the dashboard's page.
     .route("/projects/{pid}/{*rest}", axum::routing::any(not_found))

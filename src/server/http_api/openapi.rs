@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the HTTP API, generated from the handlers'
 //! annotations and served at `/openapi.json`.
 
-use super::{deliveries, events, portal, webhooks};
+use super::{alerts, deliveries, events, portal, webhooks};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -29,7 +29,9 @@ use utoipa::{Modify, OpenApi};
         deliveries::redeliver,
         deliveries::cancel,
         deliveries::replay,
-        portal::create
+        portal::create,
+        alerts::get,
+        alerts::put
     ),
     modifiers(&BasicAuth, &CommonAnswers)
 )]
