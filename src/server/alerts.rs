@@ -50,11 +50,18 @@ pub async fn check(state: &AppState, base: &str) -> anyhow::Result<()> {
     let now = now_ms();
     let failing_for = state.config.alerts.alert_failing_secs as i64 * 1000;
     let lag = state.config.alerts.alert_lag_secs as i64 * 1000;
-    let watched = rows::watched(&state.db).await?;
+    // The open ones first: one another process opens meanwhile is not
+    // seen open with a state read before it (and closed at once).
     let open = rows::open(&state.db).await?;
+    let watched = rows::watched(&state.db).await?;
     let holds = |w: &rows::Watched, kind: AlertKind| match kind {
         AlertKind::Disabled => !w.enabled && w.disabled_reason.is_some(),
-        AlertKind::Failing => w.enabled && w.failing_since.is_some_and(|t| now - t >= failing_for),
+        // A few deliveries failed for good, the first of them a while ago.
+        AlertKind::Failing => {
+            w.enabled
+                && w.failed_deliveries >= MIN_FAILED
+                && w.failing_since.is_some_and(|t| now - t >= failing_for)
+        }
         AlertKind::Lagging => w.enabled && w.oldest_pending.is_some_and(|t| now - t >= lag),
     };
     for w in &watched {
@@ -68,7 +75,7 @@ pub async fn check(state: &AppState, base: &str) -> anyhow::Result<()> {
             let detail = w.disabled_reason.clone().unwrap_or_default();
             if rows::try_open(&state.db, &w.project_id, &w.id, kind.as_str(), &detail).await? {
                 tracing::warn!(webhook = %w.id, kind = kind.as_str(), "alert opened");
-                tell(state, base, w, kind, false, &detail).await?;
+                tell(state, base, w, kind, false, &detail).await;
             }
         }
     }
@@ -82,11 +89,16 @@ pub async fn check(state: &AppState, base: &str) -> anyhow::Result<()> {
             .map(|w| (w, holds(w, kind)));
         match now_holds {
             Some((_, true)) => {}
+            // Disabled meanwhile (by Signpost, which opens its own alert,
+            // or by a person): not a recovery. Closed without a word.
+            Some((w, false)) if !w.enabled && kind != AlertKind::Disabled => {
+                rows::close(&state.db, a.id).await?;
+            }
             // Recovered: told once, by the process that closes it.
             Some((w, false)) => {
                 if rows::close(&state.db, a.id).await? {
                     tracing::info!(webhook = %w.id, kind = kind.as_str(), "alert closed");
-                    tell(state, base, w, kind, true, "").await?;
+                    tell(state, base, w, kind, true, "").await;
                 }
             }
             // Deleted: nothing left to watch or to tell.
@@ -98,8 +110,27 @@ pub async fn check(state: &AppState, base: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Queues the emails of one alert (opened, or recovered).
+/// Final failures, at least, before a webhook counts as failing (one
+/// failure and no traffic since is not "every delivery").
+const MIN_FAILED: i64 = 3;
+
+/// Tells people of one alert (opened, or recovered): emails first (queued
+/// durably), then the alert URL. A failure is logged; the alert stays as
+/// it is.
 async fn tell(
+    state: &AppState,
+    base: &str,
+    w: &rows::Watched,
+    kind: AlertKind,
+    recovered: bool,
+    detail: &str,
+) {
+    if let Err(e) = tell_all(state, base, w, kind, recovered, detail).await {
+        tracing::error!(webhook = %w.id, kind = kind.as_str(), "telling of an alert: {e}");
+    }
+}
+
+async fn tell_all(
     state: &AppState,
     base: &str,
     w: &rows::Watched,
@@ -159,23 +190,21 @@ async fn tell(
         },
         escape(&link)
     );
-    deliver(state, w, kind, recovered, detail, &project, &subject, &link).await?;
-    if state.config.alerts.smtp_url.is_none() {
-        return Ok(());
+    if state.config.alerts.smtp_url.is_some() {
+        for to in rows::recipients(&state.db, &w.project_id).await? {
+            rows::queue_email(
+                &state.db,
+                &rows::Email {
+                    to: &to,
+                    subject: &subject,
+                    text: &text,
+                    html: &html,
+                },
+            )
+            .await?;
+        }
     }
-    for to in rows::recipients(&state.db, &w.project_id).await? {
-        rows::queue_email(
-            &state.db,
-            &rows::Email {
-                to: &to,
-                subject: &subject,
-                text: &text,
-                html: &html,
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    deliver(state, w, kind, recovered, detail, &project, &subject, &link).await
 }
 
 /// Sends the alert to the project's alert URL, if it has one: a delivery
@@ -209,10 +238,11 @@ async fn deliver(
             "at": super::http_api::iso(now_ms()),
             "link": link,
         }),
-        // Slack takes `text` (and lets the rest be).
+        // Slack takes `text` (and lets the rest be); `<`, `>` and `&` are
+        // its markup (`<!channel>`), escaped as it asks.
         AlertFormat::Slack => serde_json::json!({
             "event": name,
-            "text": format!("{subject}\n{link}"),
+            "text": format!("{}\n{link}", slack_escape(subject)),
         }),
     };
     let event = super::delivery::ingest::parse_event(body.to_string().into())
@@ -259,6 +289,12 @@ pub async fn set_target(
     db::webhooks::set_alert_format(&state.db, project_id, format.as_str()).await?;
     let (old, _) = db::webhooks::alert_target(&state.db, project_id).await?;
     let same = old.as_ref().map(|(_, u)| u) == checked.as_ref();
+    if let (true, Some((id, _))) = (same, &old) {
+        // Saved again: working again, if it had been disabled (a Slack
+        // channel archived answers 410).
+        db::webhooks::enable_alerts(&state.db, id).await?;
+        state.delivery.webhook_changed(id);
+    }
     let mut secret = None;
     if !same {
         if let Some(id) = db::webhooks::drop_alerts(&state.db, project_id).await? {
@@ -290,6 +326,12 @@ pub async fn set_target(
         format,
         signing_secret: secret,
     })
+}
+
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn escape(s: &str) -> String {
@@ -333,12 +375,12 @@ async fn send_due(
         if !rows::claim(&state.db, e.id, e.next_at, now_ms() + 120_000).await? {
             continue;
         }
+        // Well within the claim, whatever the server does step by step.
         let sent = match message(&from, &e) {
-            Ok(m) => transport
-                .send(m)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Ok(m) => match tokio::time::timeout(Duration::from_secs(60), transport.send(m)).await {
+                Ok(r) => r.map(|_| ()).map_err(|e| e.to_string()),
+                Err(_) => Err("the mail server took more than 60 s".into()),
+            },
             Err(err) => Err(err),
         };
         match sent {

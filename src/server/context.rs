@@ -29,11 +29,16 @@ pub async fn current() -> Result<RequestContext, AppError> {
     let session = leptos_axum::extract::<Session>()
         .await
         .map_err(|e| internal(format!("session: {e}")))?;
+    // Every line of the header, in order (a proxy may add a line of its
+    // own rather than append to the client's).
     let forwarded_for = use_context::<Parts>().and_then(|p| {
-        p.headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from)
+        let lines: Vec<&str> = p
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!lines.is_empty()).then(|| lines.join(", "))
     });
     let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await

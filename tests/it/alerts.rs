@@ -133,7 +133,7 @@ async fn count_alerts(s: &Api) -> i64 {
 async fn a_webhook_failing_for_a_while_is_told_and_its_recovery_too() {
     let smtp = Smtp::start().await;
     let rx = Receiver::start().await;
-    rx.script("flaky", vec![Reply::Status(500)]);
+    rx.script("flaky", vec![Reply::Status(500); 3]);
     rx.otherwise("flaky", Reply::Status(200));
     let (s, _admin) = Api::with_admin(|c| {
         quick(c, &smtp);
@@ -142,8 +142,11 @@ async fn a_webhook_failing_for_a_while_is_told_and_its_recovery_too() {
         c.delivery.max_attempts = 1;
     })
     .await;
-    s.register(&rx.url("flaky"), json!({})).await;
-    s.publish(json!({ "event": "e" })).await;
+    let (wid, _) = s.register(&rx.url("flaky"), json!({})).await;
+    // One failure is not "every delivery": three are.
+    for n in 0..3 {
+        s.publish(json!({ "event": "e", "n": n })).await;
+    }
     let mails = smtp.wait_for(1, WAIT).await;
     let text = unfolded(&mails[0].data);
     assert!(text.contains("fails every delivery"), "{text}");
@@ -153,6 +156,38 @@ async fn a_webhook_failing_for_a_while_is_told_and_its_recovery_too() {
     let text = unfolded(&mails[1].data);
     assert!(text.contains("recovered"), "{text}");
     assert_eq!(smtp.mails().len(), 2);
+
+    // Failing again, then disabled by a person: that is no recovery.
+    rx.script("flaky", vec![Reply::Status(500); 3]);
+    for n in 0..3 {
+        s.publish(json!({ "event": "e", "n": n })).await;
+    }
+    smtp.wait_for(3, WAIT).await;
+    let res = s
+        .req(reqwest::Method::PATCH, &format!("/webhooks/{wid}"))
+        .json(&json!({ "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    eventually(|| count_open(&s), |n| *n == 0).await;
+    // Anything it told would be queued by now (four more checks).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let db = s.server.db().await;
+    let queued: i64 =
+        signpost::on_db!(&db, p => sqlx::query_scalar("SELECT count(*) FROM alert_emails")
+        .fetch_one(p)
+        .await)
+        .unwrap();
+    assert_eq!(queued, 3, "no recovery told");
+}
+
+async fn count_open(s: &Api) -> i64 {
+    let db = s.server.db().await;
+    signpost::on_db!(&db, p => sqlx::query_scalar("SELECT count(*) FROM alerts WHERE closed_at IS NULL")
+        .fetch_one(p)
+        .await)
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

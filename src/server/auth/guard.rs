@@ -57,19 +57,24 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if changes_state && !is_same_origin(req.headers(), own_hosts(&state, &req)) {
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI.
+    let authority = req.uri().authority().map(|a| a.as_str());
+    if changes_state && !is_same_origin(req.headers(), authority, own_hosts(&state, &req)) {
         return (StatusCode::FORBIDDEN, "Cross-origin request refused").into_response();
     }
     next.run(req).await
 }
 
-fn is_same_origin(headers: &HeaderMap, own: OwnHosts) -> bool {
+fn is_same_origin(headers: &HeaderMap, authority: Option<&str>, own: OwnHosts) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return headers
             .get("sec-fetch-site")
             .is_none_or(|v| v.as_bytes() != b"cross-site");
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(authority);
     // "null" and anything else that is not an http(s) origin is refused.
     origin
         .to_str()
@@ -214,28 +219,38 @@ mod tests {
             local: Some("127.0.0.1:3000".parse().unwrap()),
         };
         let origin = |o: &'static str| headers(&[("host", "127.0.0.1:3000"), ("origin", o)]);
-        assert!(is_same_origin(&origin("http://127.0.0.1:3000"), own));
-        assert!(is_same_origin(&origin("http://localhost:3000"), own));
-        assert!(!is_same_origin(&origin("http://evil.example"), own));
-        assert!(!is_same_origin(&origin("null"), own));
+        assert!(is_same_origin(&origin("http://127.0.0.1:3000"), None, own));
+        assert!(is_same_origin(&origin("http://localhost:3000"), None, own));
+        assert!(!is_same_origin(&origin("http://evil.example"), None, own));
+        assert!(!is_same_origin(&origin("null"), None, own));
         // The Host header is not believed: a re-bound name sends its own.
         assert!(!is_same_origin(
             &headers(&[
                 ("host", "rebind.example:3000"),
                 ("origin", "http://rebind.example:3000")
             ]),
+            None,
             own
         ));
         let public = OwnHosts {
             public: Some(("hooks.example.com", 443)),
             ..own
         };
-        assert!(is_same_origin(&origin("https://hooks.example.com"), public));
-        assert!(!is_same_origin(&origin("http://hooks.example.com"), public));
+        assert!(is_same_origin(
+            &origin("https://hooks.example.com"),
+            None,
+            public
+        ));
+        assert!(!is_same_origin(
+            &origin("http://hooks.example.com"),
+            None,
+            public
+        ));
         // Machine clients send no Origin.
-        assert!(is_same_origin(&headers(&[("host", "x")]), own));
+        assert!(is_same_origin(&headers(&[("host", "x")]), None, own));
         assert!(!is_same_origin(
             &headers(&[("host", "x"), ("sec-fetch-site", "cross-site")]),
+            None,
             own
         ));
     }

@@ -7,17 +7,24 @@ use std::sync::OnceLock;
 /// Password checks at once: each argon2id run takes 19 MiB and a core for
 /// a while, so a burst of sign-ins waits here instead of taking gigabytes
 /// (and every blocking thread) at once.
-fn room() -> &'static tokio::sync::Semaphore {
-    static ROOM: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+/// The turn moves into the blocking task: a request dropped while its
+/// check runs gives the turn back only when the check ends.
+fn room() -> std::sync::Arc<tokio::sync::Semaphore> {
+    static ROOM: OnceLock<std::sync::Arc<tokio::sync::Semaphore>> = OnceLock::new();
     ROOM.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new(2 * cores)
+        std::sync::Arc::new(tokio::sync::Semaphore::new(2 * cores))
     })
+    .clone()
 }
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    let _turn = room().acquire().await?;
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+    let turn = room().acquire_owned().await?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        hash_blocking(&password)
+    })
+    .await?
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
@@ -32,10 +39,11 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 /// still does the same work against a throw-away hash, so the answer takes
 /// as long whether or not the account exists.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    let Ok(_turn) = room().acquire().await else {
+    let Ok(turn) = room().acquire_owned().await else {
         return false;
     };
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         #[cfg(test)]
         let _running = tests::Running::start();
         let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());

@@ -11,18 +11,23 @@ pub struct Watched {
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub failing_since: Option<i64>,
+    /// Deliveries failed (finally) since the last success.
+    pub failed_deliveries: i64,
     /// When its oldest pending delivery was created (one index seek each).
     pub oldest_pending: Option<i64>,
 }
 
 pub async fn watched(db: &Db) -> sqlx::Result<Vec<Watched>> {
-    crate::on_db!(db, c => sqlx::query_as(
+    // The pending index: one seek per webhook, whatever its history.
+    let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
+    crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT w.id, w.project_id, w.url, w.enabled, w.disabled_reason, w.failing_since, \
-           (SELECT d.created_at FROM deliveries d \
+           w.failed_deliveries, \
+           (SELECT d.created_at FROM deliveries d {hint} \
             WHERE d.webhook_id = w.id AND d.status = 'pending' ORDER BY d.seq LIMIT 1) \
              AS oldest_pending \
-         FROM webhooks w WHERE w.deleted_at IS NULL AND w.purpose = 'events'",
-    )
+         FROM webhooks w WHERE w.deleted_at IS NULL AND w.purpose = 'events'"
+    ))
     .fetch_all(c)
     .await)
 }

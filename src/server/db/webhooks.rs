@@ -437,6 +437,19 @@ pub async fn insert_alerts(
     .map(|_| ()))
 }
 
+/// Enables the project's alert webhook again (a fresh failure run).
+pub async fn enable_alerts(db: &Db, id: &str) -> sqlx::Result<()> {
+    crate::on_db!(db, c => sqlx::query(
+        "UPDATE webhooks SET enabled = TRUE, disabled_reason = NULL, disabled_at = NULL, \
+         failed_deliveries = 0, failing_since = NULL \
+         WHERE id = $1 AND purpose = 'alerts' AND NOT enabled",
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
 /// Deletes the project's alert webhook, if any (soft, as any webhook).
 pub async fn drop_alerts(db: &Db, project_id: &str) -> sqlx::Result<Option<String>> {
     crate::on_db!(db, c => sqlx::query_scalar(

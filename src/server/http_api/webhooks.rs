@@ -208,7 +208,7 @@ pub struct ListQuery {
 #[utoipa::path(
     get, path = "/projects/{projectId}/webhooks/", tag = "webhooks", operation_id = "list_webhooks",
     params(("projectId" = String, Path), ("tenant" = Option<String>, Query, description = "Only this tenant's webhooks")),
-    responses((status = 200, body = WebhookListEnvelope), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)),
+    responses((status = 200, body = WebhookListEnvelope), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope, description = "A bad (or repeated) `tenant`"), (status = 429, body = ErrorEnvelope)),
     security(("basic" = []))
 )]
 pub async fn list(
