@@ -34,10 +34,9 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::User(UserCommand::ResetPassword { email }) => {
             let db = open(&cli.config).await?;
-            let base = match &cli.config.public_url {
-                Some(url) => url.clone(),
-                None => format!("http://{}", super::listen_addr(&cli.config)?),
-            };
+            let base = cli
+                .config
+                .base_url(&super::listen_addr(&cli.config)?.to_string());
             let link = team::reset_link(&db, &email, &base)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -544,6 +544,18 @@ fn parse_public_url(s: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// Where people reach Signpost, for the links Signpost gives out (sign-in
+    /// links, portal links, alert emails): `--public-url`, else `http://` and
+    /// `fallback` (the host a request was sent to, or the listen address).
+    pub fn base_url(&self, fallback: &str) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{fallback}"),
+        }
+    }
+}
+
+impl Config {
     /// A configuration for tests and tools: defaults, with the given database.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Config {

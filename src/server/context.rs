@@ -204,13 +204,10 @@ impl RequestContext {
     /// Where people reach Signpost, for links shown to them: the configured
     /// public URL, else the host this request was sent to.
     pub fn base_url(&self) -> String {
-        if let Some(url) = &self.state.config.public_url {
-            return url.trim_end_matches('/').to_string();
-        }
         let host = use_context::<Parts>()
             .and_then(|p| p.headers.get(header::HOST)?.to_str().ok().map(String::from))
             .unwrap_or_else(|| "127.0.0.1:3000".into());
-        format!("http://{host}")
+        self.state.config.base_url(&host)
     }
 }
 

@@ -103,7 +103,7 @@ pub async fn serve_prepared(
     };
     let local = listener.local_addr()?;
     auth::setup_token::arm(&state, local).await?;
-    let alerting = alerts::spawn(state.clone(), alert_base(&state.config, local));
+    let alerting = alerts::spawn(state.clone(), state.config.base_url(&local.to_string()));
     let app = router::router(state, sessions);
     tracing::info!("listening on http://{local}");
     let served = listener::serve(listener, app, limits, shutdown)
@@ -157,7 +157,9 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     let metrics = serve_metrics(&state).await?;
     let alerting = alerts::spawn(
         state.clone(),
-        alert_base(&state.config, listen_addr(&state.config)?),
+        state
+            .config
+            .base_url(&listen_addr(&state.config)?.to_string()),
     );
     tracing::info!(worker = %state.delivery.worker_id, "worker started");
     shutdown_signal().await;
@@ -168,15 +170,6 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     }
     worker.shutdown().await;
     Ok(())
-}
-
-/// Where the links in alert emails point: `--public-url`, else the address
-/// Signpost listens on.
-fn alert_base(config: &Config, listening: SocketAddr) -> String {
-    match &config.public_url {
-        Some(url) => url.clone(),
-        None => format!("http://{listening}"),
-    }
 }
 
 /// The address `serve` listens on: `--addr`, else Leptos's site address.

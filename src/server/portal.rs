@@ -118,16 +118,6 @@ async fn secret_mark(state: &AppState, project_id: &str) -> Result<String, AppEr
     Ok(hex::encode(&hash[..hash.len().min(8)]))
 }
 
-/// Where people reach Signpost: `--public-url`, else the host the request
-/// was sent to (which the Host check has let through; behind a TLS proxy,
-/// set `--public-url`, or the link says `http://`).
-pub fn base_url(state: &AppState, host: Option<&str>) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.trim_end_matches('/').to_string();
-    }
-    format!("http://{}", host.unwrap_or("127.0.0.1:3000"))
-}
-
 /// Holds a link's calls to `--api-rate-limit` a second per tenant (a page
 /// view makes a few), as the API holds the platform's per project.
 pub fn within_rate(state: &AppState, grant: &Grant) -> Result<(), AppError> {

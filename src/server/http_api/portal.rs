@@ -71,7 +71,9 @@ pub async fn create(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| uri.authority().map(|a| a.as_str()));
-    let url = format!("{}/portal/{token}", portal::base_url(&state, host));
+    // Behind a TLS proxy, `--public-url` makes it `https://`.
+    let base = state.config.base_url(host.unwrap_or("127.0.0.1:3000"));
+    let url = format!("{base}/portal/{token}");
     let detail = match body.read_only {
         true => format!("read-only, until {}", iso(expires_at)),
         false => format!("until {}", iso(expires_at)),
