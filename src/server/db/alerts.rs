@@ -226,3 +226,85 @@ pub async fn opt_in(db: &Db, user_id: &str) -> sqlx::Result<bool> {
         .await)
     .map(|v: Option<bool>| v.unwrap_or(false))
 }
+
+// The project's alert URL: a webhook of its own (`purpose = 'alerts'`).
+
+/// The project's alert URL: its webhook's id and URL, and the format.
+pub async fn alert_target(
+    db: &Db,
+    project_id: &str,
+) -> sqlx::Result<(Option<(String, String)>, String)> {
+    let hook: Option<(String, String)> = crate::on_db!(db, c => sqlx::query_as(
+        "SELECT id, url FROM webhooks WHERE project_id = $1 AND purpose = 'alerts' \
+         AND deleted_at IS NULL",
+    )
+    .bind(project_id)
+    .fetch_optional(c)
+    .await)?;
+    let format: Option<String> = crate::on_db!(db, c => sqlx::query_scalar(
+        "SELECT alert_format FROM projects WHERE id = $1",
+    )
+    .bind(project_id)
+    .fetch_optional(c)
+    .await)?;
+    Ok((hook, format.unwrap_or_else(|| "signpost".into())))
+}
+
+pub async fn set_alert_format(db: &Db, project_id: &str, format: &str) -> sqlx::Result<()> {
+    crate::on_db!(db, c => sqlx::query("UPDATE projects SET alert_format = $1 WHERE id = $2")
+        .bind(format)
+        .bind(project_id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Makes the project's alert webhook: every `signpost.*` event, in order,
+/// signed with spectrum-v0.
+pub async fn insert_alerts(
+    db: &Db,
+    id: &str,
+    project_id: &str,
+    url: &str,
+    sealed_secret: &[u8],
+) -> sqlx::Result<()> {
+    let now = now_ms();
+    crate::on_db!(db, c => sqlx::query(
+        "INSERT INTO webhooks (id, project_id, url, description, events, scheme, ordering, secret, \
+         created_at, updated_at, purpose) \
+         VALUES ($1, $2, $3, 'Alerts', '[\"*\"]', 'spectrum-v0', 'ordered', $4, $5, $5, 'alerts')",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(url)
+    .bind(sealed_secret)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// Enables the project's alert webhook again (a fresh failure run).
+pub async fn enable_alerts(db: &Db, id: &str) -> sqlx::Result<()> {
+    crate::on_db!(db, c => sqlx::query(
+        "UPDATE webhooks SET enabled = TRUE, disabled_reason = NULL, disabled_at = NULL, \
+         failed_deliveries = 0, failing_since = NULL \
+         WHERE id = $1 AND purpose = 'alerts' AND NOT enabled",
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// Deletes the project's alert webhook, if any (soft, as any webhook).
+pub async fn drop_alerts(db: &Db, project_id: &str) -> sqlx::Result<Option<String>> {
+    crate::on_db!(db, c => sqlx::query_scalar(
+        "UPDATE webhooks SET deleted_at = $1 WHERE project_id = $2 AND purpose = 'alerts' \
+         AND deleted_at IS NULL RETURNING id",
+    )
+    .bind(now_ms())
+    .bind(project_id)
+    .fetch_optional(c)
+    .await)
+}

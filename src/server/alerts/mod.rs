@@ -7,13 +7,15 @@
 //! by a task of their own: a mail server that is down delays them, and
 //! nothing else.
 
-use super::db::activity::{self, Actor};
+mod email;
+mod url;
+
+pub use url::{set_target, target};
+
 use super::db::{self, alerts as rows, now_ms};
-use super::scope::Scope;
 use super::state::AppState;
-use crate::model::{AlertFormat, AlertKind, AlertTarget, AppError, ProjectAlert};
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use crate::model::{AlertKind, AppError, ProjectAlert};
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use std::time::Duration;
 
 /// Starts the checker and, with `--smtp-url`, the email sender. `base` is
@@ -36,7 +38,7 @@ pub fn spawn(state: AppState, base: String) -> Vec<tokio::task::JoinHandle<()>> 
         match AsyncSmtpTransport::<Tokio1Executor>::from_url(&url) {
             Ok(builder) => {
                 let transport = builder.timeout(Some(Duration::from_secs(20))).build();
-                tasks.push(tokio::spawn(send_loop(state, transport, every)));
+                tasks.push(tokio::spawn(email::send_loop(state, transport, every)));
             }
             Err(e) => tracing::error!("--smtp-url does not parse ({e}): no alert emails"),
         }
@@ -204,134 +206,7 @@ async fn tell_all(
             .await?;
         }
     }
-    deliver(state, w, kind, recovered, detail, &project, &subject, &link).await
-}
-
-/// Sends the alert to the project's alert URL, if it has one: a delivery
-/// like any other (signed, retried, in the log), through the engine.
-#[allow(clippy::too_many_arguments)]
-async fn deliver(
-    state: &AppState,
-    w: &rows::Watched,
-    kind: AlertKind,
-    recovered: bool,
-    detail: &str,
-    project: &str,
-    subject: &str,
-    link: &str,
-) -> anyhow::Result<()> {
-    let (Some((hook, _)), format) = db::webhooks::alert_target(&state.db, &w.project_id).await?
-    else {
-        return Ok(());
-    };
-    let name = match recovered {
-        false => format!("signpost.webhook.{}", kind.as_str()),
-        true => "signpost.webhook.recovered".to_string(),
-    };
-    let body = match AlertFormat::parse(&format).unwrap_or_default() {
-        AlertFormat::Signpost => serde_json::json!({
-            "event": name,
-            "project": { "id": w.project_id, "name": project },
-            "webhook": { "id": w.id, "url": w.url },
-            "alert": kind.as_str(),
-            "reason": detail,
-            "at": super::http_api::iso(now_ms()),
-            "link": link,
-        }),
-        // Slack takes `text` (and lets the rest be); `<`, `>` and `&` are
-        // its markup (`<!channel>`), escaped as it asks.
-        AlertFormat::Slack => serde_json::json!({
-            "event": name,
-            "text": format!("{}\n{link}", slack_escape(subject)),
-        }),
-    };
-    let event = super::delivery::ingest::parse_event(body.to_string().into())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    super::delivery::ingest::publish(
-        &state.db,
-        &state.delivery,
-        &Scope::project(&w.project_id),
-        vec![event],
-        Some(&hook),
-        None,
-        |_| serde_json::Value::Null,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(())
-}
-
-/// The project's alert URL and format.
-pub async fn target(state: &AppState, project_id: &str) -> Result<AlertTarget, AppError> {
-    super::projects::get(state, project_id).await?;
-    let (hook, format) = db::webhooks::alert_target(&state.db, project_id).await?;
-    Ok(AlertTarget {
-        webhook_url: hook.map(|(_, url)| url),
-        format: AlertFormat::parse(&format).unwrap_or_default(),
-        signing_secret: None,
-    })
-}
-
-/// Sets (or, with `None`, removes) the project's alert URL. A new URL gets
-/// a new signing secret, in the answer only.
-pub async fn set_target(
-    state: &AppState,
-    project_id: &str,
-    url: Option<&str>,
-    format: AlertFormat,
-    actor: &Actor<'_>,
-) -> Result<AlertTarget, AppError> {
-    super::projects::get(state, project_id).await?;
-    let checked = match url.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => Some(super::webhooks::check_url(state, u).await?),
-        None => None,
-    };
-    db::webhooks::set_alert_format(&state.db, project_id, format.as_str()).await?;
-    let (old, _) = db::webhooks::alert_target(&state.db, project_id).await?;
-    let same = old.as_ref().map(|(_, u)| u) == checked.as_ref();
-    if let (true, Some((id, _))) = (same, &old) {
-        // Saved again: working again, if it had been disabled (a Slack
-        // channel archived answers 410).
-        db::webhooks::enable_alerts(&state.db, id).await?;
-        state.delivery.webhook_changed(id);
-    }
-    let mut secret = None;
-    if !same {
-        if let Some(id) = db::webhooks::drop_alerts(&state.db, project_id).await? {
-            state.delivery.webhook_changed(&id);
-        }
-        if let Some(url) = &checked {
-            let new = super::secrets::new_spectrum_secret();
-            let id = uuid::Uuid::new_v4().to_string();
-            let sealed = state.secrets.seal(&new);
-            db::webhooks::insert_alerts(&state.db, &id, project_id, url, &sealed).await?;
-            secret = Some(new);
-        }
-        let (action, subject) = match &checked {
-            Some(url) => ("alerts.url_set", url.as_str()),
-            None => ("alerts.url_removed", ""),
-        };
-        activity::record(
-            &state.db,
-            Some(project_id),
-            actor,
-            action,
-            subject,
-            format.as_str(),
-        )
-        .await?;
-    }
-    Ok(AlertTarget {
-        webhook_url: checked,
-        format,
-        signing_secret: secret,
-    })
-}
-
-fn slack_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    url::deliver(state, w, kind, recovered, detail, &project, &subject, &link).await
 }
 
 fn escape(s: &str) -> String {
@@ -339,89 +214,6 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// Tries after a failure: `--alert-email-retry-ms` (30 s), doubling, at
-/// most an hour apart, 12 times.
-const MAX_TRIES: i64 = 12;
-
-fn retry_after_ms(first: u64, attempts: i64) -> i64 {
-    ((first.min(3_600_000) as i64) << attempts.clamp(0, 7)).min(3_600_000)
-}
-
-async fn send_loop(
-    state: AppState,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    every: Duration,
-) {
-    let mut tick = tokio::time::interval(every.min(Duration::from_secs(5)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = send_due(&state, &transport).await {
-            tracing::warn!("sending alert emails: {e}");
-        }
-    }
-}
-
-/// Sends what is due; a failure is tried again later, never blocks the rest.
-async fn send_due(
-    state: &AppState,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-) -> anyhow::Result<()> {
-    let from: Mailbox = state.config.alerts.smtp_from.parse()?;
-    for e in rows::due(&state.db, 50).await? {
-        // Taken for two minutes: another process that read it due leaves it.
-        if !rows::claim(&state.db, e.id, e.next_at, now_ms() + 120_000).await? {
-            continue;
-        }
-        // Well within the claim, whatever the server does step by step.
-        let sent = match message(&from, &e) {
-            Ok(m) => match tokio::time::timeout(Duration::from_secs(60), transport.send(m)).await {
-                Ok(r) => r.map(|_| ()).map_err(|e| e.to_string()),
-                Err(_) => Err("the mail server took more than 60 s".into()),
-            },
-            Err(err) => Err(err),
-        };
-        match sent {
-            Ok(()) => rows::sent(&state.db, e.id).await?,
-            Err(err) => {
-                let tries = e.attempts + 1;
-                tracing::warn!(to = %e.to_address, tries, "an alert email failed: {err}");
-                let next = match tries >= MAX_TRIES {
-                    true => i64::MAX / 2, // given up
-                    false => {
-                        let first = state.config.alerts.alert_email_retry_ms;
-                        now_ms() + retry_after_ms(first, e.attempts)
-                    }
-                };
-                rows::failed(&state.db, e.id, next, &err).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn message(from: &Mailbox, e: &rows::Queued) -> Result<Message, String> {
-    let to: Mailbox = e.to_address.parse().map_err(|err| format!("{err}"))?;
-    Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(e.subject.clone())
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(e.text_body.clone()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(e.html_body.clone()),
-                ),
-        )
-        .map_err(|err| err.to_string())
 }
 
 /// The open alerts of a project (the notice on its pages).
@@ -445,20 +237,5 @@ pub async fn forget(state: &AppState) {
     let week = 7 * 86_400_000;
     if let Err(e) = rows::forget_sent(&state.db, now_ms() - week).await {
         tracing::warn!("forgetting sent alert emails: {e}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_grow_and_stop_at_an_hour() {
-        assert_eq!(retry_after_ms(30_000, 0), 30_000);
-        assert_eq!(retry_after_ms(30_000, 1), 60_000);
-        assert_eq!(retry_after_ms(30_000, 6), 1_920_000);
-        assert_eq!(retry_after_ms(30_000, 7), 3_600_000);
-        assert_eq!(retry_after_ms(30_000, 50), 3_600_000);
-        assert_eq!(retry_after_ms(100, 2), 400);
     }
 }
