@@ -11,27 +11,13 @@ use signpost::model::{AppError, Project, ProjectCredentials, Role, SignInLink, U
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn call(
-    s: &Api,
-    client: &Client,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client
-        .post(s.server.url(&format!("/api/{endpoint}")))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn ok<T: serde::de::DeserializeOwned>(
     s: &Api,
     client: &Client,
     endpoint: &str,
     form: &[(&str, &str)],
 ) -> T {
-    let res = call(s, client, endpoint, form).await;
+    let res = server_fn(s, client, endpoint, form).await;
     let status = res.status();
     let text = res.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{endpoint}: {text}");
@@ -221,7 +207,7 @@ async fn statuses(s: &Api, who: &Client, ids: &Ids) -> Vec<(&'static str, bool, 
     let mut out = Vec::new();
     for (endpoint, form, changes) in calls(ids) {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let res = call(s, who, endpoint, &form).await;
+        let res = server_fn(s, who, endpoint, &form).await;
         out.push((endpoint, changes, res.status()));
     }
     out
@@ -260,7 +246,7 @@ async fn each_role_reaches_its_projects_and_nothing_else() {
             false => assert_eq!(status, StatusCode::OK, "{endpoint}"),
         }
     }
-    let res = call(&s, &viewer, "projects/create", &[("name", "Mine")]).await;
+    let res = server_fn(&s, &viewer, "projects/create", &[("name", "Mine")]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(matches!(app_error(res).await, AppError::Forbidden(m) if m.contains("viewer")));
     // ...a member and an admin do it all (a refusal of the input, such as a
@@ -336,7 +322,7 @@ async fn an_admin_gives_and_takes_projects() {
     let get = |p: String| {
         let (s, member) = (&s, &member);
         async move {
-            call(s, member, "projects/get", &[("project_id", p.as_str())])
+            server_fn(s, member, "projects/get", &[("project_id", p.as_str())])
                 .await
                 .status()
         }
@@ -369,10 +355,10 @@ async fn an_admin_gives_and_takes_projects() {
     let list: Vec<Project> = ok(&s, &member, "projects/list", &[]).await;
     assert!(list.is_empty());
     // Only an admin gives; an admin needs none.
-    let res = call(&s, &member, "team/set_projects", &[("user_id", &m.id)]).await;
+    let res = server_fn(&s, &member, "team/set_projects", &[("user_id", &m.id)]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let me: Option<UserInfo> = ok(&s, &admin, "me", &[]).await;
-    let res = call(
+    let res = server_fn(
         &s,
         &admin,
         "team/set_projects",

@@ -471,6 +471,21 @@ impl Api {
     }
 }
 
+/// A server function called as a page's script calls it (a form post).
+pub async fn server_fn(
+    s: &Api,
+    client: &Client,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    client
+        .post(s.server.url(&format!("/api/{endpoint}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 impl Api {
     /// Like [`Api::new`], on PostgreSQL whatever the run's backend.
     pub async fn postgres(adjust: impl FnOnce(&mut Config)) -> Api {

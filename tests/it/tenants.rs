@@ -7,7 +7,7 @@
 use crate::receiver::{Receiver, Reply};
 use crate::support::*;
 use reqwest::header::{ACCEPT, CONTENT_SECURITY_POLICY};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use signpost::model::{AppError, Webhook, WebhookWithSecret};
 use std::time::Duration;
@@ -28,21 +28,6 @@ async fn link(s: &Api, tenant: &str, extra: Value) -> String {
 /// The token in a portal link.
 fn token(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_string()
-}
-
-/// A server function called as a page's script calls it.
-async fn call(
-    s: &Api,
-    client: &Client,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client
-        .post(s.server.url(&format!("/api/{endpoint}")))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// The ids of a webhook's deliveries, newest first.
@@ -229,7 +214,7 @@ async fn a_link_expires_cannot_be_altered_and_is_no_api_credential() {
     let text = res.text().await.unwrap();
     assert!(text.contains("This link is not valid"), "{text}");
     assert!(!text.contains("Add webhook"));
-    let res = call(&s, &browser, "webhooks/list", &[("project_id", &altered)]).await;
+    let res = server_fn(&s, &browser, "webhooks/list", &[("project_id", &altered)]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     // An expired link says so, and its server functions refuse. (A page
@@ -246,7 +231,7 @@ async fn a_link_expires_cannot_be_altered_and_is_no_api_credential() {
     assert_eq!(status, StatusCode::GONE);
     assert!(text.contains("This link has expired"), "{text}");
     assert!(!text.contains("Add webhook"));
-    let res = call(
+    let res = server_fn(
         &s,
         &browser,
         "webhooks/list",
@@ -348,7 +333,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
         for (endpoint, rest) in webhook_calls(theirs) {
             let mut form: Vec<(&str, &str)> = vec![("project_id", &t)];
             form.extend(rest.iter().map(|(k, v)| (*k, v.as_str())));
-            let res = call(&s, &anyone, endpoint, &form).await;
+            let res = server_fn(&s, &anyone, endpoint, &form).await;
             assert_eq!(res.status(), StatusCode::NOT_FOUND, "{endpoint} {theirs}");
         }
         // A plain (forged) form post changes nothing either.
@@ -377,7 +362,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
             "deliveries/redeliver",
             "deliveries/cancel",
         ] {
-            let res = call(
+            let res = server_fn(
                 &s,
                 &anyone,
                 endpoint,
@@ -408,7 +393,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
     assert_eq!(deliveries_of(&s, &own).await.len(), 1);
 
     // The lists hold the tenant's own only, whatever the filter asks.
-    let list: Vec<Webhook> = call(&s, &anyone, "webhooks/list", &[("project_id", &t)])
+    let list: Vec<Webhook> = server_fn(&s, &anyone, "webhooks/list", &[("project_id", &t)])
         .await
         .json()
         .await
@@ -424,7 +409,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
     ] {
         let mut form = vec![("project_id", t.as_str())];
         form.extend(filter.iter().cloned());
-        let res = call(&s, &anyone, "deliveries/list", &form).await;
+        let res = server_fn(&s, &anyone, "deliveries/list", &form).await;
         assert_eq!(res.status(), StatusCode::OK, "{filter:?}");
         let page: Value = res.json().await.unwrap();
         let ids: Vec<&str> = page["deliveries"]
@@ -438,7 +423,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
             false => assert!(ids.iter().all(|id| *id == da), "{filter:?}: {ids:?}"),
         }
     }
-    let health: Value = call(&s, &anyone, "deliveries/health", &[("project_id", &t)])
+    let health: Value = server_fn(&s, &anyone, "deliveries/health", &[("project_id", &t)])
         .await
         .json()
         .await
@@ -479,7 +464,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
             vec![("project_id", t.as_str()), ("name", "x"), ("accent", "")],
         ),
     ] {
-        let res = call(&s, &anyone, endpoint, &form).await;
+        let res = server_fn(&s, &anyone, endpoint, &form).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{endpoint}");
     }
     // Nor does a portal show the dashboard's pages.
@@ -500,7 +485,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
         }
         let mut form: Vec<(&str, &str)> = vec![("project_id", &t)];
         form.extend(rest.iter().map(|(k, v)| (*k, v.as_str())));
-        let res = call(&s, &anyone, endpoint, &form).await;
+        let res = server_fn(&s, &anyone, endpoint, &form).await;
         let status = res.status();
         let text = res.text().await.unwrap();
         // The test send and the replay refuse a disabled webhook (the
@@ -510,7 +495,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
             "{endpoint}: {status} {text}"
         );
     }
-    let res = call(
+    let res = server_fn(
         &s,
         &anyone,
         "webhooks/pace",
@@ -528,7 +513,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
         StatusCode::FORBIDDEN,
         "the pace is the platform's"
     );
-    let made: WebhookWithSecret = call(
+    let made: WebhookWithSecret = server_fn(
         &s,
         &anyone,
         "webhooks/create",
@@ -549,7 +534,7 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
         Some("acme"),
         "the link's tenant"
     );
-    let res = call(
+    let res = server_fn(
         &s,
         &anyone,
         "deliveries/redeliver",
@@ -582,7 +567,7 @@ async fn a_read_only_link_shows_and_changes_nothing() {
         .await;
     let t = token(&link(&s, "acme", json!({ "readOnly": true })).await);
     let anyone = s.server.client();
-    let res = call(
+    let res = server_fn(
         &s,
         &anyone,
         "webhooks/get",
@@ -618,7 +603,7 @@ async fn a_read_only_link_shows_and_changes_nothing() {
             ],
         ),
     ] {
-        let res = call(&s, &anyone, endpoint, &form).await;
+        let res = server_fn(&s, &anyone, endpoint, &form).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{endpoint}");
         assert!(matches!(app_error(res).await, AppError::Forbidden(_)));
     }
@@ -681,7 +666,7 @@ async fn a_secret_made_in_the_portal_is_shown_once_without_a_session() {
     let id = location(&res).rsplit("shown-").next().unwrap().to_string();
     assert_eq!(id.len(), 64, "{}", location(&res));
     let other = token(&link(&s, "globex", json!({})).await);
-    let res = call(
+    let res = server_fn(
         &s,
         &anyone,
         "portal/shown",
@@ -760,19 +745,19 @@ async fn a_link_is_held_to_the_rate_limit_per_tenant() {
     let anyone = s.server.client();
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let res = call(&s, &anyone, "webhooks/list", &[("project_id", &acme)]).await;
+        let res = server_fn(&s, &anyone, "webhooks/list", &[("project_id", &acme)]).await;
         statuses.push(res.status());
     }
     assert!(
         statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
         "{statuses:?}"
     );
-    let res = call(&s, &anyone, "webhooks/list", &[("project_id", &acme)]).await;
+    let res = server_fn(&s, &anyone, "webhooks/list", &[("project_id", &acme)]).await;
     if res.status() == StatusCode::TOO_MANY_REQUESTS {
         assert!(matches!(app_error(res).await, AppError::RateLimited { .. }));
     }
     // Another tenant has its own.
-    let res = call(&s, &anyone, "webhooks/list", &[("project_id", &globex)]).await;
+    let res = server_fn(&s, &anyone, "webhooks/list", &[("project_id", &globex)]).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
