@@ -1,9 +1,20 @@
 use crate::components::shell::Shell;
 use crate::pages::{
-    account::AccountPage, activity::ActivityPage, delivery::DeliveryPage,
-    delivery_log::DeliveryLogPage, join::JoinPage, login::LoginPage, not_found::NotFound,
-    portal::PortalShell, project_settings::ProjectSettingsPage, projects::ProjectsPage,
-    setup::SetupPage, system::SystemPage, team::TeamPage, webhook::WebhookPage,
+    account::AccountPage,
+    activity::ActivityPage,
+    delivery::DeliveryPage,
+    delivery_log::DeliveryLogPage,
+    events::{EventPage, EventsPage},
+    join::JoinPage,
+    login::LoginPage,
+    not_found::NotFound,
+    portal::PortalShell,
+    project_settings::ProjectSettingsPage,
+    projects::ProjectsPage,
+    setup::SetupPage,
+    system::SystemPage,
+    team::TeamPage,
+    webhook::WebhookPage,
     webhooks::WebhooksPage,
 };
 use leptos::prelude::*;
@@ -56,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks/:wid") view=WebhookPage />
                     <Route path=path!("deliveries") view=DeliveryLogPage />
                     <Route path=path!("deliveries/:did") view=DeliveryPage />
+                    <Route path=path!("events") view=EventsPage />
+                    <Route path=path!("events/:eid") view=EventPage />
                 </ParentRoute>
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=ProjectsPage />
@@ -65,6 +78,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("p/:pid/deliveries") view=DeliveryLogPage />
                     <Route path=path!("p/:pid/activity") view=ActivityPage />
                     <Route path=path!("p/:pid/deliveries/:did") view=DeliveryPage />
+                    <Route path=path!("p/:pid/events") view=EventsPage />
+                    <Route path=path!("p/:pid/events/:eid") view=EventPage />
                     <Route path=path!("team") view=TeamPage />
                     <Route path=path!("system") view=SystemPage />
                     <Route path=path!("account") view=AccountPage />

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auth;
 pub mod deliveries;
+pub mod events;
 pub mod portal;
 pub mod projects;
 pub mod shown_once;

@@ -4,6 +4,7 @@ pub mod account;
 pub mod activity;
 pub mod delivery;
 pub mod delivery_log;
+pub mod events;
 pub mod join;
 pub mod login;
 pub mod not_found;

@@ -67,6 +67,7 @@ fn PortalFrame(info: PortalInfo, token: String) -> impl IntoView {
                 <nav class="nav" aria-label="Portal">
                     <A href=format!("{base}/webhooks")>"Webhooks"</A>
                     <A href=format!("{base}/deliveries")>"Delivery log"</A>
+                    <A href=format!("{base}/events")>"Events"</A>
                 </nav>
             </header>
             <main class="content">

@@ -12,6 +12,7 @@ pub mod db;
 pub mod delivery;
 pub mod delivery_log;
 pub mod errors;
+pub mod events;
 pub mod health;
 pub mod http_api;
 pub mod listener;

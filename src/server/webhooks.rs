@@ -442,8 +442,7 @@ pub async fn send_test(state: &AppState, scope: &Scope, id: &str) -> Result<Test
         &state.delivery,
         &to_scope,
         vec![event],
-        Some(id),
-        None,
+        ingest::How::to(crate::model::EventSource::Test, id),
         |stored| {
             event_id = stored[0].id.clone();
             serde_json::Value::Null

@@ -60,6 +60,7 @@ struct Ids {
     project: String,
     webhook: String,
     delivery: String,
+    event: String,
 }
 
 async fn project_with_a_delivery(s: &Api, admin: &Client, name: &str) -> Ids {
@@ -102,10 +103,15 @@ async fn project_with_a_delivery(s: &Api, admin: &Client, name: &str) -> Ids {
         .as_str()
         .unwrap()
         .to_string();
+    let event = page["data"]["deliveries"][0]["eventId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Ids {
         project: made.id,
         webhook,
         delivery,
+        event,
     }
 }
 
@@ -136,6 +142,12 @@ fn calls(ids: &Ids) -> Vec<Call> {
         ("webhooks/get", vec![p(), w()], false),
         ("deliveries/list", vec![p()], false),
         ("deliveries/get", vec![p(), d()], false),
+        ("events/list", vec![p()], false),
+        (
+            "events/get",
+            vec![p(), ("event_id", ids.event.clone())],
+            false,
+        ),
         ("deliveries/hourly", vec![p(), w()], false),
         ("deliveries/health", vec![p()], false),
         (

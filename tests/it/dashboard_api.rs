@@ -81,6 +81,11 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
             ],
         ),
         ("account/alert_emails", vec![]),
+        ("events/list", vec![("project_id", "prj_x")]),
+        (
+            "events/get",
+            vec![("project_id", "prj_x"), ("event_id", "evt_x")],
+        ),
         ("account/set_alert_emails", vec![("enabled", "false")]),
         (
             "portal/set_look",

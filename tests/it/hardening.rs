@@ -310,8 +310,15 @@ async fn the_api_answers_in_its_envelope_whatever_the_url_or_method() {
         .map(|v| v.to_str().unwrap().to_string());
     assert_eq!(envelope(res).await.0, StatusCode::METHOD_NOT_ALLOWED);
     assert!(allow.is_some_and(|a| a.contains("GET") && a.contains("POST")));
+    // `/events` is published to and read (GET): not deleted.
     let res = api
-        .req(reqwest::Method::GET, "/events")
+        .req(reqwest::Method::DELETE, "/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(envelope(res).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    let res = api
+        .req(reqwest::Method::GET, "/events/batch")
         .send()
         .await
         .unwrap();

@@ -11,6 +11,7 @@ mod cli;
 mod dashboard_api;
 mod delivery;
 mod delivery_log;
+mod events_log;
 mod forms;
 mod hardening;
 mod health;

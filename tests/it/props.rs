@@ -246,6 +246,8 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("me", &[]),
     ("deliveries/list", &["project_id", "filter", "cursor"]),
     ("deliveries/get", &["project_id", "delivery_id"]),
+    ("events/list", &["project_id", "filter", "cursor"]),
+    ("events/get", &["project_id", "event_id"]),
     ("deliveries/redeliver", &["project_id", "delivery_id"]),
     ("deliveries/cancel", &["project_id", "delivery_id"]),
     (

@@ -52,8 +52,7 @@ pub(super) async fn deliver(
         &state.delivery,
         &Scope::project(&w.project_id),
         vec![event],
-        Some(&hook),
-        None,
+        crate::server::delivery::ingest::How::to(crate::model::EventSource::Alert, &hook),
         |_| serde_json::Value::Null,
     )
     .await

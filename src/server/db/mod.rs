@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sign_in_links;
 pub mod users;
+pub mod webhook_states;
 pub mod webhooks;
 pub mod workers;
 

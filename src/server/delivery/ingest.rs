@@ -6,7 +6,7 @@
 
 use super::handle::Handle;
 use super::messages::{EventData, NewDelivery, Pace, Publish, PublishedEvent, Written};
-use crate::model::{is_event_name, AppError, DeliveryOrigin, MAX_EVENT_NAME};
+use crate::model::{is_event_name, AppError, DeliveryOrigin, EventSource, MAX_EVENT_NAME};
 use crate::server::db::{self, delivery_log::RepeatSource, Db};
 use crate::server::errors::internal;
 use crate::server::scope::Scope;
@@ -176,24 +176,51 @@ pub struct Stored {
     pub deliveries: usize,
 }
 
+/// How a publish call came in.
+pub struct How<'a> {
+    pub source: EventSource,
+    /// One webhook, whatever its filter (a test send, an alert).
+    pub to: Option<&'a str>,
+    /// The call's `Idempotency-Key`, as remembered.
+    pub idempotency_key: Option<&'a str>,
+}
+
+impl How<'_> {
+    /// An API call's, without a key.
+    pub fn api(source: EventSource) -> How<'static> {
+        How {
+            source,
+            to: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// To one webhook.
+    pub fn to(source: EventSource, webhook_id: &str) -> How<'_> {
+        How {
+            source,
+            to: Some(webhook_id),
+            idempotency_key: None,
+        }
+    }
+}
+
 /// Stores `events` and their deliveries (through the writer, in one
 /// transaction), then hands the deliveries to the worker. They go to the
 /// webhooks of the scope's tenant (none: the project's own, which have no
-/// tenant). `to` limits
-/// the deliveries to one webhook whatever its filter (test events). With
-/// an idempotency key seen in the last 24 h nothing is stored and the first
-/// answer comes back instead. `answer` turns what was stored into the
-/// answer that the key remembers.
+/// tenant), or to `how.to` alone. With an idempotency key seen in the last
+/// 24 h nothing is stored and the first answer comes back instead.
+/// `answer` turns what was stored into the answer that the key remembers.
 pub async fn publish(
     db: &Db,
     handle: &Handle,
     scope: &Scope,
     events: Vec<Incoming>,
-    to: Option<&str>,
-    idempotency_key: Option<&str>,
+    how: How<'_>,
     answer: impl FnOnce(&[Stored]) -> serde_json::Value,
 ) -> Result<serde_json::Value, AppError> {
     let (project_id, tenant) = (scope.project_id.as_str(), scope.tenant.as_deref());
+    let to = how.to;
     let subscribers = match to {
         Some(id) => db::webhooks::subscriber(db, project_id, id).await?,
         None => db::webhooks::subscribers(db, project_id, tenant).await?,
@@ -254,9 +281,10 @@ pub async fn publish(
         project_id: project_id.to_string(),
         tenant: tenant.map(str::to_string),
         origin: DeliveryOrigin::Event,
+        source: how.source,
         events: data,
         deliveries,
-        idempotency_key: idempotency_key.map(str::to_string),
+        idempotency_key: how.idempotency_key.map(str::to_string),
         answer: response.to_string(),
         reply,
         permit: None,
@@ -311,6 +339,7 @@ pub async fn repeat(
         project_id: project_id.to_string(),
         tenant: None,
         origin,
+        source: EventSource::Api,
         events,
         deliveries,
         idempotency_key: None,

@@ -17,7 +17,7 @@
 
 use super::budget::Body;
 use super::policy::Next;
-use crate::model::DeliveryOrigin;
+use crate::model::{DeliveryOrigin, EventSource};
 pub use crate::server::db::webhooks::Pace;
 use crate::server::db::{attempts::AttemptRow, deliveries::DeliveryUpdate};
 use std::sync::Arc;
@@ -103,6 +103,8 @@ pub(crate) struct Publish {
     /// `Event`: the events are new and stored with the deliveries; a
     /// repeat's events are stored already.
     pub origin: DeliveryOrigin,
+    /// How new events came in.
+    pub source: EventSource,
     pub events: Vec<PublishedEvent>,
     pub deliveries: Vec<NewDelivery>,
     pub idempotency_key: Option<String>,

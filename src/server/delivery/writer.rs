@@ -454,6 +454,7 @@ async fn store_publishes(
                     tenant: p.tenant.as_deref(),
                     name: &d.name,
                     body: d.body.bytes(),
+                    source: p.source.as_str(),
                 })
             })
         })

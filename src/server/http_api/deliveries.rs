@@ -90,7 +90,7 @@ pub struct DeliveryDto {
 }
 
 impl DeliveryDto {
-    fn new(d: DeliveryDetail, with_body: bool) -> Self {
+    pub(super) fn new(d: DeliveryDetail, with_body: bool) -> Self {
         let s = d.delivery;
         DeliveryDto {
             id: s.id,
@@ -353,13 +353,26 @@ fn since_schema() -> utoipa::openapi::Schema {
 }
 
 fn since_ms(v: &serde_json::Value) -> Result<i64, ApiError> {
-    const HOW: &str = "since is an RFC 3339 time (2026-11-23T09:00:00Z) or Unix milliseconds";
+    time_ms("since", v)
+}
+
+/// A time given as an RFC 3339 string or Unix milliseconds (a number, or
+/// digits in a query string).
+pub(super) fn time_ms(name: &str, v: &serde_json::Value) -> Result<i64, ApiError> {
+    let how = || {
+        invalid(format!(
+            "{name} is an RFC 3339 time (2026-11-23T09:00:00Z) or Unix milliseconds"
+        ))
+    };
     match v {
-        serde_json::Value::Number(n) => n.as_i64().filter(|n| *n >= 0).ok_or_else(|| invalid(HOW)),
+        serde_json::Value::Number(n) => n.as_i64().filter(|n| *n >= 0).ok_or_else(how),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().map_err(|_| how())
+        }
         serde_json::Value::String(s) => time::OffsetDateTime::parse(s, &Rfc3339)
             .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-            .map_err(|_| invalid(HOW)),
-        _ => Err(invalid(HOW)),
+            .map_err(|_| how()),
+        _ => Err(how()),
     }
 }
 

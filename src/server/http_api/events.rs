@@ -3,7 +3,8 @@
 
 use super::envelope::{accepted, require_json, ApiBody, ApiError, ApiPath, ApiQuery};
 use super::webhooks::ErrorEnvelope;
-use crate::server::delivery::ingest::{self, Incoming, Stored};
+use crate::model::EventSource;
+use crate::server::delivery::ingest::{self, How, Incoming, Stored};
 use crate::server::scope::Scope;
 use crate::server::state::AppState;
 use crate::server::webhooks;
@@ -154,8 +155,10 @@ pub async fn publish(
         &state.delivery,
         &scope(&pid, tenant.as_deref()),
         vec![event],
-        None,
-        key.as_deref(),
+        How {
+            idempotency_key: key.as_deref(),
+            ..How::api(EventSource::Api)
+        },
         |s| serde_json::to_value(one(&s[0])).expect("serializable"),
     )
     .await?;
@@ -202,8 +205,10 @@ pub async fn publish_batch(
         &state.delivery,
         &scope(&pid, tenant.as_deref()),
         events,
-        None,
-        key.as_deref(),
+        How {
+            idempotency_key: key.as_deref(),
+            ..How::api(EventSource::Batch)
+        },
         |stored| {
             let batch = PublishedBatch {
                 deliveries: stored.iter().map(|s| s.deliveries).sum(),

@@ -6,6 +6,7 @@
 mod alerts;
 mod deliveries;
 mod envelope;
+mod event_log;
 mod events;
 pub mod openapi;
 mod portal;
@@ -53,6 +54,15 @@ fn routes(list: Vec<(&str, MethodRouter<AppState>)>) -> Router<AppState> {
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
+    // One quota per project for the management calls, wherever they sit.
+    let manage_auth = from_fn_with_state(
+        (
+            state.clone(),
+            limiter(state.config.api_rate_limit),
+            state.config.api_rate_limit,
+        ),
+        authenticate,
+    );
     let manage = routes(vec![
         (
             "/projects/{pid}/webhooks",
@@ -90,6 +100,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/projects/{pid}/deliveries/{did}/cancel",
             post(deliveries::cancel),
         ),
+        ("/projects/{pid}/events/{id}", get(event_log::get)),
         ("/projects/{pid}/portal-links", post(portal::create)),
         ("/projects/{pid}/alerts", get(alerts::get).put(alerts::put)),
     ])
@@ -97,34 +108,38 @@ pub fn router(state: AppState) -> Router<AppState> {
     .route("/projects/{pid}/{*rest}", axum::routing::any(not_found))
     .method_not_allowed_fallback(method_not_allowed)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-    .layer(from_fn_with_state(
-        (
-            state.clone(),
-            limiter(state.config.api_rate_limit),
-            state.config.api_rate_limit,
-        ),
-        authenticate,
-    ));
+    .layer(manage_auth.clone());
     // Publishing has its own body limits and its own (higher) rate limit:
     // the platform publishes far more often than people manage webhooks.
+    // Reading the events (`GET /events`) shares the path and is a
+    // management call.
     let max_event = state.config.delivery.max_event_bytes as usize;
-    let publish = routes(vec![(
-        "/projects/{pid}/events",
-        post(events::publish).layer(DefaultBodyLimit::max(max_event)),
-    )])
-    .merge(routes(vec![(
-        "/projects/{pid}/events/batch",
-        post(events::publish_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES.max(max_event))),
-    )]))
-    .method_not_allowed_fallback(method_not_allowed)
-    .layer(from_fn_with_state(
+    let ingest_auth = from_fn_with_state(
         (
             state.clone(),
             limiter(state.config.ingest_rate_limit),
             state.config.ingest_rate_limit,
         ),
         authenticate,
-    ));
+    );
+    let publish = routes(vec![(
+        "/projects/{pid}/events",
+        post(events::publish)
+            .layer(DefaultBodyLimit::max(max_event))
+            .layer(ingest_auth.clone())
+            .merge(
+                get(event_log::list)
+                    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                    .layer(manage_auth),
+            ),
+    )])
+    .merge(routes(vec![(
+        "/projects/{pid}/events/batch",
+        post(events::publish_batch)
+            .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES.max(max_event)))
+            .layer(ingest_auth),
+    )]))
+    .method_not_allowed_fallback(method_not_allowed);
     manage.merge(publish)
 }
 

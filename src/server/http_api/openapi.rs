@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the HTTP API, generated from the handlers'
 //! annotations and served at `/openapi.json`.
 
-use super::{alerts, deliveries, events, portal, webhooks};
+use super::{alerts, deliveries, event_log, events, portal, webhooks};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         events::test,
         events::publish,
         events::publish_batch,
+        event_log::list,
+        event_log::get,
         deliveries::list,
         deliveries::get,
         deliveries::redeliver,
