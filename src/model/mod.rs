@@ -3,6 +3,7 @@
 
 mod activity;
 mod alert;
+mod catalog;
 mod delivery;
 mod error;
 mod events;
@@ -18,6 +19,7 @@ mod webhook;
 
 pub use activity::*;
 pub use alert::*;
+pub use catalog::*;
 pub use delivery::*;
 pub use error::AppError;
 pub use events::*;

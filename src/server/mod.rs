@@ -5,6 +5,7 @@ pub mod account;
 pub mod alerts;
 pub mod assets;
 pub mod auth;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod context;

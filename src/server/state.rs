@@ -30,6 +30,8 @@ pub struct AppState {
     /// Server-function calls of portal links, per tenant: `--api-rate-limit`
     /// a second, as the platform's own API calls per project.
     pub portal_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// Each project's event schemas, compiled.
+    pub catalog: Arc<super::catalog::Catalog>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             ),
             metrics,
             metrics_addr: Default::default(),
+            catalog: Default::default(),
             db,
             resolver: config.resolver.0.clone(),
             config: Arc::new(config),

@@ -430,7 +430,13 @@ pub async fn send_test(state: &AppState, scope: &Scope, id: &str) -> Result<Test
             "The webhook is disabled: enable it to send a test event".into(),
         ));
     }
-    let event = ingest::parse_event(ingest::test_event_body()).map_err(AppError::Invalid)?;
+    // The catalog's example of a type the webhook takes, else a sample
+    // Spectrum message.
+    let body = match super::catalog::example_for(state, &scope.project_id, &webhook.events).await? {
+        Some(example) => bytes::Bytes::from(example),
+        None => ingest::test_event_body(),
+    };
+    let event = ingest::parse_event(body).map_err(AppError::Invalid)?;
     let mut event_id = String::new();
     // Published as the webhook's tenant's (or the project's own) event.
     let to_scope = Scope {

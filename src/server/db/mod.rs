@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod attempts;
 pub mod deliveries;
 pub mod delivery_log;
+pub mod event_types;
 pub mod events;
 pub mod idempotency_keys;
 pub mod lanes;

@@ -150,6 +150,10 @@ pub async fn publish(
     let tenant = q.tenant()?;
     let key = keyed_for(tenant.as_deref(), publish_headers(&headers)?);
     let event = ingest::parse_event(body).map_err(invalid)?;
+    state
+        .catalog
+        .check(&state.db, &pid, std::slice::from_ref(&event), false)
+        .await?;
     let data = ingest::publish(
         &state.db,
         &state.delivery,
@@ -200,6 +204,7 @@ pub async fn publish_batch(
             format!("Event {i} of the batch is over {max} bytes"),
         ));
     }
+    state.catalog.check(&state.db, &pid, &events, true).await?;
     let data = ingest::publish(
         &state.db,
         &state.delivery,

@@ -7,6 +7,7 @@ mod alerts;
 mod deliveries;
 mod envelope;
 mod event_log;
+mod event_types;
 mod events;
 pub mod openapi;
 mod portal;
@@ -101,6 +102,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(deliveries::cancel),
         ),
         ("/projects/{pid}/events/{id}", get(event_log::get)),
+        ("/projects/{pid}/event-types", get(event_types::list)),
+        (
+            "/projects/{pid}/event-types/{name}",
+            get(event_types::get)
+                .put(event_types::put)
+                .delete(event_types::delete),
+        ),
         ("/projects/{pid}/portal-links", post(portal::create)),
         ("/projects/{pid}/alerts", get(alerts::get).put(alerts::put)),
     ])

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the HTTP API, generated from the handlers'
 //! annotations and served at `/openapi.json`.
 
-use super::{alerts, deliveries, event_log, events, portal, webhooks};
+use super::{alerts, deliveries, event_log, event_types, events, portal, webhooks};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -26,6 +26,10 @@ use utoipa::{Modify, OpenApi};
         events::publish_batch,
         event_log::list,
         event_log::get,
+        event_types::put,
+        event_types::list,
+        event_types::get,
+        event_types::delete,
         deliveries::list,
         deliveries::get,
         deliveries::redeliver,
