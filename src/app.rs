@@ -2,6 +2,7 @@ use crate::components::shell::Shell;
 use crate::pages::{
     account::AccountPage,
     activity::ActivityPage,
+    catalog::CatalogPage,
     delivery::DeliveryPage,
     delivery_log::DeliveryLogPage,
     events::{EventPage, EventsPage},
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("p/:pid/activity") view=ActivityPage />
                     <Route path=path!("p/:pid/deliveries/:did") view=DeliveryPage />
                     <Route path=path!("p/:pid/events") view=EventsPage />
+                    <Route path=path!("p/:pid/catalog") view=CatalogPage />
                     <Route path=path!("p/:pid/events/:eid") view=EventPage />
                     <Route path=path!("team") view=TeamPage />
                     <Route path=path!("system") view=SystemPage />

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod catalog;
 pub mod deliveries;
 pub mod events;
 pub mod portal;

@@ -88,6 +88,7 @@ pub fn ProjectHeader(#[prop(into)] project_id: Signal<String>) -> impl IntoView 
                 <A href=move || format!("/p/{}/webhooks", project_id.get())>"Webhooks"</A>
                 <A href=move || format!("/p/{}/deliveries", project_id.get())>"Delivery log"</A>
                 <A href=move || format!("/p/{}/events", project_id.get())>"Events"</A>
+                <A href=move || format!("/p/{}/catalog", project_id.get())>"Catalog"</A>
                 <A href=move || format!("/p/{}/activity", project_id.get())>"Activity"</A>
                 <A href=move || format!("/p/{}/settings", project_id.get())>"Settings"</A>
             </nav>

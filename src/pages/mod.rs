@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod catalog;
 pub mod delivery;
 pub mod delivery_log;
 pub mod events;

@@ -1,3 +1,4 @@
+use crate::api::catalog::list_event_types;
 use crate::api::deliveries::{list_deliveries, replay_count, webhook_hourly, Replay};
 use crate::api::webhooks::{get_webhook, SetWebhookPace};
 use crate::components::copy::CopyButton;
@@ -7,7 +8,9 @@ use crate::components::modal::{Dialog, DialogButtons, Modal};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
 use crate::model::scope_base;
-use crate::model::{rate_text, snippets, HourStats, LogFilter, Ordering, Webhook, MAX_CONCURRENCY};
+use crate::model::{
+    rate_text, snippets, EventType, HourStats, LogFilter, Ordering, Webhook, MAX_CONCURRENCY,
+};
 use crate::pages::webhooks::{state_badge, SendTest};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -77,7 +80,10 @@ pub fn WebhookPage() -> impl IntoView {
             </div>
 
             <Transition fallback=|| ()>
-                {move || webhook.get().and_then(Result::ok).map(|w| view! { <Snippets webhook=w /> })}
+                {move || webhook.get().and_then(Result::ok).map(|w| view! {
+                    <Snippets webhook=w.clone() />
+                    <ReceivedTypes pid=pid.get_untracked() webhook=w />
+                })}
             </Transition>
         </section>
     }
@@ -282,6 +288,40 @@ fn Snippets(webhook: Webhook) -> impl IntoView {
                 <p class="hint">{s.file_name}</p>
             </div>
         }).collect_view()}
+    }
+}
+
+/// The catalog's types this webhook receives, with their schemas: with
+/// the snippets, the one page a receiver's developer reads.
+#[component]
+fn ReceivedTypes(pid: String, webhook: Webhook) -> impl IntoView {
+    let types = Resource::new(move || pid.clone(), list_event_types);
+    let all = webhook.events.iter().any(|n| n == "*");
+    let takes = move |name: &str| all || webhook.events.iter().any(|n| n == name);
+    view! {
+        <Transition fallback=|| ()>
+            {move || types.get().and_then(Result::ok).map(|list| {
+                let list: Vec<EventType> = list.into_iter().filter(|t| takes(&t.name)).collect();
+                (!list.is_empty()).then(|| view! {
+                    <h3>"The events it receives"</h3>
+                    <p class="hint">"From the project's event catalog: what each event means and, where there is one, the JSON Schema every event of it matches."</p>
+                    <dl class="received-types">
+                        {list.into_iter().map(|t| view! {
+                            <dt><code>{t.name.clone()}</code></dt>
+                            <dd>
+                                {(!t.description.is_empty()).then(|| view! { <p>{t.description.clone()}</p> })}
+                                {t.schema.clone().map(|s| view! {
+                                    <details><summary>"Schema"</summary><pre class="mono">{s}</pre></details>
+                                })}
+                                {t.example.clone().map(|e| view! {
+                                    <details><summary>"Example"</summary><pre class="mono">{e}</pre></details>
+                                })}
+                            </dd>
+                        }).collect_view()}
+                    </dl>
+                })
+            })}
+        </Transition>
     }
 }
 

@@ -1,3 +1,4 @@
+use crate::api::catalog::list_event_types;
 use crate::api::deliveries::webhooks_health;
 use crate::api::webhooks::{
     list_webhooks, CreateWebhook, DeleteWebhook, EditWebhook, FinishRotation, RotateWebhookSecret,
@@ -221,11 +222,36 @@ fn test_result_view(r: &TestResult) -> AnyView {
     }
 }
 
+/// The catalog's event names, offered to the Events field (free text is
+/// still taken): in words under it, and as its suggestions.
+#[component]
+fn CatalogNames(pid: String) -> impl IntoView {
+    let types = Resource::new(move || pid.clone(), list_event_types);
+    view! {
+        <Transition fallback=|| ()>
+            {move || types.get().and_then(Result::ok).filter(|t| !t.is_empty()).map(|list| {
+                let names: Vec<String> = list.into_iter().map(|t| t.name).collect();
+                view! {
+                    <p class="hint catalog-names">"From the catalog: "
+                        {names.iter().enumerate().map(|(i, n)| view! {
+                            {(i > 0).then_some(", ")}<code>{n.clone()}</code>
+                        }).collect_view()}
+                    </p>
+                    <datalist id="event-types">
+                        {names.into_iter().map(|n| view! { <option value=n></option> }).collect_view()}
+                    </datalist>
+                }
+            })}
+        </Transition>
+    }
+}
+
 /// "Add webhook" and its dialog (sent with the page). A refusal shows in the
 /// form; once added, the page comes back with the webhook in the list and
 /// its signing secret in a dialog, shown once.
 #[component]
 fn AddWebhook(pid: String) -> impl IntoView {
+    let names = view! { <CatalogNames pid=pid.clone() /> };
     view! {
         <button type="button" class="primary" commandfor="add-webhook" command="show-modal">"Add webhook"</button>
         <Dialog id="add-webhook" title="Add webhook">
@@ -236,8 +262,9 @@ fn AddWebhook(pid: String) -> impl IntoView {
                 <label for="wh-description">"Description"</label>
                 <input id="wh-description" name="description" type="text" maxlength="500" />
                 <label for="wh-events">"Events"</label>
-                <input id="wh-events" name="events" type="text" value="*" aria-describedby="wh-events-hint" />
+                <input id="wh-events" name="events" type="text" value="*" aria-describedby="wh-events-hint" list="event-types" />
                 <p class="hint" id="wh-events-hint">"* for every event, or names separated by commas (for example: messages, user.created)."</p>
+                {names}
                 <label for="wh-scheme">"Signature scheme"</label>
                 <select id="wh-scheme" name="scheme">
                     <option value="spectrum-v0" selected>"spectrum-v0 (Spectrum compatible)"</option>

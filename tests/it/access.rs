@@ -210,6 +210,17 @@ fn calls(ids: &Ids) -> Vec<Call> {
             vec![p(), w(), ("enabled", "true".into())],
             true,
         ),
+        ("catalog/list", vec![p()], false),
+        (
+            "catalog/save",
+            vec![p(), ("name", "order.created".into())],
+            true,
+        ),
+        (
+            "catalog/delete",
+            vec![p(), ("name", "order.created".into())],
+            true,
+        ),
         ("projects/regenerate_secret", vec![p()], true),
     ]
 }

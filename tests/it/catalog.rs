@@ -204,3 +204,67 @@ async fn a_test_send_uses_the_example_of_a_type_the_webhook_takes() {
     assert_eq!(body["event"], json!("order.created"));
     assert_eq!(body["orderId"], json!("example-order"));
 }
+
+#[tokio::test]
+async fn the_dashboard_saves_types_from_text_and_a_portal_reads_them() {
+    let (s, admin) = Api::with_admin(|_| {}).await;
+    let pid = s.pid.clone();
+    let save = |schema: &'static str| {
+        let (s, admin, pid) = (&s, &admin, pid.clone());
+        async move {
+            server_fn(
+                s,
+                admin,
+                "catalog/save",
+                &[
+                    ("project_id", &pid),
+                    ("name", " order.created "),
+                    ("description", "Placed"),
+                    ("schema", schema),
+                    ("example", ""),
+                ],
+            )
+            .await
+        }
+    };
+    let res = save("{not json").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let err = app_error(res).await;
+    assert!(
+        matches!(&err, signpost::model::AppError::Invalid(m) if m.contains("schema is not JSON")),
+        "{err:?}"
+    );
+    let res = save(r#"{"required": ["orderId"]}"#).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, one) = s.get("/event-types/order.created").await;
+    assert_eq!(one["data"]["description"], json!("Placed"));
+    assert_eq!(one["data"]["schema"], json!({"required": ["orderId"]}));
+
+    let (_, link) = s.call("/portal-links", json!({ "tenant": "acme" })).await;
+    let token = link["data"]["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let anon = s.server.client();
+    let res = server_fn(&s, &anon, "catalog/list", &[("project_id", &token)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let types: Value = res.json().await.unwrap();
+    assert_eq!(types[0]["name"], json!("order.created"));
+    // ...and changes nothing.
+    let res = server_fn(
+        &s,
+        &anon,
+        "catalog/delete",
+        &[("project_id", &token), ("name", "order.created")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let page = page_text(&admin, s.server.url(&format!("/p/{pid}/catalog"))).await;
+    assert!(
+        page.contains("order.created") && page.contains("Placed"),
+        "{page}"
+    );
+}

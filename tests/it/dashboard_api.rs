@@ -82,6 +82,12 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
         ),
         ("account/alert_emails", vec![]),
         ("events/list", vec![("project_id", "prj_x")]),
+        ("catalog/list", vec![("project_id", "prj_x")]),
+        ("catalog/save", vec![("project_id", "prj_x"), ("name", "x")]),
+        (
+            "catalog/delete",
+            vec![("project_id", "prj_x"), ("name", "x")],
+        ),
         (
             "events/get",
             vec![("project_id", "prj_x"), ("event_id", "evt_x")],

@@ -248,6 +248,12 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("deliveries/get", &["project_id", "delivery_id"]),
     ("events/list", &["project_id", "filter", "cursor"]),
     ("events/get", &["project_id", "event_id"]),
+    ("catalog/list", &["project_id"]),
+    (
+        "catalog/save",
+        &["project_id", "name", "description", "schema", "example"],
+    ),
+    ("catalog/delete", &["project_id", "name"]),
     ("deliveries/redeliver", &["project_id", "delivery_id"]),
     ("deliveries/cancel", &["project_id", "delivery_id"]),
     (
