@@ -45,7 +45,7 @@ export default defineConfig({
     { name: 'auth', testMatch: /(auth|assets)\.spec\.ts/, use: { browserName: 'chromium' } },
     {
       name: 'dashboard',
-      testMatch: /(webhooks|delivery|team|log|system|fit|plain|ordering|portal|access|alerts|events|catalog)\.spec\.ts/,
+      testMatch: /(webhooks|delivery|team|log|system|fit|plain|ordering|portal|access|alerts|events|catalog|replay)\.spec\.ts/,
       dependencies: ['auth'],
       use: { browserName: 'chromium', permissions: ['clipboard-read', 'clipboard-write'] },
     },

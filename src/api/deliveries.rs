@@ -105,6 +105,40 @@ pub async fn replay(project_id: String, webhook_id: String, since: i64) -> Resul
     .await
 }
 
+/// How many deliveries "Replay these…" would queue for a log page's filters.
+#[server(endpoint = "deliveries/bulk_replay_count")]
+pub async fn bulk_replay_count(
+    project_id: String,
+    #[server(default)] filter: LogFilter,
+) -> Result<u64, AppError> {
+    use crate::server::{context, replays};
+    context::respond(async {
+        let s = context::in_scope(&project_id).await?;
+        let f = replays::of_log(&filter)?;
+        replays::count(&s.cx.state, &replays::log_scope(&s.scope, &filter), f).await
+    })
+    .await
+}
+
+/// "Replay these…": queues again what a log page's filters pick (see
+/// `POST /projects/{pid}/replay`); returns the replay.
+#[server(endpoint = "deliveries/bulk_replay")]
+pub async fn bulk_replay(
+    project_id: String,
+    #[server(default)] filter: LogFilter,
+) -> Result<crate::model::ReplayInfo, AppError> {
+    use crate::server::{context, replays};
+    context::respond(async {
+        let s = context::to_change(&project_id).await?;
+        let f = replays::of_log(&filter)?;
+        let scope = replays::log_scope(&s.scope, &filter);
+        let r = replays::start(&s.cx.state, &scope, f, &s.actor()).await?;
+        context::form_done(&format!("replayed.{}", r.count));
+        Ok(r)
+    })
+    .await
+}
+
 /// A webhook's last 24 hours, hour by hour.
 #[server(endpoint = "deliveries/hourly")]
 pub async fn webhook_hourly(

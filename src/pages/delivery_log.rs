@@ -1,7 +1,7 @@
-use crate::api::deliveries::list_deliveries;
+use crate::api::deliveries::{bulk_replay_count, list_deliveries, BulkReplay};
 use crate::api::webhooks::list_webhooks;
 use crate::components::delivery::{DeliveryTable, LIVE_EVERY_MS};
-use crate::components::form::ErrorMessage;
+use crate::components::form::{ErrorMessage, FormError};
 use crate::components::project_nav::ProjectHeader;
 use crate::model::{is_portal_token, scope_base};
 use crate::model::{DeliveryStatus, LogFilter, TimeRange};
@@ -94,6 +94,7 @@ pub fn DeliveryLogPage() -> impl IntoView {
                     <A href=base>"Clear"</A>
                 </div>
             </form>
+            <ReplayThese pid filter />
             <div id="log-results" data-live=move || cursor.get().is_none().then_some(LIVE_EVERY_MS)>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || page.get().map(|r| match r {
@@ -125,5 +126,95 @@ pub fn DeliveryLogPage() -> impl IntoView {
             </Transition>
             </div>
         </section>
+    }
+}
+
+/// "Replay these…": the page's filters as a bulk replay (time, status,
+/// event, webhook). The link opens a card that counts what it would queue
+/// (`?replay=1`, so the count is made only when asked) and asks first.
+#[component]
+fn ReplayThese(#[prop(into)] pid: Signal<String>, filter: Memo<LogFilter>) -> impl IntoView {
+    let query = use_query_map();
+    // Asked, and not just done (the page comes back to the same address).
+    let asked = move || {
+        let q = query.read();
+        q.get("replay").is_some() && !q.get("done").is_some_and(|d| d.starts_with("replayed."))
+    };
+    let replay = ServerAction::<BulkReplay>::new();
+    let can = crate::components::access::may_change();
+    // What a replay cannot take, or that has nothing to replay.
+    let replayable = move || {
+        let f = filter.get();
+        f.key.is_none() && f.search.is_none() && f.status != Some(DeliveryStatus::Pending)
+    };
+    let base = move || format!("{}/deliveries", scope_base(&pid.get()));
+    let done = query
+        .read_untracked()
+        .get("done")
+        .and_then(|d| d.strip_prefix("replayed.").map(str::to_string));
+    let count = Resource::new(
+        move || (pid.get(), filter.get(), asked()),
+        |(pid, filter, asked)| async move {
+            if asked {
+                Some(bulk_replay_count(pid, filter).await)
+            } else {
+                None
+            }
+        },
+    );
+    view! {
+        {done.map(|n| view! { <p class="notice" role="status">{format!("Replay started: {n} deliveries are being queued again.")}</p> })}
+        <FormError result=replay.value() />
+        {move || (can && replayable() && !asked()).then(|| {
+            let f = filter.get();
+            let q = f.to_query(None);
+            let href = format!("{}{}{}replay=1", base(), q, if q.is_empty() { "?" } else { "&" });
+            view! { <p class="replay-these"><a href=href>"Replay these…"</a></p> }
+        })}
+        <Transition fallback=|| ()>
+            {move || (can && asked()).then(|| count.get().flatten().map(|r| {
+                let f = filter.get();
+                let back = format!("{}{}", base(), f.to_query(None));
+                match r {
+                    Err(e) => view! { <div class="card"><ErrorMessage error=e /><a href=back>"Back"</a></div> }.into_any(),
+                    Ok(0) => view! {
+                        <div class="card replay-confirm" role="status">
+                            <p>"Nothing to replay: no finished delivery here that was not sent again already."</p>
+                            <a href=back>"Back"</a>
+                        </div>
+                    }.into_any(),
+                    Ok(n) => {
+                        let what = match f.status {
+                            Some(s) => s.label().to_lowercase(),
+                            None => "failed and dropped".into(),
+                        };
+                        view! {
+                            <div class="card replay-confirm" role="dialog" aria-label="Replay these deliveries">
+                                <h3>{format!("Replay {n} deliveries?")}</h3>
+                                <p>{format!(
+                                    "The {what} deliveries these filters show{} are sent again as new deliveries, paced with live traffic. \
+                                     Of each event to a webhook only the latest delivery counts.",
+                                    if f.within.is_none() && f.since.is_none() { " (all that is kept)" } else { "" }
+                                )}</p>
+                                <ActionForm action=replay>
+                                    <input type="hidden" name="project_id" value=pid />
+                                    {f.status.map(|s| view! { <input type="hidden" name="filter[status]" value=s.as_str() /> })}
+                                    {f.webhook.clone().map(|w| view! { <input type="hidden" name="filter[webhook]" value=w /> })}
+                                    {f.event.clone().map(|e| view! { <input type="hidden" name="filter[event]" value=e /> })}
+                                    {f.within.map(|r| view! { <input type="hidden" name="filter[within]" value=r.as_str() /> })}
+                                    {f.since.map(|v| view! { <input type="hidden" name="filter[since]" value=v.to_string() /> })}
+                                    {f.until.map(|v| view! { <input type="hidden" name="filter[until]" value=v.to_string() /> })}
+                                    {f.tenant.clone().map(|t| view! { <input type="hidden" name="filter[tenant]" value=t /> })}
+                                    <div class="actions">
+                                        <a href=back>"Cancel"</a>
+                                        <button type="submit" class="primary">{format!("Replay {n} deliveries")}</button>
+                                    </div>
+                                </ActionForm>
+                            </div>
+                        }.into_any()
+                    }
+                }
+            }))}
+        </Transition>
     }
 }

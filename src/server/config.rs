@@ -403,6 +403,17 @@ pub struct DeliveryConfig {
         global = true
     )]
     pub publish_wait_ms: u64,
+    /// A bulk replay queues its next chunk while fewer than this many of
+    /// the project's replayed deliveries are pending.
+    #[arg(
+        long,
+        env = "SIGNPOST_REPLAY_IN_FLIGHT",
+        default_value_t = 1_000,
+        global = true,
+        hide = true,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    pub replay_in_flight: u64,
 }
 
 impl Default for DeliveryConfig {
@@ -424,6 +435,7 @@ impl Default for DeliveryConfig {
             max_held_deliveries: 50_000,
             max_held_bytes: 64 * 1024 * 1024,
             publish_wait_ms: 1_000,
+            replay_in_flight: 1_000,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod listener;
 pub mod metrics;
 pub mod portal;
 pub mod projects;
+pub mod replays;
 pub mod router;
 pub mod scope;
 pub mod secrets;
@@ -106,6 +107,7 @@ pub async fn serve_prepared(
     let local = listener.local_addr()?;
     auth::setup_token::arm(&state, local).await?;
     let alerting = alerts::spawn(state.clone(), state.config.base_url(&local.to_string()));
+    let replaying = replays::spawn(state.clone());
     let app = router::router(state, sessions);
     tracing::info!("listening on http://{local}");
     let served = listener::serve(listener, app, limits, shutdown)
@@ -113,6 +115,7 @@ pub async fn serve_prepared(
         .context("server failed");
     // No more requests: finish or hand back the deliveries in flight.
     maintenance.abort();
+    replaying.abort();
     alerting.iter().for_each(|t| t.abort());
     if let Some(m) = metrics {
         m.abort();
@@ -163,9 +166,11 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
             .config
             .base_url(&listen_addr(&state.config)?.to_string()),
     );
+    let replaying = replays::spawn(state.clone());
     tracing::info!(worker = %state.delivery.worker_id, "worker started");
     shutdown_signal().await;
     maintenance.abort();
+    replaying.abort();
     alerting.iter().for_each(|t| t.abort());
     if let Some(m) = metrics {
         m.abort();

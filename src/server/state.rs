@@ -32,6 +32,8 @@ pub struct AppState {
     pub portal_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Each project's event schemas, compiled.
     pub catalog: Arc<super::catalog::Catalog>,
+    /// Wakes this process's replay loop when a replay starts here.
+    pub replays: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             metrics,
             metrics_addr: Default::default(),
             catalog: Default::default(),
+            replays: Default::default(),
             db,
             resolver: config.resolver.0.clone(),
             config: Arc::new(config),

@@ -221,6 +221,8 @@ fn calls(ids: &Ids) -> Vec<Call> {
             vec![p(), ("name", "order.created".into())],
             true,
         ),
+        ("deliveries/bulk_replay_count", vec![p()], false),
+        ("deliveries/bulk_replay", vec![p()], true),
         ("projects/regenerate_secret", vec![p()], true),
     ]
 }

@@ -83,6 +83,11 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
         ("account/alert_emails", vec![]),
         ("events/list", vec![("project_id", "prj_x")]),
         ("catalog/list", vec![("project_id", "prj_x")]),
+        (
+            "deliveries/bulk_replay_count",
+            vec![("project_id", "prj_x")],
+        ),
+        ("deliveries/bulk_replay", vec![("project_id", "prj_x")]),
         ("catalog/save", vec![("project_id", "prj_x"), ("name", "x")]),
         (
             "catalog/delete",

@@ -7,6 +7,7 @@ mod api_webhooks;
 mod assets;
 mod auth;
 mod backlog;
+mod bulk_replay;
 mod catalog;
 mod cli;
 mod dashboard_api;

@@ -22,13 +22,18 @@ const EVENTS: i64 = 80;
 const RECEIVER_MS: u64 = 40;
 
 /// A `signpost serve` process, killed (SIGKILL) when dropped.
-struct Process {
+pub(crate) struct Process {
     child: std::process::Child,
-    base: String,
+    pub base: String,
 }
 
 impl Process {
     async fn start(db_url: &str) -> Process {
+        Process::start_with(db_url, &[]).await
+    }
+
+    /// With more settings (`SIGNPOST_…` variables).
+    pub(crate) async fn start_with(db_url: &str, env: &[(&str, &str)]) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -46,6 +51,7 @@ impl Process {
                 "SIGNPOST_LOG",
                 std::env::var("SIGNPOST_TEST_PROCESS_LOG").unwrap_or("warn".into()),
             )
+            .envs(env.iter().copied())
             .spawn()
             .unwrap();
         let p = Process {
@@ -65,7 +71,7 @@ impl Process {
         }
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let ok = std::process::Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()

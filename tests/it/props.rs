@@ -247,6 +247,8 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("deliveries/list", &["project_id", "filter", "cursor"]),
     ("deliveries/get", &["project_id", "delivery_id"]),
     ("events/list", &["project_id", "filter", "cursor"]),
+    ("deliveries/bulk_replay_count", &["project_id", "filter"]),
+    ("deliveries/bulk_replay", &["project_id", "filter"]),
     ("events/get", &["project_id", "event_id"]),
     ("catalog/list", &["project_id"]),
     (

@@ -37,7 +37,7 @@ const COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.webhook_id, w.url, w.
 
 /// The first `seq` created at or after `at` (creation order is `seq`
 /// order: one writer stamps both). `None` when nothing is that new.
-async fn seq_at(db: &Db, at: i64) -> sqlx::Result<Option<i64>> {
+pub(super) async fn seq_at(db: &Db, at: i64) -> sqlx::Result<Option<i64>> {
     crate::on_db!(db, c => sqlx::query_scalar(
         "SELECT seq FROM deliveries WHERE created_at >= $1 ORDER BY created_at, seq LIMIT 1",
     )
@@ -328,6 +328,7 @@ pub async fn attempts(db: &Db, seqs: &[i64]) -> sqlx::Result<Vec<AttemptRecord>>
 /// What a repeat of a delivery needs: its event and its webhook.
 #[derive(Debug, sqlx::FromRow)]
 pub struct RepeatSource {
+    pub seq: i64,
     pub id: String,
     pub event_id: String,
     pub event: String,
@@ -340,7 +341,8 @@ pub struct RepeatSource {
     pub pace_version: i64,
 }
 
-const SOURCE: &str = "SELECT d.id, d.event_id, e.event, d.webhook_id, d.ordering_key, \
+pub(super) const SOURCE: &str =
+    "SELECT d.seq, d.id, d.event_id, e.event, d.webhook_id, d.ordering_key, \
      w.ordering, w.ordering_key IS NOT NULL AS keyed, w.max_concurrency, w.rate_limit, \
      w.updated_at AS pace_version \
      FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";

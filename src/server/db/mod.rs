@@ -15,6 +15,7 @@ pub mod portal;
 pub mod postgres;
 pub mod projects;
 pub mod queue;
+pub mod replays;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_links;

@@ -11,6 +11,7 @@ mod event_types;
 mod events;
 pub mod openapi;
 mod portal;
+mod replays;
 mod webhooks;
 
 pub use envelope::{iso, ApiError};
@@ -102,6 +103,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(deliveries::cancel),
         ),
         ("/projects/{pid}/events/{id}", get(event_log::get)),
+        ("/projects/{pid}/replay", post(replays::start)),
+        ("/projects/{pid}/replays/{id}", get(replays::get)),
         ("/projects/{pid}/event-types", get(event_types::list)),
         (
             "/projects/{pid}/event-types/{name}",

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the HTTP API, generated from the handlers'
 //! annotations and served at `/openapi.json`.
 
-use super::{alerts, deliveries, event_log, event_types, events, portal, webhooks};
+use super::{alerts, deliveries, event_log, event_types, events, portal, replays, webhooks};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -35,6 +35,8 @@ use utoipa::{Modify, OpenApi};
         deliveries::redeliver,
         deliveries::cancel,
         deliveries::replay,
+        replays::start,
+        replays::get,
         portal::create,
         alerts::get,
         alerts::put
