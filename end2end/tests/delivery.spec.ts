@@ -62,6 +62,9 @@ test('send a test event: the row shows the first attempt, the receiver gets it s
   const row = page.getByRole('row', { name: new RegExp(receiverUrl) });
   await row.getByRole('button', { name: 'Send test event' }).click();
   await expect(row.getByRole('status')).toContainText('Delivered HTTP 200');
+  // The row's last delivery and success rate follow without a reload.
+  await expect(row.locator('td.last-delivery')).toContainText('Succeeded · 200');
+  await expect(row.locator('td.success-rate')).toContainText('100.0%');
   expect(received).toHaveLength(1);
   const testEvent = JSON.parse(received[0].body.toString());
   expect(testEvent.event).toBe('messages');
@@ -72,6 +75,7 @@ test('send a test event: the row shows the first attempt, the receiver gets it s
   status = 500;
   await row.getByRole('button', { name: 'Send test event' }).click();
   await expect(row.getByRole('status')).toContainText('Failed HTTP 500');
+  await expect(row.locator('td.last-delivery')).toContainText('Pending');
   status = 200;
 
   // Events published through the API reach it too, byte for byte.

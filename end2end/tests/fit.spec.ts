@@ -228,9 +228,23 @@ test.describe(`at ${DESKTOP.width} × ${DESKTOP.height}`, () => {
     await inSight(page, page.getByRole('button', { name: 'Add webhook' }));
   });
 
-  test('the delivery log and a delivery fit', async ({ page }) => {
+  test('the delivery log and a delivery fit', async ({ page, request }) => {
     await signIn(page);
+    // A fresh event: its delivery to /fail is retrying, with the log's
+    // longest status, while the log is looked at.
+    const res = await request.post(`/projects/${project.id}/events`, {
+      headers: basic(project.id, project.secret),
+      data: { event: 'order.paid', data: { order: 2 } },
+    });
+    expect(res.status()).toBe(202);
     await openLog(page);
+    const retrying = page.locator('table.log tbody tr', { hasText: 'Retrying' }).first();
+    await expect(retrying).toBeVisible();
+    // Its URL is not broken every few characters beside the long status:
+    // the column keeps 16 rem (256 px) and a short URL stays on one line.
+    const url = retrying.locator('td.url');
+    expect((await url.boundingBox())!.width).toBeGreaterThanOrEqual(256);
+    expect(await url.locator('code.url').evaluate((e) => e.getClientRects().length)).toBe(1);
     await page.locator(`tr[data-delivery="${delivery}"] a`).first().click();
     await deliveryFits(page);
   });

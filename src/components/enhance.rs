@@ -25,7 +25,7 @@
 //!   ends once the fresh copy no longer has `data-live`.
 
 #[cfg(feature = "hydrate")]
-pub use browser::start;
+pub use browser::{refresh_regions, start};
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -406,6 +406,33 @@ mod browser {
         if let Ok(h) = set_interval_with_handle(tick, Duration::from_millis(every)) {
             *handle.borrow_mut() = Some(h);
         }
+    }
+
+    /// Reads the page again once and replaces the elements with these ids
+    /// by their fresh copies (an island's result that changes what the
+    /// server drew beside it, such as a webhook's last delivery).
+    pub fn refresh_regions(ids: Vec<String>) {
+        leptos::task::spawn_local(async move {
+            let Ok(Some(text)) = page_text().await else {
+                return;
+            };
+            let Ok(parser) = web_sys::DomParser::new() else {
+                return;
+            };
+            let Ok(fresh) = parser.parse_from_string(&text, web_sys::SupportedType::TextHtml)
+            else {
+                return;
+            };
+            for id in ids {
+                if let (Some(new), Some(old)) = (
+                    fresh.get_element_by_id(&id),
+                    document().get_element_by_id(&id),
+                ) {
+                    old.set_inner_html(&new.inner_html());
+                    localize_times(&old);
+                }
+            }
+        });
     }
 
     /// Reads the page again and replaces region `id` if it changed. Whether

@@ -156,8 +156,8 @@ fn WebhookRow(
                 {webhook.scheme.as_str()}
                 {unordered.then(|| view! { <div class="hint">"unordered"</div> })}
             </td>
-            <td class="last-delivery" data-label="Last delivery">{last}</td>
-            <td class="success-rate" data-label="Success (24 h)">{rate}</td>
+            <td class="last-delivery" data-label="Last delivery" id=format!("last-{}", webhook.id)>{last}</td>
+            <td class="success-rate" data-label="Success (24 h)" id=format!("rate-{}", webhook.id)>{rate}</td>
             // The row's main action stays in sight; the rest wait in a menu,
             // so the URL, status and last result get the room.
             <td class="row-actions">
@@ -187,6 +187,17 @@ pub(crate) fn state_badge(webhook: &Webhook) -> AnyView {
 #[island]
 pub(crate) fn SendTest(pid: String, webhook_id: String) -> impl IntoView {
     let test = ServerAction::<SendTestEvent>::new();
+    // The row's last delivery and success rate, drawn by the server, are
+    // read again once the result is in.
+    #[cfg(feature = "hydrate")]
+    {
+        let ids = vec![format!("last-{webhook_id}"), format!("rate-{webhook_id}")];
+        Effect::new(move |_| {
+            if test.value().with(|v| v.is_some()) {
+                crate::components::enhance::refresh_regions(ids.clone());
+            }
+        });
+    }
     view! {
         <ActionForm action=test attr:class="inline">
             <input type="hidden" name="project_id" value=pid />
