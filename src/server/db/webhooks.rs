@@ -349,6 +349,19 @@ pub async fn pace(db: &Db, id: &str) -> sqlx::Result<Option<Pace>> {
     Ok(row.map(|(ordering, keyed, n, rate, at)| Pace::of(&ordering, keyed, n, rate, at)))
 }
 
+/// The project's webhooks version: bumped (by triggers) whenever a webhook
+/// of it is added or its state, filter, tenant or pace changes; 0 for no
+/// such project.
+pub async fn version(db: &Db, project_id: &str) -> sqlx::Result<i64> {
+    crate::on_db!(db, c => sqlx::query_scalar::<_, i64>(
+        "SELECT webhooks_version FROM projects WHERE id = $1"
+    )
+    .bind(project_id)
+    .fetch_optional(c)
+    .await)
+    .map(Option::unwrap_or_default)
+}
+
 /// The enabled webhooks of a project that an event of `tenant` goes to
 /// (`None`: the project's own, which have no tenant), oldest first.
 pub async fn subscribers(

@@ -169,8 +169,10 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
 
     // The last moment to find that the lease lapsed (the process stalled
     // since the attempt began): then nothing is sent; the delivery stays
-    // pending for the lane's next owner.
-    if !ctx.validity.valid() {
+    // pending for the lane's next owner. A lapse gives the process a new
+    // worker id and, once it registers again, a valid lease: an attempt
+    // begun under the old id must not pass on the new lease.
+    if !ctx.validity.valid() || *ctx.worker_id.get() != *worker {
         return Done {
             webhook_id: q.webhook_id,
             seq: q.seq,

@@ -95,6 +95,8 @@ pub struct Handle {
     /// ([`crate::server::db::writer`]: one connection on SQLite, one per
     /// writer task on PostgreSQL).
     pub writer: Db,
+    /// Each project's enabled webhooks, for publish calls.
+    pub subscribers: Arc<super::subscribers::Cache>,
     /// The inboxes of the writer and the scheduler, taken by `delivery::start`.
     pub(crate) inboxes: Arc<Mutex<Option<Inboxes>>>,
 }
@@ -136,6 +138,7 @@ impl Handle {
             ),
             targets: Targets::new(db, secrets, allow),
             recorded: Arc::new(Notify::new()),
+            subscribers: Default::default(),
             metrics,
             writer,
             inboxes: Arc::new(Mutex::new(Some(Inboxes {

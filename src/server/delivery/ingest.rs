@@ -6,6 +6,7 @@
 
 use super::handle::Handle;
 use super::messages::{EventData, NewDelivery, Pace, Publish, PublishedEvent, Written};
+use super::subscribers::Subscribers;
 use crate::model::{is_event_name, AppError, DeliveryOrigin, EventSource, MAX_EVENT_NAME};
 use crate::server::db::{self, delivery_log::RepeatSource, Db};
 use crate::server::errors::internal;
@@ -222,15 +223,11 @@ pub async fn publish(
     let (project_id, tenant) = (scope.project_id.as_str(), scope.tenant.as_deref());
     let to = how.to;
     let subscribers = match to {
-        Some(id) => db::webhooks::subscriber(db, project_id, id).await?,
-        None => db::webhooks::subscribers(db, project_id, tenant).await?,
+        Some(id) => Arc::new(Subscribers::new_unversioned(
+            db::webhooks::subscriber(db, project_id, id).await?,
+        )),
+        None => handle.subscribers.of(db, project_id, tenant).await?,
     };
-    // Each filter parsed once per call, not once per event.
-    let filters: Vec<Vec<String>> = subscribers
-        .iter()
-        .map(|s| serde_json::from_str(&s.events).unwrap_or_default())
-        .collect();
-    let paces: Vec<Pace> = subscribers.iter().map(|s| s.pace()).collect();
     let empty: Arc<str> = Arc::from("");
     let mut data = Vec::with_capacity(events.len());
     let mut deliveries = Vec::new();
@@ -239,8 +236,14 @@ pub async fn publish(
         let before = deliveries.len();
         // Parsed once per event, and only when a webhook it goes to has a key.
         let mut parsed: Option<Option<serde_json::Value>> = None;
-        for ((s, filter), pace) in subscribers.iter().zip(&filters).zip(&paces) {
-            if to.is_some() || filter.iter().any(|n| n == "*" || *n == event.name) {
+        let targets = match to {
+            // A test send or an alert: its one webhook, whatever its filter.
+            Some(_) => (0..subscribers.list.len()).collect(),
+            None => subscribers.of(&event.name),
+        };
+        for i in targets {
+            let (s, pace) = (&subscribers.list[i], &subscribers.paces[i]);
+            {
                 let key = match &s.ordering_key {
                     None => empty.clone(),
                     Some(pointer) => {

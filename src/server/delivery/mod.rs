@@ -29,6 +29,7 @@ pub mod policy;
 pub mod retention;
 pub mod scheduler;
 pub mod signer;
+pub mod subscribers;
 pub mod targets;
 pub mod writer;
 
