@@ -69,10 +69,13 @@ impl Subscribers {
     }
 }
 
+/// A project and a tenant (`None`: the project's own webhooks).
+type ScopeKey = (String, Option<String>);
+
 /// Each scope's subscribers, kept per process.
 #[derive(Default)]
 pub struct Cache {
-    scopes: Mutex<HashMap<(String, Option<String>), Arc<Subscribers>>>,
+    scopes: Mutex<HashMap<ScopeKey, Arc<Subscribers>>>,
 }
 
 impl Cache {
