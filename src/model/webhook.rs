@@ -301,13 +301,16 @@ pub fn check_max_concurrency(n: i64) -> Result<u16, String> {
         .ok_or_else(|| format!("Concurrency is 1 to {MAX_CONCURRENCY} attempts at once"))
 }
 
-/// Checks a rate limit: more than 0, at most [`MAX_RATE_LIMIT`] per second.
+/// The smallest rate limit: one delivery every 1,000 seconds.
+pub const MIN_RATE_LIMIT: f64 = 0.001;
+
+/// Checks a rate limit: from [`MIN_RATE_LIMIT`] to [`MAX_RATE_LIMIT`] per second.
 pub fn check_rate_limit(rate: f64) -> Result<f64, String> {
-    if rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_LIMIT {
+    if rate.is_finite() && (MIN_RATE_LIMIT..=MAX_RATE_LIMIT).contains(&rate) {
         Ok(rate)
     } else {
         Err(format!(
-            "A rate limit is more than 0 and at most {MAX_RATE_LIMIT} deliveries per second"
+            "A rate limit is from {MIN_RATE_LIMIT} to {MAX_RATE_LIMIT} deliveries per second"
         ))
     }
 }
@@ -379,7 +382,16 @@ mod tests {
             assert!(check_max_concurrency(bad).is_err(), "{bad}");
         }
         assert_eq!(check_rate_limit(0.5), Ok(0.5));
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 10_001.0] {
+        assert_eq!(check_rate_limit(MIN_RATE_LIMIT), Ok(MIN_RATE_LIMIT));
+        for bad in [
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            10_001.0,
+            1e-300,
+            0.000_9,
+        ] {
             assert!(check_rate_limit(bad).is_err(), "{bad}");
         }
     }

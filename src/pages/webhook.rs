@@ -165,7 +165,7 @@ fn PaceDialog(webhook: Webhook, pid: String) -> impl IntoView {
                 <input id="pace-concurrency" name="max_concurrency" type="number" min="1" max=MAX_CONCURRENCY.to_string()
                     placeholder=default_n value=webhook.max_concurrency.map(|n| n.to_string()).unwrap_or_default() />
                 <label for="pace-rate">"Deliveries per second, at most"</label>
-                <input id="pace-rate" name="rate_limit" type="number" min="0" step="any" placeholder="no limit"
+                <input id="pace-rate" name="rate_limit" type="number" min="0.001" step="any" placeholder="no limit"
                     value=webhook.rate_limit.map(rate_text).unwrap_or_default() />
                 <DialogButtons dialog=id submit="Save" />
             </form>

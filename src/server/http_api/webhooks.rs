@@ -117,9 +117,9 @@ pub struct CreateBody {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 256)]
     max_concurrency: Option<i64>,
-    /// Deliveries per second at most (more than 0, at most 10000).
+    /// Deliveries per second at most (0.001 to 10000).
     #[serde(default)]
-    #[schema(exclusive_minimum = 0, maximum = 10000)]
+    #[schema(minimum = 0.001, maximum = 10000)]
     rate_limit: Option<f64>,
 }
 
@@ -262,7 +262,7 @@ pub struct PatchBody {
     max_concurrency: Option<Option<i64>>,
     /// Deliveries per second, or `null` for no limit.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>, nullable, exclusive_minimum = 0, maximum = 10000)]
+    #[schema(value_type = Option<f64>, nullable, minimum = 0.001, maximum = 10000)]
     rate_limit: Option<Option<f64>>,
 }
 

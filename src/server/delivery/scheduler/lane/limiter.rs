@@ -12,7 +12,9 @@ pub(super) struct Limiter {
 
 impl Limiter {
     pub fn new(rate: f64) -> Option<Limiter> {
-        let period = std::time::Duration::from_secs_f64(1.0 / rate);
+        // A rate too small for a period (1e-300/s) is no limit to keep:
+        // the API refuses such rates; an older row must not stop the lane.
+        let period = std::time::Duration::try_from_secs_f64(1.0 / rate).ok()?;
         // Timers have millisecond steps: above 500/s a start may take the
         // next few of the same two milliseconds.
         let burst = NonZeroU32::new((rate / 500.0).ceil().max(1.0) as u32)?;

@@ -456,3 +456,9 @@ fn the_rate_limit_spaces_starts_and_a_pause_holds_them() {
     assert!(picked.start.is_empty());
     assert_eq!(picked.wait_until, Some(5_000));
 }
+
+#[test]
+fn a_rate_too_small_for_a_period_is_no_limiter_not_a_panic() {
+    assert!(super::limiter::Limiter::new(1e-300).is_none());
+    assert!(super::limiter::Limiter::new(0.001).is_some());
+}
