@@ -12,10 +12,11 @@ use leptos::prelude::*;
 #[server(endpoint = "portal/info")]
 pub async fn get_portal_info(token: String) -> Result<PortalInfo, AppError> {
     use crate::server::{context, portal};
+    let request = use_context::<portal::OneRequest>();
     context::respond(async {
         let cx = context::current().await?;
         let grant = portal::open(&cx.state, &token).await?;
-        portal::within_rate(&cx.state, &grant)?;
+        portal::within_rate(&cx.state, &grant, request)?;
         portal::info(&cx.state, &grant).await
     })
     .await
@@ -26,10 +27,11 @@ pub async fn get_portal_info(token: String) -> Result<PortalInfo, AppError> {
 pub async fn take_portal_shown(token: String, id: String) -> Result<Option<ShownOnce>, AppError> {
     use crate::server::{context, portal};
     let memo = use_context::<portal::TakenThisRequest>();
+    let request = use_context::<portal::OneRequest>();
     context::respond(async {
         let cx = context::current().await?;
         let grant = portal::open(&cx.state, &token).await?;
-        portal::within_rate(&cx.state, &grant)?;
+        portal::within_rate(&cx.state, &grant, request)?;
         portal::take_shown(&cx.state, &grant, &id, memo).await
     })
     .await

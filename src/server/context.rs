@@ -264,10 +264,12 @@ impl InScope {
 /// dashboard, a portal link's token in the portal), and its caller. A
 /// project needs a signed-in user (401); a token needs to open (403, 410).
 pub async fn in_scope(scope: &str) -> Result<InScope, AppError> {
+    // Read before any `.await` (the request's context may be gone after).
+    let request = use_context::<portal::OneRequest>();
     let cx = current().await?;
     if crate::model::is_portal_token(scope) {
         let grant = portal::open(&cx.state, scope).await?;
-        portal::within_rate(&cx.state, &grant)?;
+        portal::within_rate(&cx.state, &grant, request)?;
         return Ok(InScope {
             scope: grant.scope(),
             caller: Caller::Portal {

@@ -120,8 +120,15 @@ async fn secret_mark(state: &AppState, project_id: &str) -> Result<String, AppEr
 
 /// Holds a link's calls to `--api-rate-limit` a second per tenant (a page
 /// view makes a few), as the API holds the platform's per project.
-pub fn within_rate(state: &AppState, grant: &Grant) -> Result<(), AppError> {
+pub fn within_rate(
+    state: &AppState,
+    grant: &Grant,
+    request: Option<OneRequest>,
+) -> Result<(), AppError> {
     use governor::clock::{Clock, DefaultClock};
+    if request.is_some_and(|r| r.counted()) {
+        return Ok(());
+    }
     let key = format!("{}/{}", grant.project_id, grant.tenant);
     state.portal_limiter.check_key(&key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -236,6 +243,19 @@ pub async fn take_shown(
         m.insert(id.to_string(), taken.clone());
     }
     Ok(taken)
+}
+
+/// One HTTP request (provided per request by the router): a portal page
+/// draws with many server functions, each of which would count against the
+/// link's rate limit; the request counts once.
+#[derive(Clone, Default)]
+pub struct OneRequest(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl OneRequest {
+    /// Whether this request was counted already (and it is, from now on).
+    pub fn counted(&self) -> bool {
+        self.0.swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// What the portal's pages took in this request (provided per page

@@ -65,7 +65,10 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .leptos_routes_with_context(
             &state,
             routes(),
-            || leptos::prelude::provide_context(super::portal::TakenThisRequest::default()),
+            || {
+                leptos::prelude::provide_context(super::portal::TakenThisRequest::default());
+                leptos::prelude::provide_context(super::portal::OneRequest::default());
+            },
             move || shell(leptos.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

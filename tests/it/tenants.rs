@@ -824,3 +824,28 @@ async fn a_tenant_adds_at_most_a_hundred_webhooks_through_its_portal() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// A portal page draws with many server functions in one request: it counts
+/// once against the link's rate limit (`--api-rate-limit` a second per
+/// tenant), where each call from a script counts on its own.
+#[tokio::test]
+async fn a_portal_page_counts_once_against_the_links_rate_and_each_script_call_counts() {
+    let s = Api::new(|c| c.api_rate_limit = 3).await;
+    s.register("http://127.0.0.1:9/acme", json!({ "tenant": "acme" }))
+        .await;
+    let url = link(&s, "acme", json!({})).await;
+    let anyone = s.server.client();
+    let page = page_text(&anyone, url.clone()).await;
+    assert!(page.contains("127.0.0.1:9/acme"), "{page}");
+    assert!(!page.contains("Too many requests"), "{page}");
+    let token = token(&url);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let res = server_fn(&s, &anyone, "webhooks/list", &[("project_id", &token)]).await;
+        statuses.push(res.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
