@@ -7,6 +7,7 @@ use super::db::delivery_log::{self as log, LogRow};
 use super::db::{self, now_ms};
 use super::delivery::ingest::{self, MAX_REPEATS};
 use super::errors::internal;
+use super::filters;
 use super::scope::Scope;
 use super::state::AppState;
 use crate::model::{
@@ -43,25 +44,9 @@ fn summary(state: &AppState, r: LogRow) -> DeliverySummary {
 
 /// Checks a filter that came from a URL or a query string.
 fn check(filter: &mut LogFilter) -> Result<(), AppError> {
-    if let Some(tenant) = filter.tenant.take() {
-        let tenant = tenant.trim();
-        if !tenant.is_empty() {
-            filter.tenant = Some(crate::model::check_tenant(tenant).map_err(AppError::Invalid)?);
-        }
-    }
+    filters::tenant(&mut filter.tenant)?;
     for field in [&mut filter.webhook, &mut filter.event, &mut filter.search] {
-        if let Some(v) = field {
-            let trimmed = v.trim();
-            if trimmed.is_empty() {
-                *field = None;
-            } else if trimmed.len() > 200 {
-                return Err(AppError::Invalid(
-                    "A filter is at most 200 characters".into(),
-                ));
-            } else {
-                *v = trimmed.to_string();
-            }
-        }
+        filters::text(field, true)?;
     }
     // A key is compared as stored: cut as ingest cuts it.
     if let Some(key) = filter.key.take() {
@@ -70,18 +55,7 @@ fn check(filter: &mut LogFilter) -> Result<(), AppError> {
             filter.key = Some(ingest::cut_key(key).to_string());
         }
     }
-    if let Some(range) = filter.within.take() {
-        let since = now_ms() - range.millis();
-        filter.since = Some(filter.since.map_or(since, |s| s.max(since)));
-    }
-    if let (Some(since), Some(until)) = (filter.since, filter.until) {
-        if since >= until {
-            return Err(AppError::Invalid(
-                "The time range ends before it starts".into(),
-            ));
-        }
-    }
-    Ok(())
+    filters::time_range(&mut filter.within, &mut filter.since, filter.until)
 }
 
 /// One page of a scope's log (newest first).

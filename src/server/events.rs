@@ -4,9 +4,9 @@
 //! in (read from `webhook_states`, so ingest writes nothing for it).
 
 use super::db::events::{self as db_events, EventQuery, EventRow};
-use super::db::now_ms;
 use super::db::webhook_states::{self, StateRow};
 use super::delivery_log;
+use super::filters;
 use super::scope::Scope;
 use super::state::AppState;
 use crate::model::{
@@ -34,39 +34,12 @@ fn summary(r: EventRow) -> EventSummary {
 }
 
 /// Checks a filter from a URL or a query string.
-fn check(filter: &mut EventFilter) -> Result<(), AppError> {
-    if let Some(tenant) = filter.tenant.take() {
-        let tenant = tenant.trim();
-        if !tenant.is_empty() {
-            filter.tenant = Some(crate::model::check_tenant(tenant).map_err(AppError::Invalid)?);
-        }
-    }
-    for field in [&mut filter.event, &mut filter.text] {
-        if let Some(v) = field {
-            if v.trim().is_empty() {
-                *field = None;
-            } else if v.len() > 200 {
-                return Err(AppError::Invalid(
-                    "A filter is at most 200 characters".into(),
-                ));
-            }
-        }
-    }
-    if let Some(event) = &mut filter.event {
-        *event = event.trim().to_string();
-    }
-    if let Some(range) = filter.within.take() {
-        let since = now_ms() - range.millis();
-        filter.since = Some(filter.since.map_or(since, |s| s.max(since)));
-    }
-    if let (Some(since), Some(until)) = (filter.since, filter.until) {
-        if since >= until {
-            return Err(AppError::Invalid(
-                "The time range ends before it starts".into(),
-            ));
-        }
-    }
-    Ok(())
+fn check(f: &mut EventFilter) -> Result<(), AppError> {
+    filters::tenant(&mut f.tenant)?;
+    filters::text(&mut f.event, true)?;
+    // Payload text is searched as typed.
+    filters::text(&mut f.text, false)?;
+    filters::time_range(&mut f.within, &mut f.since, f.until)
 }
 
 /// An event id as a cursor: `evt_` and 32 hex digits.

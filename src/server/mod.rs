@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod delivery_log;
 pub mod errors;
 pub mod events;
+pub mod filters;
 pub mod health;
 pub mod http_api;
 pub mod listener;

@@ -243,25 +243,23 @@ pub async fn publish(
         };
         for i in targets {
             let (s, pace) = (&subscribers.list[i], &subscribers.paces[i]);
-            {
-                let key = match &s.ordering_key {
-                    None => empty.clone(),
-                    Some(pointer) => {
-                        let json =
-                            parsed.get_or_insert_with(|| serde_json::from_slice(&event.body).ok());
-                        json.as_ref()
-                            .map_or_else(|| empty.clone(), |j| key_of(j, pointer))
-                    }
-                };
-                deliveries.push(NewDelivery {
-                    id: time_ordered_id("dlv"),
-                    event: index,
-                    webhook_id: s.id.as_str().into(),
-                    key,
-                    pace: *pace,
-                    repeats: None,
-                });
-            }
+            let key = match &s.ordering_key {
+                None => empty.clone(),
+                Some(pointer) => {
+                    let json =
+                        parsed.get_or_insert_with(|| serde_json::from_slice(&event.body).ok());
+                    json.as_ref()
+                        .map_or_else(|| empty.clone(), |j| key_of(j, pointer))
+                }
+            };
+            deliveries.push(NewDelivery {
+                id: time_ordered_id("dlv"),
+                event: index,
+                webhook_id: s.id.as_str().into(),
+                key,
+                pace: *pace,
+                repeats: None,
+            });
         }
         let id: Arc<str> = time_ordered_id("evt").into();
         stored.push(Stored {
