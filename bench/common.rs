@@ -63,6 +63,20 @@ const KEY: &str = "c2lnbnBvc3QgYmVuY2g6IGEgMzItYnl0ZSBrZXkhISE=";
 /// A child process, killed when dropped.
 pub struct Child(std::process::Child);
 
+impl Child {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGTERM, and wait for the graceful stop.
+    pub fn stop(mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -73,12 +87,18 @@ impl Drop for Child {
 /// The release `signpost serve` as a process of its own, on a free port
 /// with `env`; waits until it answers.
 pub async fn serve_process(db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
+    serve_binary(env!("CARGO_BIN_EXE_signpost"), db_url, env).await
+}
+
+/// [`serve_process`] with another `signpost` binary (an older build, to
+/// compare in one run).
+pub async fn serve_binary(bin: &str, db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"));
+    let mut cmd = std::process::Command::new(bin);
     cmd.arg("serve")
         .env("SIGNPOST_DATABASE_URL", db_url)
         .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
@@ -481,4 +501,95 @@ pub async fn add_webhooks_with(
             .unwrap();
         assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     }
+}
+
+// ---------------------------------------------------------------- nginx and wrk
+
+/// Debian's nginx answering `return 200` on a free port, one worker,
+/// keep-alive, no access log; stopped on drop.
+pub struct Nginx {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    pub fn start() -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+                 events {{ worker_connections 4096; }}\n\
+                 http {{ access_log off; keepalive_requests 10000000; keepalive_timeout 120s;\n\
+                   client_body_temp_path {d}/body;\n\
+                   server {{ listen 127.0.0.1:{port}; location / {{ return 200; }} }} }}\n",
+                d = dir.path().display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx is needed: apt-get install -y nginx wrk");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Nginx {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    /// SIGTERM: the master stops its worker too (a SIGKILL would leave it).
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// `wrk -t1 -c64 -d10s` POSTing `body` to `url`; its requests per second.
+pub fn wrk(url: &str, body: &str) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("post.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = {body:?}\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("wrk")
+        .args(["-t1", "-c64", "-d10s", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("wrk is needed: apt-get install -y nginx wrk");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output: {text}"))
 }

@@ -75,6 +75,17 @@ ensure_python3() {
   fi
 }
 
+# The benchmark's receiver and load generator (scripts/bench).
+ensure_nginx_wrk() {
+  if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
+    say "Installing Debian's nginx and wrk for the benchmark"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null
+  fi
+  # The package's own nginx service would hold port 80 for nothing here.
+  command -v systemctl >/dev/null 2>&1 && as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+}
+
 ensure_go() {
   if ! command -v go >/dev/null 2>&1; then
     say "Installing Debian's golang-go for the Go snippet tests"

@@ -263,7 +263,7 @@ mod browser {
         let location = window().location();
         if response.ok() {
             let header = |name: &str| response.headers().get(name).ok().flatten();
-            if header("serverfnredirect").is_some() {
+            if header(leptos::server_fn::redirect::REDIRECT_HEADER).is_some() {
                 if let Some(to) = header("location") {
                     let _ = location.assign(&to);
                     return None;

@@ -6,13 +6,12 @@
 
 use crate::receiver::{Receiver, Reply};
 use crate::smtp::{Mail, Smtp};
+use crate::support::WAIT;
 use crate::support::*;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 use signpost::model::{Role, SignInLink};
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// A teammate given `projects`, joined, with `alerts` on or off.
 async fn teammate(s: &Api, admin: &Client, email: &str, projects: &[&str], alerts: bool) {

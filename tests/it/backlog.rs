@@ -4,14 +4,13 @@
 //! can never be written, a full disk or a wrong secret key stop nothing else.
 
 use crate::receiver::{Receiver, Reply};
+use crate::support::WAIT;
 use crate::support::{Api, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use signpost::server::config::Config;
 use signpost::server::db::Db;
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 async fn number(db: &Db, sql: &str) -> i64 {
     signpost::on_db!(db, p => sqlx::query_scalar(sql).fetch_one(p).await).unwrap()

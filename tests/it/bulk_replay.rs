@@ -7,12 +7,11 @@
 
 use crate::processes::Process;
 use crate::receiver::{Receiver, Reply};
+use crate::support::LONG_WAIT as WAIT;
 use crate::support::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Waits until the project has no pending delivery.
 async fn all_finished(s: &Api) {

@@ -4,12 +4,11 @@
 
 use crate::receiver::{spectrum_valid, standard_valid, Receiver, Reply};
 use crate::support::Api;
+use crate::support::WAIT;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use signpost::server::db::Db;
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Waits until every delivery of `event_id` has left `pending`; returns
 /// (webhook id, status, attempts, last error) per delivery.

@@ -5,12 +5,10 @@
 //! tenant); a portal sees its tenant's events and webhooks only.
 
 use crate::receiver::{Receiver, Reply};
+use crate::support::WAIT;
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// The reasons of an event's skipped webhooks, by webhook id.
 fn reasons(event: &Value) -> Vec<(String, String)> {

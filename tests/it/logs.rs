@@ -4,11 +4,10 @@
 
 use crate::receiver::{Receiver, Reply};
 use crate::support::TEST_SECRET_KEY;
+use crate::support::WAIT;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn json_logs_carry_the_ids_a_person_searches_for_and_no_secret() {

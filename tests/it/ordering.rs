@@ -6,12 +6,11 @@
 
 use crate::receiver::{spectrum_valid, Hit, Receiver, Reply};
 use crate::support::Api;
+use crate::support::WAIT;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// `(key, n)` of a hit whose event is `{"space": {"id": key}, "n": n}`.
 fn key_n(h: &Hit) -> (String, i64) {

@@ -7,12 +7,12 @@
 //! on the wire. These tests need the test PostgreSQL in both passes.
 
 use crate::receiver::{Receiver, Reply};
+use crate::support::LONG_WAIT as WAIT;
 use crate::support::{fresh_postgres_database, TEST_SECRET_KEY};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(60);
 /// Short, so that a takeover is quick; three renewals a lease.
 const LEASE_MS: u64 = 1_500;
 const HOOKS: usize = 6;

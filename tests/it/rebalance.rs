@@ -4,12 +4,11 @@
 //! servers on one database stand for two processes.
 
 use crate::receiver::{Receiver, Reply};
+use crate::support::WAIT;
 use crate::support::{eventually, Api};
 use serde_json::json;
 use signpost::server::db::Db;
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 async fn owner(db: &Db, webhook: &str) -> Option<String> {
     signpost::on_db!(db, p => sqlx::query_scalar("SELECT owner FROM lanes WHERE webhook_id = $1")

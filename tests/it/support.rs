@@ -8,6 +8,12 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+/// How long a test waits for something the server does by itself (a
+/// delivery, a retry, a takeover) before it fails.
+pub const WAIT: Duration = Duration::from_secs(30);
+/// The same, for what needs several processes or a lease to run out.
+pub const LONG_WAIT: Duration = Duration::from_secs(60);
+
 /// The secret key the tests give the `signpost` processes they start
 /// (every process on one database needs the same one).
 pub const TEST_SECRET_KEY: &str = "c2lnbnBvc3QgdGVzdHM6IGEgMzItYnl0ZSBrZXkhISE=";

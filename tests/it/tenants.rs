@@ -5,14 +5,12 @@
 //! cannot be framed, the portal can.
 
 use crate::receiver::{Receiver, Reply};
+use crate::support::WAIT;
 use crate::support::*;
 use reqwest::header::{ACCEPT, CONTENT_SECURITY_POLICY};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use signpost::model::{AppError, Webhook, WebhookWithSecret};
-use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// A portal link's URL for `tenant` (`extra`: more of the body).
 async fn link(s: &Api, tenant: &str, extra: Value) -> String {

@@ -204,6 +204,16 @@ pub async fn running(db: &Db, project_id: &str) -> sqlx::Result<Option<ReplayRow
 /// Takes a running replay for `worker`: one it has, or one without a live
 /// owner (never started, or its worker's lease ran out). Returns it.
 pub async fn claim(db: &Db, worker: &str) -> sqlx::Result<Option<ReplayRow>> {
+    // A read first: with no replay running (nearly always) the loop takes
+    // no write lock, which on SQLite would queue behind the engine's writer.
+    let running: bool = crate::on_db!(db, c => sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM replays WHERE state = 'running')",
+    )
+    .fetch_one(c)
+    .await)?;
+    if !running {
+        return Ok(None);
+    }
     let now = db.clock();
     crate::on_db!(db, c => sqlx::query_as(&format!(
         "UPDATE replays SET owner = $1 WHERE id = (SELECT r.id FROM replays r \
