@@ -85,13 +85,7 @@ impl Attempts {
     fn later(&self, q: Queued, what: &str, e: impl std::fmt::Display) -> Done {
         tracing::warn!(webhook = %q.webhook_id, delivery = q.id, "{what}: {e}");
         let delay = self.policy.delay(q.attempts + 1, jitter(), None);
-        Done {
-            webhook_id: q.webhook_id,
-            seq: q.seq,
-            next: Next::RetryAfter(delay),
-            attempts: q.attempts,
-            pause: None,
-        }
+        Done::new(q.webhook_id, q.seq, q.attempts, Next::RetryAfter(delay))
     }
 }
 
@@ -103,13 +97,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     // A retry first makes sure nobody cancelled the delivery meanwhile
     // (through another process, whose scheduler this one cannot reach).
     if q.attempts > 0 && matches!(db::deliveries::is_pending(&ctx.db, q.seq).await, Ok(false)) {
-        return Done {
-            webhook_id: q.webhook_id,
-            seq: q.seq,
-            next: Next::Dropped,
-            attempts: q.attempts,
-            pause: None,
-        };
+        return Done::new(q.webhook_id, q.seq, q.attempts, Next::Dropped);
     }
     let target = match ctx.targets.get(&q.webhook_id).await {
         Ok(t) => t,
@@ -173,13 +161,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     // worker id and, once it registers again, a valid lease: an attempt
     // begun under the old id must not pass on the new lease.
     if !ctx.validity.valid() || *ctx.worker_id.get() != *worker {
-        return Done {
-            webhook_id: q.webhook_id,
-            seq: q.seq,
-            next: Next::Dropped,
-            attempts: q.attempts,
-            pause: None,
-        };
+        return Done::new(q.webhook_id, q.seq, q.attempts, Next::Dropped);
     }
     let clock = Instant::now();
     let exchange = match &target.url {
@@ -242,14 +224,11 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     };
     ctx.record(record).await;
     Done {
-        webhook_id: q.webhook_id,
-        seq: q.seq,
-        next,
-        attempts: number,
         pause: exchange
             .outcome
             .pause()
             .map(|wait| wait.min(ctx.policy.cap)),
+        ..Done::new(q.webhook_id, q.seq, number, next)
     }
 }
 
@@ -281,13 +260,7 @@ async fn end_without_attempt(
         attempt: None,
     };
     ctx.record(record).await;
-    Done {
-        webhook_id: q.webhook_id,
-        seq: q.seq,
-        next: Next::Failed,
-        attempts: q.attempts,
-        pause: None,
-    }
+    Done::new(q.webhook_id, q.seq, q.attempts, Next::Failed)
 }
 
 /// One line per attempt, with the ids a person searches for: at debug when

@@ -65,6 +65,20 @@ pub struct Done {
     pub pause: Option<std::time::Duration>,
 }
 
+impl Done {
+    /// What became of delivery `seq` of `webhook_id` after `attempts`
+    /// attempts; no pause asked.
+    pub fn new(webhook_id: Arc<str>, seq: i64, attempts: u32, next: Next) -> Done {
+        Done {
+            webhook_id,
+            seq,
+            next,
+            attempts,
+            pause: None,
+        }
+    }
+}
+
 /// An attempt's record (or a delivery that ended without one), for the writer.
 pub struct Record {
     /// The worker id under which the attempt started: its state is written

@@ -231,13 +231,12 @@ impl Scheduler {
                 }
                 // Its slot is freed and the delivery retried later, so
                 // that its webhook is not stuck.
-                Done {
-                    webhook_id: running.webhook_id.clone(),
-                    seq: running.seq,
-                    next: Next::RetryAfter(self.attempt.policy.cap),
-                    attempts: running.attempts,
-                    pause: None,
-                }
+                Done::new(
+                    running.webhook_id.clone(),
+                    running.seq,
+                    running.attempts,
+                    Next::RetryAfter(self.attempt.policy.cap),
+                )
             }
         };
         self.done(done, &running);
