@@ -191,18 +191,10 @@ fn project(dir: &std::path::Path) -> (String, String) {
     let bin = std::env::var("SIGNPOST_BIN").unwrap_or_else(|_| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/signpost").to_string()
     });
-    let out = Command::new(bin)
-        .args(["project", "create", "--name", "Backlog", "--json"])
-        .env(
-            "SIGNPOST_DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.display()),
-        )
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        v["id"].as_str().unwrap().into(),
-        v["secret"].as_str().unwrap().into(),
+    common::cli_project(
+        &bin,
+        &format!("sqlite://{}/bench.db", dir.display()),
+        "Backlog",
     )
 }
 

@@ -31,6 +31,8 @@
 
 #[path = "common.rs"]
 mod common;
+#[path = "nginx.rs"]
+mod nginx;
 use axum::body::Bytes;
 use signpost::server::config::{Config, Durability};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -279,9 +281,9 @@ async fn main() {
     );
 
     // 4. The machine's real limit.
-    let nginx = common::Nginx::start();
+    let nginx = nginx::Nginx::start();
     let body = event_body(1);
-    let limit = common::wrk(&nginx.url("/hook/0"), &body);
+    let limit = nginx::wrk(&nginx.url("/hook/0"), &body);
     println!("4. limit: nginx, one worker, `return 200`; wrk -t1 -c64 -d10s POSTing the same {} bytes: {limit:>9.0} requests/s", body.len());
 
     // 5. Signpost to nginx, fsynced and not.

@@ -30,6 +30,8 @@
 
 #[path = "common.rs"]
 mod common;
+#[path = "nginx.rs"]
+mod nginx;
 use std::time::{Duration, Instant};
 
 const WEBHOOKS: usize = 50;
@@ -67,9 +69,9 @@ struct Phase {
 
 #[tokio::main]
 async fn main() {
-    let nginx = common::Nginx::start();
+    let nginx = nginx::Nginx::start();
     let body = event_body(1);
-    let limit = common::wrk(&nginx.url("/hook/0"), &body);
+    let limit = nginx::wrk(&nginx.url("/hook/0"), &body);
 
     let this = env!("CARGO_BIN_EXE_signpost").to_string();
     let mut binaries = vec![("this".to_string(), this)];
@@ -110,31 +112,25 @@ async fn run(
     bin: &str,
     database: &'static str,
     db_url: &str,
-    nginx: &common::Nginx,
+    nginx: &nginx::Nginx,
 ) -> Run {
-    let (pid, secret) = create_project(bin, db_url, "Throughput");
-    let probe_project = create_project(bin, db_url, "Probe");
+    let (pid, secret) = common::cli_project(bin, db_url, "Throughput");
+    let probe_project = common::cli_project(bin, db_url, "Probe");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
     let (server, base) = common::serve_binary(bin, db_url, &[]).await;
-    for i in 0..WEBHOOKS {
-        register(
-            &client,
-            &base,
-            (&pid, &secret),
-            &nginx.url(&format!("/hook/{i}")),
-        )
-        .await;
-    }
-    register(
+    common::add_webhooks(
         &client,
         &base,
-        (&probe_project.0, &probe_project.1),
-        &nginx.url("/probe"),
+        (&pid, &secret),
+        &nginx.url("/hook"),
+        WEBHOOKS,
     )
     .await;
+    let probe_auth = (probe_project.0.as_str(), probe_project.1.as_str());
+    common::add_webhooks(&client, &base, probe_auth, &nginx.url("/probe"), 1).await;
     let db = signpost::server::db::connect(db_url).await.unwrap();
 
     // Single events.
@@ -232,35 +228,6 @@ async fn writer_stats(client: &reqwest::Client, base: &str) -> (f64, f64, f64) {
         value("signpost_writer_commit_duration_seconds_sum") * 1000.0 / commits,
         value("signpost_writer_group_size_sum") / commits,
     )
-}
-
-fn create_project(bin: &str, db_url: &str, name: &str) -> (String, String) {
-    let out = std::process::Command::new(bin)
-        .args(["project", "create", "--name", name, "--json"])
-        .env("SIGNPOST_DATABASE_URL", db_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        v["id"].as_str().unwrap().into(),
-        v["secret"].as_str().unwrap().into(),
-    )
-}
-
-async fn register(client: &reqwest::Client, base: &str, (pid, secret): (&str, &str), url: &str) {
-    let res = client
-        .post(format!("{base}/projects/{pid}/webhooks"))
-        .basic_auth(pid, Some(secret))
-        .json(&serde_json::json!({ "webhookUrl": url }))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
 }
 
 /// Waits until `total` of the project's deliveries are recorded succeeded
@@ -468,14 +435,11 @@ fn print_header(limit: f64, body_bytes: usize) {
 }
 
 fn print_row(limit: f64, r: &Run) {
-    let mut probe = r.probe.clone();
-    probe.sort();
-    let at = |q: f64| {
-        if probe.is_empty() {
-            return f64::NAN;
-        }
-        probe[((probe.len() as f64 * q).ceil() as usize).clamp(1, probe.len()) - 1].as_secs_f64()
-            * 1000.0
+    let mut probe: Vec<u64> = r.probe.iter().map(|d| d.as_micros() as u64).collect();
+    probe.sort_unstable();
+    let at = |q: f64| match probe.is_empty() {
+        true => f64::NAN,
+        false => common::percentile(&probe, q) as f64 / 1000.0,
     };
     println!(
         "| {} | {} | {:.0} ({:.3}) | {:.0} | {:.0} ({:.3}) | {:.0} | {:.0} ({:.3}) | {:.0} | {:.1} / {:.1} ms (n={}) | {:.0}, {:.1} ms, {:.0} items | {} MiB |",
