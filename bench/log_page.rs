@@ -98,6 +98,14 @@ async fn main() {
             Cursor::Newest,
         ),
         (
+            "status = succeeded (from the plain index)",
+            LogFilter {
+                status: Some(DeliveryStatus::Succeeded),
+                ..LogFilter::default()
+            },
+            Cursor::Newest,
+        ),
+        (
             "status = dropped, in the middle",
             LogFilter {
                 status: Some(DeliveryStatus::Dropped),

@@ -3,15 +3,13 @@
 //! a replay that survives a restart.
 
 use crate::receiver::{spectrum_valid, Receiver, Reply};
-use crate::support::Api;
+use crate::support::{Api, WAIT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use signpost::model::{DeliveryPage, DeliveryStatus};
+use signpost::model::{Cursor, DeliveryPage, DeliveryStatus, LogFilter};
 use signpost::server::db::Db;
 use std::collections::HashSet;
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Publishes an event; returns its id.
 async fn publish(s: &Api, event: Value) -> String {
@@ -876,4 +874,61 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
         .await
         .unwrap();
     assert_eq!(rows().await, vec![(h + HOUR, true, 7, 1)]);
+}
+
+/// The log's status filters read the partial indexes of deliveries that did
+/// not succeed, which SQLite uses only when the query repeats their
+/// condition (`NOT_SUCCEEDED`); "succeeded" walks the plain index. A query
+/// that forgets the condition still answers, slowly: only its plan tells.
+#[tokio::test]
+async fn status_filters_read_the_partial_indexes_and_succeeded_the_plain_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("plans.db").display());
+    let db = signpost::server::db::connect(&url).await.unwrap();
+    signpost::server::db::migrate(&db).await.unwrap();
+    let plan = |status, webhook: Option<&str>| {
+        let filter = LogFilter {
+            status: Some(status),
+            webhook: webhook.map(str::to_string),
+            ..LogFilter::default()
+        };
+        let db = &db;
+        async move {
+            signpost::server::db::delivery_log::explain(db, "prj_1", &filter, Cursor::Newest, 50)
+                .await
+                .unwrap()
+                .join("\n")
+        }
+    };
+    for status in [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Dropped,
+        DeliveryStatus::Cancelled,
+    ] {
+        let project = plan(status, None).await;
+        assert!(
+            project.contains(
+                "USING INDEX deliveries_project_not_succeeded (project_id=? AND status=?)"
+            ),
+            "{status:?}: {project}"
+        );
+        let webhook = plan(status, Some("wh_1")).await;
+        assert!(
+            webhook.contains(
+                "USING INDEX deliveries_webhook_not_succeeded (webhook_id=? AND status=?)"
+            ),
+            "{status:?}: {webhook}"
+        );
+    }
+    let project = plan(DeliveryStatus::Succeeded, None).await;
+    assert!(
+        project.contains("USING INDEX deliveries_project (project_id=?)"),
+        "{project}"
+    );
+    let webhook = plan(DeliveryStatus::Succeeded, Some("wh_1")).await;
+    assert!(
+        webhook.contains("USING INDEX deliveries_webhook (webhook_id=?)"),
+        "{webhook}"
+    );
 }

@@ -1,5 +1,6 @@
 //! `alerts` (one row per episode) and `alert_emails` (the outbox).
 
+use super::deliveries::NOT_SUCCEEDED;
 use super::{now_ms, Db};
 
 /// What the checker needs of every webhook that is not deleted.
@@ -18,13 +19,15 @@ pub struct Watched {
 }
 
 pub async fn watched(db: &Db) -> sqlx::Result<Vec<Watched>> {
-    // The pending index: one seek per webhook, whatever its history.
-    let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
+    // The index of deliveries not succeeded: one seek per webhook, whatever
+    // its history.
+    let hint = db.sqlite_hint("INDEXED BY deliveries_webhook_not_succeeded");
     crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT w.id, w.project_id, w.url, w.enabled, w.disabled_reason, w.failing_since, \
            w.failed_deliveries, \
            (SELECT d.created_at FROM deliveries d {hint} \
-            WHERE d.webhook_id = w.id AND d.status = 'pending' ORDER BY d.seq LIMIT 1) \
+            WHERE d.webhook_id = w.id AND d.status = 'pending' AND {NOT_SUCCEEDED} \
+            ORDER BY d.seq LIMIT 1) \
              AS oldest_pending \
          FROM webhooks w WHERE w.deleted_at IS NULL AND w.purpose = 'events'"
     ))

@@ -6,6 +6,13 @@ use super::events::CHUNK;
 use super::{Db, Tx};
 use sqlx::QueryBuilder;
 
+/// The condition of the partial indexes of deliveries that did not succeed
+/// (`deliveries_webhook_not_succeeded`, `deliveries_project_not_succeeded`,
+/// migrations/sqlite/0019). SQLite reads a partial index only for a query
+/// that repeats its condition word for word, so every query for pending,
+/// failed, dropped or cancelled deliveries says it too, on the alias `d`.
+pub const NOT_SUCCEEDED: &str = "d.status <> 'succeeded'";
+
 pub struct NewDelivery<'a> {
     pub id: &'a str,
     pub project_id: &'a str,
@@ -123,7 +130,7 @@ const WINDOW_COLUMNS: &str = "d.seq, d.id, d.event_id, e.event, d.attempts, d.ne
     w.updated_at AS pace_version";
 
 /// The next `limit` pending deliveries of a webhook after `after`, in
-/// `seq` order, from the partial index of pending deliveries, leaving out
+/// `seq` order, from the partial index of deliveries not succeeded, leaving out
 /// the keys in `skip` (each held back until its earlier deliveries are
 /// done; read with [`keys_window`]).
 pub async fn window(
@@ -134,7 +141,7 @@ pub async fn window(
     body_due_by: i64,
     skip: &[&str],
 ) -> sqlx::Result<Vec<WindowRow>> {
-    let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
+    let hint = db.sqlite_hint("INDEXED BY deliveries_webhook_not_succeeded");
     // The keys to leave out, as a JSON array on both backends.
     let skipped = match db {
         Db::Sqlite(_) => "SELECT value FROM json_each($5)",
@@ -144,7 +151,7 @@ pub async fn window(
         "SELECT {WINDOW_COLUMNS} \
          FROM deliveries d {hint} \
            JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.seq > $2 \
+         WHERE d.webhook_id = $1 AND d.status = 'pending' AND {NOT_SUCCEEDED} AND d.seq > $2 \
            AND d.ordering_key NOT IN ({skipped}) \
          ORDER BY d.seq LIMIT $3"
     );
@@ -161,7 +168,7 @@ pub async fn window(
 
 /// For each of `keys` (a key and the `seq` after which to read), its next
 /// `per_key` pending deliveries up to `upto`, all in `seq` order. The
-/// empty key's come from `deliveries_pending_webhook` (every delivery of a
+/// empty key's come from `deliveries_webhook_not_succeeded` (every delivery of a
 /// webhook without a key has it), the others' from `deliveries_pending_key`.
 pub async fn keys_window(
     db: &Db,
@@ -173,12 +180,13 @@ pub async fn keys_window(
 ) -> sqlx::Result<Vec<WindowRow>> {
     let mut rows = Vec::new();
     if let Some((_, after)) = keys.iter().find(|(k, _)| k.is_empty()) {
-        let hint = db.sqlite_hint("INDEXED BY deliveries_pending_webhook");
+        let hint = db.sqlite_hint("INDEXED BY deliveries_webhook_not_succeeded");
         let sql = format!(
             "SELECT {WINDOW_COLUMNS} \
              FROM deliveries d {hint} \
                JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
-             WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.ordering_key = '' \
+             WHERE d.webhook_id = $1 AND d.status = 'pending' AND {NOT_SUCCEEDED} \
+               AND d.ordering_key = '' \
                AND d.seq > $2 AND d.seq <= $3 \
              ORDER BY d.seq LIMIT $5"
         );

@@ -2,8 +2,9 @@
 //! (cancel). Every page is a keyset range on `seq`, newest first: no OFFSET,
 //! so a page costs the same on the first and the millionth row.
 
+use super::deliveries::NOT_SUCCEEDED;
 use super::Db;
-use crate::model::{Cursor, LogFilter};
+use crate::model::{Cursor, DeliveryStatus, LogFilter};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -86,8 +87,9 @@ where
     ));
     let bounds = plan.bounds;
     // Each filter names the index it wants: a webhook's deliveries come from
-    // `deliveries_webhook[_status]` (the webhook's project is checked on
-    // `w`), the rest from `deliveries_project[_status]`; an id is a lookup.
+    // `deliveries_webhook` (the webhook's project is checked on `w`), the
+    // rest from `deliveries_project`, and with a status other than succeeded
+    // from their `_not_succeeded` partial twins; an id is a lookup.
     match &filter.webhook {
         // A key's deliveries come from `deliveries_project_key` (keys are
         // rare enough that the webhook is a filter on them).
@@ -122,6 +124,9 @@ where
     }
     if let Some(status) = filter.status {
         q.push(" AND d.status = ").push_bind(status.as_str());
+        if status != DeliveryStatus::Succeeded {
+            q.push(" AND ").push(NOT_SUCCEEDED);
+        }
     }
     if let Some(event) = &filter.event {
         q.push(" AND e.event = ").push_bind(event.as_str());
@@ -373,7 +378,7 @@ pub async fn replay_sources(
         return Ok(Vec::new());
     };
     crate::on_db!(db, c => sqlx::query_as(&format!(
-        "{SOURCE} WHERE d.webhook_id = $1 AND d.status IN ('failed', 'dropped') \
+        "{SOURCE} WHERE d.webhook_id = $1 AND d.status IN ('failed', 'dropped') AND {NOT_SUCCEEDED} \
          AND d.seq >= $2 AND d.created_at >= $3 ORDER BY d.seq LIMIT $4"
     ))
     .bind(webhook_id)
@@ -389,10 +394,11 @@ pub async fn replay_count(db: &Db, webhook_id: &str, since: i64) -> sqlx::Result
     let Some(low) = seq_at(db, since).await? else {
         return Ok(0);
     };
-    crate::on_db!(db, c => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 \
-         AND status IN ('failed', 'dropped') AND seq >= $2 AND created_at >= $3",
-    )
+    crate::on_db!(db, c => sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = $1 \
+         AND d.status IN ('failed', 'dropped') AND {NOT_SUCCEEDED} AND d.seq >= $2 \
+         AND d.created_at >= $3",
+    ))
     .bind(webhook_id)
     .bind(low)
     .bind(since)

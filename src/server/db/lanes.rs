@@ -2,6 +2,7 @@
 //! delivery each has (migrations/sqlite/0007_lanes.sql). A lane is free when it has
 //! no owner or its owner's lease ran out (or the owner is forgotten).
 
+use super::deliveries::NOT_SUCCEEDED;
 use super::{Db, Tx};
 
 /// What storing new deliveries did to a lane.
@@ -140,7 +141,8 @@ pub async fn claim(db: &Db, worker: &str, limit: i64) -> sqlx::Result<Vec<String
            WHERE (l.owner IS NULL OR NOT EXISTS \
                    (SELECT 1 FROM workers w WHERE w.id = l.owner AND w.lease_until >= {now})) \
              AND EXISTS (SELECT 1 FROM deliveries d \
-                   WHERE d.webhook_id = l.webhook_id AND d.status = 'pending') \
+                   WHERE d.webhook_id = l.webhook_id AND d.status = 'pending' \
+                     AND {NOT_SUCCEEDED}) \
            LIMIT $2 {lock}) \
          RETURNING webhook_id"
     );

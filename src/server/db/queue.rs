@@ -2,6 +2,7 @@
 //! now or waiting for a retry, and how long the oldest due one has waited;
 //! webhooks disabled automatically. Read by `/metrics` and the System page.
 
+use super::deliveries::NOT_SUCCEEDED;
 use super::Db;
 
 /// One project's pending deliveries.
@@ -19,17 +20,18 @@ pub struct ProjectQueue {
 
 /// Per project with pending deliveries, by project name. `now` is Unix ms.
 pub async fn by_project(db: &Db, now: i64) -> sqlx::Result<Vec<ProjectQueue>> {
-    crate::on_db!(db, c => sqlx::query_as(
+    crate::on_db!(db, c => sqlx::query_as(&format!(
         "SELECT q.project_id, coalesce(p.name, q.project_id) AS project, q.due, q.retrying, \
            q.oldest_due_at \
          FROM (SELECT project_id, \
                  sum(CASE WHEN next_at <= $1 THEN 1 ELSE 0 END) AS due, \
                  sum(CASE WHEN next_at > $1 THEN 1 ELSE 0 END) AS retrying, \
                  min(CASE WHEN next_at <= $1 THEN next_at END) AS oldest_due_at \
-               FROM deliveries WHERE status = 'pending' GROUP BY project_id) q \
+               FROM deliveries d WHERE d.status = 'pending' AND {NOT_SUCCEEDED} \
+               GROUP BY project_id) q \
          LEFT JOIN projects p ON p.id = q.project_id \
-         ORDER BY project, q.project_id",
-    )
+         ORDER BY project, q.project_id"
+    ))
     .bind(now)
     .fetch_all(c)
     .await)

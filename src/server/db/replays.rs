@@ -1,6 +1,7 @@
 //! `replays`: bulk replays and how far each got; and the deliveries a
 //! replay's filter picks.
 
+use super::deliveries::NOT_SUCCEEDED;
 use super::delivery_log::{seq_at, RepeatSource, SOURCE};
 use super::{now_ms, Db};
 use crate::model::ReplayFilter;
@@ -279,8 +280,10 @@ pub async fn finish(db: &Db, id: &str, worker: &str) -> sqlx::Result<bool> {
 /// The project's replayed deliveries still pending (a replay's pace).
 pub async fn pending_repeats(db: &Db, project_id: &str) -> sqlx::Result<i64> {
     crate::on_db!(db, c => sqlx::query_scalar(
-        "SELECT count(*) FROM deliveries WHERE project_id = $1 AND status = 'pending' \
-         AND origin = 'replay'",
+        &format!(
+            "SELECT count(*) FROM deliveries d WHERE d.project_id = $1 AND d.status = 'pending' \
+             AND {NOT_SUCCEEDED} AND d.origin = 'replay'"
+        ),
     )
     .bind(project_id)
     .fetch_one(c)
