@@ -29,6 +29,9 @@ pub use browser::{refresh_regions, start};
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    use crate::model::form_protocol::{
+        DONE_HEADER, DONE_PARAM, ERROR_PARAM, FORM_HEADER, OUTCOME_PARAMS,
+    };
     use leptos::prelude::*;
     use std::{cell::RefCell, rc::Rc, time::Duration};
     use wasm_bindgen::{closure::Closure, JsCast};
@@ -251,7 +254,7 @@ mod browser {
         let _ = headers.set("Content-Type", "application/x-www-form-urlencoded");
         let _ = headers.set("Accept", "application/json");
         // A form's post, so the server keeps what it made to show once.
-        let _ = headers.set("X-Signpost-Form", "1");
+        let _ = headers.set(FORM_HEADER, "1");
         init.set_headers(&headers);
         let Ok(answer) = JsFuture::from(window().fetch_with_str_and_init(action, &init)).await
         else {
@@ -269,7 +272,7 @@ mod browser {
                     return None;
                 }
             }
-            match header("x-signpost-done") {
+            match header(DONE_HEADER) {
                 Some(done) => {
                     let _ = location.assign(&without_outcome(Some(&done)));
                 }
@@ -295,8 +298,8 @@ mod browser {
         Some(error.to_string())
     }
 
-    /// This page's address without a form's outcome (`done`, or the
-    /// server's `__path` and `__err` of a refusal), and with `done` if given.
+    /// This page's address without a form's outcome ([`OUTCOME_PARAMS`]),
+    /// and with [`DONE_PARAM`] if given.
     fn without_outcome(done: Option<&str>) -> String {
         let location = window().location();
         let search = location.search().unwrap_or_default();
@@ -304,11 +307,11 @@ mod browser {
         let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
             return path;
         };
-        for key in ["__path", "__err", "done"] {
+        for key in OUTCOME_PARAMS {
             params.delete(key);
         }
         if let Some(done) = done {
-            params.append("done", done);
+            params.append(DONE_PARAM, done);
         }
         let query = String::from(params.to_string());
         let hash = location.hash().unwrap_or_default();
@@ -323,7 +326,10 @@ mod browser {
     /// reload, a bookmark or the way back after signing in do not repeat it).
     fn forget_outcome() {
         let search = window().location().search().unwrap_or_default();
-        if ["done=", "__err="].iter().any(|k| search.contains(k)) {
+        let said = [DONE_PARAM, ERROR_PARAM]
+            .iter()
+            .any(|k| search.contains(&format!("{k}=")));
+        if said {
             if let Ok(history) = window().history() {
                 let _ = history.replace_state_with_url(
                     &wasm_bindgen::JsValue::NULL,

@@ -1,3 +1,4 @@
+use crate::model::form_protocol::DONE_PARAM;
 use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -72,7 +73,7 @@ pub fn DoneNotice(what: &'static str, children: Children) -> impl IntoView {
     let done = !refused
         && query
             .read_untracked()
-            .get("done")
+            .get(DONE_PARAM)
             .is_some_and(|d| d == what);
     done.then(|| view! { <p class="notice" role="status">{children()}</p> })
 }

@@ -6,6 +6,7 @@ use super::secret::SecretField;
 use super::time::LocalTime;
 use crate::api::portal::take_portal_shown;
 use crate::api::shown_once::take_shown_once;
+use crate::model::form_protocol::DONE_PARAM;
 use crate::model::{is_portal_token, Scheme, ShownOnce, PORTAL_SHOWN_PREFIX, SIGN_IN_LINK_HOURS};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -21,7 +22,7 @@ pub fn ShownOnceDialog() -> impl IntoView {
         .unwrap_or_default();
     let kept = use_query_map()
         .read_untracked()
-        .get("done")
+        .get(DONE_PARAM)
         .and_then(|d| d.strip_prefix(PORTAL_SHOWN_PREFIX).map(str::to_string));
     let once = Resource::new(
         || (),

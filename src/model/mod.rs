@@ -7,6 +7,7 @@ mod catalog;
 mod delivery;
 mod error;
 mod events;
+pub mod form_protocol;
 mod portal;
 mod project;
 mod redirect;

@@ -4,6 +4,7 @@ use crate::components::delivery::{KeyLink, StatusBadge, LIVE_EVERY_MS};
 use crate::components::form::{ErrorMessage, FormError};
 use crate::components::project_nav::ProjectHeader;
 use crate::components::time::LocalTime;
+use crate::model::form_protocol::DONE_PARAM;
 use crate::model::scope_base;
 use crate::model::{AttemptInfo, DeliveryOrigin, DeliveryStatus};
 use leptos::prelude::*;
@@ -29,7 +30,7 @@ pub fn DeliveryPage() -> impl IntoView {
     let query = use_query_map();
     let redelivered = query
         .read_untracked()
-        .get("done")
+        .get(DONE_PARAM)
         .and_then(|d| d.strip_prefix("redelivered.").map(str::to_string));
     view! {
         <section class="page">

@@ -3,6 +3,7 @@ use crate::api::webhooks::list_webhooks;
 use crate::components::delivery::{DeliveryTable, LIVE_EVERY_MS};
 use crate::components::form::{ErrorMessage, FormError};
 use crate::components::project_nav::ProjectHeader;
+use crate::model::form_protocol::DONE_PARAM;
 use crate::model::{is_portal_token, scope_base};
 use crate::model::{DeliveryStatus, LogFilter, TimeRange};
 use leptos::prelude::*;
@@ -138,7 +139,10 @@ fn ReplayThese(#[prop(into)] pid: Signal<String>, filter: Memo<LogFilter>) -> im
     // Asked, and not just done (the page comes back to the same address).
     let asked = move || {
         let q = query.read();
-        q.get("replay").is_some() && !q.get("done").is_some_and(|d| d.starts_with("replayed."))
+        q.get("replay").is_some()
+            && !q
+                .get(DONE_PARAM)
+                .is_some_and(|d| d.starts_with("replayed."))
     };
     let replay = ServerAction::<BulkReplay>::new();
     let can = crate::components::access::may_change();
@@ -150,7 +154,7 @@ fn ReplayThese(#[prop(into)] pid: Signal<String>, filter: Memo<LogFilter>) -> im
     let base = move || format!("{}/deliveries", scope_base(&pid.get()));
     let done = query
         .read_untracked()
-        .get("done")
+        .get(DONE_PARAM)
         .and_then(|d| d.strip_prefix("replayed.").map(str::to_string));
     let count = Resource::new(
         move || (pid.get(), filter.get(), asked()),

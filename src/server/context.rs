@@ -6,6 +6,7 @@ use super::errors::internal;
 use super::portal::{self, Grant};
 use super::scope::Scope;
 use super::state::AppState;
+use crate::model::form_protocol::{DONE_HEADER, DONE_PARAM, FORM_HEADER, OUTCOME_PARAMS};
 use crate::model::{AppError, ShownOnce};
 use axum::extract::ConnectInfo;
 use axum::http::{header, request::Parts, StatusCode};
@@ -65,9 +66,9 @@ pub async fn respond<T>(
 }
 
 /// Whether the request is a form's post: a plain one, or one `enhance` sent
-/// (it says so in `x-signpost-form`).
+/// (it says so in [`FORM_HEADER`]).
 fn from_form(parts: &Parts) -> bool {
-    plain_form(parts) || parts.headers.contains_key("x-signpost-form")
+    plain_form(parts) || parts.headers.contains_key(FORM_HEADER)
 }
 
 /// Whether the request is a plain HTML form post (no script sent it): a
@@ -100,7 +101,7 @@ pub fn set_status(e: &AppError) {
 /// After a form's post succeeded: back to the page it came from (its path
 /// and query, never another site), with `done=<what>` so that the page says
 /// what happened. A form sent by the browser's script (`enhance`) is told
-/// the same in an `x-signpost-done` header and goes there itself.
+/// the same in the [`DONE_HEADER`] and goes there itself.
 pub fn form_done(what: &str) {
     let Some(parts) = use_context::<Parts>() else {
         return;
@@ -110,7 +111,7 @@ pub fn form_done(what: &str) {
             use_context::<ResponseOptions>(),
             header::HeaderValue::from_str(what),
         ) {
-            options.insert_header(header::HeaderName::from_static("x-signpost-done"), value);
+            options.insert_header(header::HeaderName::from_static(DONE_HEADER), value);
         }
         return;
     }
@@ -122,13 +123,13 @@ pub fn form_done(what: &str) {
     let Some(mut page) = referer else { return };
     let kept: Vec<(String, String)> = page
         .query_pairs()
-        .filter(|(k, _)| !matches!(k.as_ref(), "__path" | "__err" | "done"))
+        .filter(|(k, _)| !OUTCOME_PARAMS.contains(&k.as_ref()))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     page.query_pairs_mut()
         .clear()
         .extend_pairs(kept)
-        .append_pair("done", what);
+        .append_pair(DONE_PARAM, what);
     // A local path only (`//host/…` would be another site's).
     let back = format!("{}?{}", page.path(), page.query().unwrap_or_default());
     leptos_axum::redirect(&crate::model::safe_next(Some(&back)));
