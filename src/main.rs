@@ -1,7 +1,17 @@
+/// Each runtime thread's stack. Leptos renders a page as one deeply nested
+/// future; an unoptimized (debug) build of the larger pages needs more than
+/// tokio's default 2 MiB. Untouched stack pages cost no memory.
 #[cfg(feature = "ssr")]
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match signpost::server::cli::run().await {
+const THREAD_STACK: usize = 8 << 20;
+
+#[cfg(feature = "ssr")]
+fn main() -> std::process::ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK)
+        .build()
+        .expect("the async runtime starts");
+    match runtime.block_on(signpost::server::cli::run()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One line a person can act on, not a panic trace.
