@@ -2,33 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertKind {
-    /// Signpost disabled the webhook (a day of failures, or a `410`).
-    Disabled,
-    /// Every delivery has failed for a while.
-    Failing,
-    /// Its oldest pending delivery is older than the lag threshold.
-    Lagging,
+vocabulary! {
+    /// What an alert is about.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum AlertKind {
+        /// Signpost disabled the webhook (a day of failures, or a `410`).
+        Disabled = "disabled",
+        /// Every delivery has failed for a while.
+        Failing = "failing",
+        /// Its oldest pending delivery is older than the lag threshold.
+        Lagging = "lagging",
+    }
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 3] = [AlertKind::Disabled, AlertKind::Failing, AlertKind::Lagging];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertKind::Disabled => "disabled",
-            AlertKind::Failing => "failing",
-            AlertKind::Lagging => "lagging",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<AlertKind> {
-        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// What happened, in a few words.
     pub fn what(self) -> &'static str {
         match self {
@@ -49,32 +36,16 @@ pub struct ProjectAlert {
     pub since: i64,
 }
 
-/// How alerts are written to a project's alert URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum AlertFormat {
-    /// A JSON event: `{"event": "signpost.webhook.disabled", …}`.
-    #[default]
-    Signpost,
-    /// A body a Slack incoming webhook takes: `{"text": "…"}`.
-    Slack,
-}
-
-impl AlertFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertFormat::Signpost => "signpost",
-            AlertFormat::Slack => "slack",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<AlertFormat> {
-        match s {
-            "signpost" => Some(AlertFormat::Signpost),
-            "slack" => Some(AlertFormat::Slack),
-            _ => None,
-        }
+vocabulary! {
+    /// How alerts are written to a project's alert URL.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+    pub enum AlertFormat {
+        /// A JSON event: `{"event": "signpost.webhook.disabled", …}`.
+        #[default]
+        Signpost = "signpost",
+        /// A body a Slack incoming webhook takes: `{"text": "…"}`.
+        Slack = "slack",
     }
 }
 

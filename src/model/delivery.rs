@@ -6,41 +6,20 @@ use serde::{Deserialize, Serialize};
 pub const LOG_PAGE: u32 = 50;
 pub const LOG_PAGE_MAX: u32 = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    /// Not finished: waiting for its first attempt or for a retry.
-    Pending,
-    Succeeded,
-    Failed,
-    /// Refused by the URL guard.
-    Dropped,
-    Cancelled,
+vocabulary! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum DeliveryStatus {
+        /// Not finished: waiting for its first attempt or for a retry.
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        /// Refused by the URL guard.
+        Dropped = "dropped",
+        Cancelled = "cancelled",
+    }
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 5] = [
-        DeliveryStatus::Pending,
-        DeliveryStatus::Succeeded,
-        DeliveryStatus::Failed,
-        DeliveryStatus::Dropped,
-        DeliveryStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Succeeded => "succeeded",
-            DeliveryStatus::Failed => "failed",
-            DeliveryStatus::Dropped => "dropped",
-            DeliveryStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<DeliveryStatus> {
-        DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-
     /// The filter's name for it in the dashboard.
     pub fn label(self) -> &'static str {
         match self {
@@ -53,33 +32,16 @@ impl DeliveryStatus {
     }
 }
 
-/// Where a delivery came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryOrigin {
-    /// Made when the event was published.
-    Event,
-    /// "Redeliver", by a person or the API.
-    Redelivery,
-    /// "Replay failed since…".
-    Replay,
-}
-
-impl DeliveryOrigin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryOrigin::Event => "event",
-            DeliveryOrigin::Redelivery => "redelivery",
-            DeliveryOrigin::Replay => "replay",
-        }
-    }
-
-    pub fn parse(s: &str) -> DeliveryOrigin {
-        match s {
-            "redelivery" => DeliveryOrigin::Redelivery,
-            "replay" => DeliveryOrigin::Replay,
-            _ => DeliveryOrigin::Event,
-        }
+vocabulary! {
+    /// Where a delivery came from.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum DeliveryOrigin {
+        /// Made when the event was published.
+        Event = "event",
+        /// "Redeliver", by a person or the API.
+        Redelivery = "redelivery",
+        /// "Replay failed since…".
+        Replay = "replay",
     }
 }
 
@@ -157,40 +119,18 @@ pub struct LogFilter {
     pub within: Option<TimeRange>,
 }
 
-/// The log's time presets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TimeRange {
-    #[serde(rename = "1h")]
-    Hour,
-    #[serde(rename = "24h")]
-    Day,
-    #[serde(rename = "7d")]
-    Week,
-    #[serde(rename = "30d")]
-    Month,
+vocabulary! {
+    /// The log's time presets.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum TimeRange {
+        Hour = "1h",
+        Day = "24h",
+        Week = "7d",
+        Month = "30d",
+    }
 }
 
 impl TimeRange {
-    pub const ALL: [TimeRange; 4] = [
-        TimeRange::Hour,
-        TimeRange::Day,
-        TimeRange::Week,
-        TimeRange::Month,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimeRange::Hour => "1h",
-            TimeRange::Day => "24h",
-            TimeRange::Week => "7d",
-            TimeRange::Month => "30d",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TimeRange> {
-        TimeRange::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             TimeRange::Hour => "Last hour",

@@ -13,39 +13,22 @@ pub const EVENTS_PAGE_MAX: u32 = 200;
 /// costs what it reads, and says when it stopped before the oldest.
 pub const EVENTS_TEXT_SCAN: u32 = 5_000;
 
-/// How an event came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventSource {
-    /// `POST /projects/{pid}/events`.
-    Api,
-    /// `POST /projects/{pid}/events/batch`.
-    Batch,
-    /// "Send test event" (dashboard, portal or API): to one webhook.
-    Test,
-    /// Signpost's own alert, to the project's alert URL.
-    Alert,
+vocabulary! {
+    /// How an event came in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum EventSource {
+        /// `POST /projects/{pid}/events`.
+        Api = "api",
+        /// `POST /projects/{pid}/events/batch`.
+        Batch = "batch",
+        /// "Send test event" (dashboard, portal or API): to one webhook.
+        Test = "test",
+        /// Signpost's own alert, to the project's alert URL.
+        Alert = "alert",
+    }
 }
 
 impl EventSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventSource::Api => "api",
-            EventSource::Batch => "batch",
-            EventSource::Test => "test",
-            EventSource::Alert => "alert",
-        }
-    }
-
-    pub fn parse(s: &str) -> EventSource {
-        match s {
-            "batch" => EventSource::Batch,
-            "test" => EventSource::Test,
-            "alert" => EventSource::Alert,
-            _ => EventSource::Api,
-        }
-    }
-
     /// In words, for the event's page.
     pub fn label(self) -> &'static str {
         match self {

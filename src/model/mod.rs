@@ -1,6 +1,9 @@
 //! Types shared by the server and the browser. Nothing here holds a secret,
 //! except the types whose name says they do (shown once, never stored).
 
+#[macro_use]
+mod vocabulary;
+
 mod activity;
 mod alert;
 mod catalog;

@@ -41,29 +41,13 @@ pub struct SignInLink {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkPurpose {
-    /// A new teammate chooses their first password.
-    Invite,
-    /// A user who is locked out chooses a new password.
-    Reset,
-}
-
-impl LinkPurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkPurpose::Invite => "invite",
-            LinkPurpose::Reset => "reset",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LinkPurpose> {
-        match s {
-            "invite" => Some(LinkPurpose::Invite),
-            "reset" => Some(LinkPurpose::Reset),
-            _ => None,
-        }
+vocabulary! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum LinkPurpose {
+        /// A new teammate chooses their first password.
+        Invite = "invite",
+        /// A user who is locked out chooses a new password.
+        Reset = "reset",
     }
 }
 

@@ -3,37 +3,19 @@ use serde::{Deserialize, Serialize};
 /// Passwords shorter than this are refused.
 pub const MIN_PASSWORD_LEN: usize = 12;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Every project, and the team.
-    Admin,
-    /// The projects given to them: reads and changes.
-    Member,
-    /// The projects given to them: reads only.
-    Viewer,
+vocabulary! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Role {
+        /// Every project, and the team.
+        Admin = "admin",
+        /// The projects given to them: reads and changes.
+        Member = "member",
+        /// The projects given to them: reads only.
+        Viewer = "viewer",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Member, Role::Viewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Member => "member",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "member" => Some(Role::Member),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-
     /// How the Team page names it.
     pub fn label(self) -> &'static str {
         match self {

@@ -1,31 +1,14 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// How deliveries to a webhook are signed (docs/delivery.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub enum Scheme {
-    #[default]
-    #[serde(rename = "spectrum-v0")]
-    SpectrumV0,
-    #[serde(rename = "standard-webhooks")]
-    StandardWebhooks,
-}
-
-impl Scheme {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::SpectrumV0 => "spectrum-v0",
-            Scheme::StandardWebhooks => "standard-webhooks",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scheme> {
-        match s {
-            "spectrum-v0" => Some(Scheme::SpectrumV0),
-            "standard-webhooks" => Some(Scheme::StandardWebhooks),
-            _ => None,
-        }
+vocabulary! {
+    /// How deliveries to a webhook are signed (docs/delivery.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+    pub enum Scheme {
+        #[default]
+        SpectrumV0 = "spectrum-v0",
+        StandardWebhooks = "standard-webhooks",
     }
 }
 
@@ -35,34 +18,20 @@ impl fmt::Display for Scheme {
     }
 }
 
-/// Whether deliveries to a webhook keep event order (docs/delivery.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Ordering {
-    /// One attempt at a time, in event order; a retry holds back later events.
-    #[default]
-    Ordered,
-    /// Several attempts at once, in any order: more throughput.
-    Unordered,
+vocabulary! {
+    /// Whether deliveries to a webhook keep event order (docs/delivery.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+    pub enum Ordering {
+        /// One attempt at a time, in event order; a retry holds back later events.
+        #[default]
+        Ordered = "ordered",
+        /// Several attempts at once, in any order: more throughput.
+        Unordered = "unordered",
+    }
 }
 
 impl Ordering {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Ordering::Ordered => "ordered",
-            Ordering::Unordered => "unordered",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Ordering> {
-        match s {
-            "ordered" => Some(Ordering::Ordered),
-            "unordered" => Some(Ordering::Unordered),
-            _ => None,
-        }
-    }
-
     /// A form's optional field: absent or empty is `None`.
     pub fn from_form(value: Option<&str>) -> Result<Option<Ordering>, super::AppError> {
         match value {

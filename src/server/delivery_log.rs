@@ -20,7 +20,7 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 fn summary(state: &AppState, r: LogRow) -> DeliverySummary {
-    let status = DeliveryStatus::parse(&r.status).unwrap_or(DeliveryStatus::Pending);
+    let status = r.status;
     DeliverySummary {
         next_at: (status == DeliveryStatus::Pending).then_some(r.next_at),
         id: r.id,
@@ -30,7 +30,7 @@ fn summary(state: &AppState, r: LogRow) -> DeliverySummary {
         webhook_url: r.url,
         ordering_key: r.ordering_key,
         status,
-        origin: DeliveryOrigin::parse(&r.origin),
+        origin: r.origin,
         repeats: r.repeats,
         attempts: r.attempts as u32,
         max_attempts: state.config.delivery.max_attempts,
@@ -432,7 +432,7 @@ pub async fn health(state: &AppState, scope: &Scope) -> Result<Vec<WebhookHealth
         .filter(|r| mine.as_ref().is_none_or(|ids| ids.contains(&r.webhook_id)))
         .map(|r| WebhookHealth {
             webhook_id: r.webhook_id,
-            last_status: r.last_status.as_deref().and_then(DeliveryStatus::parse),
+            last_status: r.last_status,
             last_http: r.last_http.map(|s| s as u16),
             last_at: r.last_at,
             success_rate: (r.finished > 0).then(|| r.succeeded as f64 / r.finished as f64),

@@ -11,8 +11,7 @@ use super::scope::Scope;
 use super::state::AppState;
 use crate::model::{
     AppError, Cursor, DeliveryStatus, DeliverySummary, EventDetail, EventFilter, EventPage,
-    EventSource, EventSummary, LogFilter, SkipReason, Skipped, EVENTS_PAGE_MAX, EVENTS_TEXT_SCAN,
-    LOG_PAGE_MAX,
+    EventSummary, LogFilter, SkipReason, Skipped, EVENTS_PAGE_MAX, EVENTS_TEXT_SCAN, LOG_PAGE_MAX,
 };
 
 /// A deleted webhook is listed among an event's skipped ones for this long
@@ -24,7 +23,7 @@ fn summary(r: EventRow) -> EventSummary {
         id: r.id,
         event: r.event,
         tenant: r.tenant,
-        source: EventSource::parse(&r.source),
+        source: r.source,
         created_at: r.created_at,
         deliveries: r.deliveries as u32,
         succeeded: r.succeeded as u32,
@@ -120,7 +119,7 @@ pub async fn detail(state: &AppState, scope: &Scope, id: &str) -> Result<EventDe
     let page = delivery_log::page(state, scope, filter, Cursor::Newest, LOG_PAGE_MAX).await?;
     let mut deliveries = page.deliveries;
     deliveries.reverse();
-    let source = EventSource::parse(&e.source);
+    let source = e.source;
     let skipped = if source.addressed() {
         Vec::new()
     } else {

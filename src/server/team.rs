@@ -40,7 +40,7 @@ pub async fn list(state: &AppState, me: &UserRow) -> Result<Team, AppError> {
             TeamMember {
                 projects: given.remove(&r.id).unwrap_or_default(),
                 is_you,
-                role: Role::parse(&r.role).unwrap_or(Role::Member),
+                role: r.role,
                 id: r.id,
                 email: r.email,
                 created_at: r.created_at,
@@ -264,13 +264,13 @@ pub async fn set_role(
         Guarded::NoSuchUser => return Err(AppError::NotFound),
         Guarded::LastAdmin => return Err(AppError::Conflict(LAST_ADMIN.into())),
     }
-    if user.role != role.as_str() {
+    if user.role != role {
         record(
             &state.db,
             &Actor::user(me),
             "user.role_changed",
             &user.email,
-            &format!("{} → {}", user.role, role.as_str()),
+            &format!("{} → {}", user.role.as_str(), role.as_str()),
         )
         .await?;
     }
@@ -298,7 +298,7 @@ pub async fn remove(state: &AppState, me: &UserRow, user_id: &str) -> Result<(),
         &Actor::user(me),
         "user.removed",
         &user.email,
-        &user.role,
+        user.role.as_str(),
     )
     .await?;
     tracing::info!(user = %user.id, by = %me.id, "user removed");
@@ -314,7 +314,7 @@ pub async fn link_info(state: &AppState, token: &str) -> Result<LinkInfo, AppErr
     let link = usable_link(&state.db, token).await?;
     Ok(LinkInfo {
         email: link.email,
-        purpose: LinkPurpose::parse(&link.purpose).unwrap_or(LinkPurpose::Reset),
+        purpose: link.purpose,
     })
 }
 
@@ -371,9 +371,9 @@ pub async fn redeem(
     let user = users::by_id(&state.db, &link.user_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let action = match LinkPurpose::parse(&link.purpose) {
-        Some(LinkPurpose::Invite) => "user.joined",
-        _ => "user.password_reset",
+    let action = match link.purpose {
+        LinkPurpose::Invite => "user.joined",
+        LinkPurpose::Reset => "user.password_reset",
     };
     record(&state.db, &Actor::user(&user), action, &user.email, "").await?;
     // A password set through a link ends a lock-out of the account.

@@ -9,8 +9,8 @@ use super::state::AppState;
 use super::{secrets, url_guard};
 use crate::model::{
     check_description, check_events, check_max_concurrency, check_ordering_key, check_rate_limit,
-    check_tenant, rate_text, AppError, NewWebhook, Scheme, TestResult, Webhook, WebhookPatch,
-    WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, MAX_PORTAL_WEBHOOKS,
+    check_tenant, rate_text, AppError, DeliveryStatus, NewWebhook, Scheme, TestResult, Webhook,
+    WebhookPatch, WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, MAX_PORTAL_WEBHOOKS,
 };
 use std::time::Duration;
 
@@ -490,7 +490,7 @@ pub async fn first_attempt(state: &AppState, delivery_id: &str) -> Result<TestRe
             });
         }
         if let Some((status, error)) = db::deliveries::status(&state.db, delivery_id).await? {
-            if status == "cancelled" {
+            if status == DeliveryStatus::Cancelled {
                 return Ok(TestResult {
                     delivery_id: delivery_id.to_string(),
                     status: None,

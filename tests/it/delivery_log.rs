@@ -818,7 +818,16 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
         }
     };
     // A failed first attempt that will be retried: nothing is counted yet.
-    write("w1", vec![update(1, "pending", None, Some(attempt(1, 50)))]).await;
+    write(
+        "w1",
+        vec![update(
+            1,
+            DeliveryStatus::Pending,
+            None,
+            Some(attempt(1, 50)),
+        )],
+    )
+    .await;
     let rows = || async {
         signpost::on_db!(&db, p => {
             sqlx::query_as::<_, (i64, bool, i64, i64)>(
@@ -835,17 +844,41 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
     write(
         "w1",
         vec![
-            update(1, "succeeded", Some(h + 5), Some(attempt(2, 134))),
-            update(2, "failed", Some(h + 6), Some(attempt(6, 2_345))),
-            update(3, "dropped", Some(h + 7), None),
-            update(4, "succeeded", Some(h + HOUR + 1), Some(attempt(1, 7))),
+            update(
+                1,
+                DeliveryStatus::Succeeded,
+                Some(h + 5),
+                Some(attempt(2, 134)),
+            ),
+            update(
+                2,
+                DeliveryStatus::Failed,
+                Some(h + 6),
+                Some(attempt(6, 2_345)),
+            ),
+            update(3, DeliveryStatus::Dropped, Some(h + 7), None),
+            update(
+                4,
+                DeliveryStatus::Succeeded,
+                Some(h + HOUR + 1),
+                Some(attempt(1, 7)),
+            ),
             // In w2's lane: w1's write does not apply.
-            update(6, "succeeded", Some(h + 8), Some(attempt(1, 9))),
+            update(
+                6,
+                DeliveryStatus::Succeeded,
+                Some(h + 8),
+                Some(attempt(1, 9)),
+            ),
         ],
     )
     .await;
     // The same success written again (a retried group) changes nothing.
-    write("w1", vec![update(1, "succeeded", Some(h + 9), None)]).await;
+    write(
+        "w1",
+        vec![update(1, DeliveryStatus::Succeeded, Some(h + 9), None)],
+    )
+    .await;
     signpost::on_db!(&db, p => {
         sqlx::query("UPDATE deliveries SET status = 'cancelled', finished_at = $1 WHERE seq = 5")
             .bind(h + 10)

@@ -68,9 +68,7 @@ pub async fn check(state: &AppState, base: &str) -> anyhow::Result<()> {
     };
     for w in &watched {
         for kind in AlertKind::ALL {
-            let is_open = open
-                .iter()
-                .any(|a| a.webhook_id == w.id && a.kind == kind.as_str());
+            let is_open = open.iter().any(|a| a.webhook_id == w.id && a.kind == kind);
             if is_open || !holds(w, kind) {
                 continue;
             }
@@ -82,9 +80,7 @@ pub async fn check(state: &AppState, base: &str) -> anyhow::Result<()> {
         }
     }
     for a in &open {
-        let Some(kind) = AlertKind::parse(&a.kind) else {
-            continue;
-        };
+        let kind = a.kind;
         let now_holds = watched
             .iter()
             .find(|w| w.id == a.webhook_id)

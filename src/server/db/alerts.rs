@@ -2,6 +2,7 @@
 
 use super::deliveries::NOT_SUCCEEDED;
 use super::{now_ms, Db};
+use crate::model::AlertKind;
 
 /// What the checker needs of every webhook that is not deleted.
 #[derive(Debug, sqlx::FromRow)]
@@ -41,7 +42,7 @@ pub struct Open {
     pub id: i64,
     pub project_id: String,
     pub webhook_id: String,
-    pub kind: String,
+    pub kind: AlertKind,
     pub detail: String,
     pub opened_at: i64,
 }

@@ -4,6 +4,7 @@
 
 use super::events::CHUNK;
 use super::{Db, Tx};
+use crate::model::{DeliveryOrigin, DeliveryStatus, Ordering};
 use sqlx::QueryBuilder;
 
 /// The condition of the partial indexes of deliveries that did not succeed
@@ -20,8 +21,7 @@ pub struct NewDelivery<'a> {
     pub webhook_id: &'a str,
     /// Its ordering key (`""`: the empty key).
     pub ordering_key: &'a str,
-    /// `event`, `redelivery` or `replay`.
-    pub origin: &'a str,
+    pub origin: DeliveryOrigin,
     /// The delivery a redelivery or replay repeats.
     pub repeats: Option<&'a str>,
 }
@@ -39,7 +39,7 @@ pub async fn insert(
         let projects: Vec<&str> = deliveries.iter().map(|d| d.project_id).collect();
         let events: Vec<&str> = deliveries.iter().map(|d| d.event_id).collect();
         let webhooks: Vec<&str> = deliveries.iter().map(|d| d.webhook_id).collect();
-        let origins: Vec<&str> = deliveries.iter().map(|d| d.origin).collect();
+        let origins: Vec<&str> = deliveries.iter().map(|d| d.origin.as_str()).collect();
         let repeats: Vec<Option<&str>> = deliveries.iter().map(|d| d.repeats).collect();
         let keys: Vec<&str> = deliveries.iter().map(|d| d.ordering_key).collect();
         let mut seqs: Vec<i64> = sqlx::query_scalar(
@@ -105,7 +105,7 @@ pub struct WindowRow {
     /// it is read again when the attempt is due.
     pub body: Option<Vec<u8>>,
     pub ordering_key: String,
-    pub ordering: String,
+    pub ordering: Ordering,
     pub keyed: bool,
     pub max_concurrency: Option<i64>,
     pub rate_limit: Option<f64>,
@@ -115,7 +115,7 @@ pub struct WindowRow {
 impl WindowRow {
     pub fn pace(&self) -> super::webhooks::Pace {
         super::webhooks::Pace::of(
-            &self.ordering,
+            self.ordering,
             self.keyed,
             self.max_concurrency,
             self.rate_limit,
@@ -265,7 +265,7 @@ pub async fn keys_window(
 /// A delivery's state after an attempt (or a cancellation).
 pub struct DeliveryUpdate {
     pub seq: i64,
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_at: i64,
     pub last_status: Option<i64>,
@@ -290,7 +290,7 @@ pub async fn update_states(
     if let Tx::Postgres(t) = tx {
         // One statement of arrays: the same text whatever the count.
         let seqs: Vec<i64> = updates.iter().map(|u| u.seq).collect();
-        let statuses: Vec<&str> = updates.iter().map(|u| u.status).collect();
+        let statuses: Vec<&str> = updates.iter().map(|u| u.status.as_str()).collect();
         let attempts: Vec<i64> = updates.iter().map(|u| u.attempts).collect();
         let next_at: Vec<i64> = updates.iter().map(|u| u.next_at).collect();
         let last_status: Vec<Option<i64>> = updates.iter().map(|u| u.last_status).collect();
@@ -360,8 +360,11 @@ pub async fn is_pending(db: &Db, seq: i64) -> sqlx::Result<bool> {
     .await)
 }
 
-/// A delivery's status, for tests and the test-event button.
-pub async fn status(db: &Db, delivery_id: &str) -> sqlx::Result<Option<(String, Option<String>)>> {
+/// A delivery's status and last error, for the test-event button.
+pub async fn status(
+    db: &Db,
+    delivery_id: &str,
+) -> sqlx::Result<Option<(DeliveryStatus, Option<String>)>> {
     crate::on_db!(db, c => sqlx::query_as("SELECT status, last_error FROM deliveries WHERE id = $1")
         .bind(delivery_id)
         .fetch_optional(c)

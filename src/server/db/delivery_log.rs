@@ -4,7 +4,7 @@
 
 use super::deliveries::NOT_SUCCEEDED;
 use super::Db;
-use crate::model::{Cursor, DeliveryStatus, LogFilter};
+use crate::model::{Cursor, DeliveryOrigin, DeliveryStatus, LogFilter, Ordering};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -18,8 +18,8 @@ pub struct LogRow {
     /// Its webhook's tenant.
     pub tenant: Option<String>,
     pub ordering_key: String,
-    pub status: String,
-    pub origin: String,
+    pub status: DeliveryStatus,
+    pub origin: DeliveryOrigin,
     pub repeats: Option<String>,
     pub attempts: i64,
     pub next_at: i64,
@@ -339,7 +339,7 @@ pub struct RepeatSource {
     pub event: String,
     pub webhook_id: String,
     pub ordering_key: String,
-    pub ordering: String,
+    pub ordering: Ordering,
     pub keyed: bool,
     pub max_concurrency: Option<i64>,
     pub rate_limit: Option<f64>,
@@ -466,7 +466,7 @@ pub async fn forget_hours(db: &Db, before: i64) -> sqlx::Result<u64> {
 #[derive(Debug, sqlx::FromRow)]
 pub struct HealthRow {
     pub webhook_id: String,
-    pub last_status: Option<String>,
+    pub last_status: Option<DeliveryStatus>,
     pub last_http: Option<i64>,
     pub last_at: Option<i64>,
     pub finished: i64,

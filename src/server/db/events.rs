@@ -1,6 +1,7 @@
 //! `events`: what the platform published, its exact bytes.
 
 use super::{Db, Tx};
+use crate::model::EventSource;
 use sqlx::QueryBuilder;
 
 pub struct NewEvent<'a> {
@@ -104,7 +105,7 @@ pub struct EventRow {
     pub id: String,
     pub event: String,
     pub tenant: Option<String>,
-    pub source: String,
+    pub source: EventSource,
     pub created_at: i64,
     pub deliveries: i64,
     pub succeeded: i64,
@@ -230,7 +231,7 @@ pub struct EventOne {
     pub id: String,
     pub event: String,
     pub tenant: Option<String>,
-    pub source: String,
+    pub source: EventSource,
     pub created_at: i64,
     pub body: Vec<u8>,
 }

@@ -4,6 +4,7 @@ pub mod access;
 pub mod activity;
 pub mod alerts;
 pub mod attempts;
+mod columns;
 pub mod deliveries;
 pub mod delivery_log;
 pub mod event_types;

@@ -38,7 +38,7 @@ pub async fn replace(
 pub struct LinkRow {
     pub user_id: String,
     pub email: String,
-    pub purpose: String,
+    pub purpose: LinkPurpose,
     pub expires_at: i64,
     pub used_at: Option<i64>,
 }

@@ -7,7 +7,7 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub session_epoch: i64,
 }
 
@@ -16,7 +16,7 @@ pub struct UserRow {
 pub struct MemberRow {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub created_at: i64,
     pub last_sign_in_at: Option<i64>,
     pub invited: bool,
@@ -27,7 +27,7 @@ impl UserRow {
         UserInfo {
             id: self.id.clone(),
             email: self.email.clone(),
-            role: Role::parse(&self.role).unwrap_or(Role::Member),
+            role: self.role,
         }
     }
 

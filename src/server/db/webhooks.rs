@@ -1,3 +1,4 @@
+use super::columns::JsonText;
 use super::{now_ms, Db, Tx};
 use crate::model::{default_concurrency, Ordering, Scheme, Webhook};
 
@@ -33,14 +34,14 @@ impl Pace {
 
     /// From a webhook's columns.
     pub fn of(
-        ordering: &str,
+        ordering: Ordering,
         keyed: bool,
         max_concurrency: Option<i64>,
         rate_limit: Option<f64>,
         version: i64,
     ) -> Pace {
         Pace {
-            unordered: ordering == "unordered",
+            unordered: ordering == Ordering::Unordered,
             keyed,
             max_concurrency: max_concurrency.and_then(|n| u16::try_from(n).ok()),
             rate_limit,
@@ -61,10 +62,10 @@ struct WebhookRow {
     tenant: Option<String>,
     url: String,
     description: String,
-    events: String,
+    events: JsonText<Vec<String>>,
     enabled: bool,
-    scheme: String,
-    ordering: String,
+    scheme: Scheme,
+    ordering: Ordering,
     ordering_key: Option<String>,
     max_concurrency: Option<i64>,
     rate_limit: Option<f64>,
@@ -80,16 +81,16 @@ impl WebhookRow {
     fn into_webhook(self, unordered_concurrency: u16) -> Webhook {
         let r = self;
         let now = now_ms();
-        let ordering = Ordering::parse(&r.ordering).unwrap_or_default();
+        let ordering = r.ordering;
         Webhook {
             id: r.id,
             project_id: r.project_id,
             tenant: r.tenant,
             url: r.url,
             description: r.description,
-            events: serde_json::from_str(&r.events).unwrap_or_else(|_| vec!["*".into()]),
+            events: r.events.0,
             enabled: r.enabled,
-            scheme: Scheme::parse(&r.scheme).unwrap_or_default(),
+            scheme: r.scheme,
             ordering,
             default_concurrency: default_concurrency(
                 ordering,
@@ -316,7 +317,7 @@ pub async fn finish_rotation(db: &Db, project_id: &str, id: &str) -> sqlx::Resul
 pub struct Subscriber {
     pub id: String,
     pub events: String,
-    pub ordering: String,
+    pub ordering: Ordering,
     /// Its ordering key's pointer.
     pub ordering_key: Option<String>,
     pub max_concurrency: Option<i64>,
@@ -327,7 +328,7 @@ pub struct Subscriber {
 impl Subscriber {
     pub fn pace(&self) -> Pace {
         Pace::of(
-            &self.ordering,
+            self.ordering,
             self.ordering_key.is_some(),
             self.max_concurrency,
             self.rate_limit,
@@ -338,7 +339,7 @@ impl Subscriber {
 
 /// A webhook's pace, as the scheduler needs it (`None`: no such webhook).
 pub async fn pace(db: &Db, id: &str) -> sqlx::Result<Option<Pace>> {
-    type Row = (String, bool, Option<i64>, Option<f64>, i64);
+    type Row = (Ordering, bool, Option<i64>, Option<f64>, i64);
     let row: Option<Row> = crate::on_db!(db, c => sqlx::query_as(
         "SELECT ordering, ordering_key IS NOT NULL, max_concurrency, rate_limit, updated_at \
          FROM webhooks WHERE id = $1",
@@ -346,7 +347,7 @@ pub async fn pace(db: &Db, id: &str) -> sqlx::Result<Option<Pace>> {
     .bind(id)
     .fetch_optional(c)
     .await?);
-    Ok(row.map(|(ordering, keyed, n, rate, at)| Pace::of(&ordering, keyed, n, rate, at)))
+    Ok(row.map(|(ordering, keyed, n, rate, at)| Pace::of(ordering, keyed, n, rate, at)))
 }
 
 /// The project's webhooks version: bumped (by triggers) whenever a webhook
@@ -399,13 +400,13 @@ pub async fn subscriber(db: &Db, project_id: &str, id: &str) -> sqlx::Result<Vec
 #[derive(sqlx::FromRow)]
 pub struct TargetRow {
     pub url: String,
-    pub scheme: String,
+    pub scheme: Scheme,
     pub secret: Vec<u8>,
     pub previous_secret: Option<Vec<u8>>,
     pub previous_expires_at: Option<i64>,
     pub enabled: bool,
     pub deleted_at: Option<i64>,
-    pub ordering: String,
+    pub ordering: Ordering,
     /// Its project's name (for the metrics' labels).
     pub project: String,
 }

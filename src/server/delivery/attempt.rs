@@ -3,10 +3,10 @@
 
 use super::budget::Budget;
 use super::client::{user_agent, GuardError};
-use super::messages::{Done, EventData, Queued, Record, ToWriter, Tracking};
+use super::messages::{Done, EventData, Queued, Record, ToWriter, Tracking, Turn};
 use super::policy::{parse_retry_after, Class as PolicyClass, Next, Outcome, RetryPolicy};
 use super::targets::{TargetError, Targets};
-use crate::model::Scheme;
+use crate::model::{DeliveryStatus, Scheme};
 use crate::server::db::{self, attempts::AttemptRow, deliveries::DeliveryUpdate, now_ms, Db};
 use crate::server::metrics::{AttemptClass, Metrics};
 use rand::Rng;
@@ -85,7 +85,7 @@ impl Attempts {
     fn later(&self, q: Queued, what: &str, e: impl std::fmt::Display) -> Done {
         tracing::warn!(webhook = %q.webhook_id, delivery = q.id, "{what}: {e}");
         let delay = self.policy.delay(q.attempts + 1, jitter(), None);
-        Done::new(q.webhook_id, q.seq, q.attempts, Next::RetryAfter(delay))
+        Done::new(q.webhook_id, q.seq, q.attempts, Turn::RetryAfter(delay))
     }
 }
 
@@ -97,7 +97,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     // A retry first makes sure nobody cancelled the delivery meanwhile
     // (through another process, whose scheduler this one cannot reach).
     if q.attempts > 0 && matches!(db::deliveries::is_pending(&ctx.db, q.seq).await, Ok(false)) {
-        return Done::new(q.webhook_id, q.seq, q.attempts, Next::Dropped);
+        return Done::new(q.webhook_id, q.seq, q.attempts, Turn::CancelledElsewhere);
     }
     let target = match ctx.targets.get(&q.webhook_id).await {
         Ok(t) => t,
@@ -107,7 +107,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             tracing::error!(webhook = %q.webhook_id, delivery = q.id, "{e:#}");
             let reason = "The webhook's signing secret cannot be opened with this server's \
                           SIGNPOST_SECRET_KEY (was it changed?): nothing was sent";
-            return end_without_attempt(ctx, q, None, "failed", reason).await;
+            return end_without_attempt(ctx, q, None, DeliveryStatus::Failed, reason).await;
         }
     };
     let inactive = match &target {
@@ -117,7 +117,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     let project = target.as_ref().map(|t| t.project.clone());
     let (Some(target), None) = (target, inactive) else {
         let reason = inactive.unwrap_or("The webhook was deleted");
-        return end_without_attempt(ctx, q, project, "cancelled", reason).await;
+        return end_without_attempt(ctx, q, project, DeliveryStatus::Cancelled, reason).await;
     };
     // The event, from memory, or else from the database.
     let event = match q.event.clone() {
@@ -129,7 +129,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             }),
             Ok(None) => {
                 let reason = "The event is no longer stored";
-                return end_without_attempt(ctx, q, project, "failed", reason).await;
+                return end_without_attempt(ctx, q, project, DeliveryStatus::Failed, reason).await;
             }
             Err(e) => return ctx.later(q, "reading the event", e),
         },
@@ -161,7 +161,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
     // worker id and, once it registers again, a valid lease: an attempt
     // begun under the old id must not pass on the new lease.
     if !ctx.validity.valid() || *ctx.worker_id.get() != *worker {
-        return Done::new(q.webhook_id, q.seq, q.attempts, Next::Dropped);
+        return Done::new(q.webhook_id, q.seq, q.attempts, Turn::LeaseLapsed);
     }
     let clock = Instant::now();
     let exchange = match &target.url {
@@ -181,16 +181,20 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             .observe((started_at - q.created_at).max(0) as f64 / 1000.0);
     }
 
-    let (status, finished_at, tracking) = match next {
-        Next::Succeeded => ("succeeded", Some(now_ms()), Tracking::Succeeded),
-        Next::Failed if exchange.status == Some(410) => ("failed", Some(now_ms()), Tracking::Gone),
-        Next::Failed => ("failed", Some(now_ms()), Tracking::Failed),
-        Next::Dropped => ("dropped", Some(now_ms()), Tracking::None),
-        Next::RetryAfter(_) => ("pending", None, Tracking::None),
+    let (status, tracking) = match next {
+        Next::Succeeded => (DeliveryStatus::Succeeded, Tracking::Succeeded),
+        Next::Failed if exchange.status == Some(410) => (DeliveryStatus::Failed, Tracking::Gone),
+        Next::Failed => (DeliveryStatus::Failed, Tracking::Failed),
+        Next::Dropped => (DeliveryStatus::Dropped, Tracking::None),
+        Next::RetryAfter(_) => (DeliveryStatus::Pending, Tracking::None),
     };
-    let next_at = match next {
-        Next::RetryAfter(delay) => now_ms() + delay.as_millis() as i64,
-        _ => now_ms(),
+    let (turn, finished_at, next_at) = match next {
+        Next::RetryAfter(delay) => (
+            Turn::RetryAfter(delay),
+            None,
+            now_ms() + delay.as_millis() as i64,
+        ),
+        _ => (Turn::Ended(status), Some(now_ms()), now_ms()),
     };
     let last_error = exchange.error.as_ref().map(|(_, m)| m.clone());
     log_attempt(&q, number, &exchange, duration_ms, &next);
@@ -228,7 +232,7 @@ pub(crate) async fn run(ctx: &Attempts, q: Queued) -> Done {
             .outcome
             .pause()
             .map(|wait| wait.min(ctx.policy.cap)),
-        ..Done::new(q.webhook_id, q.seq, number, next)
+        ..Done::new(q.webhook_id, q.seq, number, turn)
     }
 }
 
@@ -238,7 +242,7 @@ async fn end_without_attempt(
     ctx: &Attempts,
     q: Queued,
     project: Option<Arc<str>>,
-    status: &'static str,
+    status: DeliveryStatus,
     reason: &str,
 ) -> Done {
     let record = Record {
@@ -260,7 +264,7 @@ async fn end_without_attempt(
         attempt: None,
     };
     ctx.record(record).await;
-    Done::new(q.webhook_id, q.seq, q.attempts, Next::Failed)
+    Done::new(q.webhook_id, q.seq, q.attempts, Turn::Ended(status))
 }
 
 /// One line per attempt, with the ids a person searches for: at debug when

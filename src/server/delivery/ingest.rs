@@ -324,7 +324,7 @@ pub async fn repeat(
             webhook_id: s.webhook_id.into(),
             key: s.ordering_key.into(),
             pace: Pace::of(
-                &s.ordering,
+                s.ordering,
                 s.keyed,
                 s.max_concurrency,
                 s.rate_limit,

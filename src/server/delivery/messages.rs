@@ -16,11 +16,11 @@
 //! records.)
 
 use super::budget::Body;
-use super::policy::Next;
-use crate::model::{DeliveryOrigin, EventSource};
+use crate::model::{DeliveryOrigin, DeliveryStatus, EventSource};
 pub use crate::server::db::webhooks::Pace;
 use crate::server::db::{attempts::AttemptRow, deliveries::DeliveryUpdate};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 /// An event's name and bytes, shared by all its deliveries while hot.
@@ -52,12 +52,29 @@ pub struct Queued {
     pub pace: Pace,
 }
 
+/// What became of a delivery in its turn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Turn {
+    /// It ended with this status (succeeded, failed, dropped by the URL
+    /// guard, or cancelled because its webhook is gone or disabled).
+    Ended(DeliveryStatus),
+    /// It is tried again after this long (a retry, or the database did not
+    /// answer).
+    RetryAfter(Duration),
+    /// A retry found it no longer pending: cancelled meanwhile, through
+    /// another process. Nothing was sent.
+    CancelledElsewhere,
+    /// This process's lease lapsed before the request went out: nothing was
+    /// sent, it stays pending, and the lane's next owner attempts it.
+    LeaseLapsed,
+}
+
 /// An attempt's result, as the scheduler needs it.
 #[derive(Debug)]
 pub struct Done {
     pub webhook_id: Arc<str>,
     pub seq: i64,
-    pub next: Next,
+    pub turn: Turn,
     /// Attempts made, this one included.
     pub attempts: u32,
     /// The receiver asked for a pause (`Retry-After` on a 429 or 503): no
@@ -68,11 +85,11 @@ pub struct Done {
 impl Done {
     /// What became of delivery `seq` of `webhook_id` after `attempts`
     /// attempts; no pause asked.
-    pub fn new(webhook_id: Arc<str>, seq: i64, attempts: u32, next: Next) -> Done {
+    pub fn new(webhook_id: Arc<str>, seq: i64, attempts: u32, turn: Turn) -> Done {
         Done {
             webhook_id,
             seq,
-            next,
+            turn,
             attempts,
             pause: None,
         }

@@ -116,7 +116,7 @@ mod tests {
         Subscriber {
             id: id.into(),
             events: events.into(),
-            ordering: "ordered".into(),
+            ordering: crate::model::Ordering::Ordered,
             ordering_key: None,
             max_concurrency: None,
             rate_limit: None,

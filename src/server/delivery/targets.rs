@@ -2,7 +2,6 @@
 //! secrets opened, and kept a few seconds.
 
 use super::signer::Keys;
-use crate::model::Scheme;
 use crate::server::db::{self, now_ms, Db};
 use crate::server::secrets::SecretBox;
 use crate::server::url_guard::{self, AllowList, Refusal};
@@ -82,7 +81,7 @@ impl Targets {
         let target = Arc::new(Target {
             url: url_guard::check_static(&row.url, &self.allow).map(|p| p.url),
             keys: Keys {
-                scheme: Scheme::parse(&row.scheme).unwrap_or_default(),
+                scheme: row.scheme,
                 current: self
                     .secrets
                     .open(&row.secret)

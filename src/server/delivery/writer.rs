@@ -23,7 +23,7 @@ use super::messages::{
     LaneNote, Publish, Record, ReleaseIdle, ToScheduler, ToWriter, WriteError, Written,
 };
 use super::targets::Targets;
-use crate::model::DeliveryOrigin;
+use crate::model::{DeliveryOrigin, DeliveryStatus};
 use crate::server::config::DeliveryConfig;
 use crate::server::db::{
     self, attempts::AttemptRow, deliveries::DeliveryUpdate, deliveries::NewDelivery,
@@ -189,15 +189,15 @@ pub(crate) async fn run(ctx: Arc<Writer>, mut inboxes: Inboxes) {
 fn count_finished(metrics: &Metrics, records: &[Record]) {
     for r in records {
         let outcome = r.update.status;
-        if outcome == "pending" {
+        if outcome == DeliveryStatus::Pending {
             continue;
         }
         let project = r.project.as_deref().unwrap_or("");
         metrics
             .deliveries_finished
-            .with_label_values(&[project, outcome])
+            .with_label_values(&[project, outcome.as_str()])
             .inc();
-        if outcome == "succeeded" {
+        if outcome == DeliveryStatus::Succeeded {
             let at = r.update.finished_at.unwrap_or_else(now_ms);
             metrics
                 .success_latency
@@ -468,7 +468,7 @@ async fn store_publishes(
                 event_id: &p.events[d.event].id,
                 webhook_id: &d.webhook_id,
                 ordering_key: &d.key,
-                origin: p.origin.as_str(),
+                origin: p.origin,
                 repeats: d.repeats.as_deref(),
             })
         })

@@ -4,7 +4,9 @@
 
 use super::envelope::{accepted, iso, ok, ApiError, ApiJson, ApiPath, ApiQuery};
 use super::webhooks::ErrorEnvelope;
-use crate::model::{AttemptInfo, Cursor, DeliveryDetail, DeliveryStatus, LOG_PAGE, LOG_PAGE_MAX};
+use crate::model::{
+    AttemptInfo, Cursor, DeliveryDetail, DeliveryOrigin, DeliveryStatus, LOG_PAGE, LOG_PAGE_MAX,
+};
 use crate::server::db::activity::Actor;
 use crate::server::delivery_log;
 use crate::server::scope::Scope;
@@ -70,7 +72,8 @@ pub struct DeliveryDto {
     #[schema(value_type = String)]
     status: DeliveryStatus,
     /// `event`, `redelivery` or `replay`.
-    origin: String,
+    #[schema(value_type = String)]
+    origin: DeliveryOrigin,
     /// The delivery a redelivery or replay repeats.
     #[serde(skip_serializing_if = "Option::is_none")]
     repeats: Option<String>,
@@ -100,7 +103,7 @@ impl DeliveryDto {
             webhook_url: s.webhook_url,
             ordering_key: Some(s.ordering_key).filter(|k| !k.is_empty()),
             status: s.status,
-            origin: s.origin.as_str().to_string(),
+            origin: s.origin,
             repeats: s.repeats,
             attempt_count: s.attempts,
             next_attempt_at: s.next_at.map(iso),

@@ -40,8 +40,7 @@ mod refill;
 use super::attempt::{self, Attempts};
 use super::budget::Budget;
 use super::lease::Validity;
-use super::messages::{Done, ToScheduler};
-use super::policy::Next;
+use super::messages::{Done, ToScheduler, Turn};
 use crate::server::db::{now_ms, Db};
 use counts::Counts;
 use fifo::Fifo;
@@ -235,7 +234,7 @@ impl Scheduler {
                     running.webhook_id.clone(),
                     running.seq,
                     running.attempts,
-                    Next::RetryAfter(self.attempt.policy.cap),
+                    Turn::RetryAfter(self.attempt.policy.cap),
                 )
             }
         };
@@ -257,8 +256,8 @@ impl Scheduler {
                 lane.paused_until = lane.paused_until.max(now_ms() + pause.as_millis() as i64);
             }
             let cancelled = lane.get(done.seq).is_some_and(|e| e.cancelled);
-            match done.next {
-                Next::RetryAfter(delay) if !cancelled => {
+            match done.turn {
+                Turn::RetryAfter(delay) if !cancelled => {
                     let at = now_ms() + delay.as_millis() as i64;
                     self.counts
                         .let_go(lane.retry_later(done.seq, done.attempts, at));

@@ -56,7 +56,7 @@ pub fn row_at(seq: i64, key: &str, n: Option<i64>) -> WindowRow {
         created_at: 0,
         body: Some(b"{}".to_vec()),
         ordering_key: key.into(),
-        ordering: "ordered".into(),
+        ordering: crate::model::Ordering::Ordered,
         keyed: !key.is_empty(),
         max_concurrency: n,
         rate_limit: None,
