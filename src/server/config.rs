@@ -1,6 +1,6 @@
 //! Command line and environment: every flag has a `SIGNPOST_*` twin.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]
@@ -295,14 +295,7 @@ pub struct AlertConfig {
 
 impl Default for AlertConfig {
     fn default() -> Self {
-        AlertConfig {
-            smtp_url: None,
-            smtp_from: "Signpost <signpost@localhost>".into(),
-            alert_failing_secs: 900,
-            alert_lag_secs: 900,
-            alert_check_ms: 30_000,
-            alert_email_retry_ms: 30_000,
-        }
+        flag_defaults()
     }
 }
 
@@ -418,26 +411,19 @@ pub struct DeliveryConfig {
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        DeliveryConfig {
-            max_attempts: 6,
-            retry_base_ms: 200,
-            retry_max_ms: 10_000,
-            attempt_timeout_ms: 30_000,
-            max_in_flight: 512,
-            unordered_concurrency: 8,
-            lease_ms: 15_000,
-            auto_disable_after_seconds: 86_400,
-            auto_disable_min_failures: 20,
-            retention_days: 30,
-            max_event_bytes: 256 * 1024,
-            shutdown_grace_ms: 10_000,
-            lane_window: 32,
-            max_held_deliveries: 50_000,
-            max_held_bytes: 64 * 1024 * 1024,
-            publish_wait_ms: 1_000,
-            replay_in_flight: 1_000,
-        }
+        flag_defaults()
     }
+}
+
+/// `T` as its flags' defaults say (each written once, in its `#[arg]`),
+/// whatever the environment holds: the flags parsed from an empty command
+/// line with their `SIGNPOST_*` variables ignored.
+fn flag_defaults<T: Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("signpost")).mut_args(|a| a.env(None));
+    let matches = command
+        .try_get_matches_from(["signpost"])
+        .expect("every flag has a default or is optional");
+    T::from_arg_matches(&matches).expect("the defaults are valid")
 }
 
 #[derive(Debug, Subcommand)]
@@ -572,29 +558,8 @@ impl Config {
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Config {
             database_url: database_url.into(),
-            addr: None,
-            public_url: None,
-            allowed_hosts: Default::default(),
-            portal_frame_ancestors: "*".into(),
-            setup_token: None,
-            session_idle_minutes: 720,
-            secret_key: None,
-            secret_key_file: None,
-            allow_targets: Default::default(),
-            trusted_proxies: Default::default(),
-            max_connections: 4096,
-            header_timeout_ms: 10_000,
-            request_timeout_ms: 30_000,
-            api_rate_limit: 20,
-            ingest_rate_limit: 10_000,
-            delivery: DeliveryConfig::default(),
-            alerts: AlertConfig::default(),
-            sqlite_synchronous: Durability::Full,
             log: "warn".into(),
-            log_format: LogFormat::Text,
-            metrics_token: None,
-            metrics_addr: None,
-            resolver: Default::default(),
+            ..flag_defaults()
         }
     }
 
@@ -701,20 +666,34 @@ mod tests {
         assert!(Cli::try_parse_from(["signpost", "--max-attempts", "0"]).is_err());
     }
 
-    /// `Config::for_database` and the flags agree on every default.
+    /// The defaults of tests and tools are the flags' (one home), and not
+    /// the environment's.
     #[test]
-    fn delivery_defaults_match_the_flags() {
-        let cli = Cli::try_parse_from(["signpost"]).unwrap();
+    fn defaults_are_the_flags() {
+        use clap::CommandFactory;
+        // The command line as `signpost` reads it, less the environment of
+        // whoever runs the test.
+        let command = Cli::command().mut_args(|a| a.env(None));
+        let cli = Cli::from_arg_matches(&command.get_matches_from(["signpost"])).unwrap();
+        let tools = Config::for_database("sqlite::memory:");
         assert_eq!(
             format!("{:?}", cli.config.delivery),
-            format!("{:?}", DeliveryConfig::default())
+            format!("{:?}", tools.delivery)
         );
         assert_eq!(
             format!("{:?}", cli.config.alerts),
-            format!("{:?}", AlertConfig::default())
+            format!("{:?}", tools.alerts)
+        );
+        assert_eq!(tools.delivery.max_attempts, 6);
+        assert_eq!(tools.alerts.smtp_from, "Signpost <signpost@localhost>");
+        assert_eq!(tools.session_idle_minutes, 720);
+        assert_eq!(
+            (cli.config.log.as_str(), tools.log.as_str()),
+            ("info", "warn")
         );
         // Commits are on disk unless the operator says otherwise.
         assert_eq!(cli.config.sqlite_synchronous, Durability::Full);
+        assert_eq!(tools.sqlite_synchronous, Durability::Full);
         let cli = Cli::try_parse_from(["signpost", "--sqlite-synchronous", "normal"]).unwrap();
         assert_eq!(cli.config.sqlite_synchronous, Durability::Normal);
     }

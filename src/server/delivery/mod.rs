@@ -82,11 +82,7 @@ pub async fn start(
         .expect("not poisoned")
         .take()
         .ok_or_else(|| anyhow::anyhow!("the worker was started twice"))?;
-    let policy = policy::RetryPolicy {
-        max_attempts: config.max_attempts,
-        base: Duration::from_millis(config.retry_base_ms),
-        cap: Duration::from_millis(config.retry_max_ms),
-    };
+    let policy = policy::RetryPolicy::from(&config);
     let validity = Arc::new(lease::Validity::new());
     let attempts = Arc::new(attempt::Attempts {
         client: client::client(&config, allow, resolver)?,

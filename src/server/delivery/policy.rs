@@ -1,6 +1,7 @@
 //! Retry policy (docs/delivery.md): what an attempt's result means, and when the
 //! next attempt is due. Pure functions; the knobs come from the config.
 
+use crate::server::config::DeliveryConfig;
 use std::time::Duration;
 
 /// The knobs of the retry schedule.
@@ -14,13 +15,12 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
-impl Default for RetryPolicy {
-    /// Spectrum's: 6 attempts, 200 ms × 5^(n-1), at most 10 s.
-    fn default() -> Self {
+impl From<&DeliveryConfig> for RetryPolicy {
+    fn from(config: &DeliveryConfig) -> Self {
         RetryPolicy {
-            max_attempts: 6,
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(10),
+            max_attempts: config.max_attempts,
+            base: Duration::from_millis(config.retry_base_ms),
+            cap: Duration::from_millis(config.retry_max_ms),
         }
     }
 }
@@ -154,8 +154,9 @@ mod tests {
     }
 
     #[test]
+    /// The flags' defaults are Spectrum's: 6 attempts, 200 ms × 5^(n-1), at most 10 s.
     fn the_default_schedule_is_spectrums() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy::from(&DeliveryConfig::default());
         let ms: Vec<u128> = (1..=5).map(|n| p.backoff(n).as_millis()).collect();
         assert_eq!(ms, [200, 1000, 5000, 10_000, 10_000]);
         // Huge attempt numbers saturate at the cap instead of overflowing.
@@ -164,7 +165,7 @@ mod tests {
 
     #[test]
     fn jitter_scales_the_delay_within_half_to_one_and_a_half() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy::from(&DeliveryConfig::default());
         assert_eq!(p.delay(1, 0.5, None), Duration::from_millis(100));
         assert_eq!(p.delay(2, 1.0, None), Duration::from_millis(1000));
         assert!(p.delay(4, 1.4999, None) < Duration::from_secs(15));
@@ -172,7 +173,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_up_to_the_cap() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy::from(&DeliveryConfig::default());
         let wait = |s| Some(Duration::from_secs(s));
         assert_eq!(p.delay(1, 1.0, wait(3)), Duration::from_secs(3));
         assert_eq!(p.delay(1, 1.0, wait(3600)), Duration::from_secs(10));
@@ -215,7 +216,7 @@ mod tests {
 
     #[test]
     fn the_last_attempt_fails_the_delivery() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy::from(&DeliveryConfig::default());
         assert!(matches!(p.next(5, &status(500), 1.0), Next::RetryAfter(_)));
         assert_eq!(p.next(6, &status(500), 1.0), Next::Failed);
         assert_eq!(p.next(6, &status(200), 1.0), Next::Succeeded);
