@@ -225,7 +225,7 @@ mod browser {
             if let Some(b) = &submitter {
                 let _ = b.set_attribute("disabled", "");
             }
-            let refusal = send(&form, &action).await;
+            let refusal = send(&form, submitter.as_ref(), &action).await;
             if let Some(b) = &submitter {
                 let _ = b.remove_attribute("disabled");
             }
@@ -237,13 +237,25 @@ mod browser {
 
     /// Sends `form` as the server function's own client would; the message
     /// to show when it is refused. Success leaves the page (see the module).
-    async fn send(form: &web_sys::HtmlFormElement, action: &str) -> Option<String> {
+    async fn send(
+        form: &web_sys::HtmlFormElement,
+        submitter: Option<&web_sys::HtmlElement>,
+        action: &str,
+    ) -> Option<String> {
         use crate::model::AppError;
         use wasm_bindgen_futures::JsFuture;
         let failed = || Some(AppError::Transport("the request did not finish".into()).to_string());
         let Ok(data) = web_sys::FormData::new_with_form(form) else {
             return failed();
         };
+        // The button that sent the form is one of its fields when it has a
+        // name, as in a plain post (web-sys has no `FormData(form, submitter)`).
+        if let Some(button) = submitter {
+            if let Some(name) = button.get_attribute("name").filter(|n| !n.is_empty()) {
+                let value = button.get_attribute("value").unwrap_or_default();
+                let _ = data.append_with_str(&name, &value);
+            }
+        }
         let Ok(body) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
             return failed();
         };
