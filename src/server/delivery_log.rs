@@ -6,7 +6,6 @@ use super::db::activity::{self, Actor};
 use super::db::delivery_log::{self as log, LogRow};
 use super::db::{self, now_ms};
 use super::delivery::ingest::{self, MAX_REPEATS};
-use super::errors::internal;
 use super::filters;
 use super::scope::Scope;
 use super::state::AppState;
@@ -446,9 +445,7 @@ pub async fn activity(
     project_id: &str,
 ) -> Result<Vec<crate::model::ActivityEntry>, AppError> {
     super::projects::get(state, project_id).await?;
-    db::activity::project(&state.db, project_id, 200)
-        .await
-        .map_err(internal)
+    Ok(db::activity::project(&state.db, project_id, 200).await?)
 }
 
 #[cfg(test)]

@@ -167,9 +167,7 @@ pub(super) async fn record(
     subject: &str,
     detail: &str,
 ) -> Result<(), AppError> {
-    activity::record(db, None, actor, action, subject, detail)
-        .await
-        .map_err(internal)
+    Ok(activity::record(db, None, actor, action, subject, detail).await?)
 }
 
 async fn issue_link(
@@ -306,7 +304,7 @@ pub async fn remove(state: &AppState, me: &UserRow, user_id: &str) -> Result<(),
 }
 
 pub async fn activity(state: &AppState) -> Result<Vec<ActivityEntry>, AppError> {
-    activity::team(&state.db, 100).await.map_err(internal)
+    Ok(activity::team(&state.db, 100).await?)
 }
 
 /// What a sign-in link is for, or why it no longer works.

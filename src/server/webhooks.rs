@@ -3,7 +3,6 @@
 
 use super::db::activity::{self, Actor};
 use super::db::{self, webhooks::Inserted};
-use super::errors::internal;
 use super::scope::Scope;
 use super::state::AppState;
 use super::{secrets, url_guard};
@@ -109,9 +108,7 @@ async fn record(
     url: &str,
     detail: &str,
 ) -> Result<(), AppError> {
-    activity::record(&state.db, Some(project_id), actor, action, url, detail)
-        .await
-        .map_err(internal)
+    Ok(activity::record(&state.db, Some(project_id), actor, action, url, detail).await?)
 }
 
 /// Registers a webhook; in a tenant's scope, for that tenant whatever
@@ -199,14 +196,13 @@ pub async fn create(
 /// The scope's webhooks, oldest first.
 pub async fn list(state: &AppState, scope: &Scope) -> Result<Vec<Webhook>, AppError> {
     project_must_exist(state, &scope.project_id).await?;
-    db::webhooks::list(
+    Ok(db::webhooks::list(
         &state.db,
         &scope.project_id,
         scope.tenant.as_deref(),
         unordered_default(state),
     )
-    .await
-    .map_err(internal)
+    .await?)
 }
 
 /// One webhook of the scope: another project's or another tenant's
