@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { createProject, hydrated, project, register } from './helpers';
+import { createProject, hydrated, project, register, saved } from './helpers';
 
 // Access per project and the viewer role: an admin gives a teammate the
 // projects they need; the teammate sees those and nothing else; a viewer
@@ -45,7 +45,7 @@ async function join(page: Page, link: string) {
 test('an admin gives a teammate one project; the teammate sees only it, then one more', async ({ page, browser }) => {
   const granted = await project(page, 'Access: granted');
   const hidden = await createProject(page, 'Access: hidden');
-  await hidden.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(hidden.dialog);
   const email = 'granted@example.com';
   const link = await addTeammate(page, email, 'member', ['Access: granted']);
   const row = page.locator('tbody tr', { hasText: email });

@@ -1,27 +1,21 @@
 import { expect, test } from '@playwright/test';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { basic, closeServer, hydrated, project, register } from './helpers';
+import { basic, hydrated, project, receiver, register, saved, type Receiver } from './helpers';
 
 // Alerts: a webhook that Signpost disables shows on its project's pages
 // until it is enabled again; a teammate turns alert emails off on the
 // Account page.
 
-let server: Server;
+let rx: Receiver;
 let base = '';
 
 test.beforeAll(async () => {
   // Answers 410 Gone: the webhook is disabled at once.
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(410).end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  rx = await receiver({ answer: 410 });
+  base = rx.url;
 });
 
 test.afterAll(async () => {
-  await closeServer(server);
+  await rx?.close();
 });
 
 test("a disabled webhook is a notice on its project's pages until it is enabled again", async ({ page, request }) => {
@@ -86,7 +80,7 @@ test("a project's alert URL is set on its settings, with its signing secret show
   await expect(shown).toBeVisible();
   const secret = await shown.getByLabel('Signing secret').inputValue();
   expect(secret).toMatch(/^[0-9a-f]{64}$/);
-  await shown.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(shown);
   await expect(card.getByLabel('Alert URL')).toHaveValue(`${base}/alerts`);
   await expect(card.getByLabel('Format')).toHaveValue('slack');
   const got = await request.get(`/projects/${p.id}/alerts`, { headers: basic(p.id, p.secret) });

@@ -1,8 +1,16 @@
 import { expect, test } from '@playwright/test';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { basic, closeServer, createProject, hydrated, rowAction, signIn } from './helpers';
+import {
+  basic,
+  createProject,
+  hydrated,
+  receiver,
+  rowAction,
+  saved,
+  signIn,
+  type Received,
+  type Receiver,
+} from './helpers';
 
 // One story: the second test uses the first one's project and webhook.
 test.describe.configure({ mode: 'serial' });
@@ -10,31 +18,21 @@ let projectId = '';
 
 // A real receiver on 127.0.0.1 (allow-listed by the test server's config):
 // it records each delivery and answers with `status`.
-type Delivery = { headers: IncomingMessage['headers']; body: Buffer };
-let server: Server;
+let rx: Receiver;
 let receiverUrl = '';
 let status = 200;
-const received: Delivery[] = [];
 
 test.beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  rx = await receiver({ answer: () => status });
+  receiverUrl = `${rx.url}/hooks`;
 });
 
 test.afterAll(async () => {
-  await closeServer(server);
+  await rx?.close();
 });
 
 /** Checks a spectrum-v0 signature as a receiver would. */
-function validSignature(d: Delivery, secret: string) {
+function validSignature(d: Received, secret: string) {
   const ts = String(d.headers['x-spectrum-timestamp']);
   const expected = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(d.body).digest('hex');
   const got = Buffer.from(String(d.headers['x-spectrum-signature']));
@@ -44,7 +42,7 @@ function validSignature(d: Delivery, secret: string) {
 test('send a test event: the row shows the first attempt, the receiver gets it signed', async ({ page, request }) => {
   await signIn(page);
   const project = await createProject(page, 'Deliveries');
-  await project.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(project.dialog);
   projectId = project.id;
   await page.goto(`/p/${project.id}/webhooks`);
   await hydrated(page);
@@ -56,7 +54,7 @@ test('send a test event: the row shows the first attempt, the receiver gets it s
   await add.getByRole('button', { name: 'Add webhook' }).click();
   const added = page.getByRole('dialog', { name: 'Webhook added' });
   const secret = await added.getByLabel('Signing secret').inputValue();
-  await added.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(added);
 
   // A test event goes to this webhook whatever its filter; the row says how it went.
   const row = page.getByRole('row', { name: new RegExp(receiverUrl) });
@@ -65,11 +63,11 @@ test('send a test event: the row shows the first attempt, the receiver gets it s
   // The row's last delivery and success rate follow without a reload.
   await expect(row.locator('td.last-delivery')).toContainText('Succeeded · 200');
   await expect(row.locator('td.success-rate')).toContainText('100.0%');
-  expect(received).toHaveLength(1);
-  const testEvent = JSON.parse(received[0].body.toString());
+  expect(rx.requests).toHaveLength(1);
+  const testEvent = JSON.parse(rx.requests[0].body.toString());
   expect(testEvent.event).toBe('messages');
   expect(testEvent.message.id).toMatch(/^spc-msg-/);
-  expect(validSignature(received[0], secret)).toBe(true);
+  expect(validSignature(rx.requests[0], secret)).toBe(true);
 
   // A failing receiver shows as a failure, with its status.
   status = 500;
@@ -85,7 +83,7 @@ test('send a test event: the row shows the first attempt, the receiver gets it s
     data: body,
   });
   expect(res.status()).toBe(202);
-  await expect.poll(() => received.some((d) => d.body.toString() === body)).toBe(true);
+  await expect.poll(() => rx.requests.some((d) => d.body.toString() === body)).toBe(true);
 });
 
 test('finish a rotation: the hint goes and the new secret signs', async ({ page }) => {
@@ -99,15 +97,15 @@ test('finish a rotation: the hint goes and the new secret signs', async ({ page 
   await rotate.getByRole('button', { name: 'Rotate secret' }).click();
   const shown = page.getByRole('dialog', { name: 'New signing secret' });
   const secret = await shown.getByLabel('Signing secret').inputValue();
-  await shown.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(shown);
 
   await expect(row).toContainText('Rotating: the old secret works until');
-  const before = received.length;
+  const before = rx.requests.length;
   await row.getByRole('button', { name: 'Finish rotation' }).click();
   await expect(row).not.toContainText('Rotating');
   await row.getByRole('button', { name: 'Send test event' }).click();
   await expect(row.getByRole('status')).toContainText('Delivered HTTP 200');
-  expect(validSignature(received[before], secret)).toBe(true);
+  expect(validSignature(rx.requests[before], secret)).toBe(true);
 });
 
 test('a receiver that answers 410 Gone disables the webhook; Enable brings it back', async ({ page }) => {

@@ -1,7 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { basic, closeServer, createProject, hydrated, rowAction, signIn } from './helpers';
+import { basic, createProject, hydrated, receiver, rowAction, saved, signIn, type Receiver } from './helpers';
 
 // Pages fit the screen they are on: from a 360 px phone to a desktop, no
 // page scrolls sideways and each page's main action is in sight.
@@ -14,24 +12,20 @@ const PHONES = [
 const TABLET = { width: 768, height: 1024 };
 const DESKTOP = { width: 1280, height: 800 };
 
-let receiver: Server;
+let rx: Receiver;
 let base = '';
 let project = { id: '', secret: '' };
 let delivery = '';
 let hook = '';
 
 test.beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    req.resume();
-    // `/fail` keeps a delivery retrying (and its long badge in the log).
-    req.on('end', () => res.writeHead(req.url === '/fail' ? 500 : 200).end());
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  // `/fail` keeps a delivery retrying (and its long badge in the log).
+  rx = await receiver({ answer: ({ path }) => (path === '/fail' ? 500 : 200) });
+  base = rx.url;
 });
 
 test.afterAll(async () => {
-  await closeServer(receiver);
+  await rx?.close();
 });
 
 /** The page does not scroll sideways. */
@@ -78,7 +72,7 @@ async function deliveryFits(page: Page) {
 test('a project with webhooks and a delivery', async ({ page, request }) => {
   await signIn(page);
   const p = await createProject(page, 'Fit on every screen');
-  await p.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(p.dialog);
   project = { id: p.id, secret: p.secret };
   const auth = { headers: basic(p.id, p.secret) };
   const long = `${base}/receivers/a-rather-long-path/that-goes/on-and-on/webhooks?tenant=north-east`;

@@ -1,5 +1,6 @@
 import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
-import type { Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 
@@ -53,6 +54,81 @@ export async function closeServer(server: Server) {
   await closed;
 }
 
+/** One request that came to a `receiver`. */
+export type Received = {
+  method: string;
+  /** The request target as sent: the path, with any query. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The raw body, byte for byte (signatures are checked over it). */
+  body: Buffer;
+};
+
+/** The status a `receiver` answers with, or how it picks one per request
+ *  (a promise holds the answer back until it settles). */
+export type Answer = number | ((req: Received) => number | Promise<number>);
+
+export type Receiver = {
+  /** `http://127.0.0.1:{port}`, with no trailing slash. */
+  url: string;
+  port: number;
+  /** Every request so far, in the order they ended. */
+  requests: Received[];
+  /** The requests that came to `path`. */
+  at(path: string): Received[];
+  /** Waits until exactly `n` requests have come (to `path`, if given). */
+  waitFor(n: number, path?: string, options?: { timeout?: number }): Promise<void>;
+  /** Stops it (see `closeServer`). */
+  close(): Promise<void>;
+};
+
+/**
+ * A webhook receiver on 127.0.0.1 (allow-listed by the test server's config),
+ * on a port of its own: it records each request (method, path, headers, body)
+ * once its body is in, then answers with `answer` (200 unless told).
+ */
+export async function receiver({ answer = 200 }: { answer?: Answer } = {}): Promise<Receiver> {
+  const requests: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const got: Received = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
+      requests.push(got);
+      new Promise<number>((resolve) => resolve(typeof answer === 'number' ? answer : answer(got))).then(
+        (status) => res.writeHead(status).end(),
+        (error) => {
+          console.error('receiver: the answer failed', error);
+          res.writeHead(500).end();
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const at = (path: string) => requests.filter((r) => r.path === path);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    at,
+    async waitFor(n, path, options = {}) {
+      await expect
+        .poll(() => (path === undefined ? requests : at(path)).length, {
+          message: `requests to the receiver${path === undefined ? '' : ` at ${path}`}`,
+          ...options,
+        })
+        .toBe(n);
+    },
+    close: () => closeServer(server),
+  };
+}
+
 /** Picks one of a webhook row's other actions from its "More" menu (opened
  *  first if it is closed). */
 export async function rowAction(row: Locator, name: string) {
@@ -65,11 +141,18 @@ export async function rowAction(row: Locator, name: string) {
 
 export type Project = { id: string; secret: string };
 
+/** Closes a shown-once dialog (a new secret, new credentials) with
+ *  "I have saved it", and waits until it is gone. */
+export async function saved(dialog: Locator) {
+  await dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await expect(dialog).toBeHidden();
+}
+
 /** A fresh project, its dialog closed. */
 export async function project(page: Page, name: string): Promise<Project> {
   await signIn(page);
   const p = await createProject(page, name);
-  await p.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(p.dialog);
   return { id: p.id, secret: p.secret };
 }
 

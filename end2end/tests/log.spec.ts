@@ -1,44 +1,42 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { basic, closeServer, hydrated, project, register, type Project } from './helpers';
+import { basic, closeServer, hydrated, project, receiver, register, type Project, type Receiver } from './helpers';
 
 // The server runs with small retry waits (see playwright.config.ts): a
 // delivery that keeps failing is Failed after its 6 attempts in seconds.
 
 // A receiver on 127.0.0.1: `/ok` answers 200; `/flaky` answers 500 while
-// `failing` is set, and to events with `"fail": true` while `failOdd` is.
-let server: Server;
+// `failing` is set, and to events with `"fail": true` while `failMarked` is.
+let rx: Receiver;
 let base = '';
 let failing = false;
 let failMarked = false;
-const bodies: Record<string, string[]> = {};
 
 test.beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      const path = req.url ?? '';
-      (bodies[path] ??= []).push(body);
-      const marked = body.includes('"fail":true');
+  rx = await receiver({
+    answer: ({ path, body }) => {
+      const marked = body.toString().includes('"fail":true');
       const fail = path === '/flaky' && (failing || (failMarked && marked));
-      res.writeHead(fail ? 500 : 200).end();
-    });
+      return fail ? 500 : 200;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = rx.url;
 });
 
 test.afterAll(async () => {
-  await closeServer(server);
+  await rx?.close();
 });
+
+/** The bodies that came to `path` of the receiver, in order. */
+function bodies(path: string) {
+  return rx.at(path).map((r) => r.body.toString());
+}
 
 async function publish(request: APIRequestContext, p: Project, event: object) {
   const res = await request.post(`/projects/${p.id}/events`, { headers: basic(p.id, p.secret), data: event });
@@ -228,7 +226,7 @@ test('replay failed since… replays exactly the failed ones', async ({ page, re
   // Unordered: the two failing deliveries retry side by side.
   const hook = await register(request, p, `${base}/flaky`, { ordering: 'unordered' });
   failMarked = true;
-  const n0 = (bodies['/flaky'] ?? []).length;
+  const n0 = bodies('/flaky').length;
   for (let n = 0; n < 5; n++) {
     await publish(request, p, { event: 'sync', n, fail: n % 2 === 1 });
   }
@@ -245,7 +243,7 @@ test('replay failed since… replays exactly the failed ones', async ({ page, re
     )
     .toBe(2);
   failMarked = false;
-  const before = (bodies['/flaky'] ?? []).length;
+  const before = bodies('/flaky').length;
 
   await page.goto(`/p/${p.id}/webhooks/${hook.id}`);
   await hydrated(page);
@@ -260,8 +258,8 @@ test('replay failed since… replays exactly the failed ones', async ({ page, re
   await dialog.getByRole('button', { name: 'Done' }).click();
 
   // The receiver gets events 1 and 3 once more, and nothing else.
-  await expect.poll(() => (bodies['/flaky'] ?? []).length).toBe(before + 2);
-  const replayed = bodies['/flaky'].slice(before).map((b) => JSON.parse(b).n).sort();
+  await rx.waitFor(before + 2, '/flaky');
+  const replayed = bodies('/flaky').slice(before).map((b) => JSON.parse(b).n).sort();
   expect(replayed).toEqual([1, 3]);
   expect(before - n0).toBe(3 + 2 * 6);
   await page.goto(`/p/${p.id}/deliveries?status=succeeded&webhook=${hook.id}`);

@@ -1,26 +1,20 @@
 import { expect, test } from '@playwright/test';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { basic, closeServer, hydrated, project, register } from './helpers';
+import { basic, hydrated, project, receiver, register, type Receiver } from './helpers';
 
 // Ordering keys, concurrency and rate limits (issue 22): a teammate sets
 // them on the webhook's page and reads them back in words; the delivery
 // log shows each delivery's key and filters by it.
 
-let server: Server;
+let rx: Receiver;
 let base = '';
 
 test.beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200).end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  rx = await receiver();
+  base = rx.url;
 });
 
 test.afterAll(async () => {
-  await closeServer(server);
+  await rx?.close();
 });
 
 test("a webhook's key, concurrency and rate are set on its page and read back in words", async ({ page, request }) => {

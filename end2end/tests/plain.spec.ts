@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN } from './helpers';
+import { ADMIN, saved } from './helpers';
 
 // The dashboard is server-drawn pages and form posts: without its script
 // (blocked, failed to load, or not loaded yet) a person can still do the
@@ -20,7 +20,7 @@ test.describe('without JavaScript', () => {
     const created = page.getByRole('dialog', { name: 'Project created' });
     const id = await created.getByLabel('Project ID').inputValue();
     expect(id).toMatch(/^prj_/);
-    await created.getByRole('button', { name: 'I have saved it' }).click();
+    await saved(created);
     await expect(created).toHaveCount(0);
 
     await page.goto(`/p/${id}/webhooks`);
@@ -31,7 +31,7 @@ test.describe('without JavaScript', () => {
     const added = page.getByRole('dialog', { name: 'Webhook added' });
     const secret = await added.getByLabel('Signing secret').inputValue();
     expect(secret).toMatch(/^[0-9a-f]{64}$/);
-    await added.getByRole('button', { name: 'I have saved it' }).click();
+    await saved(added);
     await expect(added).toHaveCount(0);
     // Shown once: the next visit has no trace of it.
     await page.reload();

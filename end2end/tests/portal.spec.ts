@@ -8,9 +8,20 @@ import {
   type Page,
 } from '@playwright/test';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basic, closeServer, hydrated, project, register, type Project } from './helpers';
+import {
+  basic,
+  closeServer,
+  hydrated,
+  project,
+  receiver,
+  register,
+  saved,
+  type Project,
+  type Received,
+  type Receiver,
+} from './helpers';
 
 // Tenants and the customer portal: the platform asks Signpost for a link to
 // one of its customers' accounts, and that customer, with no Signpost
@@ -20,10 +31,8 @@ import { basic, closeServer, hydrated, project, register, type Project } from '.
 // A real receiver on 127.0.0.1 (allow-listed by the test server's config):
 // it records each delivery with the path it came to, and answers 200. Each
 // test uses paths of its own.
-type Delivery = { path: string; headers: IncomingMessage['headers']; body: Buffer };
-let receiver: Server;
+let rx: Receiver;
 let base = '';
-const received: Delivery[] = [];
 
 // The platform's own app, on another origin (another port): its page shows
 // the address in `?src=` in an <iframe>, and marks the frame once it loaded.
@@ -31,16 +40,8 @@ let app: Server;
 let appOrigin = '';
 
 test.beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  rx = await receiver();
+  base = rx.url;
 
   app = createServer((req, res) => {
     req.resume();
@@ -55,7 +56,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await closeServer(receiver);
+  await rx?.close();
   await closeServer(app);
 });
 
@@ -64,13 +65,8 @@ function attr(s: string) {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
-/** What came to one path of the receiver. */
-function at(path: string) {
-  return received.filter((d) => d.path === path);
-}
-
 /** Checks a spectrum-v0 signature as a receiver would. */
-function validSignature(d: Delivery, secret: string) {
+function validSignature(d: Received, secret: string) {
   const ts = String(d.headers['x-spectrum-timestamp']);
   const expected = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(d.body).digest('hex');
   const got = Buffer.from(String(d.headers['x-spectrum-signature']));
@@ -191,7 +187,7 @@ test('a customer opens a portal link, adds a webhook, sees its secret once, send
   await hydrated(portal);
   const secret = await added.getByLabel('Signing secret').inputValue();
   expect(secret).toMatch(/^[0-9a-f]{64}$/);
-  await added.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(added);
   await expect(added).toHaveCount(0);
 
   // Shown once: not after a reload, nor at the address the form came back to.
@@ -218,16 +214,16 @@ test('a customer opens a portal link, adds a webhook, sees its secret once, send
   // A test event reaches the receiver, signed with the secret just shown.
   await row.getByRole('button', { name: 'Send test event' }).click();
   await expect(row.locator('.test-result')).toContainText('Delivered HTTP 200');
-  expect(at('/one/acme')).toHaveLength(1);
-  expect(at('/one/acme')[0].headers['x-spectrum-signature']).toBeTruthy();
-  expect(validSignature(at('/one/acme')[0], secret)).toBe(true);
+  expect(rx.at('/one/acme')).toHaveLength(1);
+  expect(rx.at('/one/acme')[0].headers['x-spectrum-signature']).toBeTruthy();
+  expect(validSignature(rx.at('/one/acme')[0], secret)).toBe(true);
 
   // The platform publishes to each customer, and to its own webhooks.
   await publish(request, p, 'acme', { event: 'order.paid', order: 1 });
   await publish(request, p, 'globex', { event: 'order.paid', order: 2 });
   await publish(request, p, null, { event: 'order.paid', order: 3 });
   await expect
-    .poll(() => [at('/one/acme').length, at('/one/globex').length, at('/one/platform').length])
+    .poll(() => [rx.at('/one/acme').length, rx.at('/one/globex').length, rx.at('/one/platform').length])
     .toEqual([2, 1, 1]);
 
   // Acme's log: its two deliveries, nothing of the others'.
@@ -254,8 +250,8 @@ test('a customer opens a portal link, adds a webhook, sees its secret once, send
   await expect(portal.getByRole('status').filter({ hasText: 'Redelivery queued' })).toContainText(
     /Redelivery queued: dlv_/,
   );
-  await expect.poll(() => at('/one/acme').length).toBe(3);
-  expect(validSignature(at('/one/acme')[2], secret)).toBe(true);
+  await rx.waitFor(3, '/one/acme');
+  expect(validSignature(rx.at('/one/acme')[2], secret)).toBe(true);
 
   // Back in the log, the redelivery is acme's third.
   await portal.getByRole('link', { name: '← Delivery log' }).click();
@@ -300,15 +296,15 @@ test('the portal works inside an iframe on another origin, and the dashboard ref
   await frameHydrated(frame);
   const secret = await added.getByLabel('Signing secret').inputValue();
   expect(secret).toMatch(/^[0-9a-f]{64}$/);
-  await added.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(added);
   await expect(added).toHaveCount(0);
 
   // A test event from the frame is delivered, signed with that secret.
   const row = frame.getByRole('row', { name: new RegExp(hook) });
   await row.getByRole('button', { name: 'Send test event' }).click();
   await expect(row.locator('.test-result')).toContainText('Delivered HTTP 200');
-  expect(at('/two/initech')).toHaveLength(1);
-  expect(validSignature(at('/two/initech')[0], secret)).toBe(true);
+  expect(rx.at('/two/initech')).toHaveLength(1);
+  expect(validSignature(rx.at('/two/initech')[0], secret)).toBe(true);
 
   // The app's page again: the webhook is there, its secret is not.
   await host.reload();
@@ -381,7 +377,7 @@ test('a read-only link shows and changes nothing', async ({ page, request, brows
   const hook = `${base}/four/wayne`;
   const { id } = await register(request, p, hook, { tenant: 'wayne', description: 'Wayne billing' });
   await publish(request, p, 'wayne', { event: 'invoice.sent', invoice: 7 });
-  await expect.poll(() => at('/four/wayne').length).toBe(1);
+  await rx.waitFor(1, '/four/wayne');
   const { url, token } = await portalLink(request, p, 'wayne', { readOnly: true });
   const { context, page: portal } = await stranger(browser);
 
@@ -424,7 +420,7 @@ test('a read-only link shows and changes nothing', async ({ page, request, brows
     form: { project_id: token, webhook_id: id },
   });
   expect(refused.status()).toBe(403);
-  expect(at('/four/wayne')).toHaveLength(1);
+  expect(rx.at('/four/wayne')).toHaveLength(1);
   await context.close();
 });
 
@@ -436,7 +432,7 @@ test('the portal fits a phone', async ({ page, request, browser }) => {
     await register(request, p, url, { tenant: 'stark', description: 'Order events for the billing service' });
   }
   await publish(request, p, 'stark', { event: 'order.paid', order: 1 });
-  await expect.poll(() => at('/five/stark').length).toBe(1);
+  await rx.waitFor(1, '/five/stark');
   const { url } = await portalLink(request, p, 'stark');
   const { context, page: portal } = await stranger(browser);
   await portal.setViewportSize({ width: 390, height: 844 });

@@ -1,30 +1,21 @@
 import { expect, test } from '@playwright/test';
-import { createServer, type Server } from 'node:http';
-import { type AddressInfo } from 'node:net';
-import { basic, closeServer, hydrated, project, register } from './helpers';
+import { basic, hydrated, project, receiver, register, type Receiver } from './helpers';
 
 // "Replay these…" on the delivery log: the page's filters become a bulk
 // replay, which says how many deliveries it will send before it sends them.
 
 // `/down` answers 500 while `down` is set, then 200; `/up` always 200.
-let server: Server;
+let rx: Receiver;
 let base = '';
 let down = true;
 
 test.beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const path = req.url ?? '';
-      res.writeHead(path === '/down' && down ? 500 : 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  rx = await receiver({ answer: ({ path }) => (path === '/down' && down ? 500 : 200) });
+  base = rx.url;
 });
 
 test.afterAll(async () => {
-  await closeServer(server);
+  await rx?.close();
 });
 
 test("replay the log's filtered failures after seeing how many", async ({ page, request }) => {

@@ -1,32 +1,29 @@
 import { expect, test } from '@playwright/test';
-import { createServer, type ServerResponse, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { basic, closeServer, createProject, hydrated, signIn } from './helpers';
+import { basic, createProject, hydrated, receiver, saved, signIn, type Receiver } from './helpers';
 
 // A receiver that holds every request until the test lets them go: the
 // first delivery stays in flight and the next one waits, due, behind it.
-let server: Server;
+let rx: Receiver;
 let base = '';
-const held: ServerResponse[] = [];
+/** Lets one held request have its 200. */
+const held: (() => void)[] = [];
 let holding = true;
 
 test.beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => (holding ? held.push(res) : res.writeHead(200).end()));
+  rx = await receiver({
+    answer: () => (holding ? new Promise<number>((answer) => held.push(() => answer(200))) : 200),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = rx.url;
 });
 
 test.afterAll(async () => {
-  await closeServer(server);
+  await rx?.close();
 });
 
 test('an admin watches the queue fill and drain on the System page', async ({ page, request }) => {
   await signIn(page);
   const p = await createProject(page, 'System watch');
-  await p.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(p.dialog);
   const res = await request.post(`/projects/${p.id}/webhooks`, {
     headers: basic(p.id, p.secret),
     data: { webhookUrl: `${base}/hold` },
@@ -65,6 +62,6 @@ test('an admin watches the queue fill and drain on the System page', async ({ pa
 
   // Let the receiver answer: the page, still open, sees the queue drain.
   holding = false;
-  for (const r of held.splice(0)) r.writeHead(200).end();
+  for (const release of held.splice(0)) release();
   await expect(row).toHaveCount(0, { timeout: 15_000 });
 });

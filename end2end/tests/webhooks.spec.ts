@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { basic, createProject, hydrated, rowAction, signIn } from './helpers';
+import { basic, createProject, hydrated, rowAction, saved, signIn } from './helpers';
 
 // One story on one database: projects first, then a webhook's whole life.
 test.describe.configure({ mode: 'serial' });
@@ -15,7 +15,7 @@ test('create a project: its credentials are shown once', async ({ page, request 
   const { id, secret, dialog } = await createProject(page, 'Acme');
   expect(id).toMatch(/^prj_[A-Za-z0-9]{20}$/);
   expect(secret).toMatch(/^[0-9a-f]{64}$/);
-  await dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(dialog);
   await expect(dialog).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'Acme' })).toBeVisible();
   // Gone for good: not in the page after a reload.
@@ -28,6 +28,40 @@ test('create a project: its credentials are shown once', async ({ page, request 
   acme = { id, secret };
 });
 
+test('a form sent by script carries the button that sent it, as a plain post does', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  // No dashboard form names its button yet: one that does, added here.
+  await page.evaluate(() => {
+    const create = [...document.querySelectorAll('form')].find((f) =>
+      f.querySelector('button')?.textContent?.includes('Create project'),
+    );
+    const button = document.createElement('button');
+    button.type = 'submit';
+    button.name = 'intent';
+    button.value = 'check';
+    button.textContent = 'Check';
+    create!.append(button);
+  });
+  // The server's answer is the test's: nothing is made.
+  let body = '';
+  await page.route('**/api/**', async (route) => {
+    body = route.request().postData() ?? '';
+    await route.fulfill({
+      status: 400,
+      contentType: 'application/json',
+      body: JSON.stringify({ Invalid: 'Stopped by the test' }),
+    });
+  });
+  await page.getByLabel('Name', { exact: true }).fill('Never made');
+  await page.getByRole('button', { name: 'Check' }).click();
+  await expect(page.getByText('Stopped by the test')).toBeVisible();
+  const sent = new URLSearchParams(body);
+  expect(sent.get('intent')).toBe('check');
+  expect([...sent.values()]).toContain('Never made');
+  await page.unroute('**/api/**');
+});
+
 test('regenerate the project secret: the old one stops working at once', async ({ page, request }) => {
   await page.goto(`/p/${acme.id}/settings`);
   await hydrated(page);
@@ -38,7 +72,7 @@ test('regenerate the project secret: the old one stops working at once', async (
   const secret = await shown.getByLabel('Project secret').inputValue();
   expect(secret).toMatch(/^[0-9a-f]{64}$/);
   expect(secret).not.toBe(acme.secret);
-  await shown.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(shown);
   await expect(shown).toHaveCount(0);
 
   const old = await request.get(`/projects/${acme.id}/webhooks`, { headers: basic(acme.id, acme.secret) });
@@ -50,7 +84,7 @@ test('regenerate the project secret: the old one stops working at once', async (
 
 test('rename a project and switch between projects', async ({ page }) => {
   const beta = await createProject(page, 'Beta');
-  await beta.dialog.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(beta.dialog);
 
   await page.goto(`/p/${acme.id}/settings`);
   await hydrated(page);
@@ -94,7 +128,7 @@ test('add a webhook: refused URLs say why, the secret is shown once and copies',
   await added.getByRole('button', { name: 'Copy' }).click();
   await expect(added.getByRole('button', { name: 'Copied' })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
-  await added.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(added);
   await expect(added).toHaveCount(0);
 
   const row = page.getByRole('row', { name: new RegExp(HOOK_URL) });
@@ -143,7 +177,7 @@ test('rotate the signing secret with a grace period', async ({ page }) => {
   const shown = page.getByRole('dialog', { name: 'New signing secret' });
   expect(await shown.getByLabel('Signing secret').inputValue()).toMatch(/^[0-9a-f]{64}$/);
   await expect(shown).toContainText('The old secret works until');
-  await shown.getByRole('button', { name: 'I have saved it' }).click();
+  await saved(shown);
   await expect(shown).toHaveCount(0);
 });
 
