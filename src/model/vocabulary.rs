@@ -3,12 +3,15 @@
 /// An enum of a few names, each written once (`Variant = "name"`): serde,
 /// `as_str`, `parse` and `ALL` all come from here, and the server's
 /// database columns too (`server/db/columns.rs`). The enum derives
-/// `Serialize` and `Deserialize` itself.
+/// `Serialize` and `Deserialize` itself. (The names are taken as `tt`, not
+/// `literal`: a `literal` fragment reaches derives wrapped in an invisible
+/// group, which utoipa's `ToSchema` does not read, and the OpenAPI document
+/// then named the variants instead.)
 macro_rules! vocabulary {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),+ $(,)?
         }
     ) => {
         $(#[$meta])*

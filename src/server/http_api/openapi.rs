@@ -122,3 +122,30 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::document;
+    use crate::model::{AlertFormat, Ordering, Scheme};
+
+    /// The document names each vocabulary's values as the JSON carries them
+    /// (`vocabulary!`'s names, not the variants').
+    #[test]
+    fn enums_are_documented_by_their_names() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let documented = |name: &str| doc["components"]["schemas"][name]["enum"].clone();
+        let names = |all: &[&str]| serde_json::json!(all);
+        assert_eq!(
+            documented("AlertFormat"),
+            names(&AlertFormat::ALL.map(AlertFormat::as_str))
+        );
+        assert_eq!(
+            documented("Ordering"),
+            names(&Ordering::ALL.map(Ordering::as_str))
+        );
+        assert_eq!(
+            documented("Scheme"),
+            names(&Scheme::ALL.map(Scheme::as_str))
+        );
+    }
+}
