@@ -11,9 +11,10 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
-macro_rules! text_columns {
-    ($($t:ty),+ $(,)?) => {$(
-        impl<DB: Database> Type<DB> for $t
+/// `$t`'s database type is text's, whatever the backend.
+macro_rules! stored_as_text {
+    ($t:ty $(, generic $g:ident)?) => {
+        impl<DB: Database $(, $g)?> Type<DB> for $t
         where
             str: Type<DB>,
         {
@@ -25,6 +26,12 @@ macro_rules! text_columns {
                 <str as Type<DB>>::compatible(ty)
             }
         }
+    };
+}
+
+macro_rules! text_columns {
+    ($($t:ty),+ $(,)?) => {$(
+        stored_as_text!($t);
 
         impl<'q, DB: Database> Encode<'q, DB> for $t
         where
@@ -56,18 +63,7 @@ macro_rules! text_columns {
 #[derive(Debug)]
 pub struct JsonText<T>(pub T);
 
-impl<DB: Database, T> Type<DB> for JsonText<T>
-where
-    str: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <str as Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <str as Type<DB>>::compatible(ty)
-    }
-}
+stored_as_text!(JsonText<T>, generic T);
 
 impl<'r, DB: Database, T: serde::de::DeserializeOwned> Decode<'r, DB> for JsonText<T>
 where
