@@ -965,3 +965,86 @@ async fn status_filters_read_the_partial_indexes_and_succeeded_the_plain_ones() 
         "{webhook}"
     );
 }
+
+/// An attempt and its quick retry can reach the writer in one group: the
+/// delivery's later state is the one written, on both backends (an
+/// `UPDATE … FROM` that joins a row twice applies either state; a
+/// delivery left pending that way was never attempted again).
+#[tokio::test]
+async fn of_two_states_of_a_delivery_in_one_group_the_later_is_written() {
+    use signpost::server::db::{deliveries, deliveries::DeliveryUpdate};
+    const N: i64 = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = crate::support::fresh_database_url(dir.path(), "twice.db").await;
+    let db = signpost::server::db::connect(&db_url).await.unwrap();
+    signpost::server::db::migrate(&db).await.unwrap();
+    let project = signpost::server::projects::create(&db, "Twice")
+        .await
+        .unwrap();
+    signpost::on_db!(&db, p => {
+        sqlx::query(
+            "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
+             VALUES ('wh', $1, 'https://example.com/h', 'spectrum-v0', $2, 0, 0)",
+        )
+        .bind(&project.id)
+        .bind(vec![0u8])
+        .execute(p)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO lanes (webhook_id, owner) VALUES ('wh', 'w1')")
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO events (id, project_id, event, body, created_at) \
+             VALUES ('evt_1', $1, 'e', $2, 0)",
+        )
+        .bind(&project.id)
+        .bind(b"{}".to_vec())
+        .execute(p)
+        .await
+        .unwrap();
+        for seq in 1..=N {
+            sqlx::query(
+                "INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, \
+                 created_at) VALUES ($1, $2, $3, 'evt_1', 'wh', 0, 0)",
+            )
+            .bind(seq)
+            .bind(format!("dlv_{seq}"))
+            .bind(&project.id)
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    });
+    let state = |seq, status, attempts| DeliveryUpdate {
+        seq,
+        status,
+        attempts,
+        next_at: 1,
+        last_status: Some(if attempts == 1 { 500 } else { 200 }),
+        last_error: None,
+        finished_at: (status != DeliveryStatus::Pending).then_some(2),
+    };
+    let states: Vec<DeliveryUpdate> = (1..=N)
+        .flat_map(|seq| {
+            [
+                state(seq, DeliveryStatus::Pending, 1),
+                state(seq, DeliveryStatus::Succeeded, 2),
+            ]
+        })
+        .collect();
+    let mut tx = db.begin().await.unwrap();
+    let refs: Vec<&DeliveryUpdate> = states.iter().collect();
+    deliveries::update_states(&mut tx, "w1", &refs)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rows: Vec<(String, i64)> = signpost::on_db!(&db, p => {
+        sqlx::query_as("SELECT status, attempts FROM deliveries ORDER BY seq")
+            .fetch_all(p)
+            .await
+    })
+    .unwrap();
+    assert_eq!(rows, vec![("succeeded".to_string(), 2); N as usize]);
+}

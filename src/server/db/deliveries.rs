@@ -278,12 +278,29 @@ pub struct DeliveryUpdate {
 /// A state is written only while the delivery is pending and `worker` owns
 /// its lane: a worker that stalled past its lease while another took the
 /// lane over cannot overwrite what the new owner recorded, and a cancelled
-/// delivery stays cancelled.
+/// delivery stays cancelled. When a delivery has several states in the
+/// group (an attempt and its quick retry), the last one given is written:
+/// an `UPDATE … FROM` that joins a row twice applies either of the two.
 pub async fn update_states(
     tx: &mut Tx,
     worker: &str,
     updates: &[&DeliveryUpdate],
 ) -> sqlx::Result<()> {
+    let last: std::collections::HashMap<i64, usize> = updates
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.seq, i))
+        .collect();
+    let kept: Vec<&DeliveryUpdate>;
+    let updates = if last.len() < updates.len() {
+        kept = (updates.iter().enumerate())
+            .filter(|(i, u)| last[&u.seq] == *i)
+            .map(|(_, u)| *u)
+            .collect();
+        &kept[..]
+    } else {
+        updates
+    };
     if updates.is_empty() {
         return Ok(());
     }
