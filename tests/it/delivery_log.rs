@@ -731,50 +731,14 @@ async fn finished_deliveries_are_counted_once_in_their_hour() {
     };
     const HOUR: i64 = 3_600_000;
     let dir = tempfile::tempdir().unwrap();
-    let db_url = crate::support::fresh_database_url(dir.path(), "hours.db").await;
-    let db = signpost::server::db::connect(&db_url).await.unwrap();
-    signpost::server::db::migrate(&db).await.unwrap();
-    let project = signpost::server::projects::create(&db, "Hours")
-        .await
-        .unwrap();
-    signpost::on_db!(&db, p => {
-        sqlx::query(
-            "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
-             VALUES ('wh', $1, 'https://example.com/h', 'spectrum-v0', $2, 0, 0), \
-                    ('wh2', $1, 'https://example.com/h2', 'spectrum-v0', $2, 0, 0)",
-        )
-        .bind(&project.id)
-        .bind(vec![0u8])
-        .execute(p)
-        .await
-        .unwrap();
-        sqlx::query("INSERT INTO lanes (webhook_id, owner) VALUES ('wh', 'w1'), ('wh2', 'w2')")
-            .execute(p)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO events (id, project_id, event, body, created_at) \
-             VALUES ('evt_1', $1, 'e', $2, 0)",
-        )
-        .bind(&project.id)
-        .bind(b"{}".to_vec())
-        .execute(p)
-        .await
-        .unwrap();
-        for seq in 1..=6_i64 {
-            sqlx::query(
-                "INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, \
-                 created_at) VALUES ($1, $2, $3, 'evt_1', $4, 0, 0)",
-            )
-            .bind(seq)
-            .bind(format!("dlv_{seq}"))
-            .bind(&project.id)
-            .bind(if seq == 6 { "wh2" } else { "wh" })
-            .execute(p)
-            .await
-            .unwrap();
+    let db = owned_lanes(dir.path(), &[("wh", "w1"), ("wh2", "w2")], 6, |seq| {
+        if seq == 6 {
+            "wh2"
+        } else {
+            "wh"
         }
-    });
+    })
+    .await;
 
     let h = 1_000 * HOUR;
     let attempt = |number, duration_ms| AttemptRow {
@@ -975,48 +939,7 @@ async fn of_two_states_of_a_delivery_in_one_group_the_later_is_written() {
     use signpost::server::db::{deliveries, deliveries::DeliveryUpdate};
     const N: i64 = 40;
     let dir = tempfile::tempdir().unwrap();
-    let db_url = crate::support::fresh_database_url(dir.path(), "twice.db").await;
-    let db = signpost::server::db::connect(&db_url).await.unwrap();
-    signpost::server::db::migrate(&db).await.unwrap();
-    let project = signpost::server::projects::create(&db, "Twice")
-        .await
-        .unwrap();
-    signpost::on_db!(&db, p => {
-        sqlx::query(
-            "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, updated_at) \
-             VALUES ('wh', $1, 'https://example.com/h', 'spectrum-v0', $2, 0, 0)",
-        )
-        .bind(&project.id)
-        .bind(vec![0u8])
-        .execute(p)
-        .await
-        .unwrap();
-        sqlx::query("INSERT INTO lanes (webhook_id, owner) VALUES ('wh', 'w1')")
-            .execute(p)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO events (id, project_id, event, body, created_at) \
-             VALUES ('evt_1', $1, 'e', $2, 0)",
-        )
-        .bind(&project.id)
-        .bind(b"{}".to_vec())
-        .execute(p)
-        .await
-        .unwrap();
-        for seq in 1..=N {
-            sqlx::query(
-                "INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, \
-                 created_at) VALUES ($1, $2, $3, 'evt_1', 'wh', 0, 0)",
-            )
-            .bind(seq)
-            .bind(format!("dlv_{seq}"))
-            .bind(&project.id)
-            .execute(p)
-            .await
-            .unwrap();
-        }
-    });
+    let db = owned_lanes(dir.path(), &[("wh", "w1")], N, |_| "wh").await;
     let state = |seq, status, attempts| DeliveryUpdate {
         seq,
         status,
@@ -1047,4 +970,65 @@ async fn of_two_states_of_a_delivery_in_one_group_the_later_is_written() {
     })
     .unwrap();
     assert_eq!(rows, vec![("succeeded".to_string(), 2); N as usize]);
+}
+
+/// A fresh database with one project, a webhook per `(id, owner)` in
+/// `lanes` whose lane that worker owns, one event, and `n` pending
+/// deliveries of it (`seq` 1 to `n`), each to the webhook `webhook_of(seq)`.
+async fn owned_lanes(
+    dir: &std::path::Path,
+    lanes: &[(&str, &str)],
+    n: i64,
+    webhook_of: impl Fn(i64) -> &'static str,
+) -> Db {
+    let db_url = crate::support::fresh_database_url(dir, "lanes.db").await;
+    let db = signpost::server::db::connect(&db_url).await.unwrap();
+    signpost::server::db::migrate(&db).await.unwrap();
+    let project = signpost::server::projects::create(&db, "Lanes")
+        .await
+        .unwrap();
+    signpost::on_db!(&db, p => {
+        for (webhook, owner) in lanes {
+            sqlx::query(
+                "INSERT INTO webhooks (id, project_id, url, scheme, secret, created_at, \
+                 updated_at) VALUES ($1, $2, $3, 'spectrum-v0', $4, 0, 0)",
+            )
+            .bind(webhook)
+            .bind(&project.id)
+            .bind(format!("https://example.com/{webhook}"))
+            .bind(vec![0u8])
+            .execute(p)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO lanes (webhook_id, owner) VALUES ($1, $2)")
+                .bind(webhook)
+                .bind(owner)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO events (id, project_id, event, body, created_at) \
+             VALUES ('evt_1', $1, 'e', $2, 0)",
+        )
+        .bind(&project.id)
+        .bind(b"{}".to_vec())
+        .execute(p)
+        .await
+        .unwrap();
+        for seq in 1..=n {
+            sqlx::query(
+                "INSERT INTO deliveries (seq, id, project_id, event_id, webhook_id, next_at, \
+                 created_at) VALUES ($1, $2, $3, 'evt_1', $4, 0, 0)",
+            )
+            .bind(seq)
+            .bind(format!("dlv_{seq}"))
+            .bind(&project.id)
+            .bind(webhook_of(seq))
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    });
+    db
 }
