@@ -219,9 +219,11 @@ pub async fn keep_shown(
 }
 
 /// Takes what [`keep_shown`] kept under `id`, if it is this link's tenant's.
-/// Leptos may run a page's resource twice while drawing it (the first run
-/// left behind): the page request's `memo` gives the second what the first
-/// took. (Read it before any `.await`: the context may be gone after one.)
+/// Leptos may run a page's resource twice while drawing it and drop the
+/// first run: the page request's `memo` gives the second what the first
+/// took. The take runs in a task of its own, holding the memo's lock, so a
+/// run dropped after the row was deleted still leaves it in the memo.
+/// (Read `memo` before any `.await`: the context may be gone after one.)
 pub async fn take_shown(
     state: &AppState,
     grant: &Grant,
@@ -231,18 +233,21 @@ pub async fn take_shown(
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let mut memo = match &memo {
-        Some(m) => Some(m.0.lock().await),
-        None => None,
-    };
-    if let Some(taken) = memo.as_ref().and_then(|m| m.get(id)) {
-        return Ok(taken.clone());
-    }
-    let taken = take_sealed(state, grant, id).await?;
-    if let Some(m) = memo.as_mut() {
-        m.insert(id.to_string(), taken.clone());
-    }
-    Ok(taken)
+    let (state, grant, id) = (state.clone(), grant.clone(), id.to_string());
+    tokio::spawn(async move {
+        let Some(memo) = memo else {
+            return take_sealed(&state, &grant, &id).await;
+        };
+        let mut memo = memo.0.lock_owned().await;
+        if let Some(taken) = memo.get(&id) {
+            return Ok(taken.clone());
+        }
+        let taken = take_sealed(&state, &grant, &id).await?;
+        memo.insert(id, taken.clone());
+        Ok(taken)
+    })
+    .await
+    .map_err(internal)?
 }
 
 /// One HTTP request (provided per request by the router): a portal page

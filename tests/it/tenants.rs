@@ -847,3 +847,79 @@ async fn a_portal_page_counts_once_against_the_links_rate_and_each_script_call_c
         "{statuses:?}"
     );
 }
+
+/// Leptos may draw a portal page's shown-once dialog twice and drop the
+/// first run. A run dropped after it deleted the kept secret, before it
+/// heard back, must still leave the secret to the page's second run (before
+/// the take ran in a task of its own, the second run found nothing and the
+/// "Webhook added" dialog did not appear).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_taken_by_a_dropped_run_reaches_the_pages_next_run() {
+    use signpost::model::{ProjectCredentials, ShownOnce};
+    use signpost::server::{config::Config, db, portal, secrets::SecretBox, state::AppState};
+    use std::future::Future;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path(), "p.db").await;
+    let pool = db::connect(&url).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("signpost")
+        .build();
+    let secrets = SecretBox::from_key(&[7; 32]);
+    let state = AppState::new(pool.clone(), Config::for_database(url), options, secrets);
+    let grant = portal::Grant {
+        project_id: "prj_aaaaaaaaaaaaaaaaaaaa".into(),
+        tenant: "acme".into(),
+        expires_at: db::now_ms() + 60_000,
+        read_only: false,
+        secret: "0123456789abcdef".into(),
+    };
+    let what = ShownOnce::ProjectSecret(ProjectCredentials {
+        id: grant.project_id.clone(),
+        secret: "s".repeat(64),
+    });
+    let kept = || async {
+        let n: i64 =
+            signpost::on_db!(&pool, p => sqlx::query_scalar("SELECT count(*) FROM portal_shown")
+            .fetch_one(p)
+            .await)
+            .unwrap();
+        n
+    };
+    let id = portal::keep_shown(&state, &grant, &what).await.unwrap();
+    assert_eq!(kept().await, 1);
+
+    let memo = portal::TakenThisRequest::default();
+    let mut first = Box::pin(portal::take_shown(&state, &grant, &id, Some(memo.clone())));
+    // Poll the first run until its row is gone (or it is done), then drop it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let polled =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(first.as_mut().poll(cx))).await;
+        if polled.is_ready() || kept().await == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first run never took the row"
+        );
+        tokio::task::yield_now().await;
+    }
+    drop(first);
+
+    let second = portal::take_shown(&state, &grant, &id, Some(memo))
+        .await
+        .unwrap();
+    assert_eq!(second, Some(what));
+    // And it was taken once: another request finds nothing.
+    let other = portal::take_shown(
+        &state,
+        &grant,
+        &id,
+        Some(portal::TakenThisRequest::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(other, None);
+}
