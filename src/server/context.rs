@@ -173,12 +173,13 @@ pub async fn take_shown_once(cx: &RequestContext) -> Option<ShownOnce> {
     // Looked at first: a removal alone would mark the session changed, and
     // every page view would write it.
     let sealed: String = cx.session.get(SHOWN_ONCE_KEY).await.ok().flatten()?;
+    // Who asks is read before the removal: a page run that Leptos drops
+    // while it waits leaves the result to the page's next run.
+    let me = super::auth::current_user(&cx.state, &cx.session).await;
     let _ = cx.session.remove::<String>(SHOWN_ONCE_KEY).await;
     let json = cx.state.secrets.open(&B64.decode(sealed).ok()?).ok()?;
     let kept: Kept = serde_json::from_str(&json).ok()?;
-    let me = super::auth::current_user(&cx.state, &cx.session)
-        .await
-        .ok()??;
+    let me = me.ok()??;
     (kept.user_id == me.id).then_some(kept.what)
 }
 
