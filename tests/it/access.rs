@@ -224,6 +224,7 @@ fn calls(ids: &Ids) -> Vec<Call> {
         ("deliveries/bulk_replay_count", vec![p()], false),
         ("deliveries/bulk_replay", vec![p()], true),
         ("projects/regenerate_secret", vec![p()], true),
+        ("deliveries/cancel", vec![p(), d()], true),
     ]
 }
 
@@ -475,4 +476,114 @@ async fn the_migration_keeps_members_access() {
         .await
         .map(|_| ()))
     .unwrap();
+}
+
+/// `calls` has every server function that reads or changes a project; the
+/// others are named here, with why they are not about a project.
+#[test]
+fn calls_lists_every_server_function_about_a_project() {
+    let ids = Ids {
+        project: "prj_x".into(),
+        webhook: "w".into(),
+        delivery: "d".into(),
+        event: "e".into(),
+    };
+    crate::support::assert_lists_every_server_function(
+        "access::calls",
+        calls(&ids).into_iter().map(|(endpoint, _, _)| endpoint),
+        &[
+            // Deleting, and a test event (which waits for its receiver),
+            // cannot run once per role: their own test below.
+            "webhooks/delete",
+            "webhooks/test",
+            // Not about one project: the caller's own account and session,
+            // signing in and up, the project list and a new project (both
+            // in the test above), the admin's team and system pages
+            // (team.rs, system.rs), a portal link's own (tenants.rs).
+            "account/alert_emails",
+            "account/password",
+            "account/set_alert_emails",
+            "account/sign_out_elsewhere",
+            "me",
+            "logout",
+            "shown_once",
+            "login",
+            "setup",
+            "setup_status",
+            "join",
+            "join/info",
+            "projects/list",
+            "projects/create",
+            "system/view",
+            "team/list",
+            "team/activity",
+            "team/add",
+            "team/set_role",
+            "team/set_projects",
+            "team/remove",
+            "team/new_link",
+            "portal/info",
+            "portal/shown",
+        ],
+    );
+}
+
+/// Deleting a webhook and sending it a test event: a viewer is refused
+/// (403), a member of another project finds nothing (404), a member of its
+/// project deletes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_member_of_its_project_deletes_a_webhook_or_tests_it() {
+    let (s, admin) = Api::with_admin(|_| {}).await;
+    let ours = project_with_a_delivery(&s, &admin, "Ours").await;
+    let theirs = project_with_a_delivery(&s, &admin, "Theirs").await;
+    let member = teammate(&s, &admin, "m@example.com", Role::Member, &[&ours.project]).await;
+    let viewer = teammate(&s, &admin, "v@example.com", Role::Viewer, &[&ours.project]).await;
+    let call = |endpoint: &'static str, who: &Client, ids: &Ids| {
+        let form = [
+            ("project_id", ids.project.clone()),
+            ("webhook_id", ids.webhook.clone()),
+        ];
+        let (s, who) = (&s, who.clone());
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            server_fn(s, &who, endpoint, &form).await.status()
+        }
+    };
+    for endpoint in ["webhooks/test", "webhooks/delete"] {
+        assert_eq!(
+            call(endpoint, &viewer, &ours).await,
+            StatusCode::FORBIDDEN,
+            "{endpoint}"
+        );
+        assert_eq!(
+            call(endpoint, &member, &theirs).await,
+            StatusCode::NOT_FOUND,
+            "{endpoint}"
+        );
+        assert_eq!(
+            call(endpoint, &viewer, &theirs).await,
+            StatusCode::NOT_FOUND,
+            "{endpoint}"
+        );
+    }
+    assert_eq!(
+        call("webhooks/delete", &member, &ours).await,
+        StatusCode::OK
+    );
+    let list: Vec<Value> = ok(
+        &s,
+        &admin,
+        "webhooks/list",
+        &[("project_id", &ours.project)],
+    )
+    .await;
+    assert!(list.is_empty(), "{list:?}");
+    let list: Vec<Value> = ok(
+        &s,
+        &admin,
+        "webhooks/list",
+        &[("project_id", &theirs.project)],
+    )
+    .await;
+    assert_eq!(list.len(), 1);
 }

@@ -10,7 +10,7 @@ use signpost::model::{AppError, Project, ProjectCredentials, Webhook, WebhookWit
 async fn every_dashboard_function_needs_a_signed_in_user() {
     let server = TestServer::with_admin().await;
     let anonymous = server.client();
-    for (endpoint, form) in [
+    let functions = [
         ("projects/list", vec![]),
         ("projects/get", vec![("project_id", "prj_x")]),
         ("projects/create", vec![("name", "Acme")]),
@@ -102,7 +102,82 @@ async fn every_dashboard_function_needs_a_signed_in_user() {
             "portal/set_look",
             vec![("project_id", "prj_x"), ("name", "x"), ("accent", "")],
         ),
-    ] {
+        (
+            "account/password",
+            vec![("current", "x"), ("password", "y"), ("confirm", "y")],
+        ),
+        ("account/sign_out_elsewhere", vec![]),
+        ("activity/project", vec![("project_id", "prj_x")]),
+        ("deliveries/list", vec![("project_id", "prj_x")]),
+        (
+            "deliveries/get",
+            vec![("project_id", "prj_x"), ("delivery_id", "d")],
+        ),
+        (
+            "deliveries/cancel",
+            vec![("project_id", "prj_x"), ("delivery_id", "d")],
+        ),
+        (
+            "deliveries/redeliver",
+            vec![("project_id", "prj_x"), ("delivery_id", "d")],
+        ),
+        ("deliveries/health", vec![("project_id", "prj_x")]),
+        (
+            "deliveries/hourly",
+            vec![("project_id", "prj_x"), ("webhook_id", "w")],
+        ),
+        (
+            "deliveries/replay_count",
+            vec![("project_id", "prj_x"), ("webhook_id", "w"), ("since", "0")],
+        ),
+        (
+            "deliveries/replay",
+            vec![("project_id", "prj_x"), ("webhook_id", "w"), ("since", "0")],
+        ),
+        (
+            "webhooks/get",
+            vec![("project_id", "prj_x"), ("webhook_id", "w")],
+        ),
+        (
+            "webhooks/test",
+            vec![("project_id", "prj_x"), ("webhook_id", "w")],
+        ),
+        (
+            "webhooks/finish_rotation",
+            vec![("project_id", "prj_x"), ("webhook_id", "w")],
+        ),
+        ("system/view", vec![]),
+        ("team/list", vec![]),
+        ("team/activity", vec![]),
+        (
+            "team/add",
+            vec![("email", "a@example.com"), ("role", "member")],
+        ),
+        ("team/set_role", vec![("user_id", "u"), ("role", "viewer")]),
+        ("team/set_projects", vec![("user_id", "u")]),
+        ("team/remove", vec![("user_id", "u")]),
+        ("team/new_link", vec![("user_id", "u")]),
+    ];
+    // The others answer without a session, by design: signing in and up,
+    // who is signed in, signing out, a result shown once (none without a
+    // session), and a portal link's own (its token is the credential).
+    assert_lists_every_server_function(
+        "every_dashboard_function_needs_a_signed_in_user",
+        functions.iter().map(|(endpoint, _)| *endpoint),
+        &[
+            "login",
+            "setup",
+            "setup_status",
+            "join",
+            "join/info",
+            "me",
+            "logout",
+            "shown_once",
+            "portal/info",
+            "portal/shown",
+        ],
+    );
+    for (endpoint, form) in functions {
         let res = anonymous
             .post(server.url(&format!("/api/{endpoint}")))
             .form(&form)

@@ -243,6 +243,10 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("login", &["email", "password", "next"]),
     ("setup", &["email", "password", "confirm", "token"]),
     ("setup_status", &[]),
+    ("logout", &[]),
+    ("shown_once", &[]),
+    ("system/view", &[]),
+    ("account/sign_out_elsewhere", &[]),
     ("me", &[]),
     ("deliveries/list", &["project_id", "filter", "cursor"]),
     ("deliveries/get", &["project_id", "delivery_id"]),
@@ -447,4 +451,14 @@ fn server_functions_answer_every_form_body_without_a_5xx() {
         let res = client.get(server.url("/healthz")).send().await.unwrap();
         assert!(res.status().is_success());
     });
+}
+
+/// The fuzzing above reaches every server function there is.
+#[test]
+fn the_form_fuzzing_lists_every_server_function() {
+    crate::support::assert_lists_every_server_function(
+        "props::SERVER_FUNCTIONS",
+        SERVER_FUNCTIONS.iter().map(|(endpoint, _)| *endpoint),
+        &[],
+    );
 }

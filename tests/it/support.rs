@@ -574,3 +574,32 @@ impl Rebinding {
         }))
     }
 }
+
+/// Every server function the dashboard and the portal serve (their
+/// endpoints under `/api/`, as registered by `#[server]`): the hand-kept
+/// lists of the tests are compared with it, so a new function that one of
+/// them leaves out fails a test instead of going untested.
+pub fn server_functions() -> std::collections::BTreeSet<&'static str> {
+    // Linking the crate registers them; start nothing.
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.strip_prefix("/api/").unwrap_or(path))
+        .collect()
+}
+
+/// Compares a test's list of server functions, with those it leaves out on
+/// purpose, against [`server_functions`].
+pub fn assert_lists_every_server_function(
+    what: &str,
+    listed: impl IntoIterator<Item = &'static str>,
+    left_out: &[&'static str],
+) {
+    let all = server_functions();
+    let mut covered: std::collections::BTreeSet<&str> = listed.into_iter().collect();
+    covered.extend(left_out);
+    let missing: Vec<_> = all.difference(&covered).collect();
+    let unknown: Vec<_> = covered.difference(&all).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "{what}: server functions not listed {missing:?}; listed but not served {unknown:?}"
+    );
+}
