@@ -1,6 +1,12 @@
 /// Each runtime thread's stack. Leptos renders a page as one deeply nested
 /// future; an unoptimized (debug) build of the larger pages needs more than
 /// tokio's default 2 MiB. Untouched stack pages cost no memory.
+/// mimalloc in place of glibc's malloc: the engine allocates and frees
+/// small buffers on many threads (docs/benchmarks.md, issue 26 step 3).
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 const THREAD_STACK: usize = 8 << 20;
 
