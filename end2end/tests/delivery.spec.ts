@@ -1,5 +1,4 @@
 import { expect, test } from '@playwright/test';
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   basic,
   createProject,
@@ -8,7 +7,7 @@ import {
   rowAction,
   saved,
   signIn,
-  type Received,
+  validSignature,
   type Receiver,
 } from './helpers';
 
@@ -30,14 +29,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await rx?.close();
 });
-
-/** Checks a spectrum-v0 signature as a receiver would. */
-function validSignature(d: Received, secret: string) {
-  const ts = String(d.headers['x-spectrum-timestamp']);
-  const expected = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(d.body).digest('hex');
-  const got = Buffer.from(String(d.headers['x-spectrum-signature']));
-  return got.length === expected.length && timingSafeEqual(got, Buffer.from(expected));
-}
 
 test('send a test event: the row shows the first attempt, the receiver gets it signed', async ({ page, request }) => {
   await signIn(page);

@@ -1,4 +1,5 @@
 import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -164,4 +165,12 @@ export async function register(request: APIRequestContext, p: Project, url: stri
   expect(res.status()).toBe(200);
   const data = (await res.json()).data;
   return { id: data.id as string, secret: data.signingSecret as string };
+}
+
+/** Checks a spectrum-v0 signature as a receiver would. */
+export function validSignature(d: Received, secret: string) {
+  const ts = String(d.headers['x-spectrum-timestamp']);
+  const expected = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(d.body).digest('hex');
+  const got = Buffer.from(String(d.headers['x-spectrum-signature']));
+  return got.length === expected.length && timingSafeEqual(got, Buffer.from(expected));
 }

@@ -7,7 +7,6 @@ import {
   type Locator,
   type Page,
 } from '@playwright/test';
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -19,8 +18,8 @@ import {
   register,
   saved,
   type Project,
-  type Received,
   type Receiver,
+  validSignature,
 } from './helpers';
 
 // Tenants and the customer portal: the platform asks Signpost for a link to
@@ -63,14 +62,6 @@ test.afterAll(async () => {
 /** `s` as an HTML attribute's value. */
 function attr(s: string) {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-}
-
-/** Checks a spectrum-v0 signature as a receiver would. */
-function validSignature(d: Received, secret: string) {
-  const ts = String(d.headers['x-spectrum-timestamp']);
-  const expected = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(d.body).digest('hex');
-  const got = Buffer.from(String(d.headers['x-spectrum-signature']));
-  return got.length === expected.length && timingSafeEqual(got, Buffer.from(expected));
 }
 
 /** A portal link to `tenant`'s account, as the platform's backend asks for one. */

@@ -1,5 +1,5 @@
 //! The names a form's post and its answer share between the server
-//! (`server/context.rs`) and the browser's half (`components/enhance.rs`).
+//! (`server/context.rs`) and the browser's half (`components/enhance/forms.rs`).
 //! A form works without script (the browser posts it, the server redirects
 //! back) and with it (`enhance` posts it, the server answers in headers).
 
