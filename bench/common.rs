@@ -57,71 +57,29 @@ pub fn numbers(count: i64) -> String {
     )
 }
 
-/// The secret key of the benches' `signpost` processes.
-const KEY: &str = "c2lnbnBvc3QgYmVuY2g6IGEgMzItYnl0ZSBrZXkhISE=";
-
-/// A child process, killed when dropped.
-pub struct Child(std::process::Child);
-
-impl Child {
-    pub fn id(&self) -> u32 {
-        self.0.id()
-    }
-
-    /// SIGTERM, and wait for the graceful stop.
-    pub fn stop(mut self) {
-        let _ = std::process::Command::new("kill")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// `signpost serve` as a process of its own: the integration tests' own
+/// helper, shared.
+#[path = "../tests/it/support/process.rs"]
+mod process;
+pub use process::Process;
 
 /// The release `signpost serve` as a process of its own, on a free port
 /// with `env`; waits until it answers.
-pub async fn serve_process(db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
+pub async fn serve_process(db_url: &str, env: &[(&str, &str)]) -> (Process, String) {
     serve_binary(env!("CARGO_BIN_EXE_signpost"), db_url, env).await
 }
 
 /// [`serve_process`] with another `signpost` binary (an older build, to
-/// compare in one run).
-pub async fn serve_binary(bin: &str, db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = std::process::Command::new(bin);
-    cmd.arg("serve")
-        .env("SIGNPOST_DATABASE_URL", db_url)
-        .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
-        .env("SIGNPOST_SECRET_KEY", KEY)
-        .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
-        .env("SIGNPOST_API_RATE_LIMIT", "1000000")
-        .env("SIGNPOST_INGEST_RATE_LIMIT", "1000000")
-        .env("SIGNPOST_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = Child(cmd.spawn().unwrap());
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..1000 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return (child, base);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("signpost did not start");
+/// compare in one run), its rate limits out of the way.
+pub async fn serve_binary(bin: &str, db_url: &str, env: &[(&str, &str)]) -> (Process, String) {
+    let mut all = vec![
+        ("SIGNPOST_API_RATE_LIMIT", "1000000"),
+        ("SIGNPOST_INGEST_RATE_LIMIT", "1000000"),
+    ];
+    all.extend_from_slice(env);
+    let p = Process::serve(bin, db_url, &all).await;
+    let base = p.base.clone();
+    (p, base)
 }
 
 /// Starts Signpost in this process on 127.0.0.1:0 and waits until it

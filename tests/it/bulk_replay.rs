@@ -5,7 +5,6 @@
 //! replay interrupted by `kill -9` completes after a restart without
 //! queueing any delivery twice.
 
-use crate::processes::Process;
 use crate::receiver::{Receiver, Reply};
 use crate::support::LONG_WAIT as WAIT;
 use crate::support::*;
@@ -176,7 +175,7 @@ async fn a_replay_killed_half_way_completes_after_a_restart_without_doubles() {
     ];
     let rx = Receiver::start().await;
     rx.otherwise("h", Reply::Status(500));
-    let first = Process::start_with(&url, &env).await;
+    let first = crate::processes::start(&url, &env).await;
     let db = signpost::server::db::connect(&url).await.unwrap();
     let project = signpost::server::projects::create(&db, "Replay")
         .await
@@ -254,7 +253,7 @@ async fn a_replay_killed_half_way_completes_after_a_restart_without_doubles() {
 
     // Restarted, with a receiver that answers: the replay finishes.
     rx.otherwise("h", Reply::Status(200));
-    let second = Process::start_with(&url, &env).await;
+    let second = crate::processes::start(&url, &env).await;
     let path = api(&second.base, &format!("/replays/{id}"));
     let done = eventually(
         || async {

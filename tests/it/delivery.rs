@@ -3,6 +3,7 @@
 //! with its own code.
 
 use crate::receiver::{spectrum_valid, standard_valid, Receiver, Reply};
+use crate::support::process::Process;
 use crate::support::Api;
 use crate::support::WAIT;
 use reqwest::{Client, StatusCode};
@@ -758,51 +759,13 @@ async fn graceful_shutdown_finishes_attempts_in_flight_and_releases_the_rest() {
     assert_eq!(workers, 0);
 }
 
-/// A `signpost` process, killed (SIGKILL) when dropped, so that a failing
-/// test leaves none behind.
-pub(crate) struct Proc(std::process::Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the `signpost` binary on a free port; returns it and its base URL.
-pub(crate) async fn spawn_signpost(db_url: &str) -> (Proc, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Proc(
-        std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
-            .env("SIGNPOST_DATABASE_URL", db_url)
-            .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
-            .env("SIGNPOST_SECRET_KEY", crate::support::TEST_SECRET_KEY)
-            .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
-            .env("SIGNPOST_LEASE_MS", "500")
-            .env("SIGNPOST_API_RATE_LIMIT", "1000")
-            .env("SIGNPOST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let client = Client::new();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status() == StatusCode::OK {
-                return (child, base);
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "signpost did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Starts the `signpost` binary on a free port, with a short lease.
+pub(crate) async fn spawn_signpost(db_url: &str) -> Process {
+    let env = [
+        ("SIGNPOST_LEASE_MS", "500"),
+        ("SIGNPOST_API_RATE_LIMIT", "1000"),
+    ];
+    Process::serve(env!("CARGO_BIN_EXE_signpost"), db_url, &env).await
 }
 
 #[tokio::test]
@@ -814,7 +777,8 @@ async fn a_killed_process_loses_nothing_and_order_survives_the_takeover() {
     rx.otherwise("crash", Reply::After(Duration::from_millis(10), 200));
     let dir = tempfile::tempdir().unwrap();
     let db_url = crate::support::fresh_database_url(dir.path(), "crash.db").await;
-    let (child, base) = spawn_signpost(&db_url).await;
+    let child = spawn_signpost(&db_url).await;
+    let base = child.base.clone();
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let project = signpost::server::projects::create(&db, "Crash")
         .await
@@ -852,7 +816,8 @@ async fn a_killed_process_loses_nothing_and_order_survives_the_takeover() {
 
     // A new process. Events published before it takes over the dead one's
     // deliveries (its lease is 500 ms) must still wait behind them.
-    let (_child, base) = spawn_signpost(&db_url).await;
+    let child = spawn_signpost(&db_url).await;
+    let base = child.base.clone();
     for n in EVENTS..EVENTS + LATER {
         publish(base.clone(), n).await;
     }
@@ -892,16 +857,7 @@ async fn signpost_worker_delivers_what_a_stopped_server_left() {
 
     // `signpost worker` alone (no dashboard, no API) takes it over, with
     // the server's key.
-    let _worker = Proc(
-        std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
-            .arg("worker")
-            .env("SIGNPOST_DATABASE_URL", &db_url)
-            .env("SIGNPOST_SECRET_KEY_FILE", dir.path().join("signpost.key"))
-            .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
-            .env("SIGNPOST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _worker = crate::delivery_log::Worker::start(&db_url, &dir.path().join("signpost.key"));
     let hits = rx.wait_for("later", 2, WAIT).await;
     assert_eq!(hits[1].json(), hits[0].json());
     let db = signpost::server::db::connect(&db_url).await.unwrap();

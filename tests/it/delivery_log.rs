@@ -412,11 +412,11 @@ async fn replay_queues_exactly_the_failed_ones_and_survives_a_restart() {
 }
 
 /// `signpost worker` on a database, killed when dropped.
-struct Worker(std::process::Child);
+pub(crate) struct Worker(std::process::Child);
 
 impl Worker {
     /// With the key the server's data was sealed with (its key file).
-    fn start(db_url: &str, key_file: &std::path::Path) -> Worker {
+    pub(crate) fn start(db_url: &str, key_file: &std::path::Path) -> Worker {
         Worker(
             std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
                 .arg("worker")

@@ -423,7 +423,8 @@ async fn a_killed_process_keeps_each_keys_order_through_the_takeover() {
     rx.otherwise("crash", Reply::After(Duration::from_millis(10), 200));
     let dir = tempfile::tempdir().unwrap();
     let db_url = crate::support::fresh_database_url(dir.path(), "keys.db").await;
-    let (child, base) = crate::delivery::spawn_signpost(&db_url).await;
+    let child = crate::delivery::spawn_signpost(&db_url).await;
+    let base = child.base.clone();
     let db = signpost::server::db::connect(&db_url).await.unwrap();
     let project = signpost::server::projects::create(&db, "Crash")
         .await
@@ -457,7 +458,8 @@ async fn a_killed_process_keeps_each_keys_order_through_the_takeover() {
     drop(child); // SIGKILL
     let before = rx.all_hits().len();
     assert!(before < (KEYS * PER_KEY) as usize, "the kill came too late");
-    let (_child, base) = crate::delivery::spawn_signpost(&db_url).await;
+    let restarted = crate::delivery::spawn_signpost(&db_url).await;
+    let base = restarted.base.clone();
     let res = post(&base, "/events/batch", batch(PER_KEY, PER_KEY + 5))
         .await
         .unwrap();

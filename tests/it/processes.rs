@@ -7,8 +7,9 @@
 //! on the wire. These tests need the test PostgreSQL in both passes.
 
 use crate::receiver::{Receiver, Reply};
+use crate::support::fresh_postgres_database;
+use crate::support::process::Process;
 use crate::support::LONG_WAIT as WAIT;
-use crate::support::{fresh_postgres_database, TEST_SECRET_KEY};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -22,70 +23,16 @@ const EVENTS: i64 = 80;
 const RECEIVER_MS: u64 = 40;
 
 /// A `signpost serve` process, killed (SIGKILL) when dropped.
-pub(crate) struct Process {
-    child: std::process::Child,
-    pub base: String,
-}
-
-impl Process {
-    async fn start(db_url: &str) -> Process {
-        Process::start_with(db_url, &[]).await
-    }
-
-    /// With more settings (`SIGNPOST_…` variables).
-    pub(crate) async fn start_with(db_url: &str, env: &[(&str, &str)]) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
-            .arg("serve")
-            .env("SIGNPOST_DATABASE_URL", db_url)
-            .env("SIGNPOST_ADDR", format!("127.0.0.1:{port}"))
-            .env("SIGNPOST_SECRET_KEY", TEST_SECRET_KEY)
-            .env("SIGNPOST_ALLOW_TARGETS", "127.0.0.1")
-            .env("SIGNPOST_LEASE_MS", LEASE_MS.to_string())
-            .env("SIGNPOST_API_RATE_LIMIT", "10000")
-            .env(
-                "SIGNPOST_LOG",
-                std::env::var("SIGNPOST_TEST_PROCESS_LOG").unwrap_or("warn".into()),
-            )
-            .envs(env.iter().copied())
-            .spawn()
-            .unwrap();
-        let p = Process {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = Client::new();
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(r) = client.get(format!("{}/healthz", p.base)).send().await {
-                if r.status() == StatusCode::OK {
-                    return p;
-                }
-            }
-            assert!(Instant::now() < deadline, "signpost did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    pub(crate) fn signal(&self, name: &str) {
-        let ok = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{name}");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `signpost serve` as a process on `db_url`, with this module's lease
+/// (and room in the API's rate limit), and `env`.
+pub(crate) async fn start(db_url: &str, env: &[(&str, &str)]) -> Process {
+    let lease = LEASE_MS.to_string();
+    let mut all = vec![
+        ("SIGNPOST_LEASE_MS", lease.as_str()),
+        ("SIGNPOST_API_RATE_LIMIT", "10000"),
+    ];
+    all.extend_from_slice(env);
+    Process::serve(env!("CARGO_BIN_EXE_signpost"), db_url, &all).await
 }
 
 /// Three processes on a fresh database, a project, `HOOKS` ordered
@@ -101,11 +48,7 @@ impl Cluster {
     async fn start() -> Cluster {
         let url = fresh_postgres_database().await;
         // Started at once: their migrations must not trip over each other.
-        let (a, b, c) = tokio::join!(
-            Process::start(&url),
-            Process::start(&url),
-            Process::start(&url)
-        );
+        let (a, b, c) = tokio::join!(start(&url, &[]), start(&url, &[]), start(&url, &[]));
         let procs = vec![a, b, c];
         let db = signpost::server::db::connect(&url).await.unwrap();
         let project = signpost::server::projects::create(&db, "Cluster")
@@ -344,7 +287,7 @@ async fn a_process_frozen_past_its_lease_sends_nothing_when_it_wakes() {
 #[tokio::test]
 async fn a_process_with_another_secret_key_is_refused() {
     let url = fresh_postgres_database().await;
-    let first = Process::start(&url).await;
+    let first = start(&url, &[]).await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
         .arg("worker")
         .env("SIGNPOST_DATABASE_URL", &url)
@@ -365,7 +308,7 @@ async fn a_process_with_another_secret_key_is_refused() {
 #[tokio::test]
 async fn a_session_made_on_one_process_works_on_another() {
     let url = fresh_postgres_database().await;
-    let (a, b) = tokio::join!(Process::start(&url), Process::start(&url));
+    let (a, b) = tokio::join!(start(&url, &[]), start(&url, &[]));
     let db = signpost::server::db::connect(&url).await.unwrap();
     let hash = signpost::server::auth::password::hash("correct horse battery".into())
         .await

@@ -1,3 +1,4 @@
+pub mod process;
 use reqwest::header::{HeaderMap, ACCEPT, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -16,7 +17,7 @@ pub const LONG_WAIT: Duration = Duration::from_secs(60);
 
 /// The secret key the tests give the `signpost` processes they start
 /// (every process on one database needs the same one).
-pub const TEST_SECRET_KEY: &str = "c2lnbnBvc3QgdGVzdHM6IGEgMzItYnl0ZSBrZXkhISE=";
+pub use process::SECRET_KEY as TEST_SECRET_KEY;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
