@@ -1,6 +1,6 @@
 #[cfg(feature = "ssr")]
 use crate::model::ShownOnce;
-use crate::model::{AppError, TestResult, Webhook, WebhookWithSecret};
+use crate::model::{AppError, TestResult, Webhook, WebhookForm, WebhookWithSecret};
 use leptos::prelude::*;
 
 #[server(endpoint = "webhooks/list")]
@@ -24,30 +24,24 @@ pub async fn get_webhook(project_id: String, webhook_id: String) -> Result<Webho
 }
 
 /// Registers a webhook; the answer holds its signing secret, shown once.
-/// `events` is the form's text: names separated by commas or spaces.
+/// Settings the form does not give take their defaults.
 #[server(endpoint = "webhooks/create")]
 pub async fn create_webhook(
     project_id: String,
     url: String,
-    description: String,
-    events: String,
     scheme: String,
-    /// `ordered` (the default when absent) or `unordered`.
-    ordering: Option<String>,
+    #[server(flatten)] settings: WebhookForm,
 ) -> Result<WebhookWithSecret, AppError> {
-    use crate::model::{parse_event_list, NewWebhook, Ordering, Scheme};
+    use crate::model::{NewWebhook, Scheme};
     use crate::server::{context, webhooks};
     context::respond(async {
         let s = context::to_change(&project_id).await?;
         let scheme = Scheme::parse(&scheme)
             .ok_or_else(|| AppError::Invalid(format!("Unknown signature scheme {scheme:?}")))?;
-        let ordering = Ordering::from_form(ordering.as_deref())?.unwrap_or_default();
         let new = NewWebhook {
             url,
-            description,
-            events: parse_event_list(&events),
             scheme,
-            ordering,
+            settings: form_settings(&s, settings)?,
             ..Default::default()
         };
         let made = webhooks::create(&s.cx.state, &s.scope, new, &s.actor()).await?;
@@ -55,6 +49,21 @@ pub async fn create_webhook(
         Ok(made)
     })
     .await
+}
+
+/// A form's settings: a portal's may not set the pace (that is the
+/// platform's), beyond the order.
+#[cfg(feature = "ssr")]
+fn form_settings(
+    s: &crate::server::context::InScope,
+    form: WebhookForm,
+) -> Result<crate::model::WebhookSettings, AppError> {
+    if s.grant().is_some() && form.sets_pace() {
+        return Err(AppError::Forbidden(
+            "The pace of a webhook is set by the platform".into(),
+        ));
+    }
+    form.settings()
 }
 
 #[server(endpoint = "webhooks/set_enabled")]
@@ -76,26 +85,20 @@ pub async fn set_webhook_enabled(
     .await
 }
 
+/// Changes the settings the form gives; the others stay.
 #[server(endpoint = "webhooks/edit")]
 pub async fn edit_webhook(
     project_id: String,
     webhook_id: String,
-    description: String,
-    events: String,
-    /// `ordered` or `unordered`; absent leaves it as it is.
-    ordering: Option<String>,
+    #[server(flatten)] settings: WebhookForm,
 ) -> Result<Webhook, AppError> {
-    use crate::model::{parse_event_list, Ordering, WebhookPatch};
+    use crate::model::WebhookPatch;
     use crate::server::{context, webhooks};
     context::respond(async {
         let s = context::to_change(&project_id).await?;
-        let ordering = Ordering::from_form(ordering.as_deref())?;
         let patch = WebhookPatch {
             enabled: None,
-            description: Some(description),
-            events: Some(parse_event_list(&events)),
-            ordering,
-            ..Default::default()
+            settings: form_settings(&s, settings)?,
         };
         webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await
     })
@@ -104,46 +107,25 @@ pub async fn edit_webhook(
 
 /// How a webhook's deliveries go out: its order, its ordering key (a JSON
 /// Pointer; empty: none), its concurrency (empty: the default) and its rate
-/// limit (deliveries per second; empty: none).
+/// limit (deliveries per second; empty: none). The platform's own to set.
 #[server(endpoint = "webhooks/pace")]
 pub async fn set_webhook_pace(
     project_id: String,
     webhook_id: String,
-    ordering: Option<String>,
-    ordering_key: String,
-    max_concurrency: String,
-    rate_limit: String,
+    #[server(flatten)] settings: WebhookForm,
 ) -> Result<Webhook, AppError> {
-    use crate::model::{Ordering, WebhookPatch};
+    use crate::model::WebhookPatch;
     use crate::server::{context, webhooks};
     context::respond(async {
         let s = context::to_change(&project_id).await?;
         if s.grant().is_some() {
-            // Concurrency and rate cost the platform: its own to set.
             return Err(AppError::Forbidden(
                 "The pace of a webhook is set by the platform".into(),
             ));
         }
-        let number = |text: &str, what: &str| -> Result<Option<f64>, AppError> {
-            let text = text.trim();
-            if text.is_empty() {
-                return Ok(None);
-            }
-            text.parse::<f64>()
-                .map(Some)
-                .map_err(|_| AppError::Invalid(format!("{what} is a number: {text:?} is not")))
-        };
-        let n = number(&max_concurrency, "Concurrency")?;
-        if n.is_some_and(|n| n.fract() != 0.0) {
-            return Err(AppError::Invalid("Concurrency is a whole number".into()));
-        }
-        let key = ordering_key.trim();
         let patch = WebhookPatch {
-            ordering: Ordering::from_form(ordering.as_deref())?,
-            ordering_key: Some((!key.is_empty()).then(|| key.to_string())),
-            max_concurrency: Some(n.map(|n| n as i64)),
-            rate_limit: Some(number(&rate_limit, "A rate limit")?),
-            ..Default::default()
+            enabled: None,
+            settings: settings.settings()?,
         };
         let changed =
             webhooks::update(&s.cx.state, &s.scope, &webhook_id, patch, &s.actor()).await?;

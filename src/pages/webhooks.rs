@@ -270,11 +270,7 @@ fn AddWebhook(pid: String) -> impl IntoView {
                 <input type="hidden" name="project_id" value=pid />
                 <label for="wh-url">"URL"</label>
                 <input id="wh-url" name="url" type="text" inputmode="url" required placeholder="https://example.com/webhooks" />
-                <label for="wh-description">"Description"</label>
-                <input id="wh-description" name="description" type="text" maxlength="500" />
-                <label for="wh-events">"Events"</label>
-                <input id="wh-events" name="events" type="text" value="*" aria-describedby="wh-events-hint" list="event-types" />
-                <p class="hint" id="wh-events-hint">"* for every event, or names separated by commas (for example: messages, user.created)."</p>
+                <SettingsFields id="wh".to_string() current=None />
                 {names}
                 <label for="wh-scheme">"Signature scheme"</label>
                 <select id="wh-scheme" name="scheme">
@@ -285,6 +281,26 @@ fn AddWebhook(pid: String) -> impl IntoView {
                 <DialogButtons dialog="add-webhook" submit="Add webhook" />
             </form>
         </Dialog>
+    }
+}
+
+/// The settings inputs that the add and edit dialogs share (their names
+/// are [`WebhookForm`](crate::model::WebhookForm)'s fields), holding
+/// `current`'s values when editing.
+#[component]
+fn SettingsFields(id: String, current: Option<Webhook>) -> impl IntoView {
+    let w = current.unwrap_or_else(|| Webhook {
+        events: vec!["*".to_string()],
+        ..Default::default()
+    });
+    let field = |name: &str| format!("{id}-{name}");
+    let (description, events, hint) = (field("description"), field("events"), field("events-hint"));
+    view! {
+        <label for=description.clone()>"Description"</label>
+        <input id=description name="description" type="text" maxlength="500" value=w.description />
+        <label for=events.clone()>"Events"</label>
+        <input id=events name="events" type="text" value=w.events.join(", ") aria-describedby=hint.clone() list="event-types" />
+        <p class="hint" id=hint>"* for every event, or names separated by commas (for example: messages, user.created)."</p>
     }
 }
 
@@ -338,20 +354,14 @@ fn RowMenu(pid: String, webhook: Webhook) -> impl IntoView {
 
 #[component]
 fn EditDialog(id: String, webhook: Webhook, pid: String) -> impl IntoView {
-    let field = |name: &str| format!("{id}-{name}");
-    let (description, events, ordering) =
-        (field("description"), field("events"), field("ordering"));
+    let ordering = format!("{id}-ordering");
     view! {
         <Dialog id=id.clone() title="Edit webhook">
             <p><code>{webhook.url.clone()}</code></p>
             <form method="post" action=EditWebhook::url()>
                 <input type="hidden" name="project_id" value=pid />
                 <input type="hidden" name="webhook_id" value=webhook.id.clone() />
-                <label for=description.clone()>"Description"</label>
-                <input id=description name="description" type="text" maxlength="500" value=webhook.description.clone() />
-                <label for=events.clone()>"Events"</label>
-                <input id=events name="events" type="text" value=webhook.events.join(", ") />
-                <p class="hint">"* for every event, or names separated by commas."</p>
+                <SettingsFields id=id.clone() current=Some(webhook.clone()) />
                 <OrderingField id=ordering current=webhook.ordering />
                 <DialogButtons dialog=id.clone() submit="Save" />
             </form>

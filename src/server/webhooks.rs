@@ -7,9 +7,8 @@ use super::scope::Scope;
 use super::state::AppState;
 use super::{secrets, url_guard};
 use crate::model::{
-    check_description, check_events, check_max_concurrency, check_ordering_key, check_rate_limit,
-    check_tenant, rate_text, AppError, DeliveryStatus, NewWebhook, Scheme, TestResult, Webhook,
-    WebhookPatch, WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, MAX_PORTAL_WEBHOOKS,
+    check_tenant, AppError, DeliveryStatus, NewWebhook, Scheme, TestResult, Webhook, WebhookPatch,
+    WebhookWithSecret, DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, MAX_PORTAL_WEBHOOKS,
 };
 use std::time::Duration;
 
@@ -50,38 +49,6 @@ pub async fn check_url(state: &AppState, url: &str) -> Result<String, AppError> 
 /// The server's `--unordered-concurrency`: an unordered webhook's default.
 fn unordered_default(state: &AppState) -> u16 {
     u16::try_from(state.config.delivery.unordered_concurrency).unwrap_or(u16::MAX)
-}
-
-/// The optional pace fields, checked.
-struct PaceFields {
-    ordering_key: Option<String>,
-    max_concurrency: Option<u16>,
-    rate_limit: Option<f64>,
-}
-
-/// Checks the optional pace fields as given.
-fn check_pace(
-    ordering_key: Option<&str>,
-    max_concurrency: Option<i64>,
-    rate_limit: Option<f64>,
-) -> Result<PaceFields, AppError> {
-    let key = ordering_key
-        .map(check_ordering_key)
-        .transpose()
-        .map_err(AppError::Invalid)?;
-    let n = max_concurrency
-        .map(check_max_concurrency)
-        .transpose()
-        .map_err(AppError::Invalid)?;
-    let rate = rate_limit
-        .map(check_rate_limit)
-        .transpose()
-        .map_err(AppError::Invalid)?;
-    Ok(PaceFields {
-        ordering_key: key,
-        max_concurrency: n,
-        rate_limit: rate,
-    })
 }
 
 /// Tells the delivery worker (here, and in every other process) that a
@@ -134,36 +101,22 @@ pub async fn create(
         (None, Some(t)) => Some(check_tenant(t).map_err(AppError::Invalid)?),
         (None, None) => None,
     };
-    let description = check_description(&new.description).map_err(AppError::Invalid)?;
-    let events = check_events(&new.events).map_err(AppError::Invalid)?;
-    let PaceFields {
-        ordering_key,
-        max_concurrency,
-        rate_limit,
-    } = check_pace(
-        new.ordering_key.as_deref(),
-        new.max_concurrency,
-        new.rate_limit,
-    )?;
-    let url = check_url(state, &new.url).await?;
+    let mut webhook = Webhook {
+        id: uuid::Uuid::new_v4().to_string(),
+        project_id: project_id.to_string(),
+        tenant: tenant.clone(),
+        scheme: new.scheme,
+        events: vec!["*".to_string()],
+        enabled: true,
+        ..Default::default()
+    };
+    new.settings.apply(&mut webhook)?;
+    webhook.url = check_url(state, &new.url).await?;
     let secret = new_secret(new.scheme);
-    let id = uuid::Uuid::new_v4().to_string();
     let inserted = db::webhooks::insert(
         &state.db,
-        db::webhooks::Insert {
-            id: &id,
-            project_id,
-            tenant: tenant.as_deref(),
-            url: &url,
-            description: &description,
-            events: &events,
-            scheme: new.scheme,
-            ordering: new.ordering,
-            ordering_key: ordering_key.as_deref(),
-            max_concurrency,
-            rate_limit,
-            sealed_secret: &state.secrets.seal(&secret),
-        },
+        &webhook,
+        &state.secrets.seal(&secret),
         unordered_default(state),
     )
     .await?;
@@ -223,36 +176,10 @@ pub async fn update(
 ) -> Result<Webhook, AppError> {
     let project_id = scope.project_id.as_str();
     let mut webhook = get(state, scope, id).await?;
-    let before = webhook.clone();
-    if let Some(description) = patch.description {
-        webhook.description = check_description(&description).map_err(AppError::Invalid)?;
-    }
-    if let Some(events) = patch.events {
-        webhook.events = check_events(&events).map_err(AppError::Invalid)?;
-    }
+    let was_enabled = webhook.enabled;
+    let changes = patch.settings.apply(&mut webhook)?;
     if let Some(enabled) = patch.enabled {
         webhook.enabled = enabled;
-    }
-    if let Some(ordering) = patch.ordering {
-        webhook.ordering = ordering;
-    }
-    let PaceFields {
-        ordering_key: key,
-        max_concurrency: n,
-        rate_limit: rate,
-    } = check_pace(
-        patch.ordering_key.clone().flatten().as_deref(),
-        patch.max_concurrency.flatten(),
-        patch.rate_limit.flatten(),
-    )?;
-    if patch.ordering_key.is_some() {
-        webhook.ordering_key = key;
-    }
-    if patch.max_concurrency.is_some() {
-        webhook.max_concurrency = n;
-    }
-    if patch.rate_limit.is_some() {
-        webhook.rate_limit = rate;
     }
     if !db::webhooks::update(&state.db, &webhook, patch.enabled).await? {
         return Err(AppError::NotFound);
@@ -260,37 +187,10 @@ pub async fn update(
     // As stored (its `updated_at` is the pace's version).
     let after = get(state, scope, id).await?;
     changed(state, Some(&after), id).await;
-    let (action, detail) = match (before.enabled, webhook.enabled) {
+    let (action, detail) = match (was_enabled, webhook.enabled) {
         (true, false) => ("webhook.disabled", String::new()),
         (false, true) => ("webhook.enabled", String::new()),
-        _ => {
-            let mut changed = Vec::new();
-            if before.events != webhook.events {
-                changed.push(format!("events: {}", webhook.events.join(", ")));
-            }
-            if before.description != webhook.description {
-                changed.push("description".to_string());
-            }
-            if before.ordering != webhook.ordering {
-                changed.push(format!("order: {}", webhook.ordering.as_str()));
-            }
-            if before.ordering_key != webhook.ordering_key {
-                let key = webhook.ordering_key.as_deref().unwrap_or("none");
-                changed.push(format!("ordering key: {key}"));
-            }
-            if before.max_concurrency != webhook.max_concurrency {
-                let n = webhook.max_concurrency.map(|n| n.to_string());
-                changed.push(format!(
-                    "concurrency: {}",
-                    n.as_deref().unwrap_or("default")
-                ));
-            }
-            if before.rate_limit != webhook.rate_limit {
-                let rate = webhook.rate_limit.map(|r| format!("{}/s", rate_text(r)));
-                changed.push(format!("rate limit: {}", rate.as_deref().unwrap_or("none")));
-            }
-            ("webhook.edited", changed.join("; "))
-        }
+        _ => ("webhook.edited", changes.join("; ")),
     };
     record(state, project_id, actor, action, &webhook.url, &detail).await?;
     Ok(after)

@@ -302,6 +302,26 @@ async fn dashboard_functions_share_the_api_rules() {
         (paced.ordering_key.as_deref(), paced.max_concurrency),
         (Some("/space/id"), Some(4))
     );
+    // An edit changes what its form gives and keeps the rest.
+    let edited: Webhook = call(
+        "webhooks/edit",
+        vec![
+            ("project_id", pid),
+            ("webhook_id", wid),
+            ("description", " Renamed "),
+        ],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(edited.description, "Renamed");
+    assert_eq!(edited.events, ["messages", "user.created"]);
+    assert_eq!(
+        (edited.ordering_key.as_deref(), edited.max_concurrency),
+        (Some("/space/id"), Some(4))
+    );
 
     let renamed: Project = call(
         "projects/rename",

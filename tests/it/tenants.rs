@@ -511,6 +511,26 @@ async fn a_link_reaches_its_tenant_and_nothing_else() {
         StatusCode::FORBIDDEN,
         "the pace is the platform's"
     );
+    for endpoint in ["webhooks/edit", "webhooks/create"] {
+        let res = server_fn(
+            &s,
+            &anyone,
+            endpoint,
+            &[
+                ("project_id", &t),
+                ("webhook_id", &a),
+                ("url", &rx.url("paced")),
+                ("scheme", "spectrum-v0"),
+                ("rate_limit", "5"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::FORBIDDEN,
+            "{endpoint}: nor through another form"
+        );
+    }
     let made: WebhookWithSecret = server_fn(
         &s,
         &anyone,

@@ -108,59 +108,49 @@ impl WebhookRow {
     }
 }
 
-pub struct Insert<'a> {
-    pub id: &'a str,
-    pub project_id: &'a str,
-    pub tenant: Option<&'a str>,
-    pub url: &'a str,
-    pub description: &'a str,
-    pub events: &'a [String],
-    pub scheme: Scheme,
-    pub ordering: Ordering,
-    pub ordering_key: Option<&'a str>,
-    pub max_concurrency: Option<u16>,
-    pub rate_limit: Option<f64>,
-    pub sealed_secret: &'a [u8],
-}
-
 pub enum Inserted {
     Yes(Box<Webhook>),
     DuplicateUrl,
 }
 
-pub async fn insert(db: &Db, w: Insert<'_>, unordered_concurrency: u16) -> sqlx::Result<Inserted> {
+/// Registers `w` (its id, project, tenant, URL and scheme, then its
+/// settings as [`update`] writes them), with its sealed secret. The row's
+/// triggers see an insert with the columns' defaults, then an update.
+pub async fn insert(
+    db: &Db,
+    w: &Webhook,
+    sealed_secret: &[u8],
+    unordered_concurrency: u16,
+) -> sqlx::Result<Inserted> {
     let now = now_ms();
-    let result = crate::on_db!(db, c => sqlx::query(
-        "INSERT INTO webhooks (id, project_id, url, description, events, scheme, ordering, secret, \
-         created_at, updated_at, ordering_key, max_concurrency, rate_limit, tenant) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    let mut tx = db.begin_write().await?;
+    let result = crate::on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO webhooks (id, project_id, tenant, url, scheme, secret, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
     )
-    .bind(w.id)
-    .bind(w.project_id)
-    .bind(w.url)
-    .bind(w.description)
-    .bind(serde_json::to_string(w.events).expect("strings serialize"))
+    .bind(&w.id)
+    .bind(&w.project_id)
+    .bind(&w.tenant)
+    .bind(&w.url)
     .bind(w.scheme.as_str())
-    .bind(w.ordering.as_str())
-    .bind(w.sealed_secret)
+    .bind(sealed_secret)
     .bind(now)
-    .bind(now)
-    .bind(w.ordering_key)
-    .bind(w.max_concurrency.map(i64::from))
-    .bind(w.rate_limit)
-    .bind(w.tenant)
-    .execute(c)
+    .execute(&mut *c)
     .await
     .map(|_| ()));
     match result {
-        Ok(_) => Ok(Inserted::Yes(Box::new(
-            get(db, w.project_id, w.id, unordered_concurrency)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?,
-        ))),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Inserted::DuplicateUrl),
-        Err(e) => Err(e),
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Ok(Inserted::DuplicateUrl)
+        }
+        Err(e) => return Err(e),
     }
+    write_settings(&mut tx, w, None, now).await?;
+    tx.commit().await?;
+    let made = get(db, &w.project_id, &w.id, unordered_concurrency).await?;
+    Ok(Inserted::Yes(Box::new(
+        made.ok_or(sqlx::Error::RowNotFound)?,
+    )))
 }
 
 /// Active (not deleted) webhooks of a project, oldest first: all of them,
@@ -203,34 +193,48 @@ pub async fn get(
     Ok(row.map(|r| r.into_webhook(unordered_concurrency)))
 }
 
-/// Writes the fields of a webhook that a person may change. `enabled` is
-/// written only when the change sets it (`None` keeps what the row has, so
-/// an edit of the description cannot undo an automatic disable that
-/// happened meanwhile). Enabling clears an automatic disable's reason and,
-/// when the webhook was disabled, starts a fresh failure run (the
-/// right-hand sides read the row as it was).
+/// Writes the settings of a webhook (what a person may change), and
+/// `enabled` when the change sets it (`None` keeps what the row has, so an
+/// edit of the description cannot undo an automatic disable that happened
+/// meanwhile). Returns whether an active webhook was changed.
 pub async fn update(db: &Db, w: &Webhook, enabled: Option<bool>) -> sqlx::Result<bool> {
-    crate::on_db!(db, c => sqlx::query(
-        "UPDATE webhooks SET enabled = COALESCE($1, enabled), description = $2, events = $3, \
-         ordering = $4, updated_at = $5, ordering_key = $8, max_concurrency = $9, \
+    let mut tx = db.begin_write().await?;
+    let changed = write_settings(&mut tx, w, enabled, now_ms()).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// The one statement that writes a webhook's settings, for [`insert`] and
+/// [`update`]. Enabling clears an automatic disable's reason and, when the
+/// webhook was disabled, starts a fresh failure run (the right-hand sides
+/// read the row as it was).
+async fn write_settings(
+    tx: &mut Tx,
+    w: &Webhook,
+    enabled: Option<bool>,
+    now: i64,
+) -> sqlx::Result<bool> {
+    crate::on_tx!(tx, c => sqlx::query(
+        "UPDATE webhooks SET enabled = COALESCE($1, enabled), updated_at = $2, \
+         description = $5, events = $6, ordering = $7, ordering_key = $8, max_concurrency = $9, \
          rate_limit = $10, \
          disabled_reason = CASE WHEN $1 THEN NULL ELSE disabled_reason END, \
          disabled_at = CASE WHEN $1 THEN NULL ELSE disabled_at END, \
          failed_deliveries = CASE WHEN $1 AND NOT enabled THEN 0 ELSE failed_deliveries END, \
          failing_since = CASE WHEN $1 AND NOT enabled THEN NULL ELSE failing_since END \
-         WHERE project_id = $6 AND id = $7 AND deleted_at IS NULL",
+         WHERE project_id = $3 AND id = $4 AND deleted_at IS NULL",
     )
     .bind(enabled)
+    .bind(now)
+    .bind(&w.project_id)
+    .bind(&w.id)
     .bind(&w.description)
     .bind(serde_json::to_string(&w.events).expect("strings serialize"))
     .bind(w.ordering.as_str())
-    .bind(now_ms())
-    .bind(&w.project_id)
-    .bind(&w.id)
     .bind(&w.ordering_key)
     .bind(w.max_concurrency.map(i64::from))
     .bind(w.rate_limit)
-    .execute(c)
+    .execute(&mut *c)
     .await
     .map(|r| r.rows_affected() == 1))
 }

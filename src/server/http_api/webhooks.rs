@@ -3,7 +3,8 @@
 
 use super::envelope::{iso, ok, ApiError, ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery};
 use crate::model::{
-    check_tenant, AppError, NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookWithSecret,
+    check_tenant, AppError, NewWebhook, Ordering, Scheme, Webhook, WebhookPatch, WebhookSettings,
+    WebhookWithSecret,
 };
 use crate::server::db::activity::Actor;
 use crate::server::scope::Scope;
@@ -93,49 +94,12 @@ pub struct CreateBody {
     /// https, resolving to public addresses only (unless allow-listed).
     #[schema(max_length = 2048)]
     webhook_url: String,
-    /// Default `["*"]`: `*`, or at most 100 event names.
-    #[serde(default)]
-    #[schema(max_items = 100, inline)]
-    events: Option<Vec<EventName>>,
-    #[serde(default)]
-    #[schema(max_length = 500)]
-    description: Option<String>,
     /// `spectrum-v0` (default) or `standard-webhooks`.
     #[serde(default)]
     scheme: Option<Scheme>,
-    /// `ordered` (default: in event order, per ordering key if one is
-    /// set) or `unordered`.
-    #[serde(default)]
-    ordering: Option<Ordering>,
-    /// A JSON Pointer (RFC 6901) into each event, such as `/space/id`.
-    #[serde(default)]
-    #[schema(max_length = 200, pattern = "^/")]
-    ordering_key: Option<String>,
-    /// Attempts in flight at once, 1 to 256 (default: 1 for `ordered`
-    /// without a key, 16 with one, the server's `--unordered-concurrency`
-    /// for `unordered`).
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 256)]
-    max_concurrency: Option<i64>,
-    /// Deliveries per second at most (0.001 to 10000).
-    #[serde(default)]
-    #[schema(minimum = 0.001, maximum = 10000)]
-    rate_limit: Option<f64>,
+    #[serde(flatten)]
+    settings: WebhookSettings,
 }
-
-/// Tells a `null` (clear the field) from an absent field (keep it).
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// An event name in a filter, or `*` for every event (documentation: the
-/// API reads plain strings and checks them itself).
-#[derive(Deserialize, ToSchema)]
-#[serde(transparent)]
-#[schema(value_type = String, pattern = r"^(\*|[A-Za-z0-9._:-]{1,100})$")]
-pub struct EventName(String);
 
 /// The envelope of an answer with one webhook (documentation only).
 #[derive(ToSchema)]
@@ -185,13 +149,8 @@ pub async fn create(
     let new = NewWebhook {
         tenant: body.tenant,
         url: body.webhook_url,
-        description: body.description.unwrap_or_default(),
-        events: names(body.events).unwrap_or_default(),
         scheme: body.scheme.unwrap_or_default(),
-        ordering: body.ordering.unwrap_or_default(),
-        ordering_key: body.ordering_key,
-        max_concurrency: body.max_concurrency,
-        rate_limit: body.rate_limit,
+        settings: body.settings,
     };
     let created = webhooks::create(&state, &Scope::project(&pid), new, &Actor::API).await?;
     Ok(ok(WebhookDto::from(created)))
@@ -243,52 +202,20 @@ pub async fn get(
     )))
 }
 
-#[derive(Deserialize, Default, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PatchBody {
-    enabled: Option<bool>,
-    #[schema(max_items = 100, inline)]
-    events: Option<Vec<EventName>>,
-    #[schema(max_length = 500)]
-    description: Option<String>,
-    ordering: Option<Ordering>,
-    /// A JSON Pointer such as `/space/id`, or `null` to clear it.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, nullable, max_length = 200, pattern = "^/")]
-    ordering_key: Option<Option<String>>,
-    /// 1 to 256, or `null` for the default.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>, nullable, minimum = 1, maximum = 256)]
-    max_concurrency: Option<Option<i64>>,
-    /// Deliveries per second, or `null` for no limit.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>, nullable, minimum = 0.001, maximum = 10000)]
-    rate_limit: Option<Option<f64>>,
-}
-
 /// Change `enabled`, `events`, `description`, `ordering`, `orderingKey`,
 /// `maxConcurrency` or `rateLimit`; absent fields stay, `null` clears.
 #[utoipa::path(
     patch, path = "/projects/{projectId}/webhooks/{id}", tag = "webhooks", operation_id = "update_webhook",
     params(("projectId" = String, Path), ("id" = String, Path)),
-    request_body = PatchBody,
+    request_body = WebhookPatch,
     responses((status = 200, body = WebhookEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("basic" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
     ApiPath((pid, id)): ApiPath<(String, String)>,
-    ApiJson(body): ApiJson<PatchBody>,
+    ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> Result<Response, ApiError> {
-    let patch = WebhookPatch {
-        enabled: body.enabled,
-        description: body.description,
-        events: names(body.events),
-        ordering: body.ordering,
-        ordering_key: body.ordering_key,
-        max_concurrency: body.max_concurrency,
-        rate_limit: body.rate_limit,
-    };
     Ok(ok(WebhookDto::from(
         webhooks::update(&state, &Scope::project(&pid), &id, patch, &Actor::API).await?,
     )))
@@ -355,8 +282,4 @@ pub async fn finish_rotation(
     Ok(ok(WebhookDto::from(
         webhooks::finish_rotation(&state, &Scope::project(&pid), &id, &Actor::API).await?,
     )))
-}
-
-fn names(events: Option<Vec<EventName>>) -> Option<Vec<String>> {
-    events.map(|e| e.into_iter().map(|n| n.0).collect())
 }
