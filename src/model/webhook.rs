@@ -541,23 +541,10 @@ mod tests {
     #[test]
     fn the_pace_in_words() {
         let mut w = Webhook {
-            id: "w".into(),
-            project_id: "p".into(),
-            tenant: None,
-            url: "https://example.com".into(),
-            description: String::new(),
-            events: v(&["*"]),
-            enabled: true,
-            scheme: Scheme::SpectrumV0,
             ordering: Ordering::Ordered,
-            ordering_key: None,
             max_concurrency: Some(32),
             default_concurrency: 1,
-            rate_limit: None,
-            disabled_reason: None,
-            previous_secret_expires_at: None,
-            created_at: 0,
-            updated_at: 0,
+            ..Default::default()
         };
         assert_eq!(w.pace_in_words(), "In order, one at a time");
         assert_eq!(w.concurrency(), 1, "one order for the whole webhook");
