@@ -1,11 +1,90 @@
 //! The `signpost` command line.
 
-use super::config::{Cli, Command, Config, LogFormat, ProjectCommand, UserCommand};
+use super::config::{Config, LogFormat};
 use super::{auth::password, db, projects, team};
 use crate::model::{check_new_password, normalize_email, Role};
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
 use tokio::io::AsyncBufReadExt;
+
+#[derive(Debug, Parser)]
+#[command(name = "signpost", version, about = "Self-hosted webhook service")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard and the API, and deliver (the default).
+    Serve,
+    /// Deliver only: no dashboard, no API.
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read as one line from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum, default_value = "member")]
+        role: RoleArg,
+        /// Read the password from standard input (required: never pass it as a flag).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// A project the member or viewer reaches (repeat it for several;
+        /// ignored for an admin, who reaches every project).
+        #[arg(long = "project", value_name = "ID")]
+        projects: Vec<String>,
+    },
+    /// Print a one-time sign-in link (valid 72 h) with which the user
+    /// chooses a new password; their earlier links stop working.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project and print its id and secret (shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Print `{"id": "...", "secret": "..."}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Member,
+    Viewer,
+}
+
+impl From<RoleArg> for crate::model::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => crate::model::Role::Admin,
+            RoleArg::Member => crate::model::Role::Member,
+            RoleArg::Viewer => crate::model::Role::Viewer,
+        }
+    }
+}
 
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();

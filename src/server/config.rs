@@ -1,17 +1,7 @@
 //! Command line and environment: every flag has a `SIGNPOST_*` twin.
 
-use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, ValueEnum};
 use std::net::SocketAddr;
-
-#[derive(Debug, Parser)]
-#[command(name = "signpost", version, about = "Self-hosted webhook service")]
-pub struct Cli {
-    #[command(flatten)]
-    pub config: Config,
-    /// What to do; `serve` when omitted.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -426,75 +416,6 @@ fn flag_defaults<T: Args + FromArgMatches>() -> T {
     T::from_arg_matches(&matches).expect("the defaults are valid")
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the dashboard and the API, and deliver (the default).
-    Serve,
-    /// Deliver only: no dashboard, no API.
-    Worker,
-    /// Apply database migrations and exit.
-    Migrate,
-    /// Manage dashboard users.
-    #[command(subcommand)]
-    User(UserCommand),
-    /// Manage projects.
-    #[command(subcommand)]
-    Project(ProjectCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create a user; the password is read as one line from standard input.
-    Create {
-        #[arg(long)]
-        email: String,
-        #[arg(long, value_enum, default_value = "member")]
-        role: RoleArg,
-        /// Read the password from standard input (required: never pass it as a flag).
-        #[arg(long, required = true)]
-        password_stdin: bool,
-        /// A project the member or viewer reaches (repeat it for several;
-        /// ignored for an admin, who reaches every project).
-        #[arg(long = "project", value_name = "ID")]
-        projects: Vec<String>,
-    },
-    /// Print a one-time sign-in link (valid 72 h) with which the user
-    /// chooses a new password; their earlier links stop working.
-    ResetPassword {
-        #[arg(long)]
-        email: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ProjectCommand {
-    /// Create a project and print its id and secret (shown only this once).
-    Create {
-        #[arg(long)]
-        name: String,
-        /// Print `{"id": "...", "secret": "..."}`.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RoleArg {
-    Admin,
-    Member,
-    Viewer,
-}
-
-impl From<RoleArg> for crate::model::Role {
-    fn from(r: RoleArg) -> Self {
-        match r {
-            RoleArg::Admin => crate::model::Role::Admin,
-            RoleArg::Member => crate::model::Role::Member,
-            RoleArg::Viewer => crate::model::Role::Viewer,
-        }
-    }
-}
-
 /// Checks `frame-ancestors` sources: `*`, `'self'`, `'none'`, or
 /// `scheme://host[:port]` (the host may start with `*.`), space-separated.
 fn parse_frame_ancestors(s: &str) -> Result<String, String> {
@@ -602,6 +523,8 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::cli::Cli;
+    use clap::Parser;
 
     #[test]
     fn frame_ancestors_are_csp_sources() {
