@@ -18,13 +18,9 @@ pub struct ProjectCredentials {
 
 /// Checks a project name: 1 to 100 characters after trimming.
 pub fn check_project_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    if name.chars().any(char::is_control) {
-        return Err("A project name is one line of text, without control characters".into());
+    let name = super::check_line(name, "A project name", 100)?;
+    if name.is_empty() {
+        return Err("Give the project a name".into());
     }
-    match name.chars().count() {
-        0 => Err("Give the project a name".into()),
-        1..=100 => Ok(name.to_string()),
-        _ => Err("A project name has at most 100 characters".into()),
-    }
+    Ok(name)
 }

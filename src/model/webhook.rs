@@ -457,17 +457,9 @@ pub fn check_rate_limit(rate: f64) -> Result<f64, String> {
     }
 }
 
+/// Checks a webhook's description: one line, at most [`MAX_DESCRIPTION`].
 pub fn check_description(d: &str) -> Result<String, String> {
-    let d = d.trim();
-    if d.chars().count() > MAX_DESCRIPTION {
-        return Err(format!(
-            "A description has at most {MAX_DESCRIPTION} characters"
-        ));
-    }
-    if d.chars().any(char::is_control) {
-        return Err("A description is one line of text, without control characters".into());
-    }
-    Ok(d.to_string())
+    super::check_line(d, "A description", MAX_DESCRIPTION)
 }
 
 #[cfg(test)]
