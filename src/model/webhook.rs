@@ -263,23 +263,18 @@ pub struct EventName(String);
 /// input the form does not have is absent, and kept. Server functions take
 /// it with `#[server(flatten)]`, so its fields are the inputs' names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct WebhookForm {
-    #[serde(default)]
     pub description: Option<String>,
     /// Names separated by commas or spaces; empty for every event.
-    #[serde(default)]
     pub events: Option<String>,
     /// `ordered` or `unordered`; empty keeps it.
-    #[serde(default)]
     pub ordering: Option<String>,
     /// A JSON Pointer; empty for none.
-    #[serde(default)]
     pub ordering_key: Option<String>,
     /// A whole number; empty for the default.
-    #[serde(default)]
     pub max_concurrency: Option<String>,
     /// Deliveries per second; empty for no limit.
-    #[serde(default)]
     pub rate_limit: Option<String>,
 }
 
