@@ -59,11 +59,16 @@ fn form_settings(
     form: WebhookForm,
 ) -> Result<crate::model::WebhookSettings, AppError> {
     if s.grant().is_some() && form.sets_pace() {
-        return Err(AppError::Forbidden(
-            "The pace of a webhook is set by the platform".into(),
-        ));
+        return Err(pace_is_the_platforms());
     }
     form.settings()
+}
+
+/// A portal's refusal to set the pace: concurrency and rate cost the
+/// platform, so they are its own to set.
+#[cfg(feature = "ssr")]
+fn pace_is_the_platforms() -> AppError {
+    AppError::Forbidden("The pace of a webhook is set by the platform".into())
 }
 
 #[server(endpoint = "webhooks/set_enabled")]
@@ -119,9 +124,7 @@ pub async fn set_webhook_pace(
     context::respond(async {
         let s = context::to_change(&project_id).await?;
         if s.grant().is_some() {
-            return Err(AppError::Forbidden(
-                "The pace of a webhook is set by the platform".into(),
-            ));
+            return Err(pace_is_the_platforms());
         }
         let patch = WebhookPatch {
             enabled: None,

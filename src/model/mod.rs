@@ -21,6 +21,7 @@ mod system;
 mod team;
 mod user;
 mod webhook;
+mod webhook_settings;
 
 pub use activity::*;
 pub use alert::*;
@@ -40,6 +41,7 @@ pub use user::{
     check_new_password, normalize_email, PageRole, Role, SetupState, UserInfo, MIN_PASSWORD_LEN,
 };
 pub use webhook::*;
+pub use webhook_settings::*;
 
 /// Checks a line of text that people write (a name, a description): trimmed,
 /// at most `max` characters, no control characters. `what` starts the

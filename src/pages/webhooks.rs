@@ -289,10 +289,7 @@ fn AddWebhook(pid: String) -> impl IntoView {
 /// `current`'s values when editing.
 #[component]
 fn SettingsFields(id: String, current: Option<Webhook>) -> impl IntoView {
-    let w = current.unwrap_or_else(|| Webhook {
-        events: vec!["*".to_string()],
-        ..Default::default()
-    });
+    let w = current.unwrap_or_else(Webhook::with_defaults);
     let field = |name: &str| format!("{id}-{name}");
     let (description, events, hint) = (field("description"), field("events"), field("events-hint"));
     view! {

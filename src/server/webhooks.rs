@@ -106,9 +106,7 @@ pub async fn create(
         project_id: project_id.to_string(),
         tenant: tenant.clone(),
         scheme: new.scheme,
-        events: vec!["*".to_string()],
-        enabled: true,
-        ..Default::default()
+        ..Webhook::with_defaults()
     };
     new.settings.apply(&mut webhook)?;
     webhook.url = check_url(state, &new.url).await?;
